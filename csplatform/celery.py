@@ -1,0 +1,23 @@
+"""The Celery app and its beat schedule."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csplatform.settings.base")
+
+app = Celery("csplatform")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "orders-cancel-unpaid": {"task": "orders.tasks.orders_cancel_unpaid_task", "schedule": 60.0},
+    "orders-flag-shipping-overdue": {
+        "task": "orders.tasks.orders_flag_shipping_overdue_task",
+        "schedule": 60.0,
+    },
+    "orders-flag-logistics-delayed": {
+        "task": "orders.tasks.orders_flag_logistics_delayed_task",
+        "schedule": 300.0,
+    },
+}

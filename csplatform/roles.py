@@ -1,0 +1,87 @@
+"""The three roles of the product and what each may do.
+
+Roles are Django groups. The permissions each role holds are declared here once and applied by
+data migrations (``sync_role_groups``), so a new app only adds its codenames below and a
+migration that calls the function again.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+AGENT = "agent"
+SUPERVISOR = "supervisor"
+ADMIN = "admin"
+ROLES = (AGENT, SUPERVISOR, ADMIN)
+DEMO_GROUP = "demo"
+
+# Apps whose every permission the admin role holds.
+ADMIN_APPS = (
+    "auth",
+    "authtoken",
+    "rest_framework_api_key",
+    "orders",
+    "tickets",
+    "refunds",
+    "complaints",
+    "surveys",
+    "kpis",
+    "csplatform",
+)
+
+AGENT_PERMISSIONS = (
+    "orders.view_customer",
+    "orders.view_order",
+    "orders.view_orderline",
+    "orders.view_payment",
+    "orders.view_shipment",
+    "orders.view_orderevent",
+    "orders.view_orderexception",
+)
+SUPERVISOR_PERMISSIONS = (*AGENT_PERMISSIONS, "orders.change_orderexception")
+
+
+def sync_role_groups(apps, schema_editor=None) -> None:
+    """Create the role groups and give them exactly the declared permissions (idempotent)."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+
+    def by_names(names: tuple[str, ...]):
+        wanted = {tuple(name.split(".", 1)) for name in names}
+        perms = Permission.objects.select_related("content_type").filter(
+            codename__in={codename for _, codename in wanted}
+        )
+        return [p for p in perms if (p.content_type.app_label, p.codename) in wanted]
+
+    Group.objects.get_or_create(name=DEMO_GROUP)
+    Group.objects.get_or_create(name=AGENT)[0].permissions.set(by_names(AGENT_PERMISSIONS))
+    Group.objects.get_or_create(name=SUPERVISOR)[0].permissions.set(
+        by_names(SUPERVISOR_PERMISSIONS)
+    )
+    Group.objects.get_or_create(name=ADMIN)[0].permissions.set(
+        Permission.objects.filter(content_type__app_label__in=ADMIN_APPS)
+    )
+
+
+def role_of(user: AbstractBaseUser | AnonymousUser) -> str | None:
+    """The highest role a user holds: admin over supervisor over agent."""
+    if not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return ADMIN
+    names = {g.name for g in user.groups.all()}
+    for role in (ADMIN, SUPERVISOR, AGENT):
+        if role in names:
+            return role
+    return None
+
+
+def is_desk_user(user) -> bool:
+    return role_of(user) is not None

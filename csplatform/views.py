@@ -1,0 +1,15 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect
+from django.views.decorators.http import require_GET
+
+
+@require_GET
+@login_required
+def desk_home(request):
+    """The desk's landing page."""
+    return redirect("desk:order-list")
+
+
+@require_GET
+def root(request):
+    return redirect("desk:home")

@@ -1,0 +1,115 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from .models import (
+    Customer,
+    Order,
+    OrderEvent,
+    OrderException,
+    OrderLine,
+    OrderSettings,
+    Payment,
+    Shipment,
+)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class OrderLineInline(ReadOnlyInline):
+    model = OrderLine
+    fields = ["sku", "name", "category", "quantity", "unit_price", "quantity_returned"]
+
+
+class PaymentInline(ReadOnlyInline):
+    model = Payment
+    fields = ["at", "amount", "method", "transaction_id", "status", "failure_reason"]
+
+
+class ShipmentInline(ReadOnlyInline):
+    model = Shipment
+    fields = ["carrier", "tracking_number", "status", "shipped_at", "last_update_at"]
+
+
+class OrderExceptionInline(ReadOnlyInline):
+    model = OrderException
+    fields = ["type", "detected_at", "resolved_at", "details"]
+
+
+class OrderEventInline(ReadOnlyInline):
+    model = OrderEvent
+    fields = ["at", "type", "actor_kind", "actor_label", "payload"]
+    verbose_name_plural = _("timeline")
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "name", "masked_phone", "tier", "created_at"]
+    list_filter = ["tier"]
+    search_fields = ["=external_id", "name", "=phone"]
+    readonly_fields = ["created_at", "updated_at"]
+
+    @admin.display(description=_("phone"))
+    def masked_phone(self, obj):
+        return obj.masked_phone
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    """Orders come from the storefront: the admin reads them, it does not edit them."""
+
+    list_display = ["number", "customer", "channel", "status", "total", "paid_amount", "placed_at"]
+    list_filter = ["status", "channel"]
+    search_fields = ["=number", "=customer__external_id"]
+    date_hierarchy = "placed_at"
+    list_select_related = ["customer"]
+    show_full_result_count = False
+    inlines = [
+        OrderLineInline,
+        PaymentInline,
+        ShipmentInline,
+        OrderExceptionInline,
+        OrderEventInline,
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(OrderException)
+class OrderExceptionAdmin(admin.ModelAdmin):
+    list_display = ["order", "type", "detected_at", "resolved_at"]
+    list_filter = ["type", ("resolved_at", admin.EmptyFieldListFilter)]
+    search_fields = ["=order__number"]
+    list_select_related = ["order"]
+    readonly_fields = ["order", "type", "detected_at", "details"]
+
+
+@admin.register(OrderSettings)
+class OrderSettingsAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "unpaid_cancel_minutes",
+        "ship_within_hours",
+        "logistics_stale_hours",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return not OrderSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

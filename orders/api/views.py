@@ -1,0 +1,100 @@
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from csplatform.actors import Actor
+from csplatform.api.permissions import IsStorefront, IsStorefrontOrDeskUser
+from csplatform.api.schema import ERROR_RESPONSES
+
+from .. import services
+from ..models import Order
+from .serializers import (
+    OrderEventInputSerializer,
+    OrderEventRecordedSerializer,
+    OrderOutputSerializer,
+    OrderPutInputSerializer,
+)
+
+
+def _order_response(number: str, code: int) -> Response:
+    order = Order.objects.with_related().get(number=number)
+    return Response(OrderOutputSerializer(order).data, status=code)
+
+
+class OrderApi(APIView):
+    """``GET`` / ``PUT /api/v1/orders/{number}/``."""
+
+    def get_permissions(self):
+        if self.request.method == "PUT":
+            return [IsStorefront()]
+        return [IsStorefrontOrDeskUser()]
+
+    @extend_schema(
+        operation_id="orders_retrieve",
+        responses={200: OrderOutputSerializer, **ERROR_RESPONSES},
+    )
+    def get(self, request, number: str):
+        order = get_object_or_404(Order.objects.with_related(), number=number)
+        return Response(OrderOutputSerializer(order).data)
+
+    @extend_schema(
+        operation_id="orders_put",
+        request=OrderPutInputSerializer,
+        responses={
+            200: OpenApiResponse(OrderOutputSerializer, description="Replaced"),
+            201: OpenApiResponse(OrderOutputSerializer, description="Created"),
+            **ERROR_RESPONSES,
+        },
+    )
+    def put(self, request, number: str):
+        serializer = OrderPutInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        _, created = services.order_upsert(
+            number=number,
+            customer=dict(data["customer"]),
+            channel=data["channel"],
+            currency=data["currency"],
+            lines=[services.LineInput(**line) for line in data["lines"]],
+            shipping_fee=data["shipping_fee"],
+            discount=data["discount"],
+            total=data["total"],
+            status=data["status"],
+            placed_at=data["placed_at"],
+            shipping_address=dict(data["shipping_address"]),
+            actor=Actor.from_request(request),
+        )
+        return _order_response(number, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class OrderEventCreateApi(APIView):
+    """``POST /api/v1/orders/{number}/events/``."""
+
+    permission_classes = [IsStorefront]
+
+    @extend_schema(
+        operation_id="orders_events_create",
+        request=OrderEventInputSerializer,
+        responses={
+            200: OpenApiResponse(OrderEventRecordedSerializer, description="Replay acknowledged"),
+            201: OpenApiResponse(OrderEventRecordedSerializer, description="Recorded"),
+            **ERROR_RESPONSES,
+        },
+    )
+    def post(self, request, number: str):
+        get_object_or_404(Order.objects.only("id"), number=number)
+        serializer = OrderEventInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        event, created = services.order_event_record(
+            number=number,
+            type=serializer.validated_data["type"],
+            at=serializer.validated_data["at"],
+            payload=serializer.payload(),
+            actor=Actor.from_request(request),
+        )
+        return Response(
+            OrderEventRecordedSerializer(event).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )

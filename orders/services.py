@@ -1,0 +1,546 @@
+"""Every write to customers, orders, shipments and order exceptions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from csplatform.actors import Actor
+from csplatform.api.errors import ConflictError, DomainError
+
+from .choices import (
+    ExceptionType,
+    OrderEventType,
+    OrderStatus,
+    PaymentStatus,
+    ShipmentStatus,
+)
+from .models import (
+    Customer,
+    Order,
+    OrderEvent,
+    OrderException,
+    OrderLine,
+    OrderSettings,
+    Payment,
+    Shipment,
+    ShipmentEvent,
+)
+from .signals import order_exception_raised
+from .transitions import STATUS_TIMESTAMP, check_transition, order_apply_transition
+
+CENT = Decimal("0.01")
+
+# Statuses in which the order has been paid (used when an order arrives already advanced).
+PAID_STATUSES = {
+    OrderStatus.PAID,
+    OrderStatus.PROCESSING,
+    OrderStatus.SHIPPED,
+    OrderStatus.DELIVERED,
+    OrderStatus.COMPLETED,
+}
+
+
+class AmountsDoNotAddUp(DomainError):
+    """Raised with the field at fault; the API maps it to 400."""
+
+    status_code = 400
+    code = "invalid"
+
+
+@dataclass(frozen=True)
+class LineInput:
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Decimal
+    category: str = ""
+
+
+def _money(value) -> Decimal:
+    return Decimal(value).quantize(CENT)
+
+
+def order_amounts_check(
+    *, lines: list[LineInput], shipping_fee: Decimal, discount: Decimal, total: Decimal
+) -> Decimal:
+    """Return the lines total, or raise naming the field that does not add up."""
+    lines_total = sum((_money(line.unit_price) * line.quantity for line in lines), Decimal("0"))
+    if discount > lines_total + shipping_fee:
+        raise AmountsDoNotAddUp(
+            f"discount {discount} exceeds lines + shipping ({lines_total + shipping_fee}).",
+            errors={"discount": ["The discount is larger than the lines and shipping together."]},
+        )
+    expected = _money(lines_total + shipping_fee - discount)
+    if _money(total) != expected:
+        raise AmountsDoNotAddUp(
+            f"total {total} does not equal lines + shipping − discount ({expected}).",
+            errors={"total": [f"Must equal lines + shipping_fee − discount = {expected}."]},
+        )
+    return _money(lines_total)
+
+
+def customer_upsert(
+    *, external_id: str, name: str = "", phone: str = "", email: str = "", tier: str | None = None
+) -> Customer:
+    """Create the customer or bring the stored copy up to date with the storefront's."""
+    defaults = {"name": name, "phone": phone, "email": email}
+    if tier:
+        defaults["tier"] = tier
+    customer, created = Customer.objects.get_or_create(external_id=external_id, defaults=defaults)
+    if not created:
+        changed = [f for f, v in defaults.items() if v and getattr(customer, f) != v]
+        for f in changed:
+            setattr(customer, f, defaults[f])
+        if changed:
+            customer.save(update_fields=[*changed, "updated_at"])
+    return customer
+
+
+def _lock_order(number: str) -> Order:
+    return Order.objects.select_for_update().get(number=number)
+
+
+@transaction.atomic
+def order_upsert(
+    *,
+    number: str,
+    customer: dict,
+    channel: str,
+    currency: str,
+    lines: list[LineInput],
+    shipping_fee: Decimal,
+    discount: Decimal,
+    total: Decimal,
+    status: str,
+    placed_at: datetime,
+    shipping_address: dict,
+    actor: Actor,
+    now: datetime | None = None,
+) -> tuple[Order, bool]:
+    """Create the order (``True``) or replace the stored copy (``False``), as the storefront sent it.
+
+    A status different from the stored one must be a transition the lifecycle allows.
+    """
+    now = now or timezone.now()
+    lines_total = order_amounts_check(
+        lines=lines, shipping_fee=shipping_fee, discount=discount, total=total
+    )
+    if len({line.sku for line in lines}) != len(lines):
+        raise AmountsDoNotAddUp(
+            "Each SKU may appear once.", errors={"lines": ["Each SKU may appear once."]}
+        )
+    cust = customer_upsert(**customer)
+    values = {
+        "customer": cust,
+        "channel": channel,
+        "currency": currency,
+        "lines_total": lines_total,
+        "shipping_fee": _money(shipping_fee),
+        "discount": _money(discount),
+        "total": _money(total),
+        "placed_at": placed_at,
+        "shipping_address": shipping_address,
+    }
+    order = Order.objects.select_for_update().filter(number=number).first()
+    if order is None:
+        return _order_create(number, values, lines, status, actor, now), True
+
+    if status != order.status:
+        check_transition(order.status, status)
+    _order_lines_replace(order, lines)
+    changed = [f for f, v in values.items() if getattr(order, f) != v]
+    for f in changed:
+        setattr(order, f, values[f])
+    order.save()
+    OrderEvent.objects.create(
+        order=order,
+        type=OrderEventType.REPLACED,
+        at=now,
+        recorded_at=now,
+        payload={"changed": sorted(f for f in changed if f != "customer")},
+        **actor.event_fields(),
+    )
+    if status != order.status:
+        order_apply_transition(order=order, target=status, at=now, actor=actor, now=now)
+    return order, False
+
+
+def _order_create(number, values, lines, status, actor, now) -> Order:
+    order = Order(number=number, status=status, **values)
+    # An order that arrives already advanced has passed through the earlier stages.
+    if status in PAID_STATUSES:
+        order.paid_at = values["placed_at"]
+    column = STATUS_TIMESTAMP.get(status)
+    if column and getattr(order, column) is None:
+        setattr(order, column, values["placed_at"])
+    order.save()
+    OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            sku=line.sku,
+            name=line.name,
+            category=line.category,
+            quantity=line.quantity,
+            unit_price=_money(line.unit_price),
+        )
+        for line in lines
+    )
+    OrderEvent.objects.create(
+        order=order,
+        type=OrderEventType.CREATED,
+        at=values["placed_at"],
+        recorded_at=now,
+        payload={"status": status, "total": str(order.total)},
+        **actor.event_fields(),
+    )
+    return order
+
+
+def _order_lines_replace(order: Order, lines: list[LineInput]) -> None:
+    existing = {line.sku: line for line in order.lines.all()}
+    wanted = {line.sku: line for line in lines}
+    for sku, line in existing.items():
+        new = wanted.get(sku)
+        if line.quantity_returned and (new is None or new.quantity < line.quantity_returned):
+            raise ConflictError(
+                f"Line {sku} has {line.quantity_returned} unit(s) returned and cannot shrink below.",
+                code="line_has_returns",
+            )
+    OrderLine.objects.filter(order=order, sku__in=set(existing) - set(wanted)).delete()
+    for sku, new in wanted.items():
+        line = existing.get(sku) or OrderLine(order=order, sku=sku)
+        line.name, line.category = new.name, new.category
+        line.quantity, line.unit_price = new.quantity, _money(new.unit_price)
+        line.save()
+
+
+def event_fingerprint(event_type: str, at: datetime, payload: dict) -> str:
+    canonical = json.dumps(
+        {"type": event_type, "at": at.astimezone(UTC).isoformat(), "payload": payload},
+        sort_keys=True,
+        default=str,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# Lifecycle events that are plain status changes.
+STATUS_EVENTS = {
+    OrderEventType.PAID: OrderStatus.PAID,
+    OrderEventType.PROCESSING: OrderStatus.PROCESSING,
+    OrderEventType.SHIPPED: OrderStatus.SHIPPED,
+    OrderEventType.DELIVERED: OrderStatus.DELIVERED,
+    OrderEventType.COMPLETED: OrderStatus.COMPLETED,
+    OrderEventType.CANCELLED: OrderStatus.CANCELLED,
+    OrderEventType.CLOSED: OrderStatus.CLOSED,
+}
+
+
+@transaction.atomic
+def order_event_record(
+    *,
+    number: str,
+    type: str,
+    at: datetime,
+    payload: dict,
+    actor: Actor,
+    now: datetime | None = None,
+) -> tuple[OrderEvent, bool]:
+    """Apply a storefront lifecycle event once; a replay returns the first record (``False``)."""
+    now = now or timezone.now()
+    order = _lock_order(number)
+    fingerprint = event_fingerprint(type, at, payload)
+    already = OrderEvent.objects.filter(order=order, fingerprint=fingerprint).first()
+    if already is not None:
+        return already, False
+
+    if type in STATUS_EVENTS:
+        check_transition(order.status, STATUS_EVENTS[type])
+    handler = _EVENT_HANDLERS.get(type)
+    if handler is not None:
+        handler(order, at, payload, now)
+    if type in STATUS_EVENTS:
+        event = order_apply_transition(
+            order=order,
+            target=STATUS_EVENTS[type],
+            at=at,
+            actor=actor,
+            now=now,
+            event_type=type,
+            payload=payload,
+            fingerprint=fingerprint,
+        )
+    else:
+        event = OrderEvent.objects.create(
+            order=order,
+            type=type,
+            at=at,
+            recorded_at=now,
+            payload=payload,
+            fingerprint=fingerprint,
+            **actor.event_fields(),
+        )
+    _after_event(order, type, at, payload, now)
+    return event, True
+
+
+def _on_paid(order: Order, at, payload, now) -> None:
+    amount = _money(payload["amount"])
+    Payment.objects.create(
+        order=order,
+        amount=amount,
+        method=payload.get("method", ""),
+        transaction_id=payload.get("transaction_id", ""),
+        status=PaymentStatus.SUCCEEDED,
+        at=at,
+    )
+    order.paid_amount = order.paid_amount + amount
+    order.save(update_fields=["paid_amount", "updated_at"])
+
+
+def _on_payment_failed(order: Order, at, payload, now) -> None:
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        raise ConflictError(
+            f"A payment failure cannot be recorded on an order in status '{order.status}'.",
+            code="invalid_transition",
+            current_status=order.status,
+            allowed=[],
+        )
+    Payment.objects.create(
+        order=order,
+        amount=_money(payload.get("amount", order.total)),
+        method=payload.get("method", ""),
+        transaction_id=payload.get("transaction_id", ""),
+        status=PaymentStatus.FAILED,
+        failure_reason=payload.get("reason", "")[:200],
+        at=at,
+    )
+
+
+def _on_shipped(order: Order, at, payload, now) -> None:
+    shipment = Shipment.objects.create(
+        order=order,
+        carrier=payload["carrier"],
+        tracking_number=payload["tracking_number"],
+        status=ShipmentStatus.IN_TRANSIT,
+        shipped_at=at,
+        last_update_at=at,
+    )
+    ShipmentEvent.objects.create(shipment=shipment, status=ShipmentStatus.IN_TRANSIT, at=at)
+
+
+def _on_delivered(order: Order, at, payload, now) -> None:
+    for shipment in order.shipments.exclude(status=ShipmentStatus.DELIVERED):
+        shipment.status = ShipmentStatus.DELIVERED
+        shipment.delivered_at = at
+        shipment.last_update_at = max(shipment.last_update_at, at)
+        shipment.save(update_fields=["status", "delivered_at", "last_update_at"])
+        ShipmentEvent.objects.create(shipment=shipment, status=ShipmentStatus.DELIVERED, at=at)
+
+
+def _on_logistics_update(order: Order, at, payload, now) -> None:
+    shipments = order.shipments.order_by("-shipped_at", "-id")
+    if payload.get("tracking_number"):
+        shipments = shipments.filter(tracking_number=payload["tracking_number"])
+    shipment = shipments.first()
+    if shipment is None:
+        raise ConflictError(
+            "The order has no shipment this logistics update could belong to.",
+            code="no_shipment",
+        )
+    if at >= shipment.last_update_at:
+        shipment.status = payload["status"]
+        shipment.last_update_at = at
+        shipment.save(update_fields=["status", "last_update_at"])
+    ShipmentEvent.objects.create(
+        shipment=shipment,
+        status=payload["status"],
+        description=payload.get("description", "")[:500],
+        at=at,
+    )
+
+
+_EVENT_HANDLERS = {
+    OrderEventType.PAID: _on_paid,
+    OrderEventType.PAYMENT_FAILED: _on_payment_failed,
+    OrderEventType.SHIPPED: _on_shipped,
+    OrderEventType.DELIVERED: _on_delivered,
+    OrderEventType.LOGISTICS_UPDATE: _on_logistics_update,
+}
+
+# Exceptions a logistics status raises, and those it clears.
+LOGISTICS_EXCEPTIONS = {
+    ShipmentStatus.DELAYED: ExceptionType.LOGISTICS_DELAYED,
+    ShipmentStatus.LOST: ExceptionType.PARCEL_LOST,
+    ShipmentStatus.RETURNED_TO_SENDER: ExceptionType.ADDRESS_PROBLEM,
+}
+
+
+def _after_event(order: Order, type: str, at, payload, now) -> None:
+    """Raise and resolve the order exceptions an event implies."""
+    if type == OrderEventType.PAID:
+        order_exception_resolve(order=order, type=ExceptionType.PAYMENT_FAILED, now=now)
+        if order.paid_amount != order.total:
+            order_exception_raise(
+                order=order,
+                type=ExceptionType.AMOUNT_MISMATCH,
+                now=now,
+                details={"paid": str(order.paid_amount), "total": str(order.total)},
+            )
+    elif type == OrderEventType.PAYMENT_FAILED:
+        order_exception_raise(
+            order=order,
+            type=ExceptionType.PAYMENT_FAILED,
+            now=now,
+            details={"reason": payload.get("reason", "")[:200]},
+        )
+    elif type == OrderEventType.SHIPPED:
+        order_exception_resolve(order=order, type=ExceptionType.SHIPPING_OVERDUE, now=now)
+    elif type == OrderEventType.DELIVERED:
+        for exc_type in (ExceptionType.LOGISTICS_DELAYED, ExceptionType.PARCEL_LOST):
+            order_exception_resolve(order=order, type=exc_type, now=now)
+    elif type == OrderEventType.CANCELLED:
+        order_exception_resolve(order=order, type=ExceptionType.SHIPPING_OVERDUE, now=now)
+    elif type == OrderEventType.LOGISTICS_UPDATE:
+        status = payload["status"]
+        if status in LOGISTICS_EXCEPTIONS:
+            order_exception_raise(
+                order=order,
+                type=LOGISTICS_EXCEPTIONS[status],
+                now=now,
+                details={"description": payload.get("description", "")[:500]},
+            )
+        elif status == ShipmentStatus.IN_TRANSIT:
+            order_exception_resolve(order=order, type=ExceptionType.LOGISTICS_DELAYED, now=now)
+
+
+def order_exception_raise(
+    *, order: Order, type: str, now: datetime, details: dict | None = None
+) -> tuple[OrderException, bool]:
+    """Open an exception of this type on the order unless one is open already."""
+    existing = OrderException.objects.open().filter(order=order, type=type).first()
+    if existing is not None:
+        return existing, False
+    with transaction.atomic():
+        exc = OrderException.objects.create(
+            order=order, type=type, detected_at=now, details=details or {}
+        )
+        OrderEvent.objects.create(
+            order=order,
+            type=OrderEventType.EXCEPTION_RAISED,
+            at=now,
+            recorded_at=now,
+            payload={"exception": type, **(details or {})},
+            **Actor.system().event_fields(),
+        )
+    transaction.on_commit(
+        lambda: order_exception_raised.send(sender=OrderException, exception_id=exc.pk)
+    )
+    return exc, True
+
+
+def order_exception_resolve(
+    *, order: Order, type: str, now: datetime, actor: Actor | None = None
+) -> OrderException | None:
+    exc = OrderException.objects.open().filter(order=order, type=type).first()
+    if exc is None:
+        return None
+    exc.resolved_at = now
+    exc.save(update_fields=["resolved_at"])
+    OrderEvent.objects.create(
+        order=order,
+        type=OrderEventType.EXCEPTION_RESOLVED,
+        at=now,
+        recorded_at=now,
+        payload={"exception": type},
+        **(actor or Actor.system()).event_fields(),
+    )
+    return exc
+
+
+# --- Periodic scans (called by the Celery beat tasks) ---------------------------------------
+
+
+def _scan_in_batches(queryset, handle, batch_size: int) -> int:
+    """Lock due rows a batch at a time, skipping rows another scanner holds; handle each."""
+    done = 0
+    while True:
+        with transaction.atomic():
+            batch = list(queryset.select_for_update(skip_locked=True, of=("self",))[:batch_size])
+            for row in batch:
+                handle(row)
+        done += len(batch)
+        if len(batch) < batch_size:
+            return done
+
+
+def orders_cancel_unpaid(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Cancel orders left unpaid longer than the configured minutes; returns how many."""
+    now = now or timezone.now()
+    limit = now - timedelta(minutes=OrderSettings.load().unpaid_cancel_minutes)
+    actor = Actor.system("unpaid timeout")
+
+    def cancel(order: Order) -> None:
+        order_apply_transition(
+            order=order,
+            target=OrderStatus.CANCELLED,
+            at=now,
+            actor=actor,
+            now=now,
+            payload={"reason": ExceptionType.PAYMENT_TIMEOUT},
+        )
+
+    queryset = Order.objects.unpaid_placed_before(limit).order_by("placed_at")
+    return _scan_in_batches(queryset, cancel, batch_size)
+
+
+def orders_flag_shipping_overdue(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Raise ``shipping_overdue`` on paid orders not shipped within the configured hours."""
+    now = now or timezone.now()
+    limit = now - timedelta(hours=OrderSettings.load().ship_within_hours)
+    queryset = (
+        Order.objects.unshipped_paid_before(limit)
+        .exclude(exceptions__type=ExceptionType.SHIPPING_OVERDUE, exceptions__resolved_at=None)
+        .order_by("paid_at")
+    )
+
+    def flag(order: Order) -> None:
+        order_exception_raise(
+            order=order,
+            type=ExceptionType.SHIPPING_OVERDUE,
+            now=now,
+            details={"paid_at": order.paid_at.isoformat()},
+        )
+
+    return _scan_in_batches(queryset, flag, batch_size)
+
+
+def orders_flag_logistics_delayed(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Raise ``logistics_delayed`` on shipped orders whose parcel has gone quiet."""
+    now = now or timezone.now()
+    limit = now - timedelta(hours=OrderSettings.load().logistics_stale_hours)
+    quiet = Shipment.objects.filter(
+        status__in=(ShipmentStatus.IN_TRANSIT, ShipmentStatus.DELAYED), last_update_at__lte=limit
+    )
+    queryset = (
+        Order.objects.filter(status=OrderStatus.SHIPPED, id__in=quiet.values("order_id"))
+        .exclude(exceptions__type=ExceptionType.LOGISTICS_DELAYED, exceptions__resolved_at=None)
+        .order_by("shipped_at")
+    )
+
+    def flag(order: Order) -> None:
+        order_exception_raise(
+            order=order,
+            type=ExceptionType.LOGISTICS_DELAYED,
+            now=now,
+            details={"no_update_since": limit.isoformat()},
+        )
+
+    return _scan_in_batches(queryset, flag, batch_size)

@@ -1,0 +1,10 @@
+"""What the orders app tells the rest of the platform, always after the change committed.
+
+Receivers live in the apps that react (the tickets app opens a ticket for an exception); they
+must be idempotent, because a receiver may run again after a crash or a retry.
+"""
+
+from django.dispatch import Signal
+
+# Sent with ``exception_id`` once an order exception has been raised and committed.
+order_exception_raised = Signal()
