@@ -203,6 +203,9 @@ class ShipmentEvent(models.Model):
         verbose_name_plural = _("shipment events")
         ordering = ["at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.status} {self.at:%Y-%m-%d %H:%M}"
+
 
 class OrderEvent(models.Model):
     """The order's timeline: every change, who made it, what it was, when."""
@@ -218,7 +221,7 @@ class OrderEvent(models.Model):
     actor_label = models.CharField(_("actor name"), max_length=150, blank=True)
     payload = models.JSONField(_("payload"), default=dict, blank=True)
     # Storefront events carry a fingerprint of (type, at, payload) so a replay is recognised.
-    fingerprint = models.CharField(max_length=64, null=True, blank=True)
+    fingerprint = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         verbose_name = _("order event")

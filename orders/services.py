@@ -124,7 +124,7 @@ def order_upsert(
     actor: Actor,
     now: datetime | None = None,
 ) -> tuple[Order, bool]:
-    """Create the order (``True``) or replace the stored copy (``False``), as the storefront sent it.
+    """Create the order (``True``) or replace the stored copy (``False``) as the storefront sent.
 
     A status different from the stored one must be a transition the lifecycle allows.
     """
@@ -210,7 +210,7 @@ def _order_lines_replace(order: Order, lines: list[LineInput]) -> None:
         new = wanted.get(sku)
         if line.quantity_returned and (new is None or new.quantity < line.quantity_returned):
             raise ConflictError(
-                f"Line {sku} has {line.quantity_returned} unit(s) returned and cannot shrink below.",
+                f"Line {sku} has {line.quantity_returned} unit(s) returned; it cannot go below.",
                 code="line_has_returns",
             )
     OrderLine.objects.filter(order=order, sku__in=set(existing) - set(wanted)).delete()
