@@ -1,7 +1,8 @@
-from .roles import role_of
+from .roles import ROLE_LABELS, role_of
 
 
 def roles(request):
     """The signed-in user's role, for the navigation."""
     user = getattr(request, "user", None)
-    return {"user_role": role_of(user) if user is not None else None}
+    role = role_of(user) if user is not None else None
+    return {"user_role": role, "user_role_label": ROLE_LABELS.get(role, "")}

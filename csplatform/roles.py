@@ -8,11 +8,13 @@ migration that calls the function again.
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.utils.translation import gettext_lazy as _
 
 AGENT = "agent"
 SUPERVISOR = "supervisor"
 ADMIN = "admin"
 ROLES = (AGENT, SUPERVISOR, ADMIN)
+ROLE_LABELS = {AGENT: _("Agent"), SUPERVISOR: _("Supervisor"), ADMIN: _("Admin")}
 DEMO_GROUP = "demo"
 
 # Apps whose every permission the admin role holds.

@@ -17,6 +17,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.root, name="root"),
+    path("healthz/", views.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,4 +1,6 @@
 from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
 
@@ -8,6 +10,14 @@ from django.views.decorators.http import require_GET
 def desk_home(request):
     """The desk's landing page."""
     return redirect("desk:order-list")
+
+
+@require_GET
+def healthz(request):
+    """Liveness for the container health check: the database answers."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
 
 
 @require_GET

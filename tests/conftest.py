@@ -13,3 +13,21 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _role_groups_after_flush(request):
+    """Transactional tests flush the tables between tests, data-migration rows included:
+    put the role groups back so that every test starts from what a migrated database holds."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if not transactional:
+        return
+    request.getfixturevalue("transactional_db")
+    from django.apps import apps
+
+    from csplatform.roles import sync_role_groups
+
+    sync_role_groups(apps)

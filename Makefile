@@ -1,0 +1,85 @@
+# The two commands of the README: `make run` (the product, embedded defaults) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+DEMO_ORDERS ?= 500
+STAMP := $(VENV)/.installed-stamp
+CHROMIUM ?= /usr/bin/chromium
+
+.DEFAULT_GOAL := help
+.PHONY: help install run web worker test test-fast lint format browser bench lock messages
+
+help:
+	@echo "make run    - install, migrate, load demo data, start web + Celery worker + beat"
+	@echo "make test   - the whole test suite (PostgreSQL when DATABASE_URL is set)"
+	@echo "make lint   - ruff check and format check, migrations check"
+	@echo "make bench  - the benchmarks in tests/perf (needs DATABASE_URL to PostgreSQL)"
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Regenerate the pinned versions after changing the dependencies in pyproject.toml.
+lock:
+	$(PYTHON) -m venv /tmp/csplatform-lock-venv
+	/tmp/csplatform-lock-venv/bin/pip install --quiet --upgrade pip
+	/tmp/csplatform-lock-venv/bin/pip install --quiet ".[dev]"
+	/tmp/csplatform-lock-venv/bin/pip freeze --exclude-editable | grep -vi '^csplatform' > requirements.lock
+	rm -rf /tmp/csplatform-lock-venv
+
+messages: install
+	$(BIN)/python manage.py makemessages --locale zh_Hans --ignore '.venv/*' --ignore 'var/*' --no-obsolete
+	$(BIN)/python manage.py compilemessages --locale zh_Hans --ignore '.venv/*'
+
+# Web server, Celery worker and Celery beat in the foreground; Ctrl-C stops all three.
+run: install
+	@mkdir -p var
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo --orders $(DEMO_ORDERS)
+	@echo
+	@echo "  Service desk:  http://127.0.0.1:$(PORT)/"
+	@echo "  Admin:         http://127.0.0.1:$(PORT)/admin/"
+	@echo "  API docs:      http://127.0.0.1:$(PORT)/api/docs/"
+	@echo "  Demo logins:   agent / demo, supervisor / demo, admin / demo"
+	@echo "  Ctrl-C stops the web server, the worker and beat."
+	@echo
+	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
+	$(BIN)/celery -A csplatform worker --beat --loglevel INFO --concurrency 2 \
+		--schedule var/celerybeat-schedule & \
+	$(BIN)/python manage.py runserver --noreload 0.0.0.0:$(PORT) & \
+	wait -n
+
+# Chromium for the browser tests, and a CJK font so that screenshots of Chinese pages are
+# readable: Debian's packages where we can install them, else Playwright's own Chromium.
+browser:
+	@if [ -x "$(CHROMIUM)" ] && { ! command -v fc-list >/dev/null || fc-list :lang=zh | grep -q .; }; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	elif [ ! -x "$(CHROMIUM)" ]; then \
+		$(BIN)/playwright install chromium; \
+	fi
+
+test: install browser
+	$(BIN)/pytest
+
+test-fast: install
+	$(BIN)/pytest -m "not browser"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	@test -n "$$DATABASE_URL" || { echo "Set DATABASE_URL to a PostgreSQL database"; exit 2; }
+	$(BIN)/python tests/perf/bench_seed_demo.py --orders $${BENCH_ORDERS:-100000}

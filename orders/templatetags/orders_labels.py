@@ -1,0 +1,19 @@
+"""Display labels for the raw values that timelines store (statuses, exception types)."""
+
+from django import template
+
+from ..choices import ExceptionType, OrderStatus, ShipmentStatus
+
+register = template.Library()
+
+_LABELS = {
+    **dict(OrderStatus.choices),
+    **dict(ExceptionType.choices),
+    **dict(ShipmentStatus.choices),
+}
+
+
+@register.filter
+def order_label(value: str) -> str:
+    """The translated label of an order status, exception type or shipment status."""
+    return _LABELS.get(value, value)
