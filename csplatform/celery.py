@@ -20,4 +20,9 @@ app.conf.beat_schedule = {
         "task": "orders.tasks.orders_flag_logistics_delayed_task",
         "schedule": 300.0,
     },
+    "tickets-open-for-unticketed-exceptions": {
+        "task": "tickets.tasks.tickets_open_for_unticketed_exceptions_task",
+        "schedule": 60.0,
+    },
+    "tickets-close-solved": {"task": "tickets.tasks.tickets_close_solved_task", "schedule": 300.0},
 }

@@ -40,7 +40,24 @@ AGENT_PERMISSIONS = (
     "orders.view_orderevent",
     "orders.view_orderexception",
 )
-SUPERVISOR_PERMISSIONS = (*AGENT_PERMISSIONS, "orders.change_orderexception")
+AGENT_PERMISSIONS += (
+    "tickets.view_ticket",
+    "tickets.change_ticket",
+    "tickets.view_message",
+    "tickets.add_message",
+    "tickets.view_ticketevent",
+    "tickets.view_cannedreply",
+    "tickets.view_team",
+    "tickets.view_tag",
+)
+SUPERVISOR_PERMISSIONS = (
+    *AGENT_PERMISSIONS,
+    "orders.change_orderexception",
+    "tickets.view_agentprofile",
+    "tickets.change_agentprofile",
+    "tickets.add_cannedreply",
+    "tickets.change_cannedreply",
+)
 
 
 def sync_role_groups(apps, schema_editor=None) -> None:

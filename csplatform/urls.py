@@ -13,6 +13,7 @@ desk_patterns = [path("", views.desk_home, name="home"), *orders_desk]
 api_v1 = [
     path("auth/token/", obtain_auth_token, name="auth-token"),
     path("", include("orders.api.urls")),
+    path("", include("tickets.api.urls")),
 ]
 
 urlpatterns = [

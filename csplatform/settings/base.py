@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "csplatform",
     "orders",
+    "tickets",
 ]
 
 MIDDLEWARE = [
@@ -151,6 +152,8 @@ SPECTACULAR_SETTINGS = {
         "ShipmentStatusEnum": "orders.choices.ShipmentStatus",
         "PaymentStatusEnum": "orders.choices.PaymentStatus",
         "LogisticsUpdateStatusEnum": "orders.choices.LOGISTICS_UPDATE_STATUSES",
+        "TicketStatusEnum": "tickets.choices.TicketStatus",
+        "ReplyStatusEnum": ["pending", "on_hold", "solved"],
     },
 }
 

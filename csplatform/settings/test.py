@@ -3,6 +3,9 @@
 from .base import *  # noqa: F403
 from .base import DATABASES, VAR_DIR
 
+# Unit tests run tasks in-process; the end-to-end tests start a real worker and beat.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LANGUAGE_CODE = "en"

@@ -1,0 +1,63 @@
+"""Pagination that never counts the whole list: one page and whether another follows."""
+
+from rest_framework.pagination import BasePagination
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+
+class PeekPagination(BasePagination):
+    """``?page=N``, 50 a page; reads one row more than a page to know if there is a next one."""
+
+    page_size = 50
+    max_page = 2000
+    page_query_param = "page"
+
+    def paginate_queryset(self, queryset, request, view=None):
+        try:
+            self.page = max(
+                1, min(int(request.query_params.get(self.page_query_param, 1)), self.max_page)
+            )
+        except (TypeError, ValueError):
+            self.page = 1
+        self.request = request
+        start = (self.page - 1) * self.page_size
+        rows = list(queryset[start : start + self.page_size + 1])
+        self.has_next = len(rows) > self.page_size
+        return rows[: self.page_size]
+
+    def get_paginated_response(self, data):
+        return Response(
+            {
+                "next": self._link(self.page + 1) if self.has_next else None,
+                "previous": self._link(self.page - 1) if self.page > 1 else None,
+                "results": data,
+            }
+        )
+
+    def _link(self, page: int) -> str:
+        url = self.request.build_absolute_uri()
+        if page == 1:
+            return remove_query_param(url, self.page_query_param)
+        return replace_query_param(url, self.page_query_param, page)
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["results"],
+            "properties": {
+                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "previous": {"type": "string", "nullable": True, "format": "uri"},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": self.page_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Page number (50 rows a page).",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        ]

@@ -1,0 +1,216 @@
+from rest_framework import serializers
+
+from csplatform.privacy import mask_phone
+from orders.api.serializers import CustomerInputSerializer
+from orders.choices import Channel
+
+from ..choices import Priority, TicketKind, TicketStatus
+from ..models import Message, Ticket, TicketEvent
+from ..transitions import allowed_next
+
+# --- Input -----------------------------------------------------------------------------------
+
+
+class TicketCreateInputSerializer(serializers.Serializer):
+    customer = CustomerInputSerializer()
+    order_number = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    kind = serializers.ChoiceField(choices=TicketKind.choices)
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    subject = serializers.CharField(max_length=200)
+    body = serializers.CharField(max_length=20000)
+
+
+class MessageInputSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=20000)
+    internal = serializers.BooleanField(required=False, default=False)
+    status = serializers.ChoiceField(
+        choices=[
+            (TicketStatus.PENDING, "pending"),
+            (TicketStatus.ON_HOLD, "on_hold"),
+            (TicketStatus.SOLVED, "solved"),
+        ],
+        required=False,
+        help_text="Agents: set this status with the reply (reply and set pending / solve).",
+    )
+
+
+class TicketPatchInputSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    kind = serializers.ChoiceField(choices=TicketKind.choices, required=False)
+    assignee = serializers.CharField(
+        max_length=150,
+        required=False,
+        allow_null=True,
+        help_text="A username, `me`, or null to unassign.",
+    )
+    team = serializers.CharField(max_length=100, required=False, help_text="The team's name.")
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=50), required=False, max_length=20
+    )
+
+
+class TicketMergeInputSerializer(serializers.Serializer):
+    into = serializers.CharField(max_length=16, help_text="The ticket number to merge into.")
+
+
+# --- Output ----------------------------------------------------------------------------------
+
+
+class TicketCreatedSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Ticket
+        fields = ["number", "status", "priority", "kind", "channel", "created_at"]
+
+
+class PublicMessageSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author_kind")
+
+    class Meta:
+        model = Message
+        fields = ["author", "body", "channel", "created_at"]
+
+
+class StorefrontTicketSerializer(serializers.ModelSerializer):
+    """What the storefront may show the customer: no notes, no agent names, no priority."""
+
+    order_number = serializers.CharField(source="order.number", default=None, allow_null=True)
+    messages = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "number",
+            "subject",
+            "kind",
+            "channel",
+            "status",
+            "order_number",
+            "created_at",
+            "updated_at",
+            "solved_at",
+            "messages",
+        ]
+
+    def get_messages(self, obj) -> list[dict]:
+        public = [m for m in obj.messages.all() if not m.internal]
+        return PublicMessageSerializer(public, many=True).data
+
+
+class StorefrontTicketListSerializer(serializers.ModelSerializer):
+    order_number = serializers.CharField(source="order.number", default=None, allow_null=True)
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "number",
+            "subject",
+            "kind",
+            "channel",
+            "status",
+            "order_number",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class AgentMessageSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author_kind")
+    author_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = ["author", "author_name", "internal", "automated", "body", "channel", "created_at"]
+
+    def get_author_name(self, obj) -> str:
+        if obj.author_user_id:
+            return obj.author_user.get_full_name() or obj.author_user.get_username()
+        return ""
+
+
+class TicketEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TicketEvent
+        fields = ["type", "old_value", "new_value", "actor", "at"]
+
+    def get_actor(self, obj) -> dict:
+        return {"kind": obj.actor_kind, "name": obj.actor_label}
+
+
+class AgentCustomerSerializer(serializers.Serializer):
+    external_id = serializers.CharField()
+    name = serializers.CharField()
+    tier = serializers.CharField()
+    phone = serializers.SerializerMethodField()
+
+    def get_phone(self, obj) -> str:
+        return mask_phone(obj.phone)
+
+
+def _username(user) -> str | None:
+    return user.get_username() if user else None
+
+
+class AgentTicketListSerializer(serializers.ModelSerializer):
+    customer = AgentCustomerSerializer()
+    order_number = serializers.CharField(source="order.number", default=None, allow_null=True)
+    team = serializers.CharField(source="team.name", default=None, allow_null=True)
+    assignee = serializers.SerializerMethodField()
+    tags = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "number",
+            "subject",
+            "kind",
+            "channel",
+            "status",
+            "priority",
+            "customer",
+            "order_number",
+            "team",
+            "assignee",
+            "tags",
+            "created_at",
+            "updated_at",
+            "next_due_at",
+        ]
+
+    def get_assignee(self, obj) -> str | None:
+        return _username(obj.assignee)
+
+    def get_tags(self, obj) -> list[str]:
+        return [t.name for t in obj.tags.all()]
+
+
+class AgentTicketSerializer(AgentTicketListSerializer):
+    owner = serializers.SerializerMethodField()
+    allowed_next_statuses = serializers.SerializerMethodField()
+    linked_from = serializers.CharField(source="linked_from.number", default=None, allow_null=True)
+    merged_into = serializers.CharField(source="merged_into.number", default=None, allow_null=True)
+    messages = AgentMessageSerializer(many=True)
+    timeline = TicketEventSerializer(source="events", many=True)
+
+    class Meta(AgentTicketListSerializer.Meta):
+        fields = [
+            *AgentTicketListSerializer.Meta.fields,
+            "owner",
+            "allowed_next_statuses",
+            "first_response_at",
+            "solved_at",
+            "closed_at",
+            "reopen_count",
+            "linked_from",
+            "merged_into",
+            "messages",
+            "timeline",
+        ]
+
+    def get_owner(self, obj) -> str | None:
+        return _username(obj.owner)
+
+    def get_allowed_next_statuses(self, obj) -> list[str]:
+        return allowed_next(obj.status)

@@ -1,0 +1,271 @@
+from django.db import transaction
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_api_key.models import APIKey
+
+from csplatform.actors import Actor
+from csplatform.api.pagination import PeekPagination
+from csplatform.api.permissions import IsDeskUser, IsStorefront, IsStorefrontOrDeskUser
+from csplatform.api.schema import ERROR_RESPONSES
+from orders.models import Order
+from orders.services import customer_upsert
+
+from .. import services
+from ..models import Team, Ticket
+from ..selectors import storefront_tickets, ticket_detail
+from .filters import TicketQueueFilter
+from .serializers import (
+    AgentTicketListSerializer,
+    AgentTicketSerializer,
+    MessageInputSerializer,
+    StorefrontTicketListSerializer,
+    StorefrontTicketSerializer,
+    TicketCreatedSerializer,
+    TicketCreateInputSerializer,
+    TicketMergeInputSerializer,
+    TicketPatchInputSerializer,
+)
+
+
+def _is_storefront(request) -> bool:
+    return isinstance(request.auth, APIKey)
+
+
+def _ticket_for(request, number: str) -> Ticket:
+    """The ticket as the principal may see it: the storefront any, a desk user their teams'."""
+    if _is_storefront(request):
+        ticket = (
+            Ticket.objects.select_related("order")
+            .prefetch_related("messages")
+            .filter(number=number)
+            .first()
+        )
+    else:
+        ticket = ticket_detail(user=request.user, number=number)
+    if ticket is None:
+        raise Http404
+    return ticket
+
+
+def _representation(request, ticket: Ticket) -> dict:
+    if _is_storefront(request):
+        return StorefrontTicketSerializer(ticket).data
+    return AgentTicketSerializer(ticket).data
+
+
+class TicketListCreateApi(APIView):
+    """``GET`` (the queue, or a customer's tickets) and ``POST`` (open a ticket)."""
+
+    permission_classes = [IsStorefrontOrDeskUser]
+    pagination_class = PeekPagination
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsStorefront()]
+        return super().get_permissions()
+
+    @extend_schema(
+        operation_id="tickets_list",
+        parameters=[
+            OpenApiParameter(
+                "customer",
+                str,
+                description="Storefront: the customer's external id (required with an API key).",
+            ),
+            *[
+                OpenApiParameter(name, str, many=name in {"status", "priority", "kind", "channel"})
+                for name in (
+                    "status",
+                    "priority",
+                    "kind",
+                    "channel",
+                    "team",
+                    "assignee",
+                    "sla",
+                    "tag",
+                    "q",
+                    "ordering",
+                    "view",
+                )
+            ],
+            OpenApiParameter("page", int),
+        ],
+        responses={200: AgentTicketListSerializer(many=True), **ERROR_RESPONSES},
+    )
+    def get(self, request):
+        paginator = PeekPagination()
+        if _is_storefront(request):
+            customer = request.query_params.get("customer", "").strip()
+            if not customer:
+                raise ValidationError({"customer": ["The customer's external id is required."]})
+            page = paginator.paginate_queryset(
+                storefront_tickets(customer_external_id=customer), request, self
+            )
+            return paginator.get_paginated_response(
+                StorefrontTicketListSerializer(page, many=True).data
+            )
+        filterset = TicketQueueFilter(
+            request.query_params, queryset=Ticket.objects.none(), request=request
+        )
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        page = paginator.paginate_queryset(filterset.qs, request, self)
+        return paginator.get_paginated_response(AgentTicketListSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="tickets_create",
+        request=TicketCreateInputSerializer,
+        responses={201: TicketCreatedSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request):
+        serializer = TicketCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        with transaction.atomic():
+            customer = customer_upsert(**data["customer"])
+            order = None
+            if data.get("order_number"):
+                order = Order.objects.filter(number=data["order_number"], customer=customer).first()
+                if order is None:
+                    raise ValidationError(
+                        {"order_number": ["No order with this number for this customer."]}
+                    )
+            ticket = services.ticket_create(
+                customer=customer,
+                order=order,
+                kind=data["kind"],
+                channel=data["channel"],
+                subject=data["subject"],
+                body=data["body"],
+                actor=Actor.from_request(request),
+            )
+        return Response(TicketCreatedSerializer(ticket).data, status=status.HTTP_201_CREATED)
+
+
+class TicketDetailApi(APIView):
+    permission_classes = [IsStorefrontOrDeskUser]
+
+    def get_permissions(self):
+        if self.request.method == "PATCH":
+            return [IsDeskUser()]
+        return super().get_permissions()
+
+    @extend_schema(
+        operation_id="tickets_retrieve",
+        responses={
+            200: OpenApiResponse(
+                AgentTicketSerializer,
+                description="Agents get this; the storefront gets the public fields only.",
+            ),
+            **ERROR_RESPONSES,
+        },
+    )
+    def get(self, request, number: str):
+        return Response(_representation(request, _ticket_for(request, number)))
+
+    @extend_schema(
+        operation_id="tickets_partial_update",
+        request=TicketPatchInputSerializer,
+        responses={200: AgentTicketSerializer, **ERROR_RESPONSES},
+    )
+    def patch(self, request, number: str):
+        ticket = _ticket_for(request, number)
+        serializer = TicketPatchInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        changes = {}
+        if "team" in data:
+            team = Team.objects.filter(name=data["team"]).first()
+            if team is None:
+                raise ValidationError({"team": ["No team with this name."]})
+            changes["team"] = team
+        if "assignee" in data:
+            changes["assignee"] = _assignee_from(request, data["assignee"])
+        services.ticket_update(
+            ticket=ticket,
+            by_user=request.user,
+            status=data.get("status"),
+            priority=data.get("priority"),
+            kind=data.get("kind"),
+            tags=data.get("tags"),
+            **changes,
+        )
+        return Response(_representation(request, _ticket_for(request, number)))
+
+
+def _assignee_from(request, value):
+    from django.contrib.auth import get_user_model
+
+    if value is None or value == "none":
+        return None
+    if value == "me":
+        return request.user
+    user = get_user_model().objects.filter(username=value, is_active=True).first()
+    if user is None:
+        raise ValidationError({"assignee": ["No active user with this username."]})
+    return user
+
+
+class TicketMessageCreateApi(APIView):
+    """A customer's message (storefront key) or an agent's reply or note."""
+
+    permission_classes = [IsStorefrontOrDeskUser]
+
+    @extend_schema(
+        operation_id="tickets_messages_create",
+        request=MessageInputSerializer,
+        responses={
+            201: OpenApiResponse(
+                AgentTicketSerializer,
+                description="The ticket that received the message (a new one after a closed "
+                "ticket), as the principal may see it.",
+            ),
+            **ERROR_RESPONSES,
+        },
+    )
+    def post(self, request, number: str):
+        ticket = _ticket_for(request, number)
+        serializer = MessageInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if _is_storefront(request):
+            if data.get("internal") or data.get("status"):
+                raise ValidationError(
+                    {"internal": ["The storefront posts customer messages only."]}
+                )
+            ticket, _message = services.ticket_customer_message(
+                ticket=ticket, body=data["body"], actor=Actor.from_request(request)
+            )
+        else:
+            services.ticket_reply(
+                ticket=ticket,
+                user=request.user,
+                body=data["body"],
+                internal=data["internal"],
+                then_status=data.get("status"),
+            )
+        return Response(
+            _representation(request, _ticket_for(request, ticket.number)),
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class TicketMergeApi(APIView):
+    permission_classes = [IsDeskUser]
+
+    @extend_schema(
+        operation_id="tickets_merge",
+        request=TicketMergeInputSerializer,
+        responses={200: AgentTicketSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request, number: str):
+        source = _ticket_for(request, number)
+        serializer = TicketMergeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        target = _ticket_for(request, serializer.validated_data["into"])
+        services.ticket_merge(source=source, target=target, by_user=request.user)
+        return Response(_representation(request, _ticket_for(request, target.number)))

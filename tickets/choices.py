@@ -1,0 +1,63 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from orders.choices import Channel  # noqa: F401 - tickets share the order channels
+
+
+class TicketKind(models.TextChoices):
+    INQUIRY = "inquiry", _("Inquiry")
+    ORDER_ISSUE = "order_issue", _("Order issue")
+    AFTER_SALES = "after_sales", _("After-sales")
+    RETURN_REFUND = "return_refund", _("Return / refund")
+    COMPLAINT = "complaint", _("Complaint")
+
+
+class TicketStatus(models.TextChoices):
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING = "pending", _("Pending")
+    ON_HOLD = "on_hold", _("On hold")
+    SOLVED = "solved", _("Solved")
+    CLOSED = "closed", _("Closed")
+
+
+OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.ON_HOLD)
+
+
+class Priority(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+
+
+class AuthorKind(models.TextChoices):
+    CUSTOMER = "customer", _("Customer")
+    AGENT = "agent", _("Agent")
+    SYSTEM = "system", _("System")
+
+
+class Presence(models.TextChoices):
+    ONLINE = "online", _("Online")
+    AWAY = "away", _("Away")
+    OFFLINE = "offline", _("Offline")
+
+
+class TicketEventType(models.TextChoices):
+    CREATED = "created", _("Created")
+    STATUS = "status", _("Status changed")
+    PRIORITY = "priority", _("Priority changed")
+    KIND = "kind", _("Kind changed")
+    ASSIGNEE = "assignee", _("Assignee changed")
+    TEAM = "team", _("Team changed")
+    TAGS = "tags", _("Tags changed")
+    OWNER = "owner", _("Owner set")
+    REPLIED = "replied", _("Public reply")
+    NOTE = "note", _("Internal note")
+    CUSTOMER_MESSAGE = "customer_message", _("Customer message")
+    REOPENED = "reopened", _("Reopened")
+    MERGED = "merged", _("Merged")
+    FOLLOW_UP = "follow_up", _("Follow-up ticket opened")

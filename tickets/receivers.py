@@ -1,0 +1,12 @@
+"""How the tickets app reacts to other apps' events (sent after their commit)."""
+
+from django.dispatch import receiver
+
+from orders.signals import order_exception_raised
+
+
+@receiver(order_exception_raised, dispatch_uid="tickets.open_for_order_exception")
+def open_ticket_for_order_exception(sender, exception_id: int, **kwargs) -> None:
+    from .tasks import ticket_open_for_order_exception_task
+
+    ticket_open_for_order_exception_task.delay(exception_id)

@@ -1,0 +1,174 @@
+"""Reads of tickets that the desk, the API and the KPIs share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Case, F, IntegerField, Prefetch, QuerySet, Value, When
+
+from csplatform.roles import ADMIN, SUPERVISOR, role_of
+from orders.models import Order, OrderException, Shipment
+
+from .access import tickets_visible_to
+from .choices import OPEN_STATUSES, PRIORITY_RANK, TicketStatus
+from .models import Message, Ticket, TicketEvent
+
+# A ticket is "breaching soon" when its nearest due time is this close.
+BREACHING_SOON = timedelta(minutes=30)
+
+QUEUE_VIEWS = ("mine", "unassigned", "team", "breaching_soon", "breached", "pending", "all")
+ORDERINGS = ("next_due_at", "-next_due_at", "created_at", "-created_at", "priority", "-priority")
+
+
+@dataclass
+class QueueFilters:
+    status: list[str] = field(default_factory=list)
+    priority: list[str] = field(default_factory=list)
+    kind: list[str] = field(default_factory=list)
+    channel: list[str] = field(default_factory=list)
+    team: int | None = None
+    assignee: str = ""  # "me", "none" or a username
+    tag: str = ""
+    sla: str = ""  # "breaching_soon" or "breached"
+    q: str = ""
+    ordering: str = "next_due_at"
+
+
+def queue_views_for(user) -> tuple[str, ...]:
+    role = role_of(user)
+    if role in (SUPERVISOR, ADMIN):
+        return QUEUE_VIEWS
+    return tuple(v for v in QUEUE_VIEWS if v != "all")
+
+
+def ticket_queue(
+    *, user, view: str = "team", filters: QueueFilters | None = None, now: datetime
+) -> QuerySet:
+    """The tickets of one queue view, filtered and ordered, with what a row shows.
+
+    ``any`` (the API's default) is every ticket the user may see, in any status.
+    """
+    filters = filters or QueueFilters()
+    tickets = tickets_visible_to(user)
+    if view == "mine":
+        tickets = tickets.filter(assignee=user, status__in=OPEN_STATUSES)
+    elif view == "unassigned":
+        tickets = tickets.filter(assignee__isnull=True, status__in=OPEN_STATUSES)
+    elif view == "team":
+        tickets = tickets.filter(status__in=OPEN_STATUSES)
+    elif view == "breaching_soon":
+        tickets = tickets.filter(
+            status__in=OPEN_STATUSES, next_due_at__gt=now, next_due_at__lte=now + BREACHING_SOON
+        )
+    elif view == "breached":
+        tickets = tickets.filter(status__in=OPEN_STATUSES, next_due_at__lte=now)
+    elif view == "pending":
+        tickets = tickets.filter(status__in=(TicketStatus.PENDING, TicketStatus.ON_HOLD))
+    elif view == "all" and "all" not in queue_views_for(user):
+        tickets = tickets.none()  # the desk's "All" view is for supervisors and admins
+    elif view not in ("all", "any"):
+        tickets = tickets.none()
+    return _apply_filters(tickets, filters, user=user, now=now).with_related()
+
+
+def _apply_filters(tickets: QuerySet, f: QueueFilters, *, user, now: datetime) -> QuerySet:
+    if f.status:
+        tickets = tickets.filter(status__in=f.status)
+    if f.priority:
+        tickets = tickets.filter(priority__in=f.priority)
+    if f.kind:
+        tickets = tickets.filter(kind__in=f.kind)
+    if f.channel:
+        tickets = tickets.filter(channel__in=f.channel)
+    if f.team:
+        tickets = tickets.filter(team_id=f.team)
+    if f.assignee == "me":
+        tickets = tickets.filter(assignee=user)
+    elif f.assignee == "none":
+        tickets = tickets.filter(assignee__isnull=True)
+    elif f.assignee:
+        tickets = tickets.filter(assignee__username=f.assignee)
+    if f.tag:
+        tickets = tickets.filter(tags__name=f.tag.strip().lower())
+    if f.sla == "breaching_soon":
+        tickets = tickets.filter(next_due_at__gt=now, next_due_at__lte=now + BREACHING_SOON)
+    elif f.sla == "breached":
+        tickets = tickets.filter(next_due_at__lte=now, status__in=OPEN_STATUSES)
+    if f.q:
+        tickets = tickets.search(f.q)
+    return _order(tickets, f.ordering if f.ordering in ORDERINGS else "next_due_at")
+
+
+def _order(tickets: QuerySet, ordering: str) -> QuerySet:
+    descending = ordering.startswith("-")
+    name = ordering.lstrip("-")
+    if name == "priority":
+        rank = Case(
+            *(When(priority=p, then=Value(r)) for p, r in PRIORITY_RANK.items()),
+            output_field=IntegerField(),
+        )
+        tickets = tickets.annotate(priority_rank=rank)
+        # Highest priority first unless asked otherwise.
+        first = F("priority_rank").asc() if descending else F("priority_rank").desc()
+        return tickets.order_by(first, F("next_due_at").asc(nulls_last=True), "id")
+    column = F(name).desc(nulls_last=True) if descending else F(name).asc(nulls_last=True)
+    return tickets.order_by(column, "id")
+
+
+def sla_state(ticket: Ticket, now: datetime) -> str:
+    """'breached', 'breaching_soon', 'ok' or '' (no due time) for the row's badge."""
+    if ticket.next_due_at is None or not ticket.is_open:
+        return ""
+    if ticket.next_due_at <= now:
+        return "breached"
+    if ticket.next_due_at <= now + BREACHING_SOON:
+        return "breaching_soon"
+    return "ok"
+
+
+def ticket_detail(*, user, number: str) -> Ticket | None:
+    """One ticket the user may see, with its conversation, timeline and side panel data."""
+    shipments = Shipment.objects.order_by("-shipped_at", "-id")
+    return (
+        tickets_visible_to(user)
+        .select_related(
+            "customer", "order", "team", "assignee", "owner", "linked_from", "merged_into"
+        )
+        .prefetch_related(
+            "tags",
+            Prefetch(
+                "messages",
+                queryset=Message.objects.select_related("author_user").prefetch_related(
+                    "attachments"
+                ),
+            ),
+            Prefetch("events", queryset=TicketEvent.objects.select_related("actor_user")),
+            Prefetch("order__shipments", queryset=shipments),
+            Prefetch("order__exceptions", queryset=OrderException.objects.all()),
+        )
+        .filter(number=number)
+        .first()
+    )
+
+
+def customer_context(ticket: Ticket, *, limit: int = 10) -> dict:
+    """The side panel: the customer's lifetime orders and previous tickets."""
+    customer = ticket.customer
+    return {
+        "lifetime_orders": Order.objects.filter(customer=customer).count(),
+        "previous_tickets": list(
+            Ticket.objects.filter(customer=customer)
+            .exclude(pk=ticket.pk)
+            .only("number", "subject", "status", "created_at")
+            .order_by("-created_at")[:limit]
+        ),
+    }
+
+
+def storefront_tickets(*, customer_external_id: str) -> QuerySet:
+    return (
+        Ticket.objects.filter(customer__external_id=customer_external_id)
+        .select_related("order")
+        .order_by("-created_at", "-id")
+    )

@@ -1,0 +1,569 @@
+"""Every write to tickets: creation and routing, conversation, status, assignment, merge."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from csplatform.actors import Actor
+from csplatform.api.errors import ConflictError, DomainError
+from orders.models import Customer, Order, OrderException
+
+from .access import is_supervisor_of
+from .choices import (
+    OPEN_STATUSES,
+    PRIORITY_RANK,
+    AuthorKind,
+    Presence,
+    Priority,
+    TicketEventType,
+    TicketKind,
+    TicketStatus,
+)
+from .models import (
+    AgentProfile,
+    Message,
+    RoutingRule,
+    Tag,
+    Team,
+    Ticket,
+    TicketEvent,
+    TicketSettings,
+)
+from .transitions import ticket_apply_transition
+
+User = get_user_model()
+
+
+class NotAllowed(DomainError):
+    status_code = 403
+    code = "permission_denied"
+
+
+def ticket_event_record(
+    *,
+    ticket: Ticket,
+    type: str,
+    actor: Actor,
+    now: datetime,
+    old: str = "",
+    new: str = "",
+    payload: dict | None = None,
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        type=type,
+        old_value=str(old or "")[:200],
+        new_value=str(new or "")[:200],
+        payload=payload or {},
+        at=now,
+        **actor.event_fields(),
+    )
+
+
+# --- Routing and assignment -------------------------------------------------------------------
+
+
+def ticket_route(*, kind: str, channel: str, customer_tier: str) -> tuple[Team | None, str]:
+    """The team a new ticket goes to and the priority a rule sets ('' when none)."""
+    for rule in RoutingRule.objects.filter(active=True).select_related("team"):
+        if rule.matches(kind=kind, channel=channel, customer_tier=customer_tier):
+            return rule.team, rule.set_priority
+    return TicketSettings.load().default_team, ""
+
+
+def _raise_to(priority: str, floor: str) -> str:
+    return floor if PRIORITY_RANK[priority] < PRIORITY_RANK[floor] else priority
+
+
+def ticket_auto_assign(*, ticket: Ticket, now: datetime) -> User | None:
+    """Give the ticket to the online team member with the fewest open tickets under capacity.
+
+    Equals take turns: the one assigned longest ago (or never) goes first. The candidates'
+    profiles are locked so that two tickets assigned at once see each other's choice.
+    """
+    if ticket.team_id is None or ticket.assignee_id is not None:
+        return None
+    profiles = list(
+        AgentProfile.objects.select_for_update()
+        .filter(presence=Presence.ONLINE, user__teams=ticket.team_id, user__is_active=True)
+        .order_by("id")
+    )
+    if not profiles:
+        return None
+    loads = dict(
+        Ticket.objects.filter(
+            assignee_id__in=[p.user_id for p in profiles], status__in=OPEN_STATUSES
+        )
+        .values("assignee_id")
+        .annotate(n=Count("id"))
+        .values_list("assignee_id", "n")
+    )
+    candidates = [p for p in profiles if loads.get(p.user_id, 0) < p.capacity]
+    if not candidates:
+        return None
+    never = datetime.min.replace(tzinfo=UTC)
+    chosen = min(
+        candidates,
+        key=lambda p: (loads.get(p.user_id, 0), p.last_assigned_at or never, p.user_id),
+    )
+    chosen.last_assigned_at = now
+    chosen.save(update_fields=["last_assigned_at"])
+    ticket.assignee_id = chosen.user_id
+    ticket.save(update_fields=["assignee", "updated_at"])
+    ticket_event_record(
+        ticket=ticket,
+        type=TicketEventType.ASSIGNEE,
+        new=chosen.user.get_username(),
+        actor=Actor.system("auto-assignment"),
+        now=now,
+    )
+    return chosen.user
+
+
+def agent_set_presence(*, user, presence: str, now: datetime | None = None) -> AgentProfile:
+    now = now or timezone.now()
+    profile, _created = AgentProfile.objects.get_or_create(user=user)
+    if profile.presence != presence:
+        profile.presence = presence
+        profile.presence_changed_at = now
+        profile.save(update_fields=["presence", "presence_changed_at"])
+    return profile
+
+
+# --- Creation ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    customer: Customer,
+    kind: str,
+    channel: str,
+    subject: str,
+    body: str,
+    actor: Actor,
+    order: Order | None = None,
+    priority: str | None = None,
+    status: str = TicketStatus.NEW,
+    author_kind: str = AuthorKind.CUSTOMER,
+    order_exception: OrderException | None = None,
+    linked_from: Ticket | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Open a ticket with its first message, route it to a team and assign it."""
+    now = now or timezone.now()
+    if order is not None and order.customer_id != customer.pk:
+        raise DomainError(_("The order belongs to another customer."), code="order_not_customers")
+    team, rule_priority = ticket_route(kind=kind, channel=channel, customer_tier=customer.tier)
+    priority = priority or rule_priority or Priority.NORMAL
+    if customer.tier == "vip":
+        priority = _raise_to(priority, Priority.HIGH)
+    ticket = Ticket.objects.create(
+        subject=subject[:200],
+        kind=kind,
+        channel=channel,
+        priority=priority,
+        status=status,
+        customer=customer,
+        order=order,
+        order_exception=order_exception,
+        team=team,
+        linked_from=linked_from,
+        created_at=now,
+        updated_at=now,
+        last_customer_message_at=now if author_kind == AuthorKind.CUSTOMER else None,
+    )
+    ticket.number = f"T-{ticket.pk:06d}"
+    ticket.save(update_fields=["number"])
+    Message.objects.create(
+        ticket=ticket,
+        author_kind=author_kind,
+        author_user=actor.user if author_kind == AuthorKind.AGENT else None,
+        automated=author_kind == AuthorKind.SYSTEM,
+        body=body,
+        channel=channel,
+        created_at=now,
+    )
+    ticket_event_record(
+        ticket=ticket,
+        type=TicketEventType.CREATED,
+        new=status,
+        payload={"team": team.name if team else None, "priority": priority},
+        actor=actor,
+        now=now,
+    )
+    ticket_auto_assign(ticket=ticket, now=now)
+    return ticket
+
+
+@transaction.atomic
+def ticket_open_for_order_exception(
+    *, exception_id: int, now: datetime | None = None
+) -> Ticket | None:
+    """Open the ``order_issue`` ticket of an order exception, once whatever the retries."""
+    now = now or timezone.now()
+    exc = (
+        OrderException.objects.select_for_update()
+        .select_related("order__customer")
+        .filter(pk=exception_id)
+        .first()
+    )
+    if exc is None:
+        return None
+    existing = Ticket.objects.filter(order_exception=exc).first()
+    if existing is not None:
+        return existing
+    order = exc.order
+    label = exc.get_type_display()
+    return ticket_create(
+        customer=order.customer,
+        order=order,
+        order_exception=exc,
+        kind=TicketKind.ORDER_ISSUE,
+        channel=order.channel,
+        subject=_("Order %(number)s: %(problem)s") % {"number": order.number, "problem": label},
+        body=_("The system detected “%(problem)s” on order %(number)s.")
+        % {"problem": label, "number": order.number},
+        author_kind=AuthorKind.SYSTEM,
+        actor=Actor.system("order exceptions"),
+        now=now,
+    )
+
+
+def tickets_open_for_unticketed_exceptions(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Catch exceptions whose ticket was never opened (a lost task): open them now."""
+    now = now or timezone.now()
+    ids = list(
+        OrderException.objects.open()
+        .filter(ticket__isnull=True, detected_at__lte=now - timedelta(minutes=1))
+        .order_by("detected_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    for exception_id in ids:
+        ticket_open_for_order_exception(exception_id=exception_id, now=now)
+    return len(ids)
+
+
+# --- Conversation -----------------------------------------------------------------------------
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+
+@transaction.atomic
+def ticket_reply(
+    *,
+    ticket: Ticket,
+    user,
+    body: str,
+    internal: bool = False,
+    then_status: str | None = None,
+    now: datetime | None = None,
+) -> Message:
+    """An agent's public reply or internal note; a reply may also set pending or solved.
+
+    The first public reply sets the first-response time and makes the agent the owner.
+    """
+    now = now or timezone.now()
+    ticket = _lock(ticket)
+    actor = Actor.for_user(user)
+    if ticket.status == TicketStatus.CLOSED:
+        raise ConflictError(_("The ticket is closed."), code="ticket_closed")
+    if not body.strip():
+        raise DomainError(_("The message is empty."), code="invalid", errors={"body": ["empty"]})
+    message = Message.objects.create(
+        ticket=ticket,
+        author_kind=AuthorKind.AGENT,
+        author_user=user,
+        internal=internal,
+        body=body,
+        channel=ticket.channel,
+        created_at=now,
+    )
+    if internal:
+        ticket_event_record(ticket=ticket, type=TicketEventType.NOTE, actor=actor, now=now)
+    else:
+        ticket_event_record(ticket=ticket, type=TicketEventType.REPLIED, actor=actor, now=now)
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
+        if ticket.owner_id is None:
+            ticket.owner = user
+            ticket_event_record(
+                ticket=ticket,
+                type=TicketEventType.OWNER,
+                new=user.get_username(),
+                actor=actor,
+                now=now,
+            )
+        if ticket.status == TicketStatus.NEW and then_status is None:
+            then_status = TicketStatus.OPEN
+    if then_status and then_status != ticket.status:
+        ticket_apply_transition(ticket=ticket, target=then_status, actor=actor, now=now)
+    ticket.updated_at = now
+    ticket.save()
+    return message
+
+
+@transaction.atomic
+def ticket_customer_message(
+    *, ticket: Ticket, body: str, actor: Actor, now: datetime | None = None
+) -> tuple[Ticket, Message]:
+    """A message from the customer: reopens a solved ticket; on a closed one opens a new ticket.
+
+    Returns the ticket that received the message (the new one after a closed ticket).
+    """
+    now = now or timezone.now()
+    ticket = _lock(ticket)
+    if ticket.status == TicketStatus.CLOSED:
+        follow_up = ticket_create(
+            customer=ticket.customer,
+            order=ticket.order,
+            kind=ticket.kind,
+            channel=ticket.channel,
+            subject=ticket.subject,
+            body=body,
+            linked_from=ticket,
+            actor=actor,
+            now=now,
+        )
+        ticket_event_record(
+            ticket=ticket,
+            type=TicketEventType.FOLLOW_UP,
+            new=follow_up.number,
+            actor=actor,
+            now=now,
+        )
+        return follow_up, follow_up.messages.get()
+    message = Message.objects.create(
+        ticket=ticket,
+        author_kind=AuthorKind.CUSTOMER,
+        body=body,
+        channel=ticket.channel,
+        created_at=now,
+    )
+    ticket_event_record(ticket=ticket, type=TicketEventType.CUSTOMER_MESSAGE, actor=actor, now=now)
+    if ticket.status in (TicketStatus.SOLVED, TicketStatus.PENDING, TicketStatus.ON_HOLD):
+        ticket_apply_transition(ticket=ticket, target=TicketStatus.OPEN, actor=actor, now=now)
+    ticket.last_customer_message_at = now
+    ticket.updated_at = now
+    ticket.save()
+    return ticket, message
+
+
+# --- Changes by agents and supervisors --------------------------------------------------------
+
+
+def _check_assignee(ticket: Ticket, team_id: int | None, assignee, by_user) -> None:
+    if assignee is None:
+        if not is_supervisor_of(by_user, ticket.team_id) and ticket.assignee_id != by_user.pk:
+            raise NotAllowed(_("Only a supervisor may unassign another agent's ticket."))
+        return
+    if team_id is None or not Team.objects.filter(pk=team_id, members=assignee).exists():
+        raise DomainError(
+            _("%(user)s is not a member of the ticket's team.") % {"user": assignee.get_username()},
+            code="assignee_not_in_team",
+        )
+    if is_supervisor_of(by_user, ticket.team_id):
+        return
+    # Agents claim: they may take an unassigned ticket (or keep their own), nothing else.
+    if assignee.pk != by_user.pk or ticket.assignee_id not in (None, by_user.pk):
+        raise NotAllowed(_("Only a supervisor may assign a ticket to someone else."))
+
+
+@transaction.atomic
+def ticket_update(
+    *,
+    ticket: Ticket,
+    by_user,
+    status: str | None = None,
+    priority: str | None = None,
+    kind: str | None = None,
+    team: Team | None = None,
+    assignee=...,
+    tags: list[str] | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Change a ticket's fields; each change is checked and leaves its own event.
+
+    ``assignee`` is a user, ``None`` to unassign, or left out (``...``) to keep it.
+    """
+    now = now or timezone.now()
+    ticket = _lock(ticket)
+    actor = Actor.for_user(by_user)
+    if ticket.status == TicketStatus.CLOSED:
+        raise ConflictError(_("The ticket is closed."), code="ticket_closed")
+
+    if team is not None and team.pk != ticket.team_id:
+        if not is_supervisor_of(by_user, ticket.team_id) and ticket.assignee_id != by_user.pk:
+            raise NotAllowed(_("Only a supervisor or the assignee may move the ticket."))
+        ticket_event_record(
+            ticket=ticket,
+            type=TicketEventType.TEAM,
+            old=ticket.team.name if ticket.team_id else "",
+            new=team.name,
+            actor=actor,
+            now=now,
+        )
+        ticket.team = team
+        # Ownership stays (首问负责制); an assignee outside the new team lets go of it.
+        if ticket.assignee_id and not team.members.filter(pk=ticket.assignee_id).exists():
+            _assignee_set(ticket, None, actor, now)
+
+    if assignee is not ... and (assignee.pk if assignee else None) != ticket.assignee_id:
+        _check_assignee(ticket, ticket.team_id, assignee, by_user)
+        _assignee_set(ticket, assignee, actor, now)
+
+    if priority and priority != ticket.priority:
+        ticket_event_record(
+            ticket=ticket,
+            type=TicketEventType.PRIORITY,
+            old=ticket.priority,
+            new=priority,
+            actor=actor,
+            now=now,
+        )
+        ticket.priority = priority
+    if kind and kind != ticket.kind:
+        ticket_event_record(
+            ticket=ticket,
+            type=TicketEventType.KIND,
+            old=ticket.kind,
+            new=kind,
+            actor=actor,
+            now=now,
+        )
+        ticket.kind = kind
+    if tags is not None:
+        _tags_set(ticket, tags, actor, now)
+    if status and status != ticket.status:
+        ticket_apply_transition(ticket=ticket, target=status, actor=actor, now=now)
+    ticket.updated_at = now
+    ticket.save()
+    if team is not None and ticket.assignee_id is None:
+        ticket_auto_assign(ticket=ticket, now=now)
+    return ticket
+
+
+def _assignee_set(ticket: Ticket, assignee, actor: Actor, now: datetime) -> None:
+    ticket_event_record(
+        ticket=ticket,
+        type=TicketEventType.ASSIGNEE,
+        old=ticket.assignee.get_username() if ticket.assignee_id else "",
+        new=assignee.get_username() if assignee else "",
+        actor=actor,
+        now=now,
+    )
+    ticket.assignee = assignee
+
+
+def _tags_set(ticket: Ticket, names: list[str], actor: Actor, now: datetime) -> None:
+    wanted = sorted({n.strip().lower()[:50] for n in names if n.strip()})
+    current = sorted(ticket.tags.values_list("name", flat=True))
+    if wanted == current:
+        return
+    existing = {t.name: t for t in Tag.objects.filter(name__in=wanted)}
+    missing = [Tag(name=n) for n in wanted if n not in existing]
+    Tag.objects.bulk_create(missing, ignore_conflicts=True)
+    ticket.tags.set(Tag.objects.filter(name__in=wanted))
+    ticket_event_record(
+        ticket=ticket,
+        type=TicketEventType.TAGS,
+        old=",".join(current),
+        new=",".join(wanted),
+        actor=actor,
+        now=now,
+    )
+
+
+@transaction.atomic
+def ticket_merge(*, source: Ticket, target: Ticket, by_user, now: datetime | None = None) -> Ticket:
+    """Merge a duplicate into another ticket: its messages move, it closes with a link."""
+    now = now or timezone.now()
+    if source.pk == target.pk:
+        raise ConflictError(_("A ticket cannot be merged into itself."), code="merge_self")
+    # Lock in id order so that two merges of the same pair cannot deadlock.
+    locked = {
+        t.pk: t
+        for t in Ticket.objects.select_for_update()
+        .filter(pk__in=[source.pk, target.pk])
+        .order_by("pk")
+    }
+    source, target = locked[source.pk], locked[target.pk]
+    if source.customer_id != target.customer_id:
+        raise ConflictError(
+            _("Only tickets of the same customer can be merged."), code="merge_other_customer"
+        )
+    for t in (source, target):
+        if t.status == TicketStatus.CLOSED:
+            raise ConflictError(
+                _("Ticket %(number)s is closed.") % {"number": t.number}, code="ticket_closed"
+            )
+    actor = Actor.for_user(by_user)
+    moved = Message.objects.filter(ticket=source).update(ticket=target)
+    if source.first_response_at and (
+        target.first_response_at is None or source.first_response_at < target.first_response_at
+    ):
+        target.first_response_at = source.first_response_at
+    if target.owner_id is None and source.owner_id is not None:
+        target.owner_id = source.owner_id
+    target.updated_at = now
+    target.save()
+    ticket_event_record(
+        ticket=target,
+        type=TicketEventType.MERGED,
+        old=source.number,
+        new=target.number,
+        payload={"messages_moved": moved},
+        actor=actor,
+        now=now,
+    )
+    source.merged_into = target
+    if source.status != TicketStatus.SOLVED:
+        ticket_apply_transition(ticket=source, target=TicketStatus.SOLVED, actor=actor, now=now)
+    ticket_apply_transition(ticket=source, target=TicketStatus.CLOSED, actor=actor, now=now)
+    ticket_event_record(
+        ticket=source,
+        type=TicketEventType.MERGED,
+        old=source.number,
+        new=target.number,
+        payload={"messages_moved": moved},
+        actor=actor,
+        now=now,
+    )
+    source.updated_at = now
+    source.save()
+    return target
+
+
+# --- Periodic ---------------------------------------------------------------------------------
+
+
+def tickets_close_solved(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Close tickets solved longer ago than the configured hours (no customer reply since)."""
+    now = now or timezone.now()
+    limit = now - timedelta(hours=TicketSettings.load().auto_close_solved_after_hours)
+    actor = Actor.system("auto-close")
+    done = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Ticket.objects.select_for_update(skip_locked=True)
+                .filter(status=TicketStatus.SOLVED, solved_at__lte=limit)
+                .order_by("solved_at")[:batch_size]
+            )
+            for ticket in batch:
+                ticket_apply_transition(
+                    ticket=ticket, target=TicketStatus.CLOSED, actor=actor, now=now
+                )
+                ticket.updated_at = now
+                ticket.save(update_fields=["status", "closed_at", "updated_at"])
+        done += len(batch)
+        if len(batch) < batch_size:
+            return done

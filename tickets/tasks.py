@@ -1,0 +1,21 @@
+"""Thin Celery tasks: load by id, call a service."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def ticket_open_for_order_exception_task(exception_id: int) -> str | None:
+    ticket = services.ticket_open_for_order_exception(exception_id=exception_id)
+    return ticket.number if ticket else None
+
+
+@shared_task
+def tickets_open_for_unticketed_exceptions_task() -> int:
+    return services.tickets_open_for_unticketed_exceptions()
+
+
+@shared_task
+def tickets_close_solved_task() -> int:
+    return services.tickets_close_solved()

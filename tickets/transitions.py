@@ -1,0 +1,69 @@
+"""The ticket lifecycle as data, and the one function that applies it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from csplatform.actors import Actor
+from csplatform.api.errors import ConflictError
+
+from .choices import TicketEventType, TicketStatus
+
+S = TicketStatus
+
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.NEW: frozenset({S.OPEN, S.PENDING, S.ON_HOLD, S.SOLVED}),
+    S.OPEN: frozenset({S.PENDING, S.ON_HOLD, S.SOLVED}),
+    S.PENDING: frozenset({S.OPEN, S.ON_HOLD, S.SOLVED}),
+    S.ON_HOLD: frozenset({S.OPEN, S.PENDING, S.SOLVED}),
+    S.SOLVED: frozenset({S.OPEN, S.CLOSED}),
+    S.CLOSED: frozenset(),
+}
+
+
+class TicketTransitionNotAllowed(ConflictError):
+    code = "invalid_transition"
+
+    def __init__(self, current: str, target: str):
+        super().__init__(
+            f"A ticket in status '{current}' cannot move to '{target}'.",
+            current_status=current,
+            requested_status=target,
+            allowed=sorted(ALLOWED_TRANSITIONS[current]),
+        )
+
+
+def allowed_next(status: str) -> list[str]:
+    return sorted(ALLOWED_TRANSITIONS[status])
+
+
+def check_transition(current: str, target: str) -> None:
+    if target not in ALLOWED_TRANSITIONS[current]:
+        raise TicketTransitionNotAllowed(current, target)
+
+
+def ticket_apply_transition(*, ticket, target: str, actor: Actor, now: datetime) -> None:
+    """Move a row-locked ticket to ``target``: timestamps, reopen count, one event row.
+
+    The caller holds the ticket's row lock inside a transaction and saves the ticket.
+    """
+    from .services import ticket_event_record
+
+    current = ticket.status
+    check_transition(current, target)
+    ticket.status = target
+    if target == S.SOLVED:
+        ticket.solved_at = now
+    elif target == S.CLOSED:
+        ticket.closed_at = now
+    elif current == S.SOLVED:
+        ticket.reopen_count += 1
+        ticket.solved_at = None
+    ticket_event_record(
+        ticket=ticket,
+        type=TicketEventType.REOPENED if current == S.SOLVED else TicketEventType.STATUS,
+        old=current,
+        new=target,
+        actor=actor,
+        now=now,
+    )
