@@ -1,0 +1,230 @@
+"""WorkCalendar: the business-hours arithmetic of sla.md, example by example."""
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tickets.sla.calendar import WorkCalendar
+
+WEEKDAYS_9_TO_5 = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+
+
+def calendar(week=None, tz="UTC", holidays=()):
+    return WorkCalendar.from_spec(
+        {"timezone": tz, "week": WEEKDAYS_9_TO_5 if week is None else week, "holidays": holidays}
+    )
+
+
+def utc(day: int, hour: int, minute: int = 0) -> datetime:
+    """A moment in the week of Monday 2026-11-02 (day 2 = Monday ... day 8 = Sunday)."""
+    return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
+
+
+MON, TUE, WED, THU, FRI, SAT = 2, 3, 4, 5, 6, 7
+NEXT_MON = 9
+
+
+@pytest.mark.parametrize(
+    ("start", "hours", "due"),
+    [
+        (utc(WED, 10), 2, utc(WED, 12)),
+        (utc(FRI, 16), 2, utc(NEXT_MON, 10)),
+        (utc(WED, 7), 2, utc(WED, 11)),
+        (utc(SAT, 10), 2, utc(NEXT_MON, 11)),
+        (utc(MON, 16), 10, utc(WED, 10)),
+    ],
+)
+def test_add_examples_of_the_specification(start, hours, due):
+    assert calendar().add(start, timedelta(hours=hours)) == due
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "counted"),
+    [
+        (utc(TUE, 7), utc(TUE, 10), timedelta(hours=1)),
+        (utc(TUE, 16, 50), utc(TUE, 18, 51), timedelta(minutes=10)),
+        (utc(FRI, 0), utc(NEXT_MON, 9, 30), timedelta(hours=8, minutes=30)),
+    ],
+)
+def test_between_examples_of_the_specification(start, end, counted):
+    assert calendar().between(start, end) == counted
+
+
+def test_between_is_zero_when_end_is_not_after_start():
+    assert calendar().between(utc(WED, 12), utc(WED, 10)) == timedelta(0)
+    assert calendar().between(utc(WED, 12), utc(WED, 12)) == timedelta(0)
+
+
+def test_a_deadline_exactly_at_closing_stays_at_closing():
+    assert calendar().add(utc(WED, 15), timedelta(hours=2)) == utc(WED, 17)
+
+
+def test_start_after_closing_counts_from_the_next_opening():
+    assert calendar().add(utc(WED, 17, 30), timedelta(minutes=15)) == utc(THU, 9, 15)
+
+
+def test_holidays_are_closed_all_day():
+    cal = calendar(holidays=["2026-11-05"])  # Thursday
+    assert cal.add(utc(WED, 16), timedelta(hours=2)) == utc(FRI, 10)
+    assert not cal.is_open(utc(THU, 10))
+    assert cal.between(utc(WED, 0), utc(SAT, 0)) == timedelta(hours=16)
+
+
+def test_start_on_a_holiday_counts_from_the_next_open_day():
+    cal = calendar(holidays=["2026-11-02"])  # Monday
+    assert cal.add(utc(MON, 10), timedelta(hours=1)) == utc(TUE, 10)
+
+
+def test_several_intervals_a_day_skip_the_lunch_break():
+    split = {
+        d: [["09:00", "12:00"], ["13:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")
+    }
+    cal = calendar(week=split)
+    assert cal.add(utc(WED, 11), timedelta(hours=2)) == utc(WED, 14)
+    assert cal.between(utc(WED, 11), utc(WED, 14)) == timedelta(hours=2)
+    assert not cal.is_open(utc(WED, 12, 30))
+    assert cal.is_open(utc(WED, 13))
+    assert not cal.is_open(utc(WED, 18))  # intervals are half-open
+
+
+def test_results_are_the_same_instant_whatever_zone_the_input_carries():
+    cal = calendar(tz="Asia/Shanghai", week={d: [["09:00", "18:00"]] for d in ("mon", "tue")})
+    shanghai = ZoneInfo("Asia/Shanghai")
+    start = datetime(2026, 11, 2, 17, 30, tzinfo=shanghai)  # Monday 17:30 local
+    due = cal.add(start.astimezone(UTC), timedelta(hours=1))
+    assert due == datetime(2026, 11, 3, 9, 30, tzinfo=shanghai)
+    assert cal.between(start.astimezone(ZoneInfo("America/New_York")), due) == timedelta(hours=1)
+
+
+def test_naive_datetimes_are_refused():
+    with pytest.raises(ValueError, match="aware"):
+        calendar().add(datetime(2026, 11, 2, 10), timedelta(hours=1))
+    with pytest.raises(ValueError, match="aware"):
+        calendar().between(datetime(2026, 11, 2, 10), utc(MON, 12))
+
+
+def test_a_calendar_without_open_time_refuses_to_compute_a_deadline():
+    with pytest.raises(ValueError, match="no open time"):
+        calendar(week={}).add(utc(MON, 10), timedelta(minutes=15))
+
+
+def test_spans_of_several_weeks_jump_whole_weeks_correctly():
+    cal = calendar(holidays=["2026-11-18"])
+    # Six weeks of 40 h, one holiday of 8 h in between.
+    assert cal.between(utc(MON, 9), utc(MON, 9) + timedelta(weeks=6)) == timedelta(hours=232)
+    assert cal.add(utc(MON, 9), timedelta(hours=232)) == datetime(2026, 12, 11, 17, tzinfo=UTC)
+
+
+def test_always_open_counts_calendar_time():
+    cal = WorkCalendar.always_open()
+    assert cal.add(utc(SAT, 23), timedelta(hours=2)) == utc(8, 1)
+    assert cal.between(utc(SAT, 23), utc(8, 1)) == timedelta(hours=2)
+    assert cal.is_open(utc(8, 3))
+
+
+class TestDaylightSavingTime:
+    def test_berlin_spring_forward_day_is_an_hour_shorter_in_elapsed_time(self):
+        cal = calendar(tz="Europe/Berlin", week={"sun": [["00:00", "24:00"]]})
+        berlin = ZoneInfo("Europe/Berlin")
+        day = datetime(2026, 3, 29, 0, 0, tzinfo=berlin)
+        assert cal.between(day, day + timedelta(days=1)) == timedelta(hours=23)
+
+    def test_berlin_fall_back_day_is_an_hour_longer_in_elapsed_time(self):
+        cal = calendar(tz="Europe/Berlin", week={"sun": [["00:00", "24:00"]]})
+        berlin = ZoneInfo("Europe/Berlin")
+        start = datetime(2026, 10, 25, 0, 0, tzinfo=berlin)
+        end = datetime(2026, 10, 26, 0, 0, tzinfo=berlin)
+        assert cal.between(start, end) == timedelta(hours=25)
+        assert cal.add(start, timedelta(hours=25)) == end
+
+    def test_new_york_business_hours_stay_in_local_wall_clock_time_across_the_change(self):
+        cal = calendar(tz="America/New_York")
+        ny = ZoneInfo("America/New_York")
+        # DST ends Sunday 2026-11-01; Friday 16:00 EDT + 2 h → Monday 10:00 EST.
+        start = datetime(2026, 10, 30, 16, 0, tzinfo=ny)
+        assert cal.add(start, timedelta(hours=2)) == datetime(2026, 11, 2, 10, 0, tzinfo=ny)
+        assert cal.add(start, timedelta(hours=2)).astimezone(UTC).hour == 15
+
+    def test_new_york_spring_forward_over_weeks(self):
+        cal = calendar(tz="America/New_York")
+        ny = ZoneInfo("America/New_York")
+        start = datetime(2026, 3, 2, 9, 0, tzinfo=ny)  # Monday; DST starts Sunday March 8
+        due = cal.add(start, timedelta(hours=80))  # two working weeks
+        assert due == datetime(2026, 3, 13, 17, 0, tzinfo=ny)
+        assert cal.between(start, due) == timedelta(hours=80)
+
+
+class TestBadSpecifications:
+    @pytest.mark.parametrize(
+        ("week", "message"),
+        [
+            ({"mon": [["18:00", "09:00"]]}, "mon: 18:00–09:00 closes before it opens"),
+            (
+                {"tue": [["09:00", "13:00"], ["12:00", "14:00"]]},
+                "tue: 12:00–14:00 overlaps 09:00–13:00",
+            ),
+            ({"wed": [["9:00", "17:00"]]}, "wed: '9:00' is not a time of day"),
+            ({"thu": [["09:00", "24:30"]]}, "thu: '24:30' is not a time of day"),
+            ({"funday": [["09:00", "17:00"]]}, "Unknown weekday 'funday'"),
+        ],
+    )
+    def test_bad_intervals_are_refused_naming_the_interval(self, week, message):
+        with pytest.raises(ValueError, match=message):
+            calendar(week=week)
+
+    def test_an_unknown_time_zone_is_refused(self):
+        with pytest.raises(ValueError, match="Unknown time zone 'Mars/Olympus'"):
+            calendar(tz="Mars/Olympus")
+
+    def test_a_bad_holiday_is_refused(self):
+        with pytest.raises(ValueError, match="not a date"):
+            calendar(holidays=["2026-13-01"])
+
+
+def test_spec_round_trips():
+    cal = calendar(tz="Asia/Shanghai", holidays=["2026-10-01"])
+    assert WorkCalendar.from_spec(cal.to_spec()) == cal
+    assert cal.holidays == (date(2026, 10, 1),)
+
+
+# --- Properties ---------------------------------------------------------------------------
+
+BUSINESS = calendar(
+    tz="Europe/Berlin",
+    week={
+        "mon": [["09:00", "12:00"], ["13:00", "18:00"]],
+        "tue": [["09:00", "18:00"]],
+        "wed": [["09:00", "18:00"]],
+        "thu": [["09:00", "18:00"]],
+        "fri": [["09:00", "16:30"]],
+        "sat": [["10:00", "14:00"]],
+    },
+    holidays=["2026-12-25", "2026-12-26", "2027-01-01", "2026-04-03"],
+)
+moments = st.datetimes(
+    min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
+)
+durations = st.integers(min_value=0, max_value=60 * 24 * 120).map(lambda m: timedelta(minutes=m))
+
+
+@settings(max_examples=300, deadline=None)
+@given(start=moments, duration=durations)
+def test_between_undoes_add(start, duration):
+    assert BUSINESS.between(start, BUSINESS.add(start, duration)) == duration
+
+
+@settings(max_examples=300, deadline=None)
+@given(start=moments, a=durations, b=durations)
+def test_add_is_monotonic(start, a, b):
+    small, large = sorted((a, b))
+    assert BUSINESS.add(start, small) <= BUSINESS.add(start, large)
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=moments, duration=durations.filter(lambda d: d > timedelta(0)))
+def test_add_returns_the_earliest_such_instant(start, duration):
+    due = BUSINESS.add(start, duration)
+    assert BUSINESS.between(start, due - timedelta(microseconds=1)) < duration

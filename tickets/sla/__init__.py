@@ -1,0 +1,1 @@
+"""The SLA engine: business calendars, policies, clocks and the sweeper."""

@@ -1,0 +1,214 @@
+"""Business-hours arithmetic: pure Python, no database.
+
+A calendar has a time zone, open intervals per weekday in local wall-clock time and holidays.
+All arithmetic is done on UTC instants, so days on which daylight-saving time changes are
+measured in real elapsed time; whole weeks without holidays or offset changes are skipped in
+one step, which keeps a year-long span to a few dozen operations.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ZERO = timedelta(0)
+DAY = timedelta(days=1)
+WEEK = timedelta(days=7)
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
+
+
+def _minutes(text: str, where: str) -> int:
+    if not isinstance(text, str) or not _CLOCK.match(text):
+        raise ValueError(f"{where}: {text!r} is not a time of day (HH:MM, 00:00 to 24:00).")
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _label(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    tz: ZoneInfo | None  # None: always open
+    week: tuple[tuple[tuple[int, int], ...], ...]  # per weekday, (open, close) in minutes
+    holidays: tuple[date, ...]  # sorted
+
+    # --- construction -----------------------------------------------------------------------
+
+    @classmethod
+    def always_open(cls) -> WorkCalendar:
+        return cls(tz=None, week=(((0, 1440),),) * 7, holidays=())
+
+    @classmethod
+    def from_spec(cls, spec: Mapping) -> WorkCalendar:
+        """Build from ``{"timezone", "week": {"mon": [["09:00", "18:00"]], ...}, "holidays"}``.
+
+        Raises ``ValueError`` naming the offending interval, day, date or zone.
+        """
+        name = spec.get("timezone", "")
+        try:
+            tz = ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            raise ValueError(f"Unknown time zone {name!r}.") from None
+        week_spec = spec.get("week") or {}
+        unknown = sorted(set(week_spec) - set(WEEKDAYS))
+        if unknown:
+            raise ValueError(f"Unknown weekday {unknown[0]!r}; use {', '.join(WEEKDAYS)}.")
+        week = tuple(cls._day(day, week_spec.get(day) or ()) for day in WEEKDAYS)
+        holidays = []
+        for item in spec.get("holidays") or ():
+            try:
+                holidays.append(item if isinstance(item, date) else date.fromisoformat(item))
+            except (TypeError, ValueError):
+                raise ValueError(f"Holiday {item!r} is not a date (YYYY-MM-DD).") from None
+        return cls(tz=tz, week=week, holidays=tuple(sorted(set(holidays))))
+
+    @staticmethod
+    def _day(day: str, intervals: Iterable) -> tuple[tuple[int, int], ...]:
+        parsed = []
+        for interval in intervals:
+            if not isinstance(interval, list | tuple) or len(interval) != 2:
+                raise ValueError(f"{day}: {interval!r} is not an [open, close] pair.")
+            start = _minutes(interval[0], day)
+            end = _minutes(interval[1], day)
+            if end <= start:
+                raise ValueError(f"{day}: {interval[0]}–{interval[1]} closes before it opens.")
+            parsed.append((start, end))
+        parsed.sort()
+        for (a_start, a_end), (b_start, b_end) in itertools.pairwise(parsed):
+            if b_start < a_end:
+                raise ValueError(
+                    f"{day}: {_label(b_start)}–{_label(b_end)} overlaps "
+                    f"{_label(a_start)}–{_label(a_end)}."
+                )
+        return tuple(parsed)
+
+    def to_spec(self) -> dict:
+        if self.tz is None:
+            return {"timezone": "UTC", "week": {d: [["00:00", "24:00"]] for d in WEEKDAYS}}
+        return {
+            "timezone": self.tz.key,
+            "week": {
+                d: [[_label(a), _label(b)] for a, b in self.week[i]] for i, d in enumerate(WEEKDAYS)
+            },
+            "holidays": [h.isoformat() for h in self.holidays],
+        }
+
+    # --- facts ------------------------------------------------------------------------------
+
+    @property
+    def has_open_time(self) -> bool:
+        return any(self.week)
+
+    @property
+    def _week_open(self) -> timedelta:
+        return timedelta(minutes=sum(b - a for day in self.week for a, b in day))
+
+    def _is_holiday(self, day: date) -> bool:
+        i = bisect.bisect_left(self.holidays, day)
+        return i < len(self.holidays) and self.holidays[i] == day
+
+    def _holiday_within(self, first: date, days: int) -> bool:
+        i = bisect.bisect_left(self.holidays, first)
+        return i < len(self.holidays) and self.holidays[i] < first + timedelta(days=days)
+
+    def _intervals(self, day: date) -> list[tuple[datetime, datetime]]:
+        """The open intervals of a local date, as UTC instants."""
+        if self._is_holiday(day):
+            return []
+        out = []
+        for start, end in self.week[day.weekday()]:
+            out.append((self._instant(day, start), self._instant(day, end)))
+        return out
+
+    def _instant(self, day: date, minutes: int) -> datetime:
+        if minutes == 1440:
+            day, minutes = day + DAY, 0
+        local = datetime.combine(day, time(minutes // 60, minutes % 60), tzinfo=self.tz)
+        return local.astimezone(UTC)
+
+    def _week_skippable(self, day: date) -> bool:
+        """A whole week from ``day`` counts exactly ``_week_open``: no holiday, no DST change."""
+        if self._holiday_within(day, 7):
+            return False
+        start = datetime.combine(day, time(), tzinfo=self.tz)
+        end = datetime.combine(day + WEEK, time(), tzinfo=self.tz)
+        return start.utcoffset() == end.utcoffset()
+
+    @staticmethod
+    def _utc(moment: datetime, name: str) -> datetime:
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError(f"{name} must be timezone-aware.")
+        return moment.astimezone(UTC)
+
+    # --- arithmetic -------------------------------------------------------------------------
+
+    def is_open(self, moment: datetime) -> bool:
+        at = self._utc(moment, "moment")
+        if self.tz is None:
+            return True
+        day = at.astimezone(self.tz).date()
+        return any(a <= at < b for a, b in self._intervals(day))
+
+    def between(self, start: datetime, end: datetime) -> timedelta:
+        """Open time in ``[start, end)``; zero when ``end <= start``."""
+        start, end = self._utc(start, "start"), self._utc(end, "end")
+        if end <= start:
+            return ZERO
+        if self.tz is None:
+            return end - start
+        total = ZERO
+        first = day = start.astimezone(self.tz).date()
+        last = end.astimezone(self.tz).date()
+        week_open = self._week_open
+        while day <= last:
+            if day > first and day + WEEK < last and self._week_skippable(day):
+                total += week_open
+                day += WEEK
+                continue
+            for a, b in self._intervals(day):
+                lo, hi = max(a, start), min(b, end)
+                if hi > lo:
+                    total += hi - lo
+            day += DAY
+        return total
+
+    def add(self, start: datetime, duration: timedelta) -> datetime:
+        """The earliest instant ``t`` with ``between(start, t) == duration``.
+
+        Counting starts at the next opening; a deadline that falls on a closing time stays
+        there. Raises ``ValueError`` for a calendar that is never open.
+        """
+        at = self._utc(start, "start")
+        if duration < ZERO:
+            raise ValueError("duration must not be negative.")
+        if self.tz is None:
+            return (at + duration).astimezone(start.tzinfo)
+        if not self.has_open_time:
+            raise ValueError("This calendar has no open time: no deadline can be computed.")
+        if duration == ZERO:
+            return start
+        remaining = duration
+        first = day = at.astimezone(self.tz).date()
+        week_open = self._week_open
+        while True:
+            if day > first and remaining > week_open and self._week_skippable(day):
+                remaining -= week_open
+                day += WEEK
+                continue
+            for a, b in self._intervals(day):
+                lo = max(a, at)
+                if lo >= b:
+                    continue
+                available = b - lo
+                if remaining <= available:
+                    return (lo + remaining).astimezone(self.tz)
+                remaining -= available
+            day += DAY
