@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from csplatform.actors import Actor
@@ -36,6 +37,8 @@ from .signals import order_exception_raised
 from .transitions import STATUS_TIMESTAMP, check_transition, order_apply_transition
 
 CENT = Decimal("0.01")
+# The largest amount a money column (12 digits, 2 decimals) holds.
+MAX_AMOUNT = Decimal("9999999999.99")
 
 # Statuses in which the order has been paid (used when an order arrives already advanced).
 PAID_STATUSES = {
@@ -72,6 +75,12 @@ def order_amounts_check(
 ) -> Decimal:
     """Return the lines total, or raise naming the field that does not add up."""
     lines_total = sum((_money(line.unit_price) * line.quantity for line in lines), Decimal("0"))
+    if lines_total > MAX_AMOUNT:
+        # total and discount are each bounded, but their sum is not: refuse before the column does.
+        raise AmountsDoNotAddUp(
+            f"lines total {lines_total} exceeds the largest amount an order holds.",
+            errors={"lines": [f"The lines add up to more than {MAX_AMOUNT}."]},
+        )
     if discount > lines_total + shipping_fee:
         raise AmountsDoNotAddUp(
             f"discount {discount} exceeds lines + shipping ({lines_total + shipping_fee}).",
@@ -468,6 +477,14 @@ def order_exception_resolve(
 # --- Periodic scans (called by the Celery beat tasks) ---------------------------------------
 
 
+def _without_open_exception(queryset, type: str):
+    # One Exists so that type and open state are tested on the same row: a multi-valued
+    # exclude(exceptions__type=..., exceptions__resolved_at=None) tests them on any two rows.
+    return queryset.exclude(
+        Exists(OrderException.objects.open().filter(order=OuterRef("pk"), type=type))
+    )
+
+
 def _scan_in_batches(queryset, handle, batch_size: int) -> int:
     """Lock due rows a batch at a time, skipping rows another scanner holds; handle each."""
     done = 0
@@ -505,11 +522,9 @@ def orders_flag_shipping_overdue(*, now: datetime | None = None, batch_size: int
     """Raise ``shipping_overdue`` on paid orders not shipped within the configured hours."""
     now = now or timezone.now()
     limit = now - timedelta(hours=OrderSettings.load().ship_within_hours)
-    queryset = (
-        Order.objects.unshipped_paid_before(limit)
-        .exclude(exceptions__type=ExceptionType.SHIPPING_OVERDUE, exceptions__resolved_at=None)
-        .order_by("paid_at")
-    )
+    queryset = _without_open_exception(
+        Order.objects.unshipped_paid_before(limit), ExceptionType.SHIPPING_OVERDUE
+    ).order_by("paid_at")
 
     def flag(order: Order) -> None:
         order_exception_raise(
@@ -529,11 +544,10 @@ def orders_flag_logistics_delayed(*, now: datetime | None = None, batch_size: in
     quiet = Shipment.objects.filter(
         status__in=(ShipmentStatus.IN_TRANSIT, ShipmentStatus.DELAYED), last_update_at__lte=limit
     )
-    queryset = (
-        Order.objects.filter(status=OrderStatus.SHIPPED, id__in=quiet.values("order_id"))
-        .exclude(exceptions__type=ExceptionType.LOGISTICS_DELAYED, exceptions__resolved_at=None)
-        .order_by("shipped_at")
-    )
+    queryset = _without_open_exception(
+        Order.objects.filter(status=OrderStatus.SHIPPED, id__in=quiet.values("order_id")),
+        ExceptionType.LOGISTICS_DELAYED,
+    ).order_by("shipped_at")
 
     def flag(order: Order) -> None:
         order_exception_raise(

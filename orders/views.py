@@ -23,7 +23,8 @@ def _require_desk_user(request) -> None:
 @login_required
 def order_list(request):
     _require_desk_user(request)
-    q = request.GET.get("q", "")
+    # PostgreSQL refuses NUL in text: drop it rather than fail on a pasted search.
+    q = request.GET.get("q", "").replace("\x00", "")
     status = request.GET.get("status", "")
     if status not in OrderStatus.values:
         status = ""
@@ -48,6 +49,8 @@ def order_list(request):
 @login_required
 def order_detail(request, number: str):
     _require_desk_user(request)
+    if "\x00" in number:  # no order has it, and PostgreSQL refuses to compare with it
+        raise Http404
     order = get_object_or_404(Order.objects.with_related(), number=number)
     return render(
         request,

@@ -1,6 +1,7 @@
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -16,6 +17,13 @@ from .serializers import (
     OrderOutputSerializer,
     OrderPutInputSerializer,
 )
+
+NUMBER_MAX_LENGTH = Order._meta.get_field("number").max_length
+
+
+def _number_is_storable(number: str) -> bool:
+    # The path accepts any text; the column does not (PostgreSQL refuses over-long values and NUL).
+    return len(number) <= NUMBER_MAX_LENGTH and "\x00" not in number
 
 
 def _order_response(number: str, code: int) -> Response:
@@ -36,6 +44,8 @@ class OrderApi(APIView):
         responses={200: OrderOutputSerializer, **ERROR_RESPONSES},
     )
     def get(self, request, number: str):
+        if not _number_is_storable(number):
+            raise Http404
         order = get_object_or_404(Order.objects.with_related(), number=number)
         return Response(OrderOutputSerializer(order).data)
 
@@ -49,6 +59,10 @@ class OrderApi(APIView):
         },
     )
     def put(self, request, number: str):
+        if not _number_is_storable(number):
+            raise serializers.ValidationError(
+                {"number": [f"At most {NUMBER_MAX_LENGTH} characters, no NUL."]}
+            )
         serializer = OrderPutInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -84,6 +98,8 @@ class OrderEventCreateApi(APIView):
         },
     )
     def post(self, request, number: str):
+        if not _number_is_storable(number):
+            raise Http404
         get_object_or_404(Order.objects.only("id"), number=number)
         serializer = OrderEventInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

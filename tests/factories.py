@@ -1,0 +1,326 @@
+"""factory_boy factories shared by the whole suite, one section per app.
+
+Build what a test needs and nothing more: ``OrderFactory(status=OrderStatus.SHIPPED, lines=3)``
+gives an order whose amounts add up (the database checks it) and whose timestamps match its
+status. Times default to "now" only where a test does not care; tests about time pass them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db.models import F
+from django.utils import timezone
+from factory.django import DjangoModelFactory
+from rest_framework.test import APIClient
+from rest_framework_api_key.models import APIKey
+
+from csplatform.roles import ADMIN, AGENT, DEMO_GROUP, SUPERVISOR
+from orders.choices import (
+    ActorKind,
+    Channel,
+    ExceptionType,
+    OrderEventType,
+    OrderStatus,
+    PaymentStatus,
+    ShipmentStatus,
+)
+from orders.models import (
+    Customer,
+    Order,
+    OrderEvent,
+    OrderException,
+    OrderLine,
+    Payment,
+    Shipment,
+    ShipmentEvent,
+)
+
+# ============================================================================================
+# Users, roles and credentials (csplatform)
+# ============================================================================================
+
+DEFAULT_PASSWORD = "correct horse battery staple"
+
+
+class UserFactory(DjangoModelFactory):
+    """A user; ``groups=["agent"]`` puts it in role groups (they exist via data migration)."""
+
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = "Wei"
+    last_name = factory.Sequence(lambda n: f"Agent{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@staff.example.com")
+    is_active = True
+
+    @factory.post_generation
+    def password(self, create, extracted, **kwargs):
+        self.set_password(extracted or DEFAULT_PASSWORD)
+        if create:
+            self.save(update_fields=["password"])
+
+    @factory.post_generation
+    def groups(self, create, extracted, **kwargs):
+        if not create or not extracted:
+            return
+        names = set(extracted)
+        groups = list(Group.objects.filter(name__in=names))
+        missing = names - {g.name for g in groups}
+        assert not missing, f"no such group(s) {missing}: did the role migration run?"
+        self.groups.add(*groups)
+
+
+def agent_user(**kwargs):
+    return UserFactory(groups=[AGENT, *kwargs.pop("groups", [])], **kwargs)
+
+
+def supervisor_user(**kwargs):
+    return UserFactory(groups=[SUPERVISOR, *kwargs.pop("groups", [])], **kwargs)
+
+
+def admin_user(**kwargs):
+    return UserFactory(groups=[ADMIN, *kwargs.pop("groups", [])], **kwargs)
+
+
+def demo_user(role: str = AGENT, **kwargs):
+    """A seeded-style demo account: a role plus membership of the ``demo`` group."""
+    return UserFactory(groups=[role, DEMO_GROUP, *kwargs.pop("groups", [])], **kwargs)
+
+
+def storefront_api_key(name: str = "storefront", **kwargs) -> tuple[APIKey, str]:
+    """A storefront key; returns ``(api_key, key)``; send ``Authorization: Api-Key <key>``."""
+    return APIKey.objects.create_key(name=name, **kwargs)
+
+
+def api_key_header(key: str) -> dict[str, str]:
+    """Extra kwargs for Django's or DRF's test client, e.g. ``client.get(url, **header)``."""
+    return {"HTTP_AUTHORIZATION": f"Api-Key {key}"}
+
+
+def storefront_client(name: str = "storefront") -> APIClient:
+    """A DRF test client that sends a fresh storefront key with every request."""
+    _, key = storefront_api_key(name)
+    client = APIClient()
+    client.credentials(**api_key_header(key))
+    return client
+
+
+# ============================================================================================
+# Orders
+# ============================================================================================
+
+MONEY_CENT = Decimal("0.01")
+
+# Statuses that imply the order was paid, shipped, ...: the factory fills their timestamps.
+_PAID = {
+    OrderStatus.PAID,
+    OrderStatus.PROCESSING,
+    OrderStatus.SHIPPED,
+    OrderStatus.DELIVERED,
+    OrderStatus.COMPLETED,
+}
+_SHIPPED = {OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED}
+_DELIVERED = {OrderStatus.DELIVERED, OrderStatus.COMPLETED}
+
+
+class CustomerFactory(DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    external_id = factory.Sequence(lambda n: f"C{100000 + n}")
+    name = factory.Sequence(lambda n: f"张伟{n}")
+    phone = factory.Sequence(lambda n: f"138{n % 10000:04d}8000")
+    email = factory.Sequence(lambda n: f"customer{n}@example.com")
+
+
+def _line_specs(lines, first: int = 1) -> list[dict]:
+    """``lines`` is a number of default lines or a list of (partial) line dicts."""
+    if isinstance(lines, int):
+        lines = [{} for _ in range(lines)]
+    specs = []
+    for i, spec in enumerate(lines, start=first):
+        full = {
+            "sku": f"SKU-{i:03d}",
+            "name": f"Item {i}",
+            "category": "apparel",
+            "quantity": 1,
+            "unit_price": Decimal("99.00"),
+            **spec,
+        }
+        full["unit_price"] = Decimal(str(full["unit_price"])).quantize(MONEY_CENT)
+        specs.append(full)
+    return specs
+
+
+def _after(o, statuses: set, minutes: int):
+    """``placed_at + minutes`` when the order's status implies the stage, else ``None``."""
+    return o.placed_at + timedelta(minutes=minutes) if o.status in statuses else None
+
+
+class OrderFactory(DjangoModelFactory):
+    """An order whose total adds up and whose timestamps match its status.
+
+    ``lines`` (a number, default 1, or a list of partial line dicts) become OrderLine rows;
+    ``lines_total`` and ``total`` are computed from them and from ``shipping_fee``/``discount``.
+    """
+
+    class Meta:
+        model = Order
+
+    class Params:
+        lines = 1
+
+    number = factory.Sequence(lambda n: f"SO-{1001 + n}")
+    customer = factory.SubFactory(CustomerFactory)
+    channel = Channel.WEB
+    status = OrderStatus.PENDING_PAYMENT
+    currency = "CNY"
+    line_specs = factory.LazyAttribute(lambda o: _line_specs(o.lines))
+    lines_total = factory.LazyAttribute(
+        lambda o: sum((s["unit_price"] * s["quantity"] for s in o.line_specs), Decimal("0.00"))
+    )
+    shipping_fee = Decimal("10.00")
+    discount = Decimal("0.00")
+    total = factory.LazyAttribute(lambda o: o.lines_total + o.shipping_fee - o.discount)
+    paid_amount = factory.LazyAttribute(lambda o: o.total if o.status in _PAID else Decimal("0"))
+    placed_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
+    paid_at = factory.LazyAttribute(lambda o: _after(o, _PAID, 5))
+    shipped_at = factory.LazyAttribute(lambda o: _after(o, _SHIPPED, 10))
+    delivered_at = factory.LazyAttribute(lambda o: _after(o, _DELIVERED, 20))
+    completed_at = factory.LazyAttribute(lambda o: _after(o, {OrderStatus.COMPLETED}, 30))
+    cancelled_at = factory.LazyAttribute(lambda o: _after(o, {OrderStatus.CANCELLED}, 15))
+    closed_at = factory.LazyAttribute(lambda o: _after(o, {OrderStatus.CLOSED}, 40))
+    shipping_address = factory.LazyFunction(
+        lambda: {
+            "name": "张伟",
+            "phone": "13812348000",
+            "province": "浙江省",
+            "city": "杭州市",
+            "district": "西湖区",
+            "line1": "文三路 90 号 3 幢 501",
+            "postcode": "310012",
+        }
+    )
+
+    # ``line_specs`` is not a column: the lines are written once the order row exists.
+    @classmethod
+    def _create(cls, model_class, *args, line_specs=(), **kwargs):
+        order = super()._create(model_class, *args, **kwargs)
+        OrderLine.objects.bulk_create(OrderLine(order=order, **spec) for spec in line_specs)
+        return order
+
+    @classmethod
+    def _build(cls, model_class, *args, line_specs=(), **kwargs):
+        return super()._build(model_class, *args, **kwargs)
+
+
+def order_lines_add(order: Order, lines) -> list[OrderLine]:
+    """Add lines to a saved order and raise its totals in the same UPDATE (the check holds)."""
+    specs = _line_specs(lines, first=order.lines.count() + 1)
+    created = OrderLine.objects.bulk_create(OrderLine(order=order, **s) for s in specs)
+    added = sum((s["unit_price"] * s["quantity"] for s in specs), Decimal("0.00"))
+    Order.objects.filter(pk=order.pk).update(
+        lines_total=F("lines_total") + added, total=F("total") + added
+    )
+    order.refresh_from_db(fields=["lines_total", "total"])
+    return created
+
+
+class OrderLineFactory(DjangoModelFactory):
+    """A bare line: prefer ``OrderFactory(lines=...)`` or ``order_lines_add``, which keep the
+    order's totals in step. Use this for orders built with ``lines=0`` and amounts set by hand.
+    """
+
+    class Meta:
+        model = OrderLine
+
+    order = factory.SubFactory(OrderFactory, lines=0)
+    sku = factory.Sequence(lambda n: f"LINE-{n:05d}")
+    name = factory.Sequence(lambda n: f"Item {n}")
+    category = "apparel"
+    quantity = 1
+    unit_price = Decimal("99.00")
+
+
+class PaymentFactory(DjangoModelFactory):
+    class Meta:
+        model = Payment
+
+    order = factory.SubFactory(OrderFactory, status=OrderStatus.PAID)
+    amount = factory.LazyAttribute(lambda p: p.order.total)
+    method = "alipay"
+    transaction_id = factory.Sequence(lambda n: f"TX{n:010d}")
+    status = PaymentStatus.SUCCEEDED
+    at = factory.LazyAttribute(lambda p: p.order.paid_at or p.order.placed_at)
+
+
+class ShipmentFactory(DjangoModelFactory):
+    class Meta:
+        model = Shipment
+
+    order = factory.SubFactory(OrderFactory, status=OrderStatus.SHIPPED)
+    carrier = "SF Express"
+    tracking_number = factory.Sequence(lambda n: f"SF{n:012d}")
+    status = ShipmentStatus.IN_TRANSIT
+    shipped_at = factory.LazyAttribute(lambda s: s.order.shipped_at or timezone.now())
+    last_update_at = factory.SelfAttribute("shipped_at")
+
+
+class ShipmentEventFactory(DjangoModelFactory):
+    class Meta:
+        model = ShipmentEvent
+
+    shipment = factory.SubFactory(ShipmentFactory)
+    status = ShipmentStatus.IN_TRANSIT
+    description = "Arrived at the sorting centre"
+    at = factory.LazyAttribute(lambda e: e.shipment.last_update_at)
+
+
+class OrderEventFactory(DjangoModelFactory):
+    class Meta:
+        model = OrderEvent
+
+    order = factory.SubFactory(OrderFactory)
+    type = OrderEventType.STATUS_CHANGED
+    at = factory.LazyAttribute(lambda e: e.order.placed_at)
+    recorded_at = factory.SelfAttribute("at")
+    actor_kind = ActorKind.SYSTEM
+    actor_label = "system"
+    payload = factory.LazyFunction(dict)
+
+
+class OrderExceptionFactory(DjangoModelFactory):
+    """At most one open exception per order and type (a database constraint)."""
+
+    class Meta:
+        model = OrderException
+
+    order = factory.SubFactory(OrderFactory, status=OrderStatus.PAID)
+    type = ExceptionType.SHIPPING_OVERDUE
+    detected_at = factory.LazyFunction(timezone.now)
+    resolved_at = None
+    details = factory.LazyFunction(dict)
+
+
+# --- Orders: assertion helpers ----------------------------------------------------------------
+
+
+def order_state(order: Order) -> dict:
+    """Every stored row of an order, to prove that a refused request wrote nothing."""
+    return {
+        "order": Order.objects.filter(pk=order.pk).values().get(),
+        "customer": Customer.objects.filter(pk=order.customer_id).values().get(),
+        "lines": list(OrderLine.objects.filter(order=order).values()),
+        "payments": list(Payment.objects.filter(order=order).values()),
+        "shipments": list(Shipment.objects.filter(order=order).values()),
+        "shipment_events": list(ShipmentEvent.objects.filter(shipment__order=order).values()),
+        "events": list(OrderEvent.objects.filter(order=order).values()),
+        "exceptions": list(OrderException.objects.filter(order=order).values()),
+    }

@@ -1,0 +1,470 @@
+"""Order exceptions: the timers of the periodic scans and the exceptions events raise.
+
+Time is always explicit: the scans take ``now=``, events carry their ``at`` and ``now``, and the
+Celery tasks run under ``time_machine``.
+"""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.db import transaction
+
+from csplatform.actors import Actor
+from orders.models import OrderEvent, OrderException, OrderSettings
+from orders.services import (
+    order_event_record,
+    order_exception_raise,
+    order_exception_resolve,
+    orders_cancel_unpaid,
+    orders_flag_logistics_delayed,
+    orders_flag_shipping_overdue,
+)
+from orders.signals import order_exception_raised
+from orders.tasks import (
+    orders_cancel_unpaid_task,
+    orders_flag_logistics_delayed_task,
+    orders_flag_shipping_overdue_task,
+)
+from tests.factories import OrderExceptionFactory, OrderFactory, ShipmentFactory
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+STOREFRONT = Actor(kind="api_key", label="storefront")
+
+
+def open_exceptions(order) -> list[str]:
+    return list(OrderException.objects.open().filter(order=order).values_list("type", flat=True))
+
+
+def record(order, type: str, at: datetime, **payload):
+    """A storefront event, recorded the moment it happened."""
+    return order_event_record(
+        number=order.number, type=type, at=at, payload=payload, actor=STOREFRONT, now=at
+    )
+
+
+def set_thresholds(**fields) -> None:
+    settings = OrderSettings.load()
+    for name, value in fields.items():
+        setattr(settings, name, value)
+    settings.save()
+
+
+@pytest.fixture
+def raised_signals():
+    """The ``exception_id`` of every ``order_exception_raised`` signal, in order."""
+    received: list[int] = []
+
+    def receiver(sender, exception_id, **kwargs):
+        received.append(exception_id)
+
+    order_exception_raised.connect(receiver, dispatch_uid="test-receiver")
+    yield received
+    order_exception_raised.disconnect(dispatch_uid="test-receiver")
+
+
+# --- Unpaid orders are cancelled ---------------------------------------------------------------
+
+
+def test_an_order_unpaid_for_29_minutes_59_seconds_is_left_alone():
+    order = OrderFactory(status="pending_payment", placed_at=T0)
+
+    cancelled = orders_cancel_unpaid(now=T0 + timedelta(minutes=29, seconds=59))
+
+    assert cancelled == 0
+    order.refresh_from_db()
+    assert order.status == "pending_payment"
+
+
+def test_an_order_unpaid_for_30_minutes_is_cancelled_by_the_system():
+    order = OrderFactory(status="pending_payment", placed_at=T0)
+    now = T0 + timedelta(minutes=30)
+
+    cancelled = orders_cancel_unpaid(now=now)
+
+    assert cancelled == 1
+    order.refresh_from_db()
+    assert (order.status, order.cancelled_at) == ("cancelled", now)
+    event = OrderEvent.objects.get(order=order)
+    assert event.type == "status_changed"
+    assert event.payload == {
+        "from": "pending_payment",
+        "to": "cancelled",
+        "reason": "payment_timeout",
+    }
+    assert (event.actor_kind, event.actor_label, event.at) == ("system", "unpaid timeout", now)
+
+
+def test_cancelling_unpaid_orders_touches_neither_paid_orders_nor_recent_ones():
+    paid = OrderFactory(status="paid", placed_at=T0 - timedelta(days=2))
+    recent = OrderFactory(status="pending_payment", placed_at=T0 + timedelta(minutes=1))
+    due = OrderFactory(status="pending_payment", placed_at=T0 - timedelta(days=1))
+
+    assert orders_cancel_unpaid(now=T0 + timedelta(minutes=30)) == 1
+
+    statuses = {o.number: o.status for o in (paid, recent, due) if not o.refresh_from_db()}
+    assert statuses == {
+        paid.number: "paid",
+        recent.number: "pending_payment",
+        due.number: "cancelled",
+    }
+
+
+def test_a_second_scan_cancels_nothing_more():
+    order = OrderFactory(status="pending_payment", placed_at=T0)
+    orders_cancel_unpaid(now=T0 + timedelta(minutes=30))
+
+    assert orders_cancel_unpaid(now=T0 + timedelta(minutes=31)) == 0
+    assert OrderEvent.objects.filter(order=order).count() == 1
+
+
+def test_the_unpaid_timeout_edited_in_order_settings_changes_when_orders_are_cancelled():
+    set_thresholds(unpaid_cancel_minutes=10)
+    order = OrderFactory(status="pending_payment", placed_at=T0)
+
+    assert orders_cancel_unpaid(now=T0 + timedelta(minutes=9, seconds=59)) == 0
+    assert orders_cancel_unpaid(now=T0 + timedelta(minutes=10)) == 1
+    order.refresh_from_db()
+    assert order.status == "cancelled"
+
+
+def test_a_longer_unpaid_timeout_keeps_a_30_minute_old_order_open():
+    set_thresholds(unpaid_cancel_minutes=60)
+    order = OrderFactory(status="pending_payment", placed_at=T0)
+
+    assert orders_cancel_unpaid(now=T0 + timedelta(minutes=30)) == 0
+    order.refresh_from_db()
+    assert order.status == "pending_payment"
+
+
+def test_the_scan_works_through_more_due_orders_than_one_batch():
+    orders = OrderFactory.create_batch(5, status="pending_payment", placed_at=T0)
+
+    assert orders_cancel_unpaid(now=T0 + timedelta(hours=1), batch_size=2) == 5
+    assert {o.status for o in orders if not o.refresh_from_db()} == {"cancelled"}
+
+
+# --- Paid orders not shipped in time -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["paid", "processing"])
+def test_paid_order_not_shipped_within_24_hours_is_flagged_shipping_overdue(status):
+    order = OrderFactory(status=status, placed_at=T0 - timedelta(minutes=5), paid_at=T0)
+    now = T0 + timedelta(hours=24)
+
+    assert orders_flag_shipping_overdue(now=now - timedelta(seconds=1)) == 0
+    assert open_exceptions(order) == []
+
+    assert orders_flag_shipping_overdue(now=now) == 1
+    exception = OrderException.objects.get(order=order)
+    assert (exception.type, exception.detected_at, exception.resolved_at) == (
+        "shipping_overdue",
+        now,
+        None,
+    )
+    raised = OrderEvent.objects.get(order=order, type="exception_raised")
+    assert raised.payload["exception"] == "shipping_overdue"
+    assert raised.actor_kind == "system"
+
+
+@pytest.mark.parametrize(
+    "status", ["pending_payment", "shipped", "delivered", "completed", "cancelled", "closed"]
+)
+def test_an_order_that_is_not_waiting_to_ship_is_never_flagged_shipping_overdue(status):
+    order = OrderFactory(status=status, placed_at=T0 - timedelta(days=5))
+
+    assert orders_flag_shipping_overdue(now=T0) == 0
+    assert open_exceptions(order) == []
+
+
+def test_shipping_overdue_is_raised_once_however_often_the_scan_runs(raised_signals):
+    order = OrderFactory(status="paid", paid_at=T0)
+
+    assert orders_flag_shipping_overdue(now=T0 + timedelta(hours=24)) == 1
+    assert orders_flag_shipping_overdue(now=T0 + timedelta(hours=25)) == 0
+    assert orders_flag_shipping_overdue(now=T0 + timedelta(days=3)) == 0
+
+    assert OrderException.objects.filter(order=order).count() == 1
+    assert OrderEvent.objects.filter(order=order, type="exception_raised").count() == 1
+
+
+def test_shipping_overdue_is_resolved_when_the_order_ships():
+    order = OrderFactory(status="paid", paid_at=T0)
+    orders_flag_shipping_overdue(now=T0 + timedelta(hours=24))
+    shipped_at = T0 + timedelta(hours=30)
+
+    record(order, "shipped", shipped_at, carrier="SF Express", tracking_number="SF1")
+
+    exception = OrderException.objects.get(order=order, type="shipping_overdue")
+    assert exception.resolved_at == shipped_at
+    assert open_exceptions(order) == []
+    resolved = OrderEvent.objects.get(order=order, type="exception_resolved")
+    assert resolved.payload == {"exception": "shipping_overdue"}
+
+
+def test_shipping_overdue_is_resolved_when_the_order_is_cancelled():
+    order = OrderFactory(status="processing", paid_at=T0)
+    orders_flag_shipping_overdue(now=T0 + timedelta(hours=24))
+
+    record(order, "cancelled", T0 + timedelta(hours=26))
+
+    assert open_exceptions(order) == []
+
+
+def test_the_shipping_deadline_edited_in_order_settings_changes_when_orders_are_flagged():
+    set_thresholds(ship_within_hours=48)
+    order = OrderFactory(status="paid", paid_at=T0)
+
+    assert orders_flag_shipping_overdue(now=T0 + timedelta(hours=24)) == 0
+    assert orders_flag_shipping_overdue(now=T0 + timedelta(hours=48)) == 1
+    assert open_exceptions(order) == ["shipping_overdue"]
+
+
+def test_an_open_exception_of_another_type_does_not_stop_shipping_overdue():
+    order = OrderFactory(status="paid", paid_at=T0)
+    OrderExceptionFactory(order=order, type="amount_mismatch", detected_at=T0)
+
+    assert orders_flag_shipping_overdue(now=T0 + timedelta(hours=24)) == 1
+    assert sorted(open_exceptions(order)) == ["amount_mismatch", "shipping_overdue"]
+
+
+def test_a_resolved_shipping_overdue_is_raised_again_even_with_another_exception_open():
+    order = OrderFactory(status="paid", paid_at=T0)
+    orders_flag_shipping_overdue(now=T0 + timedelta(hours=24))
+    order_exception_resolve(order=order, type="shipping_overdue", now=T0 + timedelta(hours=25))
+    OrderExceptionFactory(order=order, type="amount_mismatch", detected_at=T0)
+
+    assert orders_flag_shipping_overdue(now=T0 + timedelta(hours=26)) == 1
+    assert sorted(open_exceptions(order)) == ["amount_mismatch", "shipping_overdue"]
+    assert OrderException.objects.filter(order=order, type="shipping_overdue").count() == 2
+
+
+# --- Parcels without logistics updates ---------------------------------------------------------
+
+
+def shipped_order(at: datetime = T0):
+    order = OrderFactory(status="shipped", placed_at=at - timedelta(hours=1), shipped_at=at)
+    ShipmentFactory(order=order, shipped_at=at, last_update_at=at)
+    return order
+
+
+def test_a_parcel_without_logistics_update_for_72_hours_is_flagged_logistics_delayed():
+    order = shipped_order()
+
+    assert orders_flag_logistics_delayed(now=T0 + timedelta(hours=72, seconds=-1)) == 0
+    assert orders_flag_logistics_delayed(now=T0 + timedelta(hours=72)) == 1
+
+    exception = OrderException.objects.get(order=order)
+    assert (exception.type, exception.detected_at) == (
+        "logistics_delayed",
+        T0 + timedelta(hours=72),
+    )
+
+
+def test_logistics_delayed_is_raised_once_however_often_the_scan_runs():
+    order = shipped_order()
+
+    assert orders_flag_logistics_delayed(now=T0 + timedelta(hours=72)) == 1
+    assert orders_flag_logistics_delayed(now=T0 + timedelta(hours=80)) == 0
+    assert OrderException.objects.filter(order=order).count() == 1
+
+
+def test_a_logistics_update_resets_the_72_hour_clock():
+    order = shipped_order()
+    update_at = T0 + timedelta(hours=50)
+    record(order, "logistics_update", update_at, status="in_transit")
+
+    assert orders_flag_logistics_delayed(now=T0 + timedelta(hours=72)) == 0
+    assert orders_flag_logistics_delayed(now=update_at + timedelta(hours=72, seconds=-1)) == 0
+    assert orders_flag_logistics_delayed(now=update_at + timedelta(hours=72)) == 1
+
+
+def test_an_in_transit_update_resolves_logistics_delayed():
+    order = shipped_order()
+    orders_flag_logistics_delayed(now=T0 + timedelta(hours=72))
+
+    record(order, "logistics_update", T0 + timedelta(hours=75), status="in_transit")
+
+    assert open_exceptions(order) == []
+    assert OrderException.objects.get(order=order).resolved_at == T0 + timedelta(hours=75)
+
+
+def test_a_parcel_quiet_again_is_flagged_again_even_with_another_exception_open():
+    order = shipped_order()
+    OrderExceptionFactory(order=order, type="amount_mismatch", detected_at=T0)
+    orders_flag_logistics_delayed(now=T0 + timedelta(hours=72))
+    record(order, "logistics_update", T0 + timedelta(hours=75), status="in_transit")
+
+    assert orders_flag_logistics_delayed(now=T0 + timedelta(hours=75 + 72)) == 1
+    assert sorted(open_exceptions(order)) == ["amount_mismatch", "logistics_delayed"]
+
+
+def test_delivered_parcels_and_orders_are_not_flagged_logistics_delayed():
+    delivered = OrderFactory(status="delivered", shipped_at=T0)
+    ShipmentFactory(order=delivered, shipped_at=T0, status="delivered", delivered_at=T0)
+    lost = shipped_order()
+    lost.shipments.update(status="lost")
+
+    assert orders_flag_logistics_delayed(now=T0 + timedelta(days=10)) == 0
+
+
+def test_the_logistics_silence_edited_in_order_settings_changes_when_parcels_are_flagged():
+    set_thresholds(logistics_stale_hours=24)
+    order = shipped_order()
+
+    assert orders_flag_logistics_delayed(now=T0 + timedelta(hours=24)) == 1
+    assert open_exceptions(order) == ["logistics_delayed"]
+
+
+# --- Exceptions raised by storefront events ----------------------------------------------------
+
+
+def test_a_payment_failed_event_raises_payment_failed_and_a_later_payment_resolves_it():
+    order = OrderFactory(status="pending_payment", placed_at=T0)
+
+    record(order, "payment_failed", T0 + timedelta(minutes=2), reason="card declined")
+
+    exception = OrderException.objects.open().get(order=order)
+    assert (exception.type, exception.details) == ("payment_failed", {"reason": "card declined"})
+
+    record(order, "paid", T0 + timedelta(minutes=5), amount=str(order.total))
+
+    assert open_exceptions(order) == []
+
+
+def test_a_payment_that_differs_from_the_total_raises_amount_mismatch():
+    order = OrderFactory(status="pending_payment", placed_at=T0)  # total 109.00
+
+    record(order, "paid", T0 + timedelta(minutes=5), amount="100.00")
+
+    exception = OrderException.objects.open().get(order=order)
+    assert exception.type == "amount_mismatch"
+    assert exception.details == {"paid": "100.00", "total": "109.00"}
+    assert order.total == Decimal("109.00")
+
+
+def test_a_payment_of_exactly_the_total_raises_nothing():
+    order = OrderFactory(status="pending_payment", placed_at=T0)
+
+    record(order, "paid", T0 + timedelta(minutes=5), amount=str(order.total))
+
+    assert open_exceptions(order) == []
+
+
+@pytest.mark.parametrize(
+    ("logistics_status", "exception_type"),
+    [
+        ("lost", "parcel_lost"),
+        ("returned_to_sender", "address_problem"),
+        ("delayed", "logistics_delayed"),
+    ],
+)
+def test_a_logistics_update_raises_the_exception_of_its_status(logistics_status, exception_type):
+    order = shipped_order()
+
+    record(
+        order, "logistics_update", T0 + timedelta(hours=5), status=logistics_status, description="!"
+    )
+
+    assert open_exceptions(order) == [exception_type]
+
+
+def test_delivery_resolves_parcel_lost_and_logistics_delayed():
+    order = shipped_order()
+    record(order, "logistics_update", T0 + timedelta(hours=5), status="delayed")
+    record(order, "logistics_update", T0 + timedelta(hours=6), status="lost")
+    assert sorted(open_exceptions(order)) == ["logistics_delayed", "parcel_lost"]
+
+    record(order, "delivered", T0 + timedelta(hours=90))
+
+    assert open_exceptions(order) == []
+
+
+# --- The signal other apps listen to -----------------------------------------------------------
+
+
+def test_order_exception_raised_is_sent_only_after_the_transaction_commits(
+    raised_signals, django_capture_on_commit_callbacks
+):
+    order = OrderFactory(status="paid", paid_at=T0)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        orders_flag_shipping_overdue(now=T0 + timedelta(hours=24))
+        assert raised_signals == []  # not yet: the change has not committed
+
+    exception = OrderException.objects.get(order=order)
+    assert callbacks  # it waited for the commit
+    assert raised_signals == [exception.pk]
+
+
+def test_order_exception_raised_is_not_sent_when_the_transaction_rolls_back(
+    raised_signals, django_capture_on_commit_callbacks
+):
+    order = OrderFactory(status="paid", paid_at=T0)
+
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        order_exception_raise(order=order, type="shipping_overdue", now=T0)
+        raise RuntimeError("the caller failed after raising the exception")
+
+    assert callbacks == []
+    assert raised_signals == []
+    assert not OrderException.objects.exists()
+
+
+def test_order_exception_raised_is_not_sent_again_for_an_exception_already_open(
+    raised_signals, django_capture_on_commit_callbacks
+):
+    order = OrderFactory(status="shipped")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first, created = order_exception_raise(order=order, type="parcel_lost", now=T0)
+        again, created_again = order_exception_raise(order=order, type="parcel_lost", now=T0)
+
+    assert (created, created_again) == (True, False)
+    assert again == first
+    assert raised_signals == [first.pk]
+
+
+# --- The Celery tasks call the scans with the current time -------------------------------------
+
+
+def test_the_unpaid_task_cancels_with_the_clocks_time():
+    order = OrderFactory(status="pending_payment", placed_at=T0)
+
+    with time_machine.travel(T0 + timedelta(minutes=29), tick=False):
+        assert orders_cancel_unpaid_task() == 0
+    with time_machine.travel(T0 + timedelta(minutes=30), tick=False):
+        assert orders_cancel_unpaid_task() == 1
+
+    order.refresh_from_db()
+    assert (order.status, order.cancelled_at) == ("cancelled", T0 + timedelta(minutes=30))
+
+
+def test_the_shipping_overdue_task_flags_with_the_clocks_time():
+    order = OrderFactory(status="paid", paid_at=T0)
+
+    with time_machine.travel(T0 + timedelta(hours=23), tick=False):
+        assert orders_flag_shipping_overdue_task() == 0
+    with time_machine.travel(T0 + timedelta(hours=24), tick=False):
+        assert orders_flag_shipping_overdue_task() == 1
+
+    assert OrderException.objects.get(order=order).detected_at == T0 + timedelta(hours=24)
+
+
+def test_the_logistics_delayed_task_flags_with_the_clocks_time():
+    order = shipped_order()
+
+    with time_machine.travel(T0 + timedelta(hours=71), tick=False):
+        assert orders_flag_logistics_delayed_task() == 0
+    with time_machine.travel(T0 + timedelta(hours=72), tick=False):
+        assert orders_flag_logistics_delayed_task() == 1
+
+    assert open_exceptions(order) == ["logistics_delayed"]
