@@ -39,6 +39,8 @@ from orders.models import (
     Shipment,
     ShipmentEvent,
 )
+from tickets.choices import AuthorKind, Presence, Priority, TicketKind, TicketStatus
+from tickets.models import AgentProfile, CannedReply, Message, Tag, Team, Ticket
 
 # ============================================================================================
 # Users, roles and credentials (csplatform)
@@ -324,3 +326,93 @@ def order_state(order: Order) -> dict:
         "events": list(OrderEvent.objects.filter(order=order).values()),
         "exceptions": list(OrderException.objects.filter(order=order).values()),
     }
+
+
+# ============================================================================================
+# Tickets
+# ============================================================================================
+
+
+class TeamFactory(DjangoModelFactory):
+    """A team; ``members=[user, ...]`` adds members, ``supervisor=user`` sets its supervisor."""
+
+    class Meta:
+        model = Team
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+    @factory.post_generation
+    def members(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.members.add(*extracted)
+
+
+def online_agent(team: Team | None = None, *, capacity: int = 20, **kwargs):
+    """An agent who is a member of ``team`` (if given) and online with this capacity."""
+    user = agent_user(**kwargs)
+    if team is not None:
+        team.members.add(user)
+    AgentProfile.objects.update_or_create(
+        user=user, defaults={"presence": Presence.ONLINE, "capacity": capacity}
+    )
+    return user
+
+
+class TicketFactory(DjangoModelFactory):
+    """A ticket written straight to the table (no routing, no first message, no events).
+
+    For behaviour that goes through the lifecycle use ``tickets.services.ticket_create``; this
+    factory is for arranging state: ``TicketFactory(status=TicketStatus.SOLVED, team=team)``.
+    """
+
+    class Meta:
+        model = Ticket
+        skip_postgeneration_save = True
+
+    number = factory.Sequence(lambda n: f"T-{900000 + n:06d}")
+    subject = factory.Sequence(lambda n: f"订单咨询 {n}")
+    kind = TicketKind.INQUIRY
+    channel = Channel.WEB
+    priority = Priority.NORMAL
+    status = TicketStatus.OPEN
+    customer = factory.SubFactory(CustomerFactory)
+    team = factory.SubFactory(TeamFactory)
+    created_at = factory.LazyFunction(timezone.now)
+    updated_at = factory.LazyAttribute(lambda t: t.created_at)
+    solved_at = factory.LazyAttribute(
+        lambda t: (
+            t.created_at + timedelta(hours=1)
+            if t.status in (TicketStatus.SOLVED, TicketStatus.CLOSED)
+            else None
+        )
+    )
+    closed_at = factory.LazyAttribute(
+        lambda t: t.created_at + timedelta(hours=2) if t.status == TicketStatus.CLOSED else None
+    )
+
+    @factory.post_generation
+    def tags(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.tags.set([Tag.objects.get_or_create(name=n)[0] for n in extracted])
+
+
+class MessageFactory(DjangoModelFactory):
+    class Meta:
+        model = Message
+
+    ticket = factory.SubFactory(TicketFactory)
+    author_kind = AuthorKind.CUSTOMER
+    body = "请问我的快递到哪了？"
+    channel = factory.LazyAttribute(lambda m: m.ticket.channel)
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class CannedReplyFactory(DjangoModelFactory):
+    class Meta:
+        model = CannedReply
+
+    title = factory.Sequence(lambda n: f"Reply {n}")
+    body = "您好 {{ customer.name }}，您的订单 {{ order.number }} 已发出。"
+    team = None
+    active = True
