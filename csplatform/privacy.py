@@ -8,6 +8,8 @@ def mask_phone(phone: str | None) -> str:
     if not phone:
         return ""
     digits = "".join(ch for ch in phone if ch.isdigit())
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]  # +86 country code of a mainland mobile number
     if len(digits) >= 11:
         return f"{digits[:3]}****{digits[-4:]}"
     if len(digits) >= 7:

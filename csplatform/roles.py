@@ -95,11 +95,11 @@ def role_of(user: AbstractBaseUser | AnonymousUser) -> str | None:
         return None
     if user.is_superuser:
         return ADMIN
-    names = {g.name for g in user.groups.all()}
-    for role in (ADMIN, SUPERVISOR, AGENT):
-        if role in names:
-            return role
-    return None
+    # One request asks several times (view, navigation): read the groups once per user object.
+    if not hasattr(user, "_cs_role"):
+        names = {g.name for g in user.groups.all()}
+        user._cs_role = next((r for r in (ADMIN, SUPERVISOR, AGENT) if r in names), None)
+    return user._cs_role
 
 
 def is_desk_user(user) -> bool:

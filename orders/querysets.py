@@ -9,13 +9,13 @@ from django.db.models import Prefetch
 class OrderQuerySet(models.QuerySet):
     def with_related(self) -> OrderQuerySet:
         """Everything the order page and the order API show, in a fixed number of queries."""
-        from .models import OrderEvent, Shipment
+        from .models import Shipment
 
         return self.select_related("customer").prefetch_related(
             "lines",
             "payments",
             Prefetch("shipments", queryset=Shipment.objects.prefetch_related("events")),
-            Prefetch("events", queryset=OrderEvent.objects.select_related("actor_user")),
+            "events",
             "exceptions",
         )
 

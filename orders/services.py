@@ -163,21 +163,24 @@ def order_upsert(
 
     if status != order.status:
         check_transition(order.status, status)
-    _order_lines_replace(order, lines)
     changed = [f for f, v in values.items() if getattr(order, f) != v]
     for f in changed:
         setattr(order, f, values[f])
-    order.save()
-    OrderEvent.objects.create(
-        order=order,
-        type=OrderEventType.REPLACED,
-        at=now,
-        recorded_at=now,
-        payload={"changed": sorted(f for f in changed if f != "customer")},
-        **actor.event_fields(),
-    )
+    if _order_lines_replace(order, lines):
+        changed.append("lines")
+    if changed:
+        order.save()
+        OrderEvent.objects.create(
+            order=order,
+            type=OrderEventType.REPLACED,
+            at=now,
+            recorded_at=now,
+            payload={"changed": sorted(changed)},
+            **actor.event_fields(),
+        )
     if status != order.status:
         order_apply_transition(order=order, target=status, at=now, actor=actor, now=now)
+        _exceptions_clear_for_status(order, now)
     return order, False
 
 
@@ -186,6 +189,7 @@ def _order_create(number, values, lines, status, actor, now) -> Order:
     # An order that arrives already advanced has passed through the earlier stages.
     if status in PAID_STATUSES:
         order.paid_at = values["placed_at"]
+        order.paid_amount = values["total"]
     column = STATUS_TIMESTAMP.get(status)
     if column and getattr(order, column) is None:
         setattr(order, column, values["placed_at"])
@@ -201,6 +205,15 @@ def _order_create(number, values, lines, status, actor, now) -> Order:
         )
         for line in lines
     )
+    if status in PAID_STATUSES:
+        # Paid before it reached us: the storefront's sync is the record of that payment.
+        Payment.objects.create(
+            order=order,
+            amount=order.total,
+            method="storefront sync",
+            status=PaymentStatus.SUCCEEDED,
+            at=values["placed_at"],
+        )
     OrderEvent.objects.create(
         order=order,
         type=OrderEventType.CREATED,
@@ -212,7 +225,8 @@ def _order_create(number, values, lines, status, actor, now) -> Order:
     return order
 
 
-def _order_lines_replace(order: Order, lines: list[LineInput]) -> None:
+def _order_lines_replace(order: Order, lines: list[LineInput]) -> bool:
+    """Bring the lines in line with the storefront's; ``True`` when anything changed."""
     existing = {line.sku: line for line in order.lines.all()}
     wanted = {line.sku: line for line in lines}
     for sku, line in existing.items():
@@ -222,12 +236,25 @@ def _order_lines_replace(order: Order, lines: list[LineInput]) -> None:
                 f"Line {sku} has {line.quantity_returned} unit(s) returned; it cannot go below.",
                 code="line_has_returns",
             )
-    OrderLine.objects.filter(order=order, sku__in=set(existing) - set(wanted)).delete()
+    removed = set(existing) - set(wanted)
+    if removed:
+        OrderLine.objects.filter(order=order, sku__in=removed).delete()
+    changed = bool(removed)
     for sku, new in wanted.items():
         line = existing.get(sku) or OrderLine(order=order, sku=sku)
-        line.name, line.category = new.name, new.category
-        line.quantity, line.unit_price = new.quantity, _money(new.unit_price)
+        fields = {
+            "name": new.name,
+            "category": new.category,
+            "quantity": new.quantity,
+            "unit_price": _money(new.unit_price),
+        }
+        if line.pk and all(getattr(line, f) == v for f, v in fields.items()):
+            continue
+        for f, v in fields.items():
+            setattr(line, f, v)
         line.save()
+        changed = True
+    return changed
 
 
 def event_fingerprint(event_type: str, at: datetime, payload: dict) -> str:
@@ -318,9 +345,8 @@ def _on_payment_failed(order: Order, at, payload, now) -> None:
     if order.status != OrderStatus.PENDING_PAYMENT:
         raise ConflictError(
             f"A payment failure cannot be recorded on an order in status '{order.status}'.",
-            code="invalid_transition",
+            code="invalid_state",
             current_status=order.status,
-            allowed=[],
         )
     Payment.objects.create(
         order=order,
@@ -392,10 +418,36 @@ LOGISTICS_EXCEPTIONS = {
 }
 
 
+# Exceptions an order's new status makes moot.
+STATUS_CLEARS_EXCEPTIONS = {
+    OrderStatus.PAID: (ExceptionType.PAYMENT_FAILED,),
+    OrderStatus.PROCESSING: (ExceptionType.PAYMENT_FAILED,),
+    OrderStatus.SHIPPED: (ExceptionType.PAYMENT_FAILED, ExceptionType.SHIPPING_OVERDUE),
+    OrderStatus.DELIVERED: (
+        ExceptionType.SHIPPING_OVERDUE,
+        ExceptionType.LOGISTICS_DELAYED,
+        ExceptionType.PARCEL_LOST,
+    ),
+    OrderStatus.COMPLETED: (
+        ExceptionType.SHIPPING_OVERDUE,
+        ExceptionType.LOGISTICS_DELAYED,
+        ExceptionType.PARCEL_LOST,
+    ),
+    OrderStatus.CANCELLED: (ExceptionType.PAYMENT_FAILED, ExceptionType.SHIPPING_OVERDUE),
+    OrderStatus.CLOSED: (ExceptionType.PAYMENT_FAILED, ExceptionType.SHIPPING_OVERDUE),
+}
+
+
+def _exceptions_clear_for_status(order: Order, now: datetime) -> None:
+    for exc_type in STATUS_CLEARS_EXCEPTIONS.get(order.status, ()):
+        order_exception_resolve(order=order, type=exc_type, now=now)
+
+
 def _after_event(order: Order, type: str, at, payload, now) -> None:
     """Raise and resolve the order exceptions an event implies."""
+    if type in STATUS_EVENTS:
+        _exceptions_clear_for_status(order, now)
     if type == OrderEventType.PAID:
-        order_exception_resolve(order=order, type=ExceptionType.PAYMENT_FAILED, now=now)
         if order.paid_amount != order.total:
             order_exception_raise(
                 order=order,
@@ -410,13 +462,6 @@ def _after_event(order: Order, type: str, at, payload, now) -> None:
             now=now,
             details={"reason": payload.get("reason", "")[:200]},
         )
-    elif type == OrderEventType.SHIPPED:
-        order_exception_resolve(order=order, type=ExceptionType.SHIPPING_OVERDUE, now=now)
-    elif type == OrderEventType.DELIVERED:
-        for exc_type in (ExceptionType.LOGISTICS_DELAYED, ExceptionType.PARCEL_LOST):
-            order_exception_resolve(order=order, type=exc_type, now=now)
-    elif type == OrderEventType.CANCELLED:
-        order_exception_resolve(order=order, type=ExceptionType.SHIPPING_OVERDUE, now=now)
     elif type == OrderEventType.LOGISTICS_UPDATE:
         status = payload["status"]
         if status in LOGISTICS_EXCEPTIONS:
@@ -513,6 +558,7 @@ def orders_cancel_unpaid(*, now: datetime | None = None, batch_size: int = 500) 
             now=now,
             payload={"reason": ExceptionType.PAYMENT_TIMEOUT},
         )
+        _exceptions_clear_for_status(order, now)
 
     queryset = Order.objects.unpaid_placed_before(limit).order_by("placed_at")
     return _scan_in_batches(queryset, cancel, batch_size)

@@ -28,14 +28,14 @@ pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 # API: the key; the order with its customer; lines, payments, shipments, their tracking events,
-# the timeline (with its users) and the exceptions.
+# the timeline and the exceptions.
 ORDER_API_QUERIES = 8
-# Page: session, user, the user's groups (the desk check); the order as above, less the key;
-# the user's groups again (the navigation's role, from the context processor).
-ORDER_PAGE_QUERIES = 11
+# Page: session, user, the user's groups (read once for the desk check and the navigation);
+# the order as above, less the key.
+ORDER_PAGE_QUERIES = 10
 # List: session, user, groups; the count, the page of orders with their customers, their open
-# exceptions; groups again for the navigation.
-ORDER_LIST_QUERIES = 7
+# exceptions.
+ORDER_LIST_QUERIES = 6
 
 
 def small_order():
