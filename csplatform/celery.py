@@ -11,6 +11,12 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
+    # The SLA sweeper: due clocks live in the database, every sweep reads the due ones.
+    "sla-sweep": {
+        "task": "tickets.tasks.sla_sweep_task",
+        "schedule": 15.0,
+        "options": {"expires": 14},  # a sweep queued while no worker ran is moot
+    },
     "orders-cancel-unpaid": {"task": "orders.tasks.orders_cancel_unpaid_task", "schedule": 60.0},
     "orders-flag-shipping-overdue": {
         "task": "orders.tasks.orders_flag_shipping_overdue_task",

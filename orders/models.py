@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 from django.utils.translation import gettext_lazy as _
 
 from csplatform.privacy import mask_email, mask_phone
@@ -99,7 +100,8 @@ class Order(models.Model):
                 name="order_amounts_not_negative",
             ),
             models.CheckConstraint(
-                condition=Q(total=F("lines_total") + F("shipping_fee") - F("discount")),
+                # Rounded because SQLite computes decimals in floating point.
+                condition=Q(total=Round(F("lines_total") + F("shipping_fee") - F("discount"), 2)),
                 name="order_total_adds_up",
             ),
             models.CheckConstraint(

@@ -40,7 +40,7 @@ from orders.models import (
     ShipmentEvent,
 )
 from tickets.choices import AuthorKind, Presence, Priority, TicketKind, TicketStatus
-from tickets.models import AgentProfile, CannedReply, Message, Tag, Team, Ticket
+from tickets.models import AgentProfile, CannedReply, Message, Tag, Team, Ticket, TicketEvent
 
 # ============================================================================================
 # Users, roles and credentials (csplatform)
@@ -416,3 +416,16 @@ class CannedReplyFactory(DjangoModelFactory):
     body = "您好 {{ customer.name }}，您的订单 {{ order.number }} 已发出。"
     team = None
     active = True
+
+
+# --- Tickets: assertion helpers ---------------------------------------------------------------
+
+
+def ticket_state(ticket: Ticket) -> dict:
+    """Every stored row of a ticket, to prove that a refused request wrote nothing."""
+    return {
+        "ticket": Ticket.objects.filter(pk=ticket.pk).values().get(),
+        "messages": list(Message.objects.filter(ticket=ticket).values()),
+        "events": list(TicketEvent.objects.filter(ticket=ticket).values()),
+        "tags": sorted(ticket.tags.values_list("name", flat=True)),
+    }

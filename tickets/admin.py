@@ -1,17 +1,33 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.forms.models import BaseInlineFormSet
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from orders.choices import Channel, CustomerTier
+
+from .choices import Priority, TicketKind, TicketStatus
 from .models import (
     AgentProfile,
+    BusinessCalendar,
+    BusinessHours,
     CannedReply,
+    EscalationRule,
+    Holiday,
     RoutingRule,
+    SlaPolicy,
+    SlaTarget,
     Tag,
     Team,
     Ticket,
     TicketEvent,
     TicketSettings,
 )
+from .sla.calendar import WEEKDAYS
+from .sla.config import calendar_check
 
 
 @admin.register(Team)
@@ -113,3 +129,199 @@ class TicketAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# --- SLA configuration ------------------------------------------------------------------------
+
+
+class BusinessHoursFormSet(BaseInlineFormSet):
+    """Checks the whole week at once: overlapping or inverted intervals, no open time."""
+
+    def clean(self):
+        super().clean()
+        rows = [
+            f.cleaned_data
+            for f in self.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE", False)
+        ]
+        week = {day: [] for day in WEEKDAYS}
+        for row in rows:
+            week[WEEKDAYS[row["weekday"]]].append([row["opens"], row["closes"]])
+        timezone_name = self.data.get("timezone") or self.instance.timezone
+        calendar_check({"timezone": timezone_name, "week": week, "holidays": []})
+
+
+class BusinessHoursInline(admin.TabularInline):
+    model = BusinessHours
+    formset = BusinessHoursFormSet
+    extra = 1
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 1
+
+
+class HolidayImportForm(forms.Form):
+    country = forms.CharField(
+        label=_("Country code"), max_length=2, initial="CN", help_text=_("ISO code, e.g. CN.")
+    )
+    year = forms.IntegerField(label=_("Year"), min_value=2000, max_value=2100)
+
+
+def _recompute_after_commit(**ids) -> None:
+    from .tasks import sla_recompute_task
+
+    transaction.on_commit(lambda: sla_recompute_task.delay(**ids))
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(admin.ModelAdmin):
+    list_display = ["name", "timezone", "updated_at"]
+    inlines = [BusinessHoursInline, HolidayInline]
+    change_form_template = "admin/tickets/businesscalendar/change_form.html"
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if change:
+            _recompute_after_commit(calendar_ids=[form.instance.pk])
+
+    def get_urls(self):
+        own = [
+            path(
+                "<int:pk>/import-holidays/",
+                self.admin_site.admin_view(self.import_holidays),
+                name="tickets_businesscalendar_import_holidays",
+            )
+        ]
+        return own + super().get_urls()
+
+    def import_holidays(self, request, pk: int):
+        """Add a year's public holidays of a country, from the ``holidays`` package."""
+        import holidays as public_holidays
+
+        calendar = get_object_or_404(BusinessCalendar, pk=pk)
+        if not self.has_change_permission(request, calendar):
+            raise PermissionDenied
+        form = HolidayImportForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            country = form.cleaned_data["country"].upper()
+            try:
+                found = public_holidays.country_holidays(country, years=form.cleaned_data["year"])
+            except NotImplementedError:
+                form.add_error("country", _("No holiday data for this country."))
+            else:
+                existing = set(calendar.holidays.values_list("date", flat=True))
+                new = [
+                    Holiday(calendar=calendar, date=day, name=str(name)[:100])
+                    for day, name in sorted(found.items())
+                    if day not in existing
+                ]
+                with transaction.atomic():
+                    Holiday.objects.bulk_create(new)
+                    calendar.save(update_fields=["updated_at"])
+                    _recompute_after_commit(calendar_ids=[calendar.pk])
+                messages.success(request, _("%(n)d holidays added.") % {"n": len(new)})
+                return redirect(reverse("admin:tickets_businesscalendar_change", args=[pk]))
+        return render(
+            request,
+            "admin/tickets/businesscalendar/import_holidays.html",
+            {
+                **self.admin_site.each_context(request),
+                "form": form,
+                "calendar": calendar,
+                "title": _("Import holidays"),
+                "opts": self.model._meta,
+            },
+        )
+
+
+class ListChoiceField(forms.MultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+
+class SlaPolicyForm(forms.ModelForm):
+    kinds = ListChoiceField(choices=TicketKind.choices, required=False)
+    priorities = ListChoiceField(choices=Priority.choices, required=False)
+    channels = ListChoiceField(choices=Channel.choices, required=False)
+    customer_tiers = ListChoiceField(choices=CustomerTier.choices, required=False)
+
+    class Meta:
+        model = SlaPolicy
+        fields = [
+            "name",
+            "active",
+            "position",
+            "kinds",
+            "priorities",
+            "channels",
+            "customer_tiers",
+            "teams",
+        ]
+
+
+class SlaTargetForm(forms.ModelForm):
+    pausing_statuses = ListChoiceField(
+        choices=[c for c in TicketStatus.choices if c[0] not in ("solved", "closed")],
+        required=False,
+    )
+
+    class Meta:
+        model = SlaTarget
+        fields = [
+            "metric",
+            "minutes",
+            "calendar",
+            "warning_percent",
+            "pausing_statuses",
+            "hold_notifications_outside_hours",
+        ]
+
+
+class SlaTargetInline(admin.StackedInline):
+    model = SlaTarget
+    form = SlaTargetForm
+    extra = 0
+
+
+class EscalationRuleForm(forms.ModelForm):
+    class Meta:
+        model = EscalationRule
+        fields = ["metric", "minutes_after_breach", "action", "user", "team"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == "notify_user" and not data.get("user"):
+            raise ValidationError({"user": _("Name the user to notify.")})
+        if data.get("action") == "move_to_team" and not data.get("team"):
+            raise ValidationError({"team": _("Name the team to move the ticket to.")})
+        return data
+
+
+class EscalationRuleInline(admin.TabularInline):
+    model = EscalationRule
+    form = EscalationRuleForm
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    form = SlaPolicyForm
+    list_display = ["position", "name", "active", "kinds", "priorities", "customer_tiers"]
+    list_display_links = ["name"]
+    list_editable = ["position", "active"]
+    filter_horizontal = ["teams"]
+    inlines = [SlaTargetInline, EscalationRuleInline]
+
+    def save_model(self, request, obj, form, change):
+        deactivated = change and "active" in form.changed_data and not obj.active
+        super().save_model(request, obj, form, change)
+        if deactivated:
+            from .sla.recompute import sla_policy_deactivated
+
+            sla_policy_deactivated(policy_id=obj.pk)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        _recompute_after_commit(policy_ids=[form.instance.pk])

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -133,6 +135,8 @@ class Ticket(models.Model):
     reopen_count = models.PositiveIntegerField(_("reopen count"), default=0)
     # The nearest SLA due time of the ticket, kept by the SLA engine; drives queue order.
     next_due_at = models.DateTimeField(_("next due at"), null=True, blank=True)
+    # When the nearest running clock warns ("breaching soon"); kept by the SLA engine too.
+    next_warn_at = models.DateTimeField(_("breaching soon from"), null=True, blank=True)
 
     objects = TicketQuerySet.as_manager()
 
@@ -334,3 +338,331 @@ class TicketSettings(models.Model):
     @classmethod
     def load(cls) -> "TicketSettings":
         return cls.objects.get_or_create(pk=1)[0]
+
+
+# --- SLA engine -------------------------------------------------------------------------------
+
+
+class BusinessCalendar(models.Model):
+    """Open hours per weekday in a time zone, and holidays; SLA targets count on it."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    timezone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("business calendar")
+        verbose_name_plural = _("business calendars")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def spec(self, hours=None, holidays=None) -> dict:
+        """The calendar as ``WorkCalendar.from_spec`` reads it (optionally with unsaved rows)."""
+        from .sla.calendar import WEEKDAYS
+
+        hours = list(self.hours.all()) if hours is None else hours
+        holidays = list(self.holidays.all()) if holidays is None else holidays
+        week = {day: [] for day in WEEKDAYS}
+        for row in sorted(hours, key=lambda h: (h.weekday, h.opens)):
+            week[WEEKDAYS[row.weekday]].append([row.opens, row.closes])
+        return {
+            "timezone": self.timezone,
+            "week": week,
+            "holidays": [h.date.isoformat() for h in holidays],
+        }
+
+    def work_calendar(self):
+        from .sla.calendar import WorkCalendar
+
+        return WorkCalendar.from_spec(self.spec())
+
+
+WEEKDAY_CHOICES = [
+    (0, _("Monday")),
+    (1, _("Tuesday")),
+    (2, _("Wednesday")),
+    (3, _("Thursday")),
+    (4, _("Friday")),
+    (5, _("Saturday")),
+    (6, _("Sunday")),
+]
+
+
+class BusinessHours(models.Model):
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="hours")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=WEEKDAY_CHOICES)
+    opens = models.CharField(_("opens"), max_length=5, help_text="HH:MM")
+    closes = models.CharField(_("closes"), max_length=5, help_text=_("HH:MM; 24:00 = midnight"))
+
+    class Meta:
+        verbose_name = _("opening hours")
+        verbose_name_plural = _("opening hours")
+        ordering = ["weekday", "opens"]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens}–{self.closes}"
+
+
+class Holiday(models.Model):
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="holidays"
+    )
+    date = models.DateField(_("date"))
+    name = models.CharField(_("name"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="holiday_once_per_calendar")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+class SlaMetric(models.TextChoices):
+    FIRST_RESPONSE = "first_response", _("First response")
+    NEXT_RESPONSE = "next_response", _("Next response")
+    HANDLING = "handling", _("Handling")
+    CLOSURE = "closure", _("Closure")
+
+
+class SlaPolicy(models.Model):
+    """Targets for the tickets it matches; the first active matching policy applies.
+
+    An empty condition matches everything.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveIntegerField(_("position"), default=100)
+    kinds = models.JSONField(_("kinds"), default=list, blank=True)
+    priorities = models.JSONField(_("priorities"), default=list, blank=True)
+    channels = models.JSONField(_("channels"), default=list, blank=True)
+    customer_tiers = models.JSONField(_("customer tiers"), default=list, blank=True)
+    teams = models.ManyToManyField(Team, blank=True, related_name="sla_policies")
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SlaTarget(models.Model):
+    policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="targets")
+    metric = models.CharField(_("metric"), max_length=16, choices=SlaMetric.choices)
+    minutes = models.PositiveIntegerField(_("target (minutes)"), validators=[MinValueValidator(1)])
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="targets",
+        help_text=_("Empty: calendar time (always open)."),
+    )
+    warning_percent = models.PositiveSmallIntegerField(
+        _("warn at (% of target used)"),
+        default=80,
+        validators=[MinValueValidator(1), MaxValueValidator(99)],
+    )
+    pausing_statuses = models.JSONField(
+        _("pausing statuses"),
+        default=list,
+        blank=True,
+        help_text=_("Ticket statuses in which this clock does not run, e.g. pending, on_hold."),
+    )
+    hold_notifications_outside_hours = models.BooleanField(
+        _("hold notifications outside the calendar's hours"), default=False
+    )
+
+    class Meta:
+        verbose_name = _("SLA target")
+        verbose_name_plural = _("SLA targets")
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "metric"], name="sla_target_once_per_metric"),
+            models.CheckConstraint(condition=Q(minutes__gte=1), name="sla_target_positive"),
+            models.CheckConstraint(
+                condition=Q(warning_percent__gte=1) & Q(warning_percent__lte=99),
+                name="sla_target_warning_share",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy}: {self.metric} {self.minutes} min"
+
+
+class EscalationAction(models.TextChoices):
+    NOTIFY_ASSIGNEE = "notify_assignee", _("Notify the assignee")
+    NOTIFY_SUPERVISOR = "notify_supervisor", _("Notify the team supervisor")
+    NOTIFY_USER = "notify_user", _("Notify a named user")
+    RAISE_PRIORITY = "raise_priority", _("Raise the priority one step")
+    MOVE_TO_TEAM = "move_to_team", _("Move to a team")
+
+
+class EscalationRule(models.Model):
+    """What happens after a breach: each rule is one escalation level, run in order."""
+
+    policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="escalations")
+    metric = models.CharField(_("metric"), max_length=16, choices=SlaMetric.choices)
+    minutes_after_breach = models.PositiveIntegerField(_("minutes after the breach"), default=0)
+    action = models.CharField(_("action"), max_length=20, choices=EscalationAction.choices)
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("escalation rule")
+        verbose_name_plural = _("escalation rules")
+        ordering = ["metric", "minutes_after_breach", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.metric} +{self.minutes_after_breach} min: {self.action}"
+
+
+class ClockStatus(models.TextChoices):
+    ACTIVE = "active", _("Running")
+    PAUSED = "paused", _("Paused")
+    MET = "met", _("Met")
+    BREACHED = "breached", _("Breached")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class SlaClock(models.Model):
+    """One metric of one ticket (one cycle of it for next_response)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="sla_clocks")
+    metric = models.CharField(_("metric"), max_length=16, choices=SlaMetric.choices)
+    cycle = models.PositiveIntegerField(default=1)
+    policy = models.ForeignKey(
+        SlaPolicy, null=True, on_delete=models.SET_NULL, related_name="clocks"
+    )
+    target = models.ForeignKey(SlaTarget, null=True, on_delete=models.SET_NULL, related_name="+")
+    target_minutes = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=ClockStatus.choices)
+    started_at = models.DateTimeField()
+    # Time used, in the target's calendar, up to ``running_since`` (or until it stopped).
+    used = models.DurationField(default=timedelta(0))
+    running_since = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    warn_at = models.DateTimeField(null=True, blank=True)
+    warned_at = models.DateTimeField(null=True, blank=True)
+    breached_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    # Positive: time to spare at the stop; negative: how late (in the target's calendar).
+    margin = models.DurationField(null=True, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    next_escalation_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("SLA clock")
+        verbose_name_plural = _("SLA clocks")
+        ordering = ["ticket", "metric", "cycle"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "metric", "cycle"], name="sla_clock_once_per_cycle"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["due_at"], name="sla_clock_due", condition=Q(status="active")),
+            models.Index(
+                fields=["warn_at"],
+                name="sla_clock_warn",
+                condition=Q(status="active", warned_at__isnull=True),
+            ),
+            models.Index(
+                fields=["next_escalation_at"],
+                name="sla_clock_escalation",
+                condition=Q(next_escalation_at__isnull=False),
+            ),
+            models.Index(fields=["policy", "status"], name="sla_clock_policy"),
+            models.Index(fields=["stopped_at"], name="sla_clock_stopped"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.metric}#{self.cycle} {self.status}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.running_since is not None and self.stopped_at is None
+
+
+class SlaEventKind(models.TextChoices):
+    WARNING = "warning", _("Warning")
+    BREACH = "breach", _("Breach")
+    ESCALATION = "escalation", _("Escalation")
+
+
+class SlaEvent(models.Model):
+    """A warning, breach or escalation step: recorded once per clock, kind and level."""
+
+    clock = models.ForeignKey(SlaClock, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=12, choices=SlaEventKind.choices)
+    level = models.PositiveSmallIntegerField(default=0)
+    at = models.DateTimeField()
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("SLA event")
+        verbose_name_plural = _("SLA events")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clock", "kind", "level"], name="sla_event_once_per_clock_kind_level"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clock_id} {self.kind} {self.level}"
+
+
+class Notification(models.Model):
+    """An in-app notification (the desk's bell), also sent by e-mail once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    ticket = models.ForeignKey(
+        Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=20)
+    text = models.CharField(max_length=300)
+    created_at = models.DateTimeField()
+    # Held outside business hours when the policy says so: shown and sent from this moment.
+    deliver_after = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    sla_event = models.ForeignKey(
+        SlaEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "read_at", "deliver_after"], name="notification_inbox"),
+            models.Index(
+                fields=["deliver_after"],
+                name="notification_unsent",
+                condition=Q(emailed_at__isnull=True),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "sla_event"],
+                condition=Q(sla_event__isnull=False),
+                name="notification_once_per_sla_event",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.text}"

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Case, F, IntegerField, Prefetch, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
 
 from csplatform.roles import ADMIN, SUPERVISOR, role_of
 from orders.models import Order, OrderException, Shipment
 
 from .access import tickets_visible_to
 from .choices import OPEN_STATUSES, PRIORITY_RANK, TicketStatus
-from .models import Message, Ticket, TicketEvent
+from .models import CannedReply, Message, Ticket, TicketEvent
 
 # A ticket is "breaching soon" when its nearest due time is this close.
 BREACHING_SOON = timedelta(minutes=30)
@@ -92,7 +92,9 @@ def _apply_filters(tickets: QuerySet, f: QueueFilters, *, user, now: datetime) -
     if f.tag:
         tickets = tickets.filter(tags__name=f.tag.strip().lower())
     if f.sla == "breaching_soon":
-        tickets = tickets.filter(next_due_at__gt=now, next_due_at__lte=now + BREACHING_SOON)
+        tickets = tickets.filter(
+            next_due_at__gt=now, next_due_at__lte=now + BREACHING_SOON, status__in=OPEN_STATUSES
+        )
     elif f.sla == "breached":
         tickets = tickets.filter(next_due_at__lte=now, status__in=OPEN_STATUSES)
     if f.q:
@@ -152,14 +154,20 @@ def ticket_detail(*, user, number: str) -> Ticket | None:
     )
 
 
-def customer_context(ticket: Ticket, *, limit: int = 10) -> dict:
-    """The side panel: the customer's lifetime orders and previous tickets."""
+def customer_context(ticket: Ticket, *, user=None, limit: int = 10) -> dict:
+    """The side panel: the customer's lifetime orders and previous tickets.
+
+    With ``user``, only the previous tickets that user may see: another team's ticket must not
+    show its subject through the side panel either.
+    """
     customer = ticket.customer
+    previous = Ticket.objects.filter(customer=customer)
+    if user is not None:
+        previous = tickets_visible_to(user, previous)
     return {
         "lifetime_orders": Order.objects.filter(customer=customer).count(),
         "previous_tickets": list(
-            Ticket.objects.filter(customer=customer)
-            .exclude(pk=ticket.pk)
+            previous.exclude(pk=ticket.pk)
             .only("number", "subject", "status", "created_at")
             .order_by("-created_at")[:limit]
         ),
@@ -172,3 +180,8 @@ def storefront_tickets(*, customer_external_id: str) -> QuerySet:
         .select_related("order")
         .order_by("-created_at", "-id")
     )
+
+
+def canned_replies_for(team_id: int | None) -> QuerySet:
+    """The active canned replies of a ticket's team plus the global ones, by title."""
+    return CannedReply.objects.filter(Q(team__isnull=True) | Q(team_id=team_id), active=True)

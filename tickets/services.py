@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
@@ -14,7 +15,7 @@ from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError, DomainError
 from orders.models import Customer, Order, OrderException
 
-from .access import is_supervisor_of
+from .access import is_supervisor_of, tickets_visible_to
 from .choices import (
     OPEN_STATUSES,
     PRIORITY_RANK,
@@ -35,7 +36,8 @@ from .models import (
     TicketEvent,
     TicketSettings,
 )
-from .transitions import ticket_apply_transition
+from .sla.clocks import ticket_clocks_cancel, ticket_clocks_sync
+from .transitions import check_transition, ticket_apply_transition
 
 User = get_user_model()
 
@@ -198,6 +200,8 @@ def ticket_create(
         actor=actor,
         now=now,
     )
+    ticket_clocks_sync(ticket, now=now)
+    ticket.save(update_fields=["next_due_at", "next_warn_at"])
     ticket_auto_assign(ticket=ticket, now=now)
     return ticket
 
@@ -306,6 +310,7 @@ def ticket_reply(
             then_status = TicketStatus.OPEN
     if then_status and then_status != ticket.status:
         ticket_apply_transition(ticket=ticket, target=then_status, actor=actor, now=now)
+    ticket_clocks_sync(ticket, now=now, replied=not internal)
     ticket.updated_at = now
     ticket.save()
     return message
@@ -352,6 +357,7 @@ def ticket_customer_message(
     if ticket.status in (TicketStatus.SOLVED, TicketStatus.PENDING, TicketStatus.ON_HOLD):
         ticket_apply_transition(ticket=ticket, target=TicketStatus.OPEN, actor=actor, now=now)
     ticket.last_customer_message_at = now
+    ticket_clocks_sync(ticket, now=now, customer_message=True)
     ticket.updated_at = now
     ticket.save()
     return ticket, message
@@ -398,6 +404,8 @@ def ticket_update(
     ticket = _lock(ticket)
     actor = Actor.for_user(by_user)
     if ticket.status == TicketStatus.CLOSED:
+        if status and status != ticket.status:
+            check_transition(ticket.status, status)  # 409 invalid_transition, ``allowed: []``
         raise ConflictError(_("The ticket is closed."), code="ticket_closed")
 
     if team is not None and team.pk != ticket.team_id:
@@ -444,6 +452,7 @@ def ticket_update(
         _tags_set(ticket, tags, actor, now)
     if status and status != ticket.status:
         ticket_apply_transition(ticket=ticket, target=status, actor=actor, now=now)
+    ticket_clocks_sync(ticket, now=now)
     ticket.updated_at = now
     ticket.save()
     if team is not None and ticket.assignee_id is None:
@@ -513,6 +522,7 @@ def ticket_merge(*, source: Ticket, target: Ticket, by_user, now: datetime | Non
         target.first_response_at = source.first_response_at
     if target.owner_id is None and source.owner_id is not None:
         target.owner_id = source.owner_id
+    ticket_clocks_sync(target, now=now)
     target.updated_at = now
     target.save()
     ticket_event_record(
@@ -537,6 +547,8 @@ def ticket_merge(*, source: Ticket, target: Ticket, by_user, now: datetime | Non
         actor=actor,
         now=now,
     )
+    # The duplicate's promises are the target's now: its own clocks are called off.
+    ticket_clocks_cancel(source, now=now)
     source.updated_at = now
     source.save()
     return target
@@ -562,8 +574,125 @@ def tickets_close_solved(*, now: datetime | None = None, batch_size: int = 500) 
                 ticket_apply_transition(
                     ticket=ticket, target=TicketStatus.CLOSED, actor=actor, now=now
                 )
+                ticket_clocks_sync(ticket, now=now)
                 ticket.updated_at = now
-                ticket.save(update_fields=["status", "closed_at", "updated_at"])
+                ticket.save(
+                    update_fields=[
+                        "status",
+                        "closed_at",
+                        "updated_at",
+                        "next_due_at",
+                        "next_warn_at",
+                    ]
+                )
         done += len(batch)
         if len(batch) < batch_size:
             return done
+
+
+# --- Bulk changes from the desk ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketBulkResult:
+    number: str
+    error: DomainError | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.error is None
+
+
+def tickets_bulk_update(
+    *,
+    numbers: list[str],
+    by_user,
+    status: str | None = None,
+    priority: str | None = None,
+    assignee=...,
+    now: datetime | None = None,
+) -> list[TicketBulkResult]:
+    """Apply one change to several tickets, one result per ticket number, in the given order.
+
+    Each ticket is changed in its own transaction by ``ticket_update``, so a refusal on one (a
+    transition its status does not allow, an assignment the user may not make) is reported for
+    that ticket and neither stops nor undoes the others. A ticket the user may not see is
+    reported exactly like one that does not exist.
+    """
+    now = now or timezone.now()
+    wanted = list(dict.fromkeys(numbers))
+    visible = {t.number: t for t in tickets_visible_to(by_user).filter(number__in=wanted)}
+    results = []
+    for number in wanted:
+        ticket = visible.get(number)
+        if ticket is None:
+            missing = DomainError(
+                _("Ticket %(number)s was not found.") % {"number": number}, code="not_found"
+            )
+            results.append(TicketBulkResult(number, missing))
+            continue
+        try:
+            ticket_update(
+                ticket=ticket,
+                by_user=by_user,
+                status=status,
+                priority=priority,
+                assignee=assignee,
+                now=now,
+            )
+        except DomainError as exc:
+            results.append(TicketBulkResult(number, exc))
+        else:
+            results.append(TicketBulkResult(number))
+    return results
+
+
+# --- SLA escalation ---------------------------------------------------------------------------
+
+PRIORITY_ORDER = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT]
+
+
+def ticket_escalate(
+    *,
+    ticket: Ticket,
+    now: datetime,
+    level: int,
+    raise_priority: bool = False,
+    team: Team | None = None,
+) -> Ticket:
+    """An escalation step of the SLA engine: raise the priority a step or move the ticket.
+
+    The caller (the sweeper) holds the ticket's row lock inside a transaction.
+    """
+    actor = Actor.system(f"SLA escalation level {level}")
+    if raise_priority:
+        rank = PRIORITY_ORDER.index(ticket.priority)
+        if rank + 1 < len(PRIORITY_ORDER):
+            new = PRIORITY_ORDER[rank + 1]
+            ticket_event_record(
+                ticket=ticket,
+                type=TicketEventType.PRIORITY,
+                old=ticket.priority,
+                new=new,
+                actor=actor,
+                now=now,
+            )
+            ticket.priority = new
+    if team is not None and team.pk != ticket.team_id:
+        ticket_event_record(
+            ticket=ticket,
+            type=TicketEventType.TEAM,
+            old=ticket.team.name if ticket.team_id else "",
+            new=team.name,
+            actor=actor,
+            now=now,
+        )
+        ticket.team = team
+        if ticket.assignee_id and not team.members.filter(pk=ticket.assignee_id).exists():
+            _assignee_set(ticket, None, actor, now)
+    ticket_clocks_sync(ticket, now=now)
+    ticket.updated_at = now
+    ticket.save()
+    if ticket.assignee_id is None:
+        ticket_auto_assign(ticket=ticket, now=now)
+    return ticket

@@ -19,3 +19,19 @@ def tickets_open_for_unticketed_exceptions_task() -> int:
 @shared_task
 def tickets_close_solved_task() -> int:
     return services.tickets_close_solved()
+
+
+@shared_task
+def sla_sweep_task() -> dict:
+    from dataclasses import asdict
+
+    from .sla.sweeper import sla_sweep
+
+    return asdict(sla_sweep())
+
+
+@shared_task
+def sla_recompute_task(policy_ids: list[int] | None = None, calendar_ids=None) -> int:
+    from .sla.recompute import sla_recompute
+
+    return sla_recompute(policy_ids=policy_ids, calendar_ids=calendar_ids)

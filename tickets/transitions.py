@@ -51,6 +51,8 @@ def ticket_apply_transition(*, ticket, target: str, actor: Actor, now: datetime)
 
     current = ticket.status
     check_transition(current, target)
+    # Only solved → open is a reopen; solved → closed is the ordinary end of the ticket.
+    reopened = current == S.SOLVED and target == S.OPEN
     ticket.status = target
     if target == S.SOLVED:
         ticket.solved_at = now
@@ -61,7 +63,7 @@ def ticket_apply_transition(*, ticket, target: str, actor: Actor, now: datetime)
         ticket.solved_at = None
     ticket_event_record(
         ticket=ticket,
-        type=TicketEventType.REOPENED if current == S.SOLVED else TicketEventType.STATUS,
+        type=TicketEventType.REOPENED if reopened else TicketEventType.STATUS,
         old=current,
         new=target,
         actor=actor,

@@ -31,11 +31,11 @@ T0 = datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 # the timeline and the exceptions.
 ORDER_API_QUERIES = 8
 # Page: session, user, the user's groups (read once for the desk check and the navigation);
-# the order as above, less the key.
-ORDER_PAGE_QUERIES = 10
+# the order as above, less the key; the agent's profile (the presence switch in the top bar).
+ORDER_PAGE_QUERIES = 11
 # List: session, user, groups; the count, the page of orders with their customers, their open
-# exceptions.
-ORDER_LIST_QUERIES = 6
+# exceptions; the agent's profile (the presence switch).
+ORDER_LIST_QUERIES = 7
 
 
 def small_order():

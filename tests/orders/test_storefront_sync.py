@@ -110,3 +110,24 @@ def test_a_payment_failure_on_a_paid_order_is_refused_as_a_state_conflict():
 @pytest.mark.parametrize("phone", ["+86 138 1234 8000", "8613812348000", "138-1234-8000"])
 def test_a_mainland_mobile_number_is_masked_the_same_with_or_without_country_code(phone):
     assert mask_phone(phone) == "138****8000"
+
+
+def test_totals_that_do_not_add_up_in_floating_point_are_accepted_on_every_database():
+    # 59.90 + 8.00 - 5.00 is 62.900000000000006 in floating point (SQLite's arithmetic).
+    order, _ = order_upsert(
+        number="SO-7002",
+        customer={"external_id": "C-8"},
+        channel="web",
+        currency="CNY",
+        lines=[LineInput(sku="S1", name="杯子", quantity=1, unit_price=Decimal("59.90"))],
+        shipping_fee=Decimal("8.00"),
+        discount=Decimal("5.00"),
+        total=Decimal("62.90"),
+        status=OrderStatus.PENDING_PAYMENT,
+        placed_at=T0,
+        shipping_address={},
+        actor=STOREFRONT,
+        now=T0,
+    )
+    order.refresh_from_db()
+    assert order.total == Decimal("62.90")

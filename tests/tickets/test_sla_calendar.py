@@ -228,3 +228,10 @@ def test_add_is_monotonic(start, a, b):
 def test_add_returns_the_earliest_such_instant(start, duration):
     due = BUSINESS.add(start, duration)
     assert BUSINESS.between(start, due - timedelta(microseconds=1)) < duration
+
+
+def test_next_opening_is_the_moment_itself_when_open_else_the_next_opening():
+    cal = calendar(holidays=["2026-11-09"])  # next Monday is a holiday
+    assert cal.next_opening(utc(WED, 10)) == utc(WED, 10)
+    assert cal.next_opening(utc(WED, 17)) == utc(THU, 9)
+    assert cal.next_opening(utc(FRI, 18)) == utc(10, 9)

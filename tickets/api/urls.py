@@ -1,8 +1,11 @@
 from django.urls import path
 
+from .sla import SlaCalendarsApi, SlaPoliciesApi
 from .views import TicketDetailApi, TicketListCreateApi, TicketMergeApi, TicketMessageCreateApi
 
 urlpatterns = [
+    path("sla/policies/", SlaPoliciesApi.as_view(), name="sla-policies"),
+    path("sla/calendars/", SlaCalendarsApi.as_view(), name="sla-calendars"),
     path("tickets/", TicketListCreateApi.as_view(), name="tickets"),
     path("tickets/<str:number>/", TicketDetailApi.as_view(), name="ticket"),
     path(

@@ -185,7 +185,7 @@ class TicketDetailApi(APIView):
             changes["team"] = team
         if "assignee" in data:
             changes["assignee"] = _assignee_from(request, data["assignee"])
-        services.ticket_update(
+        updated = services.ticket_update(
             ticket=ticket,
             by_user=request.user,
             status=data.get("status"),
@@ -194,7 +194,9 @@ class TicketDetailApi(APIView):
             tags=data.get("tags"),
             **changes,
         )
-        return Response(_representation(request, _ticket_for(request, number)))
+        # Moved to a team the user does not see: the change is done, show its result once.
+        shown = ticket_detail(user=request.user, number=number) or updated
+        return Response(_representation(request, shown))
 
 
 def _assignee_from(request, value):

@@ -157,6 +157,20 @@ class WorkCalendar:
         day = at.astimezone(self.tz).date()
         return any(a <= at < b for a, b in self._intervals(day))
 
+    def next_opening(self, moment: datetime) -> datetime:
+        """``moment`` itself when open, else the next instant the calendar opens."""
+        at = self._utc(moment, "moment")
+        if self.tz is None:
+            return moment
+        if not self.has_open_time:
+            raise ValueError("This calendar has no open time.")
+        day = at.astimezone(self.tz).date()
+        while True:
+            for a, b in self._intervals(day):
+                if at < b:
+                    return max(a, at).astimezone(self.tz)
+            day += DAY
+
     def between(self, start: datetime, end: datetime) -> timedelta:
         """Open time in ``[start, end)``; zero when ``end <= start``."""
         start, end = self._utc(start, "start"), self._utc(end, "end")

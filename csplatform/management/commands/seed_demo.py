@@ -99,9 +99,11 @@ class Command(BaseCommand):
             app = path.split(".", 1)[0]
             created = import_string(path)(ctx)
             summary = ", ".join(f"{count:,} {label}" for label, count in created.items() if count)
-            self.stdout.write(f"{app}: created {summary or 'nothing (all present)'}")
-        self.stdout.write(f"Done in {time.perf_counter() - started:.1f} s.")
-        self._print_logins()
+            if verbosity:
+                self.stdout.write(f"{app}: created {summary or 'nothing (all present)'}")
+        if verbosity:
+            self.stdout.write(f"Done in {time.perf_counter() - started:.1f} s.")
+            self._print_logins()
 
     def _print_logins(self) -> None:
         role_order = {AGENT: 0, SUPERVISOR: 1, ADMIN: 2}
@@ -113,5 +115,6 @@ class Command(BaseCommand):
             return
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password {DEMO_PASSWORD!r}):"))
         for user in users:
-            roles = sorted(g.name for g in user.groups.all() if g.name in ROLES)
-            self.stdout.write(f"  {user.username:<12} {', '.join(roles)}")
+            roles = ", ".join(sorted(g.name for g in user.groups.all() if g.name in ROLES))
+            name = f"{user.last_name}{user.first_name}"
+            self.stdout.write(f"  {user.username:<12} {name:<6} {roles}")

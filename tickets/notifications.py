@@ -1,0 +1,97 @@
+"""Notifications to desk users: the bell in the desk, and one e-mail each.
+
+E-mails are sent by the periodic sweep (``notifications_send_due``), not from the request
+or transaction that created them, so a crash between the two loses nothing; a notification
+held outside business hours is shown and sent from its ``deliver_after`` time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+
+from .models import Notification
+
+TEXTS = {
+    "sla_warning": "{number}: {metric} is breaching soon",
+    "sla_breach": "{number}: {metric} breached",
+    "sla_escalation": "{number}: {metric} breached, escalation level {level}",
+}
+
+
+def notify(
+    *,
+    users,
+    ticket,
+    kind: str,
+    now: datetime,
+    sla_event=None,
+    hold_until_open=None,
+    **fmt,
+) -> list[Notification]:
+    """Create one notification per distinct user (``None`` entries are skipped).
+
+    ``hold_until_open``: a WorkCalendar; outside its open hours the notification waits for
+    the next opening.
+    """
+    deliver_after = now
+    if hold_until_open is not None and hold_until_open.has_open_time:
+        deliver_after = hold_until_open.next_opening(now)
+    text = TEXTS.get(kind, "{number}").format(number=ticket.number, **fmt)[:300]
+    seen, rows = set(), []
+    for user in users:
+        if user is None or user.pk in seen or not user.is_active:
+            continue
+        seen.add(user.pk)
+        rows.append(
+            Notification(
+                user=user,
+                ticket=ticket,
+                kind=kind,
+                text=text,
+                created_at=now,
+                deliver_after=deliver_after,
+                sla_event=sla_event,
+            )
+        )
+    return Notification.objects.bulk_create(rows)
+
+
+def unread_count(user, now: datetime) -> int:
+    return Notification.objects.filter(
+        user=user, read_at__isnull=True, deliver_after__lte=now
+    ).count()
+
+
+def notifications_send_due(*, now: datetime, batch_size: int = 200) -> int:
+    """E-mail the delivered notifications not yet e-mailed; returns how many were sent."""
+    sent = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                Notification.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(emailed_at__isnull=True, deliver_after__lte=now)
+                .select_related("user", "ticket")
+                .order_by("deliver_after", "id")[:batch_size]
+            )
+            messages = [
+                EmailMessage(
+                    subject=f"[CS Desk] {n.text}",
+                    body=f"{n.text}\n\n/desk/tickets/{n.ticket.number}/\n" if n.ticket else n.text,
+                    from_email=settings.DEFAULT_FROM_EMAIL,
+                    to=[n.user.email],
+                )
+                for n in due
+                if n.user.email
+            ]
+            if messages:
+                with get_connection() as connection:
+                    sent += connection.send_messages(messages) or 0
+            for n in due:
+                n.emailed_at = now
+            Notification.objects.bulk_update(due, ["emailed_at"])
+        if len(due) < batch_size:
+            return sent

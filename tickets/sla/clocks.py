@@ -1,0 +1,261 @@
+"""Clock updates: one function brings a ticket's SLA clocks in line with the ticket.
+
+Called by the ticket services inside the transaction of every change that matters to the
+SLA (creation, replies, customer messages, status, priority, kind, channel, team, merge),
+with the ticket row locked. Time already used is banked at every update, in the calendar of
+the target that governed it, so a policy change keeps it and only the remaining time is
+counted on the new target's calendar.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from ..choices import TicketStatus
+from .calendar import WorkCalendar
+from .policies import LoadedPolicy, active_policies, calendar_for, policy_for
+
+ZERO = timedelta(0)
+FIRST_RESPONSE, NEXT_RESPONSE, HANDLING, CLOSURE = (
+    "first_response",
+    "next_response",
+    "handling",
+    "closure",
+)
+ACTIVE, PAUSED, MET, BREACHED, CANCELLED = "active", "paused", "met", "breached", "cancelled"
+
+
+def _fulfilled(metric: str, ticket, *, replied: bool) -> bool:
+    status = ticket.status
+    if metric == FIRST_RESPONSE:
+        return ticket.first_response_at is not None or status in (
+            TicketStatus.SOLVED,
+            TicketStatus.CLOSED,
+        )
+    if metric == NEXT_RESPONSE:
+        return replied or status in (TicketStatus.SOLVED, TicketStatus.CLOSED)
+    if metric == HANDLING:
+        return status in (TicketStatus.SOLVED, TicketStatus.CLOSED)
+    return status == TicketStatus.CLOSED
+
+
+def _bank(clock, cal: WorkCalendar, now: datetime) -> None:
+    """Move the time run since ``running_since`` into ``used``."""
+    if clock.running_since is not None and now > clock.running_since:
+        clock.used += cal.between(clock.running_since, now)
+        clock.running_since = now
+
+
+def _point(cal: WorkCalendar, since: datetime, remaining: timedelta) -> datetime:
+    return cal.add(since, remaining) if remaining > ZERO else since
+
+
+def schedule(clock, cal: WorkCalendar) -> None:
+    """Due and warning times of a running clock; none while paused or stopped."""
+    target = timedelta(minutes=clock.target_minutes)
+    running = clock.running_since is not None and clock.stopped_at is None
+    if not running or clock.status in (MET, CANCELLED):
+        clock.due_at = clock.warn_at = None
+        if clock.status != BREACHED:
+            clock.next_escalation_at = None
+        return
+    if clock.status == BREACHED:
+        return  # keeps the due time it breached at; no further warnings
+    clock.due_at = _point(cal, clock.running_since, target - clock.used)
+    share = getattr(clock, "_warning_share", None)
+    if share is None:
+        share = (clock.target.warning_percent if clock.target_id else 80) / 100
+    clock.warn_at = _point(cal, clock.running_since, target * share - clock.used)
+
+
+def _stop(clock, cal: WorkCalendar, now: datetime, breaches: list) -> None:
+    _bank(clock, cal, now)
+    clock.running_since = None
+    clock.paused_at = None
+    clock.stopped_at = now
+    target = timedelta(minutes=clock.target_minutes)
+    clock.margin = target - clock.used
+    if clock.status != BREACHED:
+        if clock.used <= target:
+            clock.status = MET
+        else:
+            # Stopped past its due time before a sweep saw it: a breach all the same.
+            clock.status = BREACHED
+            clock.breached_at = clock.due_at or now
+            breaches.append(clock)
+    clock.next_escalation_at = None
+
+
+def _pause(clock, cal: WorkCalendar, now: datetime) -> None:
+    _bank(clock, cal, now)
+    clock.running_since = None
+    clock.paused_at = now
+    if clock.status == ACTIVE:
+        clock.status = PAUSED
+
+
+def _resume(clock, now: datetime) -> None:
+    clock.running_since = now
+    clock.paused_at = None
+    if clock.status == PAUSED:
+        clock.status = ACTIVE
+
+
+def _cancel(clock, cal: WorkCalendar, now: datetime) -> None:
+    _bank(clock, cal, now)
+    clock.status = CANCELLED
+    clock.running_since = None
+    clock.paused_at = None
+    clock.due_at = clock.warn_at = clock.next_escalation_at = None
+
+
+def _new_clock(ticket, metric: str, cycle: int, loaded: LoadedPolicy, started_at: datetime):
+    from ..models import SlaClock
+
+    target = loaded.targets[metric]
+    return SlaClock(
+        ticket=ticket,
+        metric=metric,
+        cycle=cycle,
+        policy=loaded.policy,
+        target=target,
+        target_minutes=target.minutes,
+        status=ACTIVE,
+        started_at=started_at,
+        running_since=started_at,
+    )
+
+
+def ticket_clocks_sync(
+    ticket,
+    *,
+    now: datetime,
+    replied: bool = False,
+    customer_message: bool = False,
+    policies: list[LoadedPolicy] | None = None,
+) -> None:
+    """Bring the ticket's clocks and its ``next_due_at``/``next_warn_at`` up to date.
+
+    ``replied``: a public agent reply was just written; ``customer_message``: a public
+    customer message just arrived (it may start a ``next_response`` cycle). The caller holds
+    the ticket's row lock and saves the ticket afterwards. A clock that stops past its due
+    time before a sweep saw it is recorded as a breach here, like the sweeper would.
+    """
+    from ..models import SlaClock
+    from .sweeper import breaches_record
+
+    policies = active_policies() if policies is None else policies
+    loaded = policy_for(ticket, policies)
+    clocks = list(SlaClock.objects.select_for_update().filter(ticket=ticket).order_by("cycle"))
+    latest = {clock.metric: clock for clock in clocks}  # the last cycle of each metric
+    touched: dict[int, SlaClock] = {}
+    created: list[SlaClock] = []
+    breaches: list[SlaClock] = []
+
+    # 1. Bank the time run so far on the calendar that counted it; follow a policy change.
+    for metric, clock in latest.items():
+        if clock.status == CANCELLED or (clock.stopped_at and metric != HANDLING):
+            continue
+        _bank(clock, calendar_for(clock.target), now)
+        touched[clock.pk] = clock
+        target = loaded.targets.get(metric) if loaded else None
+        if target is None:
+            if clock.stopped_at is None:
+                _cancel(clock, calendar_for(clock.target), now)
+            continue
+        clock.policy, clock.target, clock.target_minutes = loaded.policy, target, target.minutes
+
+    # 2. Each target of the governing policy: start, stop, reopen, pause, resume, schedule.
+    for metric, target in loaded.targets.items() if loaded else ():
+        clock = latest.get(metric)
+        live = clock is not None and clock.status != CANCELLED
+        if metric == NEXT_RESPONSE:
+            waiting = live and clock.stopped_at is None
+            if (
+                not waiting
+                and customer_message
+                and ticket.first_response_at is not None
+                and ticket.status not in (TicketStatus.SOLVED, TicketStatus.CLOSED)
+            ):
+                clock = _new_clock(ticket, metric, clock.cycle + 1 if clock else 1, loaded, now)
+                created.append(clock)
+            elif not waiting:
+                continue
+        elif not live:
+            if _fulfilled(metric, ticket, replied=replied):
+                continue  # governed only after the fact: nothing left to measure
+            start = ticket.created_at if clock is None else now
+            clock = _new_clock(ticket, metric, clock.cycle + 1 if clock else 1, loaded, start)
+            created.append(clock)
+        elif clock.stopped_at is not None and metric != HANDLING:
+            continue
+
+        cal = calendar_for(target)
+        _bank(clock, cal, now)
+        clock._warning_share = target.warning_percent / 100
+        fulfilled = _fulfilled(metric, ticket, replied=replied)
+        if fulfilled and clock.stopped_at is None:
+            _stop(clock, cal, now, breaches)
+        elif not fulfilled and clock.stopped_at is not None:
+            # A reopened ticket: handling resumes with the time already used.
+            clock.stopped_at = None
+            clock.margin = None
+            if clock.status == MET:
+                clock.status = ACTIVE
+            _resume(clock, now)
+        if clock.stopped_at is None:
+            pausing = ticket.status in (target.pausing_statuses or ())
+            if pausing and clock.paused_at is None:
+                _pause(clock, cal, now)
+            elif not pausing and clock.running_since is None:
+                _resume(clock, now)
+        schedule(clock, cal)
+        if clock.pk:
+            touched[clock.pk] = clock
+
+    if created:
+        SlaClock.objects.bulk_create(created)
+    if touched:
+        SlaClock.objects.bulk_update(list(touched.values()), CLOCK_FIELDS)
+    _ticket_due_times(ticket, [*clocks, *created])
+    if breaches:
+        breaches_record(breaches, now=now)
+
+
+CLOCK_FIELDS = [
+    "policy",
+    "target",
+    "target_minutes",
+    "status",
+    "used",
+    "running_since",
+    "paused_at",
+    "due_at",
+    "warn_at",
+    "breached_at",
+    "stopped_at",
+    "margin",
+    "next_escalation_at",
+]
+
+
+def _ticket_due_times(ticket, clocks) -> None:
+    running = [c for c in clocks if c.stopped_at is None and c.running_since is not None]
+    dues = [c.due_at for c in running if c.due_at and c.status in (ACTIVE, BREACHED)]
+    warns = [c.warn_at for c in running if c.warn_at and c.status == ACTIVE]
+    ticket.next_due_at = min(dues, default=None)
+    ticket.next_warn_at = min(warns, default=None)
+
+
+def ticket_clocks_cancel(ticket, *, now: datetime) -> None:
+    """Call off every running clock of the ticket (a duplicate merged into another)."""
+    from ..models import SlaClock
+
+    clocks = list(
+        SlaClock.objects.select_for_update().filter(ticket=ticket, stopped_at__isnull=True)
+    )
+    for clock in clocks:
+        if clock.status != CANCELLED:
+            _cancel(clock, calendar_for(clock.target), now)
+    SlaClock.objects.bulk_update(clocks, CLOCK_FIELDS)
+    ticket.next_due_at = ticket.next_warn_at = None

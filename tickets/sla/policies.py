@@ -1,0 +1,69 @@
+"""Which SLA policy governs a ticket, and the calendars its targets count on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Prefetch
+
+from .calendar import WorkCalendar
+
+
+@dataclass(frozen=True)
+class LoadedPolicy:
+    policy: object  # SlaPolicy
+    team_ids: frozenset[int]
+    targets: dict  # metric -> SlaTarget
+
+    def matches(self, ticket) -> bool:
+        p = self.policy
+        return (
+            (not p.kinds or ticket.kind in p.kinds)
+            and (not p.priorities or ticket.priority in p.priorities)
+            and (not p.channels or ticket.channel in p.channels)
+            and (not p.customer_tiers or ticket.customer.tier in p.customer_tiers)
+            and (not self.team_ids or ticket.team_id in self.team_ids)
+        )
+
+
+def active_policies() -> list[LoadedPolicy]:
+    """The active policies in order, with their targets and calendars (4 queries)."""
+    from ..models import BusinessCalendar, SlaPolicy, SlaTarget
+
+    calendars = BusinessCalendar.objects.prefetch_related("hours", "holidays")
+    policies = SlaPolicy.objects.filter(active=True).prefetch_related(
+        "teams",
+        Prefetch(
+            "targets",
+            queryset=SlaTarget.objects.prefetch_related(Prefetch("calendar", queryset=calendars)),
+        ),
+    )
+    return [
+        LoadedPolicy(
+            policy=p,
+            team_ids=frozenset(t.id for t in p.teams.all()),
+            targets={t.metric: t for t in p.targets.all()},
+        )
+        for p in policies
+    ]
+
+
+def policy_for(ticket, policies: list[LoadedPolicy]) -> LoadedPolicy | None:
+    """The first active policy whose conditions match the ticket."""
+    return next((p for p in policies if p.matches(ticket)), None)
+
+
+_calendar_cache: dict[tuple[int, object], WorkCalendar] = {}
+
+
+def calendar_for(target) -> WorkCalendar:
+    """The target's calendar; calendar time (always open) when it has none."""
+    if target is None or target.calendar_id is None:
+        return WorkCalendar.always_open()
+    cal = target.calendar
+    key = (cal.pk, cal.updated_at)
+    if key not in _calendar_cache:
+        if len(_calendar_cache) > 256:
+            _calendar_cache.clear()
+        _calendar_cache[key] = cal.work_calendar()
+    return _calendar_cache[key]

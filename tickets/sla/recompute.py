@@ -1,0 +1,72 @@
+"""Background recompute of open tickets' clocks after a policy or calendar edit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .clocks import ticket_clocks_sync
+from .policies import active_policies
+
+RUNNING = ("active", "paused", "breached")
+
+
+def sla_policy_deactivated(*, policy_id: int, now: datetime | None = None) -> int:
+    """Cancel the running clocks of a deactivated policy: no further warnings for them."""
+    from ..models import SlaClock
+
+    now = now or timezone.now()
+    return SlaClock.objects.filter(
+        policy_id=policy_id, status__in=("active", "paused"), stopped_at__isnull=True
+    ).update(
+        status="cancelled",
+        running_since=None,
+        paused_at=None,
+        due_at=None,
+        warn_at=None,
+        next_escalation_at=None,
+    )
+
+
+def sla_recompute(
+    *,
+    policy_ids: list[int] | None = None,
+    calendar_ids: list[int] | None = None,
+    now: datetime | None = None,
+    batch_size: int = 500,
+) -> int:
+    """Resync every open ticket governed by these policies or counting on these calendars.
+
+    Works in batches, each its own transaction; returns how many tickets were resynced.
+    """
+    from ..choices import OPEN_STATUSES
+    from ..models import SlaClock, Ticket
+
+    now = now or timezone.now()
+    governed = Q(policy__isnull=True) & Q(stopped_at__isnull=True)
+    if policy_ids:
+        governed |= Q(policy_id__in=policy_ids)
+    if calendar_ids:
+        governed |= Q(target__calendar_id__in=calendar_ids)
+    ticket_ids = list(
+        SlaClock.objects.filter(governed, status__in=RUNNING, ticket__status__in=OPEN_STATUSES)
+        .values_list("ticket_id", flat=True)
+        .distinct()
+        .order_by("ticket_id")
+    )
+    policies = active_policies()
+    for start in range(0, len(ticket_ids), batch_size):
+        with transaction.atomic():
+            tickets = list(
+                Ticket.objects.select_for_update(of=("self",))
+                .select_related("customer")
+                .filter(pk__in=ticket_ids[start : start + batch_size])
+                .order_by("pk")
+            )
+            for ticket in tickets:
+                ticket_clocks_sync(ticket, now=now, policies=policies)
+            Ticket.objects.bulk_update(tickets, ["next_due_at", "next_warn_at"])
+    return len(ticket_ids)

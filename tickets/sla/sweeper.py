@@ -1,0 +1,250 @@
+"""The periodic scan of due clocks: warnings, breaches, escalations, then e-mails.
+
+Nothing waits on a task scheduled hours ahead: due times live on the clock rows, and every
+sweep reads the ones that are due. Rows are locked with ``SKIP LOCKED`` so several sweepers
+share the work, and each warning, breach and escalation level is a unique ``SlaEvent`` row,
+so a retried or concurrent sweep never alerts twice. A breach is never undone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .policies import calendar_for
+
+ACTIVE, BREACHED = "active", "breached"
+
+
+@dataclass
+class SweepResult:
+    warned: int = 0
+    breached: int = 0
+    escalated: int = 0
+    emailed: int = 0
+
+
+def sla_sweep(*, now: datetime | None = None, batch_size: int = 500) -> SweepResult:
+    from ..notifications import notifications_send_due
+
+    now = now or timezone.now()
+    result = SweepResult()
+    result.warned = _in_batches(_warnings_batch, now, batch_size)
+    result.breached = _in_batches(_breaches_batch, now, batch_size)
+    result.escalated = _escalations(now, batch_size)
+    result.emailed = notifications_send_due(now=now)
+    return result
+
+
+def _in_batches(step, now: datetime, batch_size: int) -> int:
+    total = 0
+    while True:
+        with transaction.atomic():
+            done = step(now, batch_size)
+        total += done
+        if done < batch_size:
+            return total
+
+
+def _locked(queryset, batch_size: int) -> list:
+    return list(
+        queryset.select_for_update(skip_locked=True, of=("self",))
+        .select_related("ticket__assignee", "ticket__team__supervisor", "target__calendar")
+        .order_by("id")[:batch_size]
+    )
+
+
+def _metric_label(clock) -> str:
+    return clock.metric.replace("_", " ")
+
+
+def _hold_calendar(clock):
+    target = clock.target
+    return calendar_for(target) if target and target.hold_notifications_outside_hours else None
+
+
+def _warnings_batch(now: datetime, batch_size: int) -> int:
+    from ..models import SlaClock, SlaEvent, SlaEventKind
+    from ..notifications import notify
+
+    clocks = _locked(
+        SlaClock.objects.filter(status=ACTIVE, warned_at__isnull=True, warn_at__lte=now),
+        batch_size,
+    )
+    events = SlaEvent.objects.bulk_create(
+        SlaEvent(clock=c, kind=SlaEventKind.WARNING, at=now, detail={"due_at": str(c.due_at)})
+        for c in clocks
+    )
+    for clock, event in zip(clocks, events, strict=True):
+        clock.warned_at = now
+        ticket = clock.ticket
+        recipient = ticket.assignee or (ticket.team.supervisor if ticket.team else None)
+        notify(
+            users=[recipient],
+            ticket=ticket,
+            kind="sla_warning",
+            now=now,
+            sla_event=event,
+            hold_until_open=_hold_calendar(clock),
+            metric=_metric_label(clock),
+        )
+    SlaClock.objects.bulk_update(clocks, ["warned_at"])
+    return len(clocks)
+
+
+def _breaches_batch(now: datetime, batch_size: int) -> int:
+    from ..models import SlaClock
+
+    clocks = _locked(SlaClock.objects.filter(status=ACTIVE, due_at__lte=now), batch_size)
+    for clock in clocks:
+        clock.status = BREACHED
+        clock.breached_at = clock.due_at
+    breaches_record(clocks, now=now)
+    return len(clocks)
+
+
+def _rules_for(clocks) -> dict:
+    from ..models import EscalationRule
+
+    keys = {(c.policy_id, c.metric) for c in clocks if c.policy_id}
+    rules: dict = {key: [] for key in keys}
+    if keys:
+        for rule in EscalationRule.objects.filter(policy_id__in={k[0] for k in keys}):
+            if (rule.policy_id, rule.metric) in rules:
+                rules[(rule.policy_id, rule.metric)].append(rule)
+    return rules
+
+
+def breaches_record(clocks, *, now: datetime) -> None:
+    """Record breaches (status already set): one event each, notify, schedule escalations."""
+    from ..models import SlaClock, SlaEvent, SlaEventKind
+    from ..notifications import notify
+
+    if not clocks:
+        return
+    events = SlaEvent.objects.bulk_create(
+        SlaEvent(clock=c, kind=SlaEventKind.BREACH, at=now, detail={"due_at": str(c.due_at)})
+        for c in clocks
+    )
+    rules = _rules_for(clocks)
+    for clock, event in zip(clocks, events, strict=True):
+        ticket = clock.ticket
+        notify(
+            users=[ticket.assignee, ticket.team.supervisor if ticket.team else None],
+            ticket=ticket,
+            kind="sla_breach",
+            now=now,
+            sla_event=event,
+            hold_until_open=_hold_calendar(clock),
+            metric=_metric_label(clock),
+        )
+        ladder = rules.get((clock.policy_id, clock.metric), [])
+        clock.escalation_level = 0
+        clock.next_escalation_at = (
+            clock.breached_at + timedelta(minutes=ladder[0].minutes_after_breach)
+            if ladder and clock.stopped_at is None
+            else None
+        )
+    SlaClock.objects.bulk_update(
+        clocks, ["status", "breached_at", "escalation_level", "next_escalation_at"]
+    )
+
+
+def _escalations(now: datetime, batch_size: int) -> int:
+    """Run due escalation levels, one ticket at a time (actions may change the ticket)."""
+    from ..models import SlaClock
+
+    due = list(
+        SlaClock.objects.filter(
+            next_escalation_at__lte=now, stopped_at__isnull=True, status=BREACHED
+        )
+        .order_by("next_escalation_at")
+        .values_list("id", "ticket_id")[:batch_size]
+    )
+    done = 0
+    for clock_id, ticket_id in due:
+        with transaction.atomic():
+            done += _escalate(clock_id, ticket_id, now)
+    return done
+
+
+def _escalate(clock_id: int, ticket_id: int, now: datetime) -> int:
+    from ..models import SlaClock, SlaEvent, SlaEventKind, Ticket
+
+    # Ticket before clock, the order every ticket service locks in.
+    ticket = Ticket.objects.select_for_update(skip_locked=True).filter(pk=ticket_id).first()
+    if ticket is None:
+        return 0
+    clock = (
+        SlaClock.objects.select_for_update(of=("self",))
+        .filter(pk=clock_id, next_escalation_at__lte=now, stopped_at__isnull=True, status=BREACHED)
+        .select_related("target__calendar")
+        .first()
+    )
+    if clock is None:
+        return 0
+    ladder = _rules_for([clock]).get((clock.policy_id, clock.metric), [])
+    steps = 0
+    while clock.next_escalation_at and clock.next_escalation_at <= now:
+        level = clock.escalation_level + 1
+        if level > len(ladder):
+            clock.next_escalation_at = None
+            break
+        rule = ladder[level - 1]
+        try:
+            with transaction.atomic():
+                event = SlaEvent.objects.create(
+                    clock=clock,
+                    kind=SlaEventKind.ESCALATION,
+                    level=level,
+                    at=now,
+                    detail={"action": rule.action},
+                )
+        except IntegrityError:
+            event = None  # recorded by another sweep already: do not act twice
+        if event is not None:
+            _escalation_action(rule, ticket, clock, event, now)
+            steps += 1
+        clock.escalation_level = level
+        clock.next_escalation_at = (
+            clock.breached_at + timedelta(minutes=ladder[level].minutes_after_breach)
+            if level < len(ladder)
+            else None
+        )
+    SlaClock.objects.filter(pk=clock.pk).update(
+        escalation_level=clock.escalation_level, next_escalation_at=clock.next_escalation_at
+    )
+    return steps
+
+
+def _escalation_action(rule, ticket, clock, event, now: datetime) -> None:
+    from ..models import EscalationAction
+    from ..notifications import notify
+    from ..services import ticket_escalate
+
+    action = rule.action
+    recipients = []
+    if action == EscalationAction.NOTIFY_ASSIGNEE:
+        recipients = [ticket.assignee]
+    elif action == EscalationAction.NOTIFY_SUPERVISOR:
+        recipients = [ticket.team.supervisor if ticket.team_id else None]
+    elif action == EscalationAction.NOTIFY_USER:
+        recipients = [rule.user]
+    elif action == EscalationAction.RAISE_PRIORITY:
+        ticket_escalate(ticket=ticket, raise_priority=True, level=event.level, now=now)
+    elif action == EscalationAction.MOVE_TO_TEAM and rule.team_id:
+        ticket_escalate(ticket=ticket, team=rule.team, level=event.level, now=now)
+    if recipients:
+        notify(
+            users=recipients,
+            ticket=ticket,
+            kind="sla_escalation",
+            now=now,
+            sla_event=event,
+            hold_until_open=_hold_calendar(clock),
+            metric=_metric_label(clock),
+            level=event.level,
+        )
