@@ -49,10 +49,12 @@ run: install
 	@echo "  Demo logins:   agent / demo, supervisor / demo, admin / demo"
 	@echo "  Ctrl-C stops the web server, the worker and beat."
 	@echo
-	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
+	@pids=""; \
+	stop() { trap - INT TERM EXIT; kill $$pids 2>/dev/null; wait $$pids 2>/dev/null; }; \
+	trap stop INT TERM EXIT; \
 	$(BIN)/celery -A csplatform worker --beat --loglevel INFO --concurrency 2 \
-		--schedule var/celerybeat-schedule & \
-	$(BIN)/python manage.py runserver --noreload 0.0.0.0:$(PORT) & \
+		--schedule var/celerybeat-schedule & pids="$$pids $$!"; \
+	$(BIN)/python manage.py runserver --noreload 0.0.0.0:$(PORT) & pids="$$pids $$!"; \
 	wait -n
 
 # Chromium for the browser tests, and a CJK font so that screenshots of Chinese pages are

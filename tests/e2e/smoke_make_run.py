@@ -104,9 +104,15 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        leftovers = subprocess.run(
-            ["pgrep", "-s", str(proc.pid)], capture_output=True, text=True, check=False
-        ).stdout.split()
+        # The worker finishes its warm shutdown after make returns: give the session time.
+        deadline = time.monotonic() + 30
+        while True:
+            leftovers = subprocess.run(
+                ["pgrep", "-s", str(proc.pid)], capture_output=True, text=True, check=False
+            ).stdout.split()
+            if not leftovers or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         if leftovers:
             for pid in leftovers:
                 os.kill(int(pid), signal.SIGKILL)
