@@ -12,7 +12,7 @@ from orders.models import Order, OrderException, Shipment
 
 from .access import tickets_visible_to
 from .choices import OPEN_STATUSES, PRIORITY_RANK, TicketStatus
-from .models import CannedReply, Message, Ticket, TicketEvent
+from .models import CannedReply, Message, SlaClock, Ticket, TicketEvent
 
 # A ticket is "breaching soon" when its nearest due time is this close.
 BREACHING_SOON = timedelta(minutes=30)
@@ -146,6 +146,7 @@ def ticket_detail(*, user, number: str) -> Ticket | None:
                 ),
             ),
             Prefetch("events", queryset=TicketEvent.objects.select_related("actor_user")),
+            Prefetch("sla_clocks", queryset=SlaClock.objects.order_by("metric", "cycle")),
             Prefetch("order__shipments", queryset=shipments),
             Prefetch("order__exceptions", queryset=OrderException.objects.all()),
         )

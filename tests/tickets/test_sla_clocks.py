@@ -302,3 +302,25 @@ def test_next_response_runs_in_cycles_from_unanswered_customer_messages(team, ag
     ticket_customer_message(ticket=ticket, body="谢谢，还有一个问题", actor=STOREFRONT, now=at(30))
     assert clock(ticket, "next_response").cycle == 2
     assert clock(ticket, "next_response").due_at == at(60)
+
+
+# --- In the API -----------------------------------------------------------------------------
+
+
+def test_the_agent_representation_lists_the_clocks_and_the_storefront_never_sees_them(team, agent):
+    from rest_framework.test import APIClient
+
+    from tests.factories import storefront_client
+
+    ticket = open_ticket(team)
+    ticket_reply(ticket=ticket, user=agent, body="您好", now=at(5))
+    client = APIClient()
+    client.force_authenticate(agent)
+    sla = client.get(f"/api/v1/tickets/{ticket.number}/").json()["sla"]
+    by_metric = {c["metric"]: c for c in sla}
+    assert set(by_metric) == {"first_response", "handling", "closure"}
+    assert by_metric["first_response"]["status"] == "met"
+    assert by_metric["handling"]["status"] == "active"
+    assert set(by_metric["closure"]) >= {"metric", "status", "due_at", "breached_at", "stopped_at"}
+    body = storefront_client().get(f"/api/v1/tickets/{ticket.number}/").json()
+    assert "sla" not in body

@@ -5,7 +5,7 @@ from orders.api.serializers import CustomerInputSerializer
 from orders.choices import Channel
 
 from ..choices import Priority, TicketKind, TicketStatus
-from ..models import Message, Ticket, TicketEvent
+from ..models import Message, SlaClock, Ticket, TicketEvent
 from ..transitions import allowed_next
 
 # --- Input -----------------------------------------------------------------------------------
@@ -139,6 +139,22 @@ class TicketEventSerializer(serializers.ModelSerializer):
         return {"kind": obj.actor_kind, "name": obj.actor_label}
 
 
+class SlaClockSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SlaClock
+        fields = [
+            "metric",
+            "cycle",
+            "status",
+            "target_minutes",
+            "started_at",
+            "due_at",
+            "warn_at",
+            "breached_at",
+            "stopped_at",
+        ]
+
+
 class AgentCustomerSerializer(serializers.Serializer):
     external_id = serializers.CharField()
     name = serializers.CharField()
@@ -193,6 +209,7 @@ class AgentTicketSerializer(AgentTicketListSerializer):
     merged_into = serializers.CharField(source="merged_into.number", default=None, allow_null=True)
     messages = AgentMessageSerializer(many=True)
     timeline = TicketEventSerializer(source="events", many=True)
+    sla = SlaClockSerializer(source="sla_clocks", many=True)
 
     class Meta(AgentTicketListSerializer.Meta):
         fields = [
@@ -205,6 +222,7 @@ class AgentTicketSerializer(AgentTicketListSerializer):
             "reopen_count",
             "linked_from",
             "merged_into",
+            "sla",
             "messages",
             "timeline",
         ]
