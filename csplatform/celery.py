@@ -30,5 +30,10 @@ app.conf.beat_schedule = {
         "task": "tickets.tasks.tickets_open_for_unticketed_exceptions_task",
         "schedule": 60.0,
     },
+    "returns-timers": {
+        "task": "refunds.tasks.returns_timers_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "tickets-close-solved": {"task": "tickets.tasks.tickets_close_solved_task", "schedule": 300.0},
 }

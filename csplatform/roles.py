@@ -50,6 +50,12 @@ AGENT_PERMISSIONS += (
     "tickets.view_team",
     "tickets.view_tag",
 )
+AGENT_PERMISSIONS += (
+    "refunds.view_returnrequest",
+    "refunds.change_returnrequest",
+    "refunds.view_refund",
+    "refunds.add_refund",
+)
 SUPERVISOR_PERMISSIONS = (
     *AGENT_PERMISSIONS,
     "orders.change_orderexception",

@@ -19,6 +19,7 @@ TEXTS = {
     "sla_warning": "{number}: {metric} is breaching soon",
     "sla_breach": "{number}: {metric} breached",
     "sla_escalation": "{number}: {metric} breached, escalation level {level}",
+    "refund_overdue": "{number}: the refund is overdue",
 }
 
 

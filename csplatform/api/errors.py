@@ -26,6 +26,13 @@ class DomainError(Exception):
         return {"code": self.code, "detail": self.detail, **self.extra}
 
 
+class InvalidInput(DomainError):
+    """Input the rules of a write refuse field by field (400), like a serializer would."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "invalid"
+
+
 class ConflictError(DomainError):
     """The request conflicts with the object's current state (409)."""
 

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "csplatform",
     "orders",
     "tickets",
+    "refunds",
 ]
 
 MIDDLEWARE = [
@@ -156,6 +157,11 @@ SPECTACULAR_SETTINGS = {
         "ReplyStatusEnum": ["pending", "on_hold", "solved"],
     },
 }
+
+# --- Refund payouts --------------------------------------------------------------------------
+REFUND_GATEWAY = env.str("REFUND_GATEWAY", default="refunds.gateways.SimulatedGateway")
+REFUND_GATEWAY_LATENCY_MS = env.float("REFUND_GATEWAY_LATENCY_MS", default=0.0)
+REFUND_GATEWAY_FAILURE_RATE = env.float("REFUND_GATEWAY_FAILURE_RATE", default=0.0)
 
 # --- Celery ----------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -1,0 +1,98 @@
+"""``Idempotency-Key`` for writes that move money or create requests (api.md).
+
+The same key with the same request returns the first response again (same status, same
+body); the same key with another request is a 422; a retry while the first is still running
+waits for it and gets its answer (409 if it is still running after a while). Keys are kept
+24 hours. The record is written in the same transaction as the work it guards, so a
+request that failed leaves no record and can be retried.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework_api_key.models import APIKey
+
+from .models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+KEEP = timedelta(hours=24)
+
+
+def _principal(request) -> str:
+    if isinstance(request.auth, APIKey):
+        return f"key:{request.auth.pk}"
+    return f"user:{request.user.pk}"
+
+
+def _fingerprint(request) -> str:
+    body = json.dumps(request.data, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+
+
+def _error(code: str, detail: str, status_code: int) -> Response:
+    return Response({"code": code, "detail": detail}, status=status_code)
+
+
+def idempotent(view_method):
+    """Decorate an API view method (``post``) to honour the ``Idempotency-Key`` header."""
+
+    @functools.wraps(view_method)
+    def wrapper(self, request, *args, **kwargs):
+        key = request.headers.get(HEADER, "").strip()
+        if not key:
+            return view_method(self, request, *args, **kwargs)
+        if len(key) > 255:
+            return _error("invalid", f"{HEADER} is longer than 255 characters.", 400)
+        principal, fingerprint = _principal(request), _fingerprint(request)
+        now = timezone.now()
+        IdempotencyRecord.objects.filter(
+            principal=principal, key=key, created_at__lt=now - KEEP
+        ).delete()
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    # A concurrent request with the same key waits here on the unique index
+                    # until the first one's transaction ends, then replays its answer below.
+                    record = IdempotencyRecord.objects.create(
+                        key=key, principal=principal, fingerprint=fingerprint, created_at=now
+                    )
+            except IntegrityError:
+                record = None
+            if record is not None:
+                response = view_method(self, request, *args, **kwargs)
+                if response.status_code >= 500:
+                    transaction.set_rollback(True)
+                    return response
+                record.status_code = response.status_code
+                record.body = response.data
+                record.save(update_fields=["status_code", "body"])
+                return response
+        first = IdempotencyRecord.objects.filter(principal=principal, key=key).first()
+        if first is None or first.status_code is None:
+            return _error(
+                "request_in_progress",
+                "A request with this Idempotency-Key is still being processed.",
+                status.HTTP_409_CONFLICT,
+            )
+        if first.fingerprint != fingerprint:
+            return _error(
+                "idempotency_key_reused",
+                "This Idempotency-Key was used with a different request.",
+                status.HTTP_422_UNPROCESSABLE_ENTITY,
+            )
+        return Response(first.body, status=first.status_code, headers={"Idempotent-Replay": "true"})
+
+    return wrapper
+
+
+def idempotency_records_purge(*, now=None) -> int:
+    now = now or timezone.now()
+    return IdempotencyRecord.objects.filter(created_at__lt=now - KEEP).delete()[0]

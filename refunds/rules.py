@@ -1,0 +1,148 @@
+"""The merchant's return rules, checked before a request is accepted.
+
+Each refusal names its rule (a stable ``code``) so the storefront can tell the customer why.
+Windows are counted in whole days in the business time zone; the day of delivery does not
+count, so a 7-day window on goods delivered on the 1st ends at the end of the 8th.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Sum
+
+from csplatform.api.errors import DomainError
+from orders.choices import OrderStatus
+
+from .choices import GOODS_BACK, MERCHANT_FAULT, OPEN_RETURN_STATUSES, ReturnReason, ReturnType
+
+CENT = Decimal("0.01")
+UNSHIPPED = (OrderStatus.PAID, OrderStatus.PROCESSING)
+
+
+class ReturnRefused(DomainError):
+    """422: the request is well-formed but a return rule refuses it."""
+
+
+@dataclass(frozen=True)
+class RequestedLine:
+    order_line: object  # OrderLine
+    quantity: int
+
+
+def window_end(delivered_at: datetime, days: int) -> datetime:
+    """The end of the window: midnight after the ``days``-th day following delivery."""
+    tz = ZoneInfo(settings.TIME_ZONE)
+    delivered_day = delivered_at.astimezone(tz).date()
+    last_day = delivered_day + timedelta(days=days)
+    return datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+
+
+def category_rule(category: str, category_rules: dict):
+    return category_rules.get(category)
+
+
+def check_window(*, order, reason: str, type: str, lines, rules, category_rules, now) -> None:
+    """The time and category rules: no-reason window, warranty, refund-only after delivery."""
+    delivered = order.delivered_at
+    if type == ReturnType.REFUND_ONLY and delivered and reason == ReturnReason.NO_REASON_7D:
+        raise ReturnRefused(
+            "After delivery a refund without returning the goods needs a reason other than "
+            "the no-reason return.",
+            code="refund_only_needs_reason",
+        )
+    if delivered is None:
+        if reason == ReturnReason.NO_REASON_7D and type in GOODS_BACK:
+            raise ReturnRefused(
+                "A no-reason return starts when the goods are delivered.",
+                code="not_delivered_yet",
+            )
+        return
+    for line in lines:
+        rule = category_rule(line.order_line.category, category_rules)
+        if reason == ReturnReason.NO_REASON_7D:
+            if rule is not None and not rule.no_reason_returns:
+                raise ReturnRefused(
+                    f"Category '{line.order_line.category}' is excluded from no-reason returns.",
+                    code="category_excluded",
+                    sku=line.order_line.sku,
+                )
+            days = rule.no_reason_days if rule and rule.no_reason_days else rules.no_reason_days
+            if now >= window_end(delivered, days):
+                raise ReturnRefused(
+                    f"The {days}-day no-reason return window has ended.",
+                    code="outside_return_window",
+                    sku=line.order_line.sku,
+                    window_ended_at=window_end(delivered, days).isoformat(),
+                )
+        elif reason in MERCHANT_FAULT:
+            days = rule.warranty_days if rule and rule.warranty_days else rules.warranty_days
+            if now >= window_end(delivered, days):
+                raise ReturnRefused(
+                    f"The {days}-day warranty has ended.",
+                    code="outside_warranty",
+                    sku=line.order_line.sku,
+                    window_ended_at=window_end(delivered, days).isoformat(),
+                )
+        else:
+            days = rules.warranty_days
+            if now >= window_end(delivered, days):
+                raise ReturnRefused(
+                    f"The {days}-day return period has ended.",
+                    code="outside_return_window",
+                    sku=line.order_line.sku,
+                )
+
+
+def quantities_in_open_requests(order, *, exclude_request_id=None) -> dict[int, int]:
+    from .models import ReturnLine
+
+    lines = ReturnLine.objects.filter(
+        request__order=order, request__status__in=OPEN_RETURN_STATUSES
+    )
+    if exclude_request_id:
+        lines = lines.exclude(request_id=exclude_request_id)
+    return dict(
+        lines.values("order_line_id").annotate(n=Sum("quantity")).values_list("order_line_id", "n")
+    )
+
+
+def check_quantities(*, order, lines, exclude_request_id=None) -> None:
+    """At most what was bought, less what came back and what open requests already claim."""
+    pending = quantities_in_open_requests(order, exclude_request_id=exclude_request_id)
+    for line in lines:
+        ol = line.order_line
+        available = ol.quantity - ol.quantity_returned - pending.get(ol.pk, 0)
+        if line.quantity > available:
+            raise ReturnRefused(
+                f"SKU {ol.sku}: {line.quantity} requested, {max(available, 0)} can still be "
+                "returned.",
+                code="quantity_exceeds_returnable",
+                sku=ol.sku,
+                returnable=max(available, 0),
+            )
+
+
+def lines_value(order, lines, *, type: str) -> Decimal:
+    """What the requested lines are worth; before shipment a refund takes the whole line."""
+    if type == ReturnType.REFUND_ONLY and order.status in UNSHIPPED:
+        return sum(
+            (line.order_line.unit_price * line.order_line.quantity for line in lines), Decimal("0")
+        ).quantize(CENT)
+    return sum(
+        (line.order_line.unit_price * line.quantity for line in lines), Decimal("0")
+    ).quantize(CENT)
+
+
+def check_amount(*, order, amount: Decimal) -> None:
+    refundable = order.paid_amount - order.refunded_amount
+    if amount > refundable:
+        raise ReturnRefused(
+            f"{amount} is more than the {refundable} still refundable on this order.",
+            code="amount_exceeds_refundable",
+            refundable=str(refundable),
+        )

@@ -1,0 +1,544 @@
+"""Every write to return requests and refunds.
+
+Locks are always taken in one order: order → return request → refund. The order's
+``refunded_amount`` counts every refund that has not failed (a pending payout reserves its
+amount), and a database constraint keeps it at or below what was paid.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from csplatform.actors import Actor
+from csplatform.api.errors import ConflictError, DomainError, InvalidInput
+from csplatform.roles import ADMIN, SUPERVISOR, role_of
+from orders.models import Order, OrderLine
+from tickets.choices import TicketKind
+from tickets.services import ticket_create
+
+from . import rules as return_rules
+from .choices import GOODS_BACK, RefundStatus, ReturnStatus, ReturnType
+from .gateways import GatewayUnavailable, gateway
+from .models import CategoryRule, Refund, RefundRules, ReturnEvent, ReturnLine, ReturnRequest
+from .transitions import return_apply_transition
+
+CENT = Decimal("0.01")
+MAX_PAYOUT_ATTEMPTS = 5
+
+
+class NeedsSupervisor(DomainError):
+    """403: the amount is above the limit an agent may approve or refund on their own."""
+
+    status_code = 403
+    code = "needs_supervisor"
+
+
+def _event(request, type: str, actor: Actor, now: datetime, reason: str = "", **payload):
+    return ReturnEvent.objects.create(
+        request=request,
+        type=type,
+        old_status=request.status,
+        new_status=request.status,
+        reason=reason[:500],
+        payload=payload,
+        at=now,
+        **actor.event_fields(),
+    )
+
+
+def _is_supervisor(user) -> bool:
+    return role_of(user) in (SUPERVISOR, ADMIN)
+
+
+def _lock_order(order_id: int) -> Order:
+    return Order.objects.select_for_update().get(pk=order_id)
+
+
+def _lock_request(request: ReturnRequest) -> tuple[Order, ReturnRequest]:
+    order = _lock_order(request.order_id)
+    return order, ReturnRequest.objects.select_for_update().get(pk=request.pk)
+
+
+# --- Requests ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def return_request_create(
+    *,
+    order: Order,
+    type: str,
+    reason: str,
+    lines: list[tuple[str, int]],
+    description: str = "",
+    amount: Decimal | None = None,
+    actor: Actor,
+    now: datetime | None = None,
+) -> ReturnRequest:
+    """File a request after checking every rule; open its ticket; approve small ones at once."""
+    now = now or timezone.now()
+    order = _lock_order(order.pk)
+    by_sku = {line.sku: line for line in OrderLine.objects.filter(order=order)}
+    requested = []
+    for sku, quantity in lines:
+        if sku not in by_sku:
+            raise return_rules.ReturnRefused(
+                _("The order has no line with SKU %(sku)s.") % {"sku": sku}, code="unknown_sku"
+            )
+        requested.append(return_rules.RequestedLine(order_line=by_sku[sku], quantity=quantity))
+    if len({line.order_line.pk for line in requested}) != len(requested):
+        raise InvalidInput(
+            _("Each SKU may appear once."),
+        )
+    if order.paid_amount <= 0:
+        raise return_rules.ReturnRefused(_("Nothing has been paid on this order."), code="not_paid")
+    rules = RefundRules.load()
+    category_rules = {c.category: c for c in CategoryRule.objects.all()}
+    return_rules.check_window(
+        order=order,
+        reason=reason,
+        type=type,
+        lines=requested,
+        rules=rules,
+        category_rules=category_rules,
+        now=now,
+    )
+    return_rules.check_quantities(order=order, lines=requested)
+    value = return_rules.lines_value(order, requested, type=type)
+    if amount is None:
+        amount = min(value, order.paid_amount - order.refunded_amount)
+    amount = Decimal(amount).quantize(CENT)
+    if type == ReturnType.EXCHANGE:
+        amount = Decimal("0.00")
+    elif amount > value:
+        raise return_rules.ReturnRefused(
+            _("%(amount)s is more than the %(value)s the returned items are worth.")
+            % {"amount": amount, "value": value},
+            code="amount_exceeds_items",
+            items_value=str(value),
+        )
+    return_rules.check_amount(order=order, amount=amount)
+
+    request = ReturnRequest.objects.create(
+        order=order,
+        type=type,
+        reason=reason,
+        description=description,
+        requested_amount=amount,
+        respond_due_at=now + timedelta(hours=rules.response_timeout_hours),
+        created_at=now,
+        updated_at=now,
+    )
+    ReturnLine.objects.bulk_create(
+        ReturnLine(request=request, order_line=line.order_line, quantity=line.quantity)
+        for line in requested
+    )
+    _event(request, "requested", actor, now, amount=str(amount))
+    request.ticket = ticket_create(
+        customer=order.customer,
+        order=order,
+        kind=TicketKind.RETURN_REFUND,
+        channel=order.channel,
+        subject=_("%(type)s request %(id)s on order %(number)s")
+        % {"type": request.get_type_display(), "id": request.public_id, "number": order.number},
+        body=description or request.get_reason_display(),
+        actor=actor,
+        now=now,
+    )
+    request.save(update_fields=["ticket"])
+    if reason in (rules.auto_approve_reasons or []) and amount <= rules.auto_approve_limit:
+        _approve(
+            order,
+            request,
+            actor=Actor.system("auto-approval"),
+            now=now,
+            reason=_("Within the automatic approval limit."),
+        )
+    return request
+
+
+def _approve(order, request, *, actor: Actor, now: datetime, reason: str = "") -> None:
+    return_apply_transition(
+        request=request, target=ReturnStatus.APPROVED, actor=actor, now=now, reason=reason
+    )
+    request.decided_by = actor.user if actor.kind == "user" else None
+    request.decided_at = now
+    request.decision_reason = reason
+    request.respond_due_at = None
+    if request.type in GOODS_BACK:
+        return_apply_transition(
+            request=request, target=ReturnStatus.AWAITING_RETURN, actor=actor, now=now
+        )
+        request.return_due_at = now + timedelta(days=RefundRules.load().return_shipping_days)
+    request.save()
+    if request.type == ReturnType.REFUND_ONLY:
+        _refund(order, request, amount=request.requested_amount, actor=actor, now=now)
+
+
+def return_request_approve(
+    *, request: ReturnRequest, by_user, reason: str = "", now: datetime | None = None
+) -> ReturnRequest:
+    """Approve; above the supervisor limit only a supervisor who did not propose it may.
+
+    An agent's approval of a larger amount is kept as a proposal (the supervisor queue shows
+    it) and refused with ``NeedsSupervisor``.
+    """
+    now = now or timezone.now()
+    rules = RefundRules.load()
+    refusal = None
+    with transaction.atomic():
+        order, request = _lock_request(request)
+        if request.requested_amount > rules.supervisor_limit and not _is_supervisor(by_user):
+            if request.proposed_by_id is None:
+                request.proposed_by = by_user
+                request.save(update_fields=["proposed_by"])
+                _event(request, "proposed", Actor.for_user(by_user), now, reason=reason)
+            refusal = NeedsSupervisor(
+                _("Amounts above %(limit)s need a supervisor's approval.")
+                % {"limit": rules.supervisor_limit},
+                limit=str(rules.supervisor_limit),
+            )
+        elif request.requested_amount > rules.supervisor_limit and (
+            request.proposed_by_id == by_user.pk
+        ):
+            refusal = NeedsSupervisor(
+                _("The approval must come from someone other than who proposed it."),
+                code="four_eyes",
+            )
+        else:
+            _approve(order, request, actor=Actor.for_user(by_user), now=now, reason=reason)
+    if refusal is not None:
+        raise refusal  # after the proposal was committed
+    return request
+
+
+@transaction.atomic
+def return_request_reject(
+    *, request: ReturnRequest, by_user, reason: str, now: datetime | None = None
+) -> ReturnRequest:
+    now = now or timezone.now()
+    if not reason.strip():
+        raise InvalidInput(
+            _("Say why the request is rejected."),
+            errors={"reason": [_("A reason is required.")]},
+        )
+    _order, request = _lock_request(request)
+    return_apply_transition(
+        request=request,
+        target=ReturnStatus.REJECTED,
+        actor=Actor.for_user(by_user),
+        now=now,
+        reason=reason,
+    )
+    request.decided_by, request.decided_at, request.decision_reason = by_user, now, reason
+    request.respond_due_at = None
+    request.save()
+    return request
+
+
+@transaction.atomic
+def return_request_appeal(
+    *, request: ReturnRequest, description: str, actor: Actor, now: datetime | None = None
+) -> ReturnRequest:
+    """The customer appeals a rejection within the appeal window, with something new."""
+    now = now or timezone.now()
+    order, request = _lock_request(request)
+    rules = RefundRules.load()
+    if (
+        request.status == ReturnStatus.REJECTED
+        and request.decided_at
+        and (now > request.decided_at + timedelta(days=rules.appeal_days))
+    ):
+        raise return_rules.ReturnRefused(
+            _("Appeals are accepted within %(days)d days of the rejection.")
+            % {"days": rules.appeal_days},
+            code="appeal_window_closed",
+        )
+    if not description.strip():
+        raise InvalidInput(
+            _("An appeal needs new evidence or an explanation."),
+            errors={"description": [_("Required.")]},
+        )
+    return_rules.check_quantities(
+        order=order,
+        lines=[
+            return_rules.RequestedLine(order_line=line.order_line, quantity=line.quantity)
+            for line in request.lines.select_related("order_line")
+        ],
+        exclude_request_id=request.pk,
+    )
+    return_apply_transition(
+        request=request,
+        target=ReturnStatus.REQUESTED,
+        actor=actor,
+        now=now,
+        reason=description,
+        event_type="appealed",
+    )
+    request.appeals += 1
+    request.description = f"{request.description}\n\n{description}".strip()[:5000]
+    request.respond_due_at = now + timedelta(hours=rules.response_timeout_hours)
+    request.save()
+    return request
+
+
+@transaction.atomic
+def return_request_cancel(
+    *, request: ReturnRequest, actor: Actor, now: datetime | None = None
+) -> ReturnRequest:
+    """The customer withdraws the request, while the goods have not started moving back."""
+    now = now or timezone.now()
+    _order, request = _lock_request(request)
+    if request.status == ReturnStatus.AWAITING_RETURN and request.return_shipped_at:
+        raise ConflictError(_("The goods are already on their way back."), code="goods_in_transit")
+    if request.refunds.exists():
+        raise ConflictError(_("A refund has already been made."), code="already_refunded")
+    return_apply_transition(request=request, target=ReturnStatus.CANCELLED, actor=actor, now=now)
+    request.respond_due_at = request.return_due_at = None
+    request.save()
+    return request
+
+
+@transaction.atomic
+def return_request_ship_back(
+    *,
+    request: ReturnRequest,
+    carrier: str,
+    tracking_number: str,
+    actor: Actor,
+    now: datetime | None = None,
+) -> ReturnRequest:
+    now = now or timezone.now()
+    _order, request = _lock_request(request)
+    if request.status != ReturnStatus.AWAITING_RETURN:
+        raise ConflictError(
+            _("The request is not waiting for goods to be sent back."),
+            code="invalid_state",
+            current_status=request.status,
+        )
+    request.return_carrier, request.return_tracking_number = carrier, tracking_number
+    request.return_shipped_at = now
+    request.updated_at = now
+    request.save()
+    _event(request, "shipped_back", actor, now, carrier=carrier, tracking_number=tracking_number)
+    return request
+
+
+@transaction.atomic
+def return_request_receive(
+    *, request: ReturnRequest, by_user, now: datetime | None = None
+) -> ReturnRequest:
+    """The goods are back: the refund is due within the working days of the rules."""
+    from tickets.sla.calendar import WorkCalendar
+
+    now = now or timezone.now()
+    _order, request = _lock_request(request)
+    return_apply_transition(
+        request=request, target=ReturnStatus.RECEIVED, actor=Actor.for_user(by_user), now=now
+    )
+    request.received_at = now
+    rules = RefundRules.load()
+    calendar = (
+        rules.working_calendar.work_calendar()
+        if rules.working_calendar_id
+        else WorkCalendar.from_spec(
+            {
+                "timezone": timezone.get_default_timezone_name(),
+                "week": {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+            }
+        )
+    )
+    request.refund_due_at = calendar.add(now, timedelta(days=rules.refund_working_days))
+    request.return_due_at = None
+    request.save()
+    for line in request.lines.all():
+        OrderLine.objects.filter(pk=line.order_line_id).update(
+            quantity_returned=F("quantity_returned") + line.quantity
+        )
+    return request
+
+
+@transaction.atomic
+def return_request_inspect(
+    *,
+    request: ReturnRequest,
+    by_user,
+    passed: bool,
+    notes: str = "",
+    now: datetime | None = None,
+) -> ReturnRequest:
+    now = now or timezone.now()
+    _order, request = _lock_request(request)
+    actor = Actor.for_user(by_user)
+    return_apply_transition(
+        request=request, target=ReturnStatus.INSPECTED, actor=actor, now=now, reason=notes
+    )
+    request.inspected_at, request.inspection_passed = now, passed
+    request.inspection_notes = notes[:500]
+    if not passed:
+        return_apply_transition(
+            request=request,
+            target=ReturnStatus.REJECTED,
+            actor=actor,
+            now=now,
+            reason=notes or _("The goods did not pass inspection."),
+        )
+        request.decided_by, request.decided_at = by_user, now
+        request.decision_reason = notes or _("The goods did not pass inspection.")
+        request.refund_due_at = None
+    request.save()
+    return request
+
+
+@transaction.atomic
+def return_request_exchange(
+    *, request: ReturnRequest, by_user, now: datetime | None = None
+) -> ReturnRequest:
+    now = now or timezone.now()
+    _order, request = _lock_request(request)
+    if request.type != ReturnType.EXCHANGE:
+        raise ConflictError(_("Only an exchange request can be exchanged."), code="not_exchange")
+    return_apply_transition(
+        request=request, target=ReturnStatus.EXCHANGED, actor=Actor.for_user(by_user), now=now
+    )
+    request.refund_due_at = None
+    request.save()
+    return request
+
+
+# --- Refunds ----------------------------------------------------------------------------------
+
+
+def _refund(order, request, *, amount: Decimal, actor: Actor, now: datetime) -> Refund:
+    """Reserve the amount on the locked order and queue the payout after commit."""
+    from .tasks import refund_payout_task
+
+    amount = Decimal(amount).quantize(CENT)
+    if amount <= 0:
+        raise InvalidInput(
+            _("The amount must be above zero."),
+            errors={"amount": [_("Must be above zero.")]},
+        )
+    return_rules.check_amount(order=order, amount=amount)
+    refund = Refund.objects.create(
+        request=request,
+        order=order,
+        amount=amount,
+        currency=order.currency,
+        created_by=actor.user if actor.kind == "user" else None,
+        created_at=now,
+    )
+    # The database refuses a sum above what was paid, whatever the Python check said.
+    Order.objects.filter(pk=order.pk).update(refunded_amount=F("refunded_amount") + amount)
+    order.refresh_from_db(fields=["refunded_amount"])
+    if request is not None:
+        if request.status != ReturnStatus.REFUNDED:
+            return_apply_transition(
+                request=request,
+                target=ReturnStatus.REFUNDED,
+                actor=actor,
+                now=now,
+                payload={"refund": refund.pk, "amount": str(amount)},
+            )
+        request.refund_due_at = None
+        request.save()
+    transaction.on_commit(lambda: refund_payout_task.delay(refund.pk))
+    return refund
+
+
+@transaction.atomic
+def refund_create(
+    *, request: ReturnRequest, amount: Decimal, by_user, now: datetime | None = None
+) -> Refund:
+    """An agent refunds (part of) a request; above the supervisor limit, supervisors only."""
+    now = now or timezone.now()
+    order, request = _lock_request(request)
+    rules = RefundRules.load()
+    if Decimal(amount) > rules.supervisor_limit and not _is_supervisor(by_user):
+        raise NeedsSupervisor(
+            _("Refunds above %(limit)s need a supervisor.") % {"limit": rules.supervisor_limit},
+            limit=str(rules.supervisor_limit),
+        )
+    if request.status not in (ReturnStatus.INSPECTED, ReturnStatus.APPROVED, ReturnStatus.REFUNDED):
+        raise ConflictError(
+            _("A request in status %(status)s cannot be refunded.") % {"status": request.status},
+            code="invalid_state",
+            current_status=request.status,
+        )
+    if request.type == ReturnType.EXCHANGE:
+        raise ConflictError(_("An exchange is not refunded."), code="not_refundable")
+    already = sum(
+        (r.amount for r in request.refunds.exclude(status=RefundStatus.FAILED)), Decimal("0")
+    )
+    if already + Decimal(amount) > request.requested_amount:
+        raise return_rules.ReturnRefused(
+            _("Only %(left)s of this request's %(total)s is left to refund.")
+            % {"left": request.requested_amount - already, "total": request.requested_amount},
+            code="amount_exceeds_request",
+        )
+    return _refund(order, request, amount=amount, actor=Actor.for_user(by_user), now=now)
+
+
+def refund_payout(*, refund_id: int, now: datetime | None = None) -> Refund:
+    """Pay the refund out once. Safe to run again: the gateway pays each key once and a
+    refund that is no longer pending is left alone."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().select_related("order").get(pk=refund_id)
+        if refund.status != RefundStatus.PENDING:
+            return refund
+        refund.attempts += 1
+        try:
+            payout = gateway().refund(
+                idempotency_key=refund.idempotency_key,
+                amount=refund.amount,
+                currency=refund.currency,
+                order_number=refund.order.number,
+            )
+        except GatewayUnavailable as error:
+            refund.last_error = str(error)[:300]
+            refund.save(update_fields=["attempts", "last_error"])
+            failed = refund.attempts >= MAX_PAYOUT_ATTEMPTS
+        else:
+            refund.status = RefundStatus.SUCCEEDED
+            refund.provider_reference = payout.reference
+            refund.settled_at = now
+            refund.last_error = ""
+            refund.save()
+            return refund
+    if failed:
+        return refund_fail(refund_id=refund_id, now=now)
+    raise GatewayUnavailable(refund.last_error)
+
+
+@transaction.atomic
+def refund_fail(*, refund_id: int, now: datetime | None = None) -> Refund:
+    """Give up on a payout: release the amount and put it in front of a supervisor."""
+    now = now or timezone.now()
+    refund = Refund.objects.get(pk=refund_id)
+    _lock_order(refund.order_id)
+    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    if refund.status != RefundStatus.PENDING:
+        return refund
+    refund.status = RefundStatus.FAILED
+    refund.needs_attention = True
+    refund.settled_at = now
+    refund.save()
+    Order.objects.filter(pk=refund.order_id).update(
+        refunded_amount=F("refunded_amount") - refund.amount
+    )
+    if refund.request_id:
+        _event(
+            refund.request,
+            "payout_failed",
+            Actor.system("payouts"),
+            now,
+            refund=refund.pk,
+            error=refund.last_error,
+        )
+    return refund

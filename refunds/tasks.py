@@ -1,0 +1,22 @@
+"""Thin Celery tasks for payouts and the return timers."""
+
+from celery import shared_task
+
+from . import services, timers
+from .gateways import GatewayUnavailable
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(GatewayUnavailable,),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    max_retries=services.MAX_PAYOUT_ATTEMPTS,
+)
+def refund_payout_task(self, refund_id: int) -> str:
+    return services.refund_payout(refund_id=refund_id).status
+
+
+@shared_task
+def returns_timers_task() -> dict:
+    return timers.returns_timers_run()
