@@ -139,6 +139,8 @@ class BusinessHoursFormSet(BaseInlineFormSet):
 
     def clean(self):
         super().clean()
+        if any(f.errors for f in self.forms if not self._should_delete_form(f)):
+            return  # a row that does not read (no closing time) has its own error first
         rows = [
             f.cleaned_data
             for f in self.forms

@@ -324,3 +324,17 @@ def test_the_agent_representation_lists_the_clocks_and_the_storefront_never_sees
     assert set(by_metric["closure"]) >= {"metric", "status", "due_at", "breached_at", "stopped_at"}
     body = storefront_client().get(f"/api/v1/tickets/{ticket.number}/").json()
     assert "sla" not in body
+
+
+def test_a_deactivated_policy_escalates_its_breached_clocks_no_further(team, agent):
+    from tickets.sla.sweeper import sla_sweep
+
+    ticket = open_ticket(team)
+    sla_sweep(now=at(16))  # breached; level 1 (notify supervisor) runs, level 2 is due at +30
+    assert clock(ticket, "first_response").next_escalation_at is not None
+    policy = SlaPolicy.objects.get(name="Default")
+    sla_policy_deactivated(policy_id=policy.pk)
+    result = sla_sweep(now=at(60))
+    assert result.escalated == 0
+    assert refresh(ticket).priority == "normal"
+    assert clock(ticket, "first_response").status == "breached"

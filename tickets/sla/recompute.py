@@ -8,20 +8,28 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .clocks import ticket_clocks_sync
+from .clocks import _ticket_due_times, ticket_clocks_sync
 from .policies import active_policies
 
 RUNNING = ("active", "paused", "breached")
 
 
+@transaction.atomic
 def sla_policy_deactivated(*, policy_id: int, now: datetime | None = None) -> int:
     """Cancel the running clocks of a deactivated policy: no further warnings for them."""
-    from ..models import SlaClock
+    from ..models import SlaClock, Ticket
 
     now = now or timezone.now()
-    return SlaClock.objects.filter(
+    running = SlaClock.objects.filter(
         policy_id=policy_id, status__in=("active", "paused"), stopped_at__isnull=True
-    ).update(
+    )
+    # The tickets' nearest due and warning times came from these clocks: recount them from
+    # the clocks still running, or the desk shows the tickets as due. Ticket before clock,
+    # the order every ticket service locks in.
+    tickets = list(
+        Ticket.objects.select_for_update().filter(pk__in=running.values("ticket_id")).order_by("pk")
+    )
+    cancelled = running.update(
         status="cancelled",
         running_since=None,
         paused_at=None,
@@ -29,6 +37,17 @@ def sla_policy_deactivated(*, policy_id: int, now: datetime | None = None) -> in
         warn_at=None,
         next_escalation_at=None,
     )
+    clocks: dict[int, list] = {ticket.pk: [] for ticket in tickets}
+    for clock in SlaClock.objects.filter(ticket_id__in=clocks):
+        clocks[clock.ticket_id].append(clock)
+    for ticket in tickets:
+        _ticket_due_times(ticket, clocks[ticket.pk])
+    Ticket.objects.bulk_update(tickets, ["next_due_at", "next_warn_at"])
+    # Breached clocks stay breached, but a deactivated policy escalates nothing further.
+    SlaClock.objects.filter(policy_id=policy_id, next_escalation_at__isnull=False).update(
+        next_escalation_at=None
+    )
+    return cancelled
 
 
 def sla_recompute(

@@ -50,8 +50,11 @@ def _in_batches(step, now: datetime, batch_size: int) -> int:
 
 
 def _locked(queryset, batch_size: int) -> list:
+    # The ticket is locked with its clock, as the ticket services lock it (ticket, then
+    # clocks): a clock whose ticket a service holds waits for the next sweep instead of
+    # deadlocking on the notification rows that reference the ticket.
     return list(
-        queryset.select_for_update(skip_locked=True, of=("self",))
+        queryset.select_for_update(skip_locked=True, of=("self", "ticket"))
         .select_related("ticket__assignee", "ticket__team__supervisor", "target__calendar")
         .order_by("id")[:batch_size]
     )
