@@ -5,15 +5,17 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from orders.urls import desk_urlpatterns as orders_desk
+from tickets.urls import desk_urlpatterns as tickets_desk
 
 from . import views
 
-desk_patterns = [path("", views.desk_home, name="home"), *orders_desk]
+desk_patterns = [*tickets_desk, *orders_desk]
 
 api_v1 = [
     path("auth/token/", obtain_auth_token, name="auth-token"),
     path("", include("orders.api.urls")),
     path("", include("tickets.api.urls")),
+    path("", include("refunds.api.urls")),
 ]
 
 urlpatterns = [

@@ -1,15 +1,7 @@
-from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
-
-
-@require_GET
-@login_required
-def desk_home(request):
-    """The desk's landing page."""
-    return redirect("desk:order-list")
 
 
 @require_GET

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+# Mounted under /desk/ in the "desk" namespace; the queue is the desk's home page.
+desk_urlpatterns = [
+    path("", views.queue_page, name="home"),
+    path("tickets/bulk/", views.tickets_bulk, name="ticket-bulk"),
+    path("presence/", views.presence_update, name="presence"),
+    path("tickets/<str:number>/", views.ticket_page, name="ticket-detail"),
+    path("tickets/<str:number>/reply/", views.ticket_reply, name="ticket-reply"),
+    path("tickets/<str:number>/fields/", views.ticket_fields_update, name="ticket-fields"),
+    path("tickets/<str:number>/assign/", views.ticket_assign, name="ticket-assign"),
+    path("tickets/<str:number>/canned/", views.ticket_canned_reply, name="ticket-canned"),
+    path("tickets/<str:number>/next/", views.ticket_next, name="ticket-next"),
+]
