@@ -28,7 +28,8 @@ KEEP = timedelta(hours=24)
 
 def _principal(request) -> str:
     if isinstance(request.auth, APIKey):
-        return f"key:{request.auth.pk}"
+        # The prefix identifies the key; its pk (prefix + hash) is longer than the column.
+        return f"key:{request.auth.prefix}"
     return f"user:{request.user.pk}"
 
 

@@ -5,7 +5,7 @@ class IdempotencyRecord(models.Model):
     """The first answer to a request sent with an ``Idempotency-Key``, replayed for 24 hours."""
 
     key = models.CharField(max_length=255)
-    principal = models.CharField(max_length=64)  # "key:<api key id>" or "user:<user id>"
+    principal = models.CharField(max_length=64)  # "key:<api key prefix>" or "user:<user id>"
     fingerprint = models.CharField(max_length=64)  # method, path and body of the request
     status_code = models.PositiveSmallIntegerField(null=True)
     body = models.JSONField(null=True)

@@ -47,6 +47,13 @@ class ReturnStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+# Requests whose goods have not come back: their units are not in ``quantity_returned`` yet.
+BEFORE_RECEIPT_STATUSES = (
+    ReturnStatus.REQUESTED,
+    ReturnStatus.APPROVED,
+    ReturnStatus.AWAITING_RETURN,
+)
+
 OPEN_RETURN_STATUSES = (
     ReturnStatus.REQUESTED,
     ReturnStatus.APPROVED,

@@ -148,6 +148,8 @@ class Refund(models.Model):
     )
     provider_reference = models.CharField(max_length=100, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # While a worker's gateway call is in flight, no other worker calls (services.py).
+    payout_lease_until = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
     # A failed payout waits here for a supervisor (retry or settle by other means).
     needs_attention = models.BooleanField(default=False)
@@ -161,7 +163,17 @@ class Refund(models.Model):
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["status", "created_at"], name="refund_status")]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            # Paid means the provider gave us its reference; only a failed payout waits for
+            # a supervisor.
+            models.CheckConstraint(
+                condition=~Q(status=RefundStatus.SUCCEEDED) | ~Q(provider_reference=""),
+                name="refund_succeeded_has_reference",
+            ),
+            models.CheckConstraint(
+                condition=Q(needs_attention=False) | Q(status=RefundStatus.FAILED),
+                name="refund_attention_only_failed",
+            ),
         ]
 
     def __str__(self) -> str:

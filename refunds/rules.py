@@ -13,12 +13,20 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 
 from csplatform.api.errors import DomainError
 from orders.choices import OrderStatus
 
-from .choices import GOODS_BACK, MERCHANT_FAULT, OPEN_RETURN_STATUSES, ReturnReason, ReturnType
+from .choices import (
+    BEFORE_RECEIPT_STATUSES,
+    GOODS_BACK,
+    MERCHANT_FAULT,
+    RefundStatus,
+    ReturnReason,
+    ReturnStatus,
+    ReturnType,
+)
 
 CENT = Decimal("0.01")
 UNSHIPPED = (OrderStatus.PAID, OrderStatus.PROCESSING)
@@ -46,8 +54,29 @@ def category_rule(category: str, category_rules: dict):
     return category_rules.get(category)
 
 
+def _no_reason_days(rule, rules) -> int:
+    return (
+        rule.no_reason_days
+        if rule is not None and rule.no_reason_days is not None
+        else (rules.no_reason_days)
+    )
+
+
+def _warranty_days(rule, rules) -> int:
+    return (
+        rule.warranty_days
+        if rule is not None and rule.warranty_days is not None
+        else (rules.warranty_days)
+    )
+
+
 def check_window(*, order, reason: str, type: str, lines, rules, category_rules, now) -> None:
-    """The time and category rules: no-reason window, warranty, refund-only after delivery."""
+    """The time and category rules: no-reason window, warranty, refund-only after delivery.
+
+    The merchant's faults (quality, wrong item, ...) are covered for the category's warranty;
+    every other reason (no reason, size or fit, other) is a change of mind and gets the
+    no-reason window and its category exclusions, so it cannot stretch the warranty.
+    """
     delivered = order.delivered_at
     if type == ReturnType.REFUND_ONLY and delivered and reason == ReturnReason.NO_REASON_7D:
         raise ReturnRefused(
@@ -64,45 +93,55 @@ def check_window(*, order, reason: str, type: str, lines, rules, category_rules,
         return
     for line in lines:
         rule = category_rule(line.order_line.category, category_rules)
-        if reason == ReturnReason.NO_REASON_7D:
-            if rule is not None and not rule.no_reason_returns:
-                raise ReturnRefused(
-                    f"Category '{line.order_line.category}' is excluded from no-reason returns.",
-                    code="category_excluded",
-                    sku=line.order_line.sku,
-                )
-            days = rule.no_reason_days if rule and rule.no_reason_days else rules.no_reason_days
-            if now >= window_end(delivered, days):
-                raise ReturnRefused(
-                    f"The {days}-day no-reason return window has ended.",
-                    code="outside_return_window",
-                    sku=line.order_line.sku,
-                    window_ended_at=window_end(delivered, days).isoformat(),
-                )
-        elif reason in MERCHANT_FAULT:
-            days = rule.warranty_days if rule and rule.warranty_days else rules.warranty_days
-            if now >= window_end(delivered, days):
+        if reason in MERCHANT_FAULT:
+            days = _warranty_days(rule, rules)
+            end = window_end(delivered, days)
+            if now >= end:
                 raise ReturnRefused(
                     f"The {days}-day warranty has ended.",
                     code="outside_warranty",
                     sku=line.order_line.sku,
-                    window_ended_at=window_end(delivered, days).isoformat(),
+                    window_ended_at=end.isoformat(),
                 )
-        else:
-            days = rules.warranty_days
-            if now >= window_end(delivered, days):
-                raise ReturnRefused(
-                    f"The {days}-day return period has ended.",
-                    code="outside_return_window",
-                    sku=line.order_line.sku,
-                )
+            continue
+        if rule is not None and not rule.no_reason_returns:
+            raise ReturnRefused(
+                f"Category '{line.order_line.category}' is excluded from no-reason returns.",
+                code="category_excluded",
+                sku=line.order_line.sku,
+            )
+        days = _no_reason_days(rule, rules)
+        end = window_end(delivered, days)
+        if now >= end:
+            raise ReturnRefused(
+                f"The {days}-day no-reason return window has ended.",
+                code="outside_return_window",
+                sku=line.order_line.sku,
+                window_ended_at=end.isoformat(),
+            )
 
 
-def quantities_in_open_requests(order, *, exclude_request_id=None) -> dict[int, int]:
-    from .models import ReturnLine
+def quantities_claimed(order, *, exclude_request_id=None) -> dict[int, int]:
+    """Units per order line that requests hold and ``quantity_returned`` does not count yet.
 
-    lines = ReturnLine.objects.filter(
-        request__order=order, request__status__in=OPEN_RETURN_STATUSES
+    Goods that came back are in ``quantity_returned``; on top of those, a request holds its
+    units while it waits for a decision or for the goods, and a refund-only request that was
+    refunded holds them for good (the money for them went back). Cancelled, rejected and
+    closed requests free theirs.
+    """
+    from .models import Refund, ReturnLine
+
+    refunded = Refund.objects.filter(request=OuterRef("request")).exclude(
+        status=RefundStatus.FAILED
+    )
+    lines = ReturnLine.objects.filter(request__order=order).filter(
+        Q(request__status__in=BEFORE_RECEIPT_STATUSES)
+        | Q(request__type=ReturnType.REFUND_ONLY, request__status=ReturnStatus.REFUNDED)
+        | Q(
+            Exists(refunded),
+            request__type=ReturnType.REFUND_ONLY,
+            request__status=ReturnStatus.CLOSED,
+        )
     )
     if exclude_request_id:
         lines = lines.exclude(request_id=exclude_request_id)
@@ -112,11 +151,11 @@ def quantities_in_open_requests(order, *, exclude_request_id=None) -> dict[int, 
 
 
 def check_quantities(*, order, lines, exclude_request_id=None) -> None:
-    """At most what was bought, less what came back and what open requests already claim."""
-    pending = quantities_in_open_requests(order, exclude_request_id=exclude_request_id)
+    """At most what was bought, less what came back and what other requests already hold."""
+    held = quantities_claimed(order, exclude_request_id=exclude_request_id)
     for line in lines:
         ol = line.order_line
-        available = ol.quantity - ol.quantity_returned - pending.get(ol.pk, 0)
+        available = ol.quantity - ol.quantity_returned - held.get(ol.pk, 0)
         if line.quantity > available:
             raise ReturnRefused(
                 f"SKU {ol.sku}: {line.quantity} requested, {max(available, 0)} can still be "
@@ -127,12 +166,13 @@ def check_quantities(*, order, lines, exclude_request_id=None) -> None:
             )
 
 
-def lines_value(order, lines, *, type: str) -> Decimal:
-    """What the requested lines are worth; before shipment a refund takes the whole line."""
-    if type == ReturnType.REFUND_ONLY and order.status in UNSHIPPED:
-        return sum(
-            (line.order_line.unit_price * line.order_line.quantity for line in lines), Decimal("0")
-        ).quantize(CENT)
+def refunds_whole_lines(order, type: str) -> bool:
+    """Refund-only before shipment cancels whole lines: nothing of them will be sent."""
+    return type == ReturnType.REFUND_ONLY and order.status in UNSHIPPED
+
+
+def lines_value(lines) -> Decimal:
+    """What the requested units are worth at the prices paid for them."""
     return sum(
         (line.order_line.unit_price * line.quantity for line in lines), Decimal("0")
     ).quantize(CENT)

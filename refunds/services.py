@@ -24,9 +24,9 @@ from tickets.services import ticket_create
 
 from . import rules as return_rules
 from .choices import GOODS_BACK, RefundStatus, ReturnStatus, ReturnType
-from .gateways import GatewayUnavailable, gateway
+from .gateways import GatewayUnavailable, Payout, gateway
 from .models import CategoryRule, Refund, RefundRules, ReturnEvent, ReturnLine, ReturnRequest
-from .transitions import return_apply_transition
+from .transitions import check_transition, return_apply_transition
 
 CENT = Decimal("0.01")
 MAX_PAYOUT_ATTEMPTS = 5
@@ -82,21 +82,41 @@ def return_request_create(
 ) -> ReturnRequest:
     """File a request after checking every rule; open its ticket; approve small ones at once."""
     now = now or timezone.now()
+    if not lines:
+        raise InvalidInput(
+            _("Name at least one line."), errors={"lines": [_("At least one line.")]}
+        )
+    if any(quantity < 1 for _sku, quantity in lines):
+        raise InvalidInput(
+            _("Quantities must be at least 1."), errors={"lines": [_("Quantity below 1.")]}
+        )
     order = _lock_order(order.pk)
     by_sku = {line.sku: line for line in OrderLine.objects.filter(order=order)}
     requested = []
     for sku, quantity in lines:
         if sku not in by_sku:
             raise return_rules.ReturnRefused(
-                _("The order has no line with SKU %(sku)s.") % {"sku": sku}, code="unknown_sku"
+                _("The order has no line with SKU %(sku)s.") % {"sku": sku},
+                code="unknown_sku",
+                sku=sku,
             )
         requested.append(return_rules.RequestedLine(order_line=by_sku[sku], quantity=quantity))
     if len({line.order_line.pk for line in requested}) != len(requested):
         raise InvalidInput(
-            _("Each SKU may appear once."),
+            _("Each SKU may appear once."), errors={"lines": [_("Each SKU may appear once.")]}
         )
     if order.paid_amount <= 0:
         raise return_rules.ReturnRefused(_("Nothing has been paid on this order."), code="not_paid")
+    whole_lines = return_rules.refunds_whole_lines(order, type)
+    if whole_lines:
+        # Nothing of an unshipped line will be sent: the refund takes the whole line.
+        requested = [
+            return_rules.RequestedLine(
+                order_line=line.order_line,
+                quantity=line.order_line.quantity - line.order_line.quantity_returned,
+            )
+            for line in requested
+        ]
     rules = RefundRules.load()
     category_rules = {c.category: c for c in CategoryRule.objects.all()}
     return_rules.check_window(
@@ -109,20 +129,38 @@ def return_request_create(
         now=now,
     )
     return_rules.check_quantities(order=order, lines=requested)
-    value = return_rules.lines_value(order, requested, type=type)
-    if amount is None:
-        amount = min(value, order.paid_amount - order.refunded_amount)
-    amount = Decimal(amount).quantize(CENT)
+    refundable = order.paid_amount - order.refunded_amount
     if type == ReturnType.EXCHANGE:
         amount = Decimal("0.00")
-    elif amount > value:
-        raise return_rules.ReturnRefused(
-            _("%(amount)s is more than the %(value)s the returned items are worth.")
-            % {"amount": amount, "value": value},
-            code="amount_exceeds_items",
-            items_value=str(value),
-        )
-    return_rules.check_amount(order=order, amount=amount)
+    else:
+        value = return_rules.lines_value(requested)
+        due = min(value, refundable)
+        if whole_lines and amount is not None and Decimal(amount).quantize(CENT) != due:
+            raise return_rules.ReturnRefused(
+                _("Before shipment a refund covers whole lines: %(due)s, not %(amount)s.")
+                % {"due": due, "amount": amount},
+                code="whole_line_before_shipment",
+                amount_due=str(due),
+            )
+        amount = due if amount is None else Decimal(amount).quantize(CENT)
+        if amount <= 0 and due > 0:
+            raise InvalidInput(
+                _("The amount must be above zero."), errors={"amount": [_("Must be above zero.")]}
+            )
+        if amount > value:
+            raise return_rules.ReturnRefused(
+                _("%(amount)s is more than the %(value)s the returned items are worth.")
+                % {"amount": amount, "value": value},
+                code="amount_exceeds_items",
+                items_value=str(value),
+            )
+        return_rules.check_amount(order=order, amount=amount)
+        if amount <= 0:
+            raise return_rules.ReturnRefused(
+                _("Nothing is left to refund on this order."),
+                code="amount_exceeds_refundable",
+                refundable=str(refundable),
+            )
 
     request = ReturnRequest.objects.create(
         order=order,
@@ -193,6 +231,8 @@ def return_request_approve(
     refusal = None
     with transaction.atomic():
         order, request = _lock_request(request)
+        # A request that cannot be approved any more is a conflict, not a proposal.
+        check_transition(request.status, ReturnStatus.APPROVED)
         if request.requested_amount > rules.supervisor_limit and not _is_supervisor(by_user):
             if request.proposed_by_id is None:
                 request.proposed_by = by_user
@@ -247,23 +287,22 @@ def return_request_appeal(
 ) -> ReturnRequest:
     """The customer appeals a rejection within the appeal window, with something new."""
     now = now or timezone.now()
-    order, request = _lock_request(request)
-    rules = RefundRules.load()
-    if (
-        request.status == ReturnStatus.REJECTED
-        and request.decided_at
-        and (now > request.decided_at + timedelta(days=rules.appeal_days))
-    ):
-        raise return_rules.ReturnRefused(
-            _("Appeals are accepted within %(days)d days of the rejection.")
-            % {"days": rules.appeal_days},
-            code="appeal_window_closed",
-        )
     if not description.strip():
         raise InvalidInput(
             _("An appeal needs new evidence or an explanation."),
             errors={"description": [_("Required.")]},
         )
+    order, request = _lock_request(request)
+    check_transition(request.status, ReturnStatus.REQUESTED)
+    rules = RefundRules.load()
+    if request.decided_at and now > request.decided_at + timedelta(days=rules.appeal_days):
+        raise return_rules.ReturnRefused(
+            _("Appeals are accepted within %(days)d days of the rejection.")
+            % {"days": rules.appeal_days},
+            code="appeal_window_closed",
+            appeal_until=(request.decided_at + timedelta(days=rules.appeal_days)).isoformat(),
+        )
+    # Other requests may have claimed the units or the money since the rejection.
     return_rules.check_quantities(
         order=order,
         lines=[
@@ -272,6 +311,8 @@ def return_request_appeal(
         ],
         exclude_request_id=request.pk,
     )
+    if request.type != ReturnType.EXCHANGE:
+        return_rules.check_amount(order=order, amount=request.requested_amount)
     return_apply_transition(
         request=request,
         target=ReturnStatus.REQUESTED,
@@ -283,6 +324,13 @@ def return_request_appeal(
     request.appeals += 1
     request.description = f"{request.description}\n\n{description}".strip()[:5000]
     request.respond_due_at = now + timedelta(hours=rules.response_timeout_hours)
+    # A new round: the decision, the proposal and a returned-and-refused parcel (it went back
+    # to the customer) belong to the last one and stay in the timeline.
+    request.decided_by, request.decided_at, request.decision_reason = None, None, ""
+    request.proposed_by = None
+    request.return_carrier = request.return_tracking_number = ""
+    request.return_shipped_at = request.received_at = request.inspected_at = None
+    request.inspection_passed, request.inspection_notes = None, ""
     request.save()
     return request
 
@@ -329,13 +377,36 @@ def return_request_ship_back(
     return request
 
 
+def refund_working_days_calendar(rules: RefundRules):
+    """Whole working days: the rules' calendar's open weekdays and holidays, or Mon–Fri.
+
+    Business hours do not matter for a deadline in working days, so every open weekday
+    counts from midnight to midnight.
+    """
+    from tickets.sla.calendar import WorkCalendar
+
+    if rules.working_calendar_id:
+        calendar = rules.working_calendar.work_calendar()
+        if calendar.tz is None:
+            return calendar
+        return WorkCalendar(
+            tz=calendar.tz,
+            week=tuple(((0, 1440),) if day else () for day in calendar.week),
+            holidays=calendar.holidays,
+        )
+    return WorkCalendar.from_spec(
+        {
+            "timezone": timezone.get_default_timezone_name(),
+            "week": {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+        }
+    )
+
+
 @transaction.atomic
 def return_request_receive(
     *, request: ReturnRequest, by_user, now: datetime | None = None
 ) -> ReturnRequest:
     """The goods are back: the refund is due within the working days of the rules."""
-    from tickets.sla.calendar import WorkCalendar
-
     now = now or timezone.now()
     _order, request = _lock_request(request)
     return_apply_transition(
@@ -343,24 +414,22 @@ def return_request_receive(
     )
     request.received_at = now
     rules = RefundRules.load()
-    calendar = (
-        rules.working_calendar.work_calendar()
-        if rules.working_calendar_id
-        else WorkCalendar.from_spec(
-            {
-                "timezone": timezone.get_default_timezone_name(),
-                "week": {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
-            }
-        )
+    request.refund_due_at = refund_working_days_calendar(rules).add(
+        now, timedelta(days=rules.refund_working_days)
     )
-    request.refund_due_at = calendar.add(now, timedelta(days=rules.refund_working_days))
     request.return_due_at = None
     request.save()
+    _returned_add(request, +1)
+    return request
+
+
+def _returned_add(request: ReturnRequest, sign: int) -> None:
+    """Count the request's units in (or, when they go back to the customer, out of) the
+    lines' ``quantity_returned``; the database keeps it between 0 and what was bought."""
     for line in request.lines.all():
         OrderLine.objects.filter(pk=line.order_line_id).update(
-            quantity_returned=F("quantity_returned") + line.quantity
+            quantity_returned=F("quantity_returned") + sign * line.quantity
         )
-    return request
 
 
 @transaction.atomic
@@ -391,6 +460,9 @@ def return_request_inspect(
         request.decided_by, request.decided_at = by_user, now
         request.decision_reason = notes or _("The goods did not pass inspection.")
         request.refund_due_at = None
+        # The goods go back to the customer: their units are no longer returned, so an
+        # appeal can claim them again.
+        _returned_add(request, -1)
     request.save()
     return request
 
@@ -437,6 +509,10 @@ def _refund(order, request, *, amount: Decimal, actor: Actor, now: datetime) -> 
     Order.objects.filter(pk=order.pk).update(refunded_amount=F("refunded_amount") + amount)
     order.refresh_from_db(fields=["refunded_amount"])
     if request is not None:
+        # A new refund settles the failed payouts that were waiting for a supervisor.
+        request.refunds.filter(status=RefundStatus.FAILED, needs_attention=True).update(
+            needs_attention=False
+        )
         if request.status != ReturnStatus.REFUNDED:
             return_apply_transition(
                 request=request,
@@ -445,6 +521,8 @@ def _refund(order, request, *, amount: Decimal, actor: Actor, now: datetime) -> 
                 now=now,
                 payload={"refund": refund.pk, "amount": str(amount)},
             )
+        else:
+            _event(request, "refund_added", actor, now, refund=refund.pk, amount=str(amount))
         request.refund_due_at = None
         request.save()
     transaction.on_commit(lambda: refund_payout_task.delay(refund.pk))
@@ -455,15 +533,14 @@ def _refund(order, request, *, amount: Decimal, actor: Actor, now: datetime) -> 
 def refund_create(
     *, request: ReturnRequest, amount: Decimal, by_user, now: datetime | None = None
 ) -> Refund:
-    """An agent refunds (part of) a request; above the supervisor limit, supervisors only."""
+    """An agent refunds (part of) a request; above the supervisor limit, supervisors only.
+
+    The limit applies to what the request has refunded in all, so splitting a large refund
+    into small ones still needs a supervisor.
+    """
     now = now or timezone.now()
+    amount = Decimal(amount).quantize(CENT)
     order, request = _lock_request(request)
-    rules = RefundRules.load()
-    if Decimal(amount) > rules.supervisor_limit and not _is_supervisor(by_user):
-        raise NeedsSupervisor(
-            _("Refunds above %(limit)s need a supervisor.") % {"limit": rules.supervisor_limit},
-            limit=str(rules.supervisor_limit),
-        )
     if request.status not in (ReturnStatus.INSPECTED, ReturnStatus.APPROVED, ReturnStatus.REFUNDED):
         raise ConflictError(
             _("A request in status %(status)s cannot be refunded.") % {"status": request.status},
@@ -475,59 +552,123 @@ def refund_create(
     already = sum(
         (r.amount for r in request.refunds.exclude(status=RefundStatus.FAILED)), Decimal("0")
     )
-    if already + Decimal(amount) > request.requested_amount:
+    rules = RefundRules.load()
+    if already + amount > rules.supervisor_limit and not _is_supervisor(by_user):
+        raise NeedsSupervisor(
+            _("Refunds above %(limit)s need a supervisor.") % {"limit": rules.supervisor_limit},
+            limit=str(rules.supervisor_limit),
+        )
+    if already + amount > request.requested_amount:
         raise return_rules.ReturnRefused(
             _("Only %(left)s of this request's %(total)s is left to refund.")
             % {"left": request.requested_amount - already, "total": request.requested_amount},
             code="amount_exceeds_request",
+            left=str(request.requested_amount - already),
         )
     return _refund(order, request, amount=amount, actor=Actor.for_user(by_user), now=now)
 
 
-def refund_payout(*, refund_id: int, now: datetime | None = None) -> Refund:
-    """Pay the refund out once. Safe to run again: the gateway pays each key once and a
-    refund that is no longer pending is left alone."""
-    now = now or timezone.now()
+# --- Payouts ----------------------------------------------------------------------------------
+#
+# A payout is three steps. (1) Claim: under the refund's row lock, count the attempt and take a
+# lease, and commit. (2) Call the gateway outside any transaction, with the refund's own id as
+# the idempotency key: no row lock is held over a network call, and what the provider did is
+# never rolled back with our transaction. (3) Settle: record the outcome under the locks.
+# A worker killed between (2) and (3) leaves the refund pending with an expired lease; the
+# stuck-payout sweep queues it again and the provider answers the repeated key with the first
+# payout. The lease keeps a second worker from calling the gateway while one is in flight, so
+# a payout is given up only when no call that might still succeed is running. Gateway calls
+# must time out well within the lease.
+
+PAYOUT_LEASE = timedelta(minutes=5)
+
+
+def _payout_claim(refund_id: int, now: datetime) -> Refund | None:
     with transaction.atomic():
-        refund = Refund.objects.select_for_update().select_related("order").get(pk=refund_id)
+        # Only the refund row: the order is read, not locked (order → refund lock order).
+        refund = (
+            Refund.objects.select_for_update(of=("self",)).select_related("order").get(pk=refund_id)
+        )
         if refund.status != RefundStatus.PENDING:
-            return refund
+            return None
+        if refund.payout_lease_until is not None and refund.payout_lease_until > now:
+            return None  # another worker's call is in flight
         refund.attempts += 1
-        try:
-            payout = gateway().refund(
-                idempotency_key=refund.idempotency_key,
-                amount=refund.amount,
-                currency=refund.currency,
-                order_number=refund.order.number,
-            )
-        except GatewayUnavailable as error:
-            refund.last_error = str(error)[:300]
-            refund.save(update_fields=["attempts", "last_error"])
-            failed = refund.attempts >= MAX_PAYOUT_ATTEMPTS
-        else:
-            refund.status = RefundStatus.SUCCEEDED
-            refund.provider_reference = payout.reference
-            refund.settled_at = now
-            refund.last_error = ""
-            refund.save()
-            return refund
-    if failed:
-        return refund_fail(refund_id=refund_id, now=now)
-    raise GatewayUnavailable(refund.last_error)
+        refund.payout_lease_until = now + PAYOUT_LEASE
+        refund.save(update_fields=["attempts", "payout_lease_until"])
+    return refund
 
 
 @transaction.atomic
-def refund_fail(*, refund_id: int, now: datetime | None = None) -> Refund:
-    """Give up on a payout: release the amount and put it in front of a supervisor."""
-    now = now or timezone.now()
-    refund = Refund.objects.get(pk=refund_id)
-    _lock_order(refund.order_id)
+def _payout_settle(refund_id: int, payout: Payout, now: datetime) -> Refund:
     refund = Refund.objects.select_for_update().get(pk=refund_id)
     if refund.status != RefundStatus.PENDING:
         return refund
+    refund.status = RefundStatus.SUCCEEDED
+    refund.provider_reference = payout.reference
+    refund.settled_at = now
+    refund.last_error = ""
+    refund.payout_lease_until = None
+    refund.save()
+    if refund.request_id:
+        _event(
+            refund.request,
+            "refund_paid",
+            Actor.system("payouts"),
+            now,
+            refund=refund.pk,
+            amount=str(refund.amount),
+            repeated=payout.repeated,
+        )
+    return refund
+
+
+@transaction.atomic
+def _payout_attempt_failed(refund_id: int, error: str, now: datetime) -> tuple[Refund, bool]:
+    """Record a failed call; give up after the last attempt. Returns (refund, given_up)."""
+    refund = Refund.objects.only("order_id").get(pk=refund_id)
+    _lock_order(refund.order_id)
+    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    if refund.status != RefundStatus.PENDING:
+        return refund, False
+    refund.last_error = error[:300]
+    refund.payout_lease_until = None
+    refund.save(update_fields=["last_error", "payout_lease_until"])
+    if refund.attempts < MAX_PAYOUT_ATTEMPTS:
+        return refund, False
+    return _refund_give_up(refund, now), True
+
+
+def refund_payout(*, refund_id: int, now: datetime | None = None) -> Refund:
+    """Pay the refund out once. Safe to run again and concurrently: a refund that is not
+    pending, or whose payout another worker is making, is left alone; the gateway pays each
+    key once. Raises ``GatewayUnavailable`` when the attempt failed and may be retried."""
+    now = now or timezone.now()
+    refund = _payout_claim(refund_id, now)
+    if refund is None:
+        return Refund.objects.get(pk=refund_id)
+    try:
+        payout = gateway().refund(
+            idempotency_key=refund.idempotency_key,
+            amount=refund.amount,
+            currency=refund.currency,
+            order_number=refund.order.number,
+        )
+    except GatewayUnavailable as error:
+        refund, given_up = _payout_attempt_failed(refund_id, str(error), now)
+        if given_up or refund.status != RefundStatus.PENDING:
+            return refund
+        raise
+    return _payout_settle(refund_id, payout, now)
+
+
+def _refund_give_up(refund: Refund, now: datetime) -> Refund:
+    """Release the amount of a payout that failed for good and put it before a supervisor.
+    The caller holds the order's and the refund's row locks."""
     refund.status = RefundStatus.FAILED
     refund.needs_attention = True
     refund.settled_at = now
+    refund.payout_lease_until = None
     refund.save()
     Order.objects.filter(pk=refund.order_id).update(
         refunded_amount=F("refunded_amount") - refund.amount
@@ -542,3 +683,20 @@ def refund_fail(*, refund_id: int, now: datetime | None = None) -> Refund:
             error=refund.last_error,
         )
     return refund
+
+
+@transaction.atomic
+def refund_fail(*, refund_id: int, now: datetime | None = None) -> Refund:
+    """Give up on a pending payout by hand: release the amount and show it to a supervisor.
+
+    Refused while a payout call is in flight: it might still succeed.
+    """
+    now = now or timezone.now()
+    refund = Refund.objects.only("order_id").get(pk=refund_id)
+    _lock_order(refund.order_id)
+    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    if refund.status != RefundStatus.PENDING:
+        return refund
+    if refund.payout_lease_until is not None and refund.payout_lease_until > now:
+        raise ConflictError(_("A payout of this refund is in progress."), code="payout_in_flight")
+    return _refund_give_up(refund, now)

@@ -11,10 +11,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
+from csplatform.api.errors import DomainError
+from orders.models import Order
 
 from .choices import RefundStatus, ReturnStatus
 from .models import Refund, ReturnRequest
@@ -22,29 +25,56 @@ from .models import Refund, ReturnRequest
 STUCK_PAYOUT = timedelta(minutes=10)
 
 
-def _due(queryset, batch_size: int):
-    return list(
-        queryset.select_for_update(skip_locked=True, of=("self",)).order_by("id")[:batch_size]
-    )
+def _due_ids(queryset, batch_size: int) -> list[int]:
+    return list(queryset.order_by("id").values_list("id", flat=True)[:batch_size])
+
+
+def _lock_due(queryset, request_id: int, order_id: int | None = None):
+    """Lock (the order, then) the request, if it is still due; ``None`` when another
+    sweeper or a service got there first. Same lock order as the services."""
+    if order_id is not None:
+        Order.objects.select_for_update().filter(pk=order_id).first()
+    return queryset.select_for_update().filter(pk=request_id).first()
 
 
 def returns_auto_approve(*, now: datetime, batch_size: int = 200) -> int:
-    from .services import _approve
+    """Requests the merchant left unanswered are approved, whatever their amount.
 
+    A request that cannot be approved any more (say its refund is now more than the order
+    has left) stops waiting for the timer and stays in its ticket's queue for an agent.
+    """
+    from .services import _approve, _event
+
+    due = ReturnRequest.objects.filter(status=ReturnStatus.REQUESTED, respond_due_at__lte=now)
     done = 0
-    with transaction.atomic():
-        for request in _due(
-            ReturnRequest.objects.filter(status=ReturnStatus.REQUESTED, respond_due_at__lte=now),
-            batch_size,
-        ):
-            order = type(request.order).objects.select_for_update().get(pk=request.order_id)
-            _approve(
-                order,
-                request,
-                actor=Actor.system("response timeout"),
-                now=now,
-                reason=_("Approved automatically: the merchant did not answer in time."),
-            )
+    for request_id, order_id in due.order_by("id").values_list("id", "order_id")[:batch_size]:
+        with transaction.atomic():
+            request = _lock_due(due, request_id, order_id)
+            if request is None:
+                continue
+            order = Order.objects.get(pk=order_id)
+            try:
+                with transaction.atomic():
+                    _approve(
+                        order,
+                        request,
+                        actor=Actor.system("response timeout"),
+                        now=now,
+                        reason=_("Approved automatically: the merchant did not answer in time."),
+                    )
+            except DomainError as refused:
+                request.refresh_from_db()
+                request.respond_due_at = None
+                request.save(update_fields=["respond_due_at"])
+                _event(
+                    request,
+                    "auto_approve_failed",
+                    Actor.system("response timeout"),
+                    now,
+                    reason=refused.detail,
+                    code=refused.code,
+                )
+                continue
             done += 1
     return done
 
@@ -52,16 +82,17 @@ def returns_auto_approve(*, now: datetime, batch_size: int = 200) -> int:
 def returns_close_unreturned(*, now: datetime, batch_size: int = 200) -> int:
     from .transitions import return_apply_transition
 
+    due = ReturnRequest.objects.filter(
+        status=ReturnStatus.AWAITING_RETURN,
+        return_due_at__lte=now,
+        return_shipped_at__isnull=True,
+    )
     done = 0
-    with transaction.atomic():
-        for request in _due(
-            ReturnRequest.objects.filter(
-                status=ReturnStatus.AWAITING_RETURN,
-                return_due_at__lte=now,
-                return_shipped_at__isnull=True,
-            ),
-            batch_size,
-        ):
+    for request_id in _due_ids(due, batch_size):
+        with transaction.atomic():
+            request = _lock_due(due, request_id)
+            if request is None:
+                continue
             return_apply_transition(
                 request=request,
                 target=ReturnStatus.CLOSED,
@@ -77,27 +108,32 @@ def returns_close_unreturned(*, now: datetime, batch_size: int = 200) -> int:
 
 def returns_refund_breaches(*, now: datetime, batch_size: int = 200) -> int:
     """Received but not refunded in time: recorded once, the supervisor told, priority up."""
+    from tickets.models import Ticket
     from tickets.notifications import notify
     from tickets.services import ticket_escalate
 
     from .services import _event
 
+    due = ReturnRequest.objects.filter(
+        status__in=(ReturnStatus.RECEIVED, ReturnStatus.INSPECTED),
+        refund_due_at__lte=now,
+        refund_breached_at__isnull=True,
+    )
     done = 0
-    with transaction.atomic():
-        for request in _due(
-            ReturnRequest.objects.filter(
-                status__in=(ReturnStatus.RECEIVED, ReturnStatus.INSPECTED),
-                refund_due_at__lte=now,
-                refund_breached_at__isnull=True,
-            ),
-            batch_size,
-        ):
+    for request_id in _due_ids(due, batch_size):
+        with transaction.atomic():
+            request = _lock_due(due, request_id)
+            if request is None:
+                continue
             request.refund_breached_at = now
             request.save(update_fields=["refund_breached_at"])
             _event(request, "refund_overdue", Actor.system("refund deadline"), now)
-            ticket = request.ticket
-            if ticket is not None:
-                ticket = type(ticket).objects.select_for_update().get(pk=ticket.pk)
+            if request.ticket_id is not None:
+                ticket = (
+                    Ticket.objects.select_for_update(of=("self",))
+                    .select_related("team__supervisor", "assignee")
+                    .get(pk=request.ticket_id)
+                )
                 ticket_escalate(ticket=ticket, raise_priority=True, level=1, now=now)
                 supervisor = ticket.team.supervisor if ticket.team_id else None
                 notify(
@@ -110,13 +146,16 @@ def returns_refund_breaches(*, now: datetime, batch_size: int = 200) -> int:
     return done
 
 
-def refunds_requeue_stuck(*, now: datetime) -> int:
+def refunds_requeue_stuck(*, now: datetime, limit: int = 500) -> int:
+    """Pending payouts nobody has tried for a while (a lost task, a killed worker) are
+    queued again; one whose call is in flight (its lease runs) is left to its worker."""
     from .tasks import refund_payout_task
 
     stuck = list(
-        Refund.objects.filter(
-            status=RefundStatus.PENDING, created_at__lte=now - STUCK_PAYOUT
-        ).values_list("id", flat=True)[:500]
+        Refund.objects.filter(status=RefundStatus.PENDING, created_at__lte=now - STUCK_PAYOUT)
+        .filter(Q(payout_lease_until__isnull=True) | Q(payout_lease_until__lte=now))
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
     )
     for refund_id in stuck:
         refund_payout_task.delay(refund_id)

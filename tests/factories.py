@@ -359,6 +359,9 @@ def online_agent(team: Team | None = None, *, capacity: int = 20, **kwargs):
     return user
 
 
+WARN_BEFORE_DUE = timedelta(minutes=30)
+
+
 class TicketFactory(DjangoModelFactory):
     """A ticket written straight to the table (no routing, no first message, no events).
 
@@ -389,6 +392,11 @@ class TicketFactory(DjangoModelFactory):
     )
     closed_at = factory.LazyAttribute(
         lambda t: t.created_at + timedelta(hours=2) if t.status == TicketStatus.CLOSED else None
+    )
+    next_due_at = None
+    # Arranged tickets warn ("breaching soon") 30 minutes before their due time.
+    next_warn_at = factory.LazyAttribute(
+        lambda t: t.next_due_at - WARN_BEFORE_DUE if t.next_due_at else None
     )
 
     @factory.post_generation

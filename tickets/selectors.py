@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
 
@@ -14,8 +14,8 @@ from .access import tickets_visible_to
 from .choices import OPEN_STATUSES, PRIORITY_RANK, TicketStatus
 from .models import CannedReply, Message, SlaClock, Tag, Ticket, TicketEvent
 
-# A ticket is "breaching soon" when its nearest due time is this close.
-BREACHING_SOON = timedelta(minutes=30)
+# A ticket is "breaching soon" from its SLA clocks' warning time (``next_warn_at``: the
+# policy's warning share of the target used, 80 % by default) until its due time.
 
 QUEUE_VIEWS = ("mine", "unassigned", "team", "breaching_soon", "breached", "pending", "all")
 ORDERINGS = ("next_due_at", "-next_due_at", "created_at", "-created_at", "priority", "-priority")
@@ -59,7 +59,7 @@ def ticket_queue(
         tickets = tickets.filter(status__in=OPEN_STATUSES)
     elif view == "breaching_soon":
         tickets = tickets.filter(
-            status__in=OPEN_STATUSES, next_due_at__gt=now, next_due_at__lte=now + BREACHING_SOON
+            status__in=OPEN_STATUSES, next_due_at__gt=now, next_warn_at__lte=now
         )
     elif view == "breached":
         tickets = tickets.filter(status__in=OPEN_STATUSES, next_due_at__lte=now)
@@ -97,7 +97,7 @@ def _apply_filters(tickets: QuerySet, f: QueueFilters, *, user, now: datetime) -
         tickets = tickets.filter(tags=tag_id) if tag_id is not None else tickets.none()
     if f.sla == "breaching_soon":
         tickets = tickets.filter(
-            next_due_at__gt=now, next_due_at__lte=now + BREACHING_SOON, status__in=OPEN_STATUSES
+            next_due_at__gt=now, next_warn_at__lte=now, status__in=OPEN_STATUSES
         )
     elif f.sla == "breached":
         tickets = tickets.filter(next_due_at__lte=now, status__in=OPEN_STATUSES)
@@ -133,7 +133,7 @@ def sla_state(ticket: Ticket, now: datetime) -> str:
         return ""
     if ticket.next_due_at <= now:
         return "breached"
-    if ticket.next_due_at <= now + BREACHING_SOON:
+    if ticket.next_warn_at is not None and ticket.next_warn_at <= now:
         return "breaching_soon"
     return "ok"
 

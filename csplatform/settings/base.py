@@ -155,6 +155,9 @@ SPECTACULAR_SETTINGS = {
         "LogisticsUpdateStatusEnum": "orders.choices.LOGISTICS_UPDATE_STATUSES",
         "TicketStatusEnum": "tickets.choices.TicketStatus",
         "ReplyStatusEnum": ["pending", "on_hold", "solved"],
+        "ReturnStatusEnum": "refunds.choices.ReturnStatus",
+        "ReturnTypeEnum": "refunds.choices.ReturnType",
+        "RefundStatusEnum": "refunds.choices.RefundStatus",
     },
 }
 

@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from csplatform.actors import Actor
 from tests.e2e.conftest import login
 from tests.factories import (
+    WARN_BEFORE_DUE,
     CannedReplyFactory,
     CustomerFactory,
     OrderFactory,
@@ -61,7 +62,8 @@ def _customer_ticket(subject: str = "快递三天没有更新", *, due_in=timede
         body="你好，我的快递三天没动了，能帮我查一下吗？",
         actor=Actor.system("storefront"),
     )
-    Ticket.objects.filter(pk=ticket.pk).update(next_due_at=timezone.now() + due_in)
+    due = timezone.now() + due_in
+    Ticket.objects.filter(pk=ticket.pk).update(next_due_at=due, next_warn_at=due - WARN_BEFORE_DUE)
     return ticket
 
 

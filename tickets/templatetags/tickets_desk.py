@@ -13,7 +13,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from ..choices import Presence, Priority, TicketEventType, TicketKind, TicketStatus
-from ..selectors import BREACHING_SOON, sla_state
+from ..selectors import sla_state
 
 register = template.Library()
 
@@ -67,7 +67,7 @@ def sla_badge(ticket, now: datetime) -> str:
         '<span class="sla sla-{}" data-due="{}" data-warn="{}" title="{}">{}</span>',
         state,
         due.isoformat(),
-        (due - BREACHING_SOON).isoformat(),
+        (ticket.next_warn_at or due).isoformat(),
         title,
         countdown(due - now),
     )
