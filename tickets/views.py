@@ -40,7 +40,8 @@ from .forms import (
     ReplyForm,
     TicketFieldsForm,
 )
-from .models import SlaMetric, Team, Ticket
+from .models import Notification, SlaMetric, Team, Ticket
+from .notifications import unread_count
 from .selectors import (
     canned_replies_for,
     customer_context,
@@ -446,3 +447,46 @@ def presence_update(request):
         }
         return render(request, "tickets/partials/presence.html", context)
     return redirect(_back(request, reverse("desk:home")))
+
+
+# --- Notifications (the bell) -----------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def notifications_bell(request):
+    """The bell's unread count, loaded by htmx after the page so pages keep their queries."""
+    user = _desk_user(request)
+    count = unread_count(user, timezone.now())
+    return render(request, "tickets/partials/bell.html", {"unread": count})
+
+
+@require_GET
+@login_required
+def notifications_page(request):
+    user = _desk_user(request)
+    now = timezone.now()
+    rows = list(
+        Notification.objects.filter(user=user, deliver_after__lte=now)
+        .select_related("ticket")
+        .order_by("-deliver_after", "-id")[:100]
+    )
+    return render(request, "tickets/notifications.html", {"notifications": rows})
+
+
+@require_POST
+@login_required
+def notifications_read(request):
+    """Mark one notification (``id``) or all of them read; then go to its ticket or back."""
+    user = _desk_user(request)
+    now = timezone.now()
+    unread = Notification.objects.filter(user=user, read_at__isnull=True, deliver_after__lte=now)
+    target = request.POST.get("id", "")
+    if target.isdigit():
+        notification = unread.filter(pk=int(target)).select_related("ticket").first()
+        unread.filter(pk=int(target)).update(read_at=now)
+        if notification is not None and notification.ticket_id:
+            return redirect("desk:ticket-detail", number=notification.ticket.number)
+    else:
+        unread.update(read_at=now)
+    return redirect("desk:notifications")

@@ -359,3 +359,28 @@ def test_the_queue_and_the_ticket_speak_simplified_chinese(page, screenshot):
     expect(page.locator(".msg-note .note-label")).to_have_text("内部备注")
     expect(page.get_by_role("button", name="回复并解决")).to_be_visible()
     screenshot("desk-ticket-zh")
+
+
+def test_a_breach_notification_shows_in_the_bell_and_opens_its_ticket(page, screenshot):
+    from tickets.models import Notification
+
+    agent = online_agent(_default_team(), username="bell.agent", password="secret-pass-123")
+    ticket = TicketFactory(team=_default_team(), assignee=agent, subject="物流超时")
+    now = timezone.now()
+    Notification.objects.create(
+        user=agent,
+        ticket=ticket,
+        kind="sla_breach",
+        text=f"{ticket.number}: first response breached",
+        created_at=now,
+        deliver_after=now,
+    )
+    login(page, "bell.agent")
+    bell = page.locator("a.bell")
+    expect(bell.locator(".bell-count")).to_have_text("1")
+    bell.click()
+    page.wait_for_url(re.compile(r"/desk/notifications/$"))
+    screenshot("desk-notifications-en")
+    page.get_by_role("button", name="Open").click()
+    page.wait_for_url(re.compile(rf"/desk/tickets/{ticket.number}/"))
+    expect(page.locator("a.bell .bell-count")).to_have_count(0)
