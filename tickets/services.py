@@ -411,18 +411,7 @@ def ticket_update(
     if team is not None and team.pk != ticket.team_id:
         if not is_supervisor_of(by_user, ticket.team_id) and ticket.assignee_id != by_user.pk:
             raise NotAllowed(_("Only a supervisor or the assignee may move the ticket."))
-        ticket_event_record(
-            ticket=ticket,
-            type=TicketEventType.TEAM,
-            old=ticket.team.name if ticket.team_id else "",
-            new=team.name,
-            actor=actor,
-            now=now,
-        )
-        ticket.team = team
-        # Ownership stays (首问负责制); an assignee outside the new team lets go of it.
-        if ticket.assignee_id and not team.members.filter(pk=ticket.assignee_id).exists():
-            _assignee_set(ticket, None, actor, now)
+        _team_set(ticket, team, actor, now)
 
     if assignee is not ... and (assignee.pk if assignee else None) != ticket.assignee_id:
         _check_assignee(ticket, ticket.team_id, assignee, by_user)
@@ -458,6 +447,21 @@ def ticket_update(
     if team is not None and ticket.assignee_id is None:
         ticket_auto_assign(ticket=ticket, now=now)
     return ticket
+
+
+def _team_set(ticket: Ticket, team: Team, actor: Actor, now: datetime) -> None:
+    ticket_event_record(
+        ticket=ticket,
+        type=TicketEventType.TEAM,
+        old=ticket.team.name if ticket.team_id else "",
+        new=team.name,
+        actor=actor,
+        now=now,
+    )
+    ticket.team = team
+    # Ownership stays (首问负责制); an assignee outside the new team lets go of it.
+    if ticket.assignee_id and not team.members.filter(pk=ticket.assignee_id).exists():
+        _assignee_set(ticket, None, actor, now)
 
 
 def _assignee_set(ticket: Ticket, assignee, actor: Actor, now: datetime) -> None:
@@ -679,17 +683,7 @@ def ticket_escalate(
             )
             ticket.priority = new
     if team is not None and team.pk != ticket.team_id:
-        ticket_event_record(
-            ticket=ticket,
-            type=TicketEventType.TEAM,
-            old=ticket.team.name if ticket.team_id else "",
-            new=team.name,
-            actor=actor,
-            now=now,
-        )
-        ticket.team = team
-        if ticket.assignee_id and not team.members.filter(pk=ticket.assignee_id).exists():
-            _assignee_set(ticket, None, actor, now)
+        _team_set(ticket, team, actor, now)
     ticket_clocks_sync(ticket, now=now)
     ticket.updated_at = now
     ticket.save()
