@@ -5,11 +5,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from orders.urls import desk_urlpatterns as orders_desk
+from refunds.urls import desk_urlpatterns as refunds_desk
 from tickets.urls import desk_urlpatterns as tickets_desk
 
 from . import views
 
-desk_patterns = [*tickets_desk, *orders_desk]
+desk_patterns = [*tickets_desk, *orders_desk, *refunds_desk]
 
 api_v1 = [
     path("auth/token/", obtain_auth_token, name="auth-token"),

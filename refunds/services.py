@@ -78,9 +78,14 @@ def return_request_create(
     description: str = "",
     amount: Decimal | None = None,
     actor: Actor,
+    ticket=None,
     now: datetime | None = None,
 ) -> ReturnRequest:
-    """File a request after checking every rule; open its ticket; approve small ones at once."""
+    """File a request after checking every rule; open its ticket; approve small ones at once.
+
+    With ``ticket`` (the desk starts a return from a ticket on the order), the request is
+    handled on that ticket instead of a new one.
+    """
     now = now or timezone.now()
     if not lines:
         raise InvalidInput(
@@ -91,6 +96,11 @@ def return_request_create(
             _("Quantities must be at least 1."), errors={"lines": [_("Quantity below 1.")]}
         )
     order = _lock_order(order.pk)
+    if ticket is not None:
+        if ticket.order_id != order.pk:
+            raise InvalidInput(_("The ticket is about another order."), code="ticket_order")
+        if ReturnRequest.objects.filter(ticket=ticket).exists():
+            raise ConflictError(_("This ticket already has a return."), code="ticket_has_return")
     by_sku = {line.sku: line for line in OrderLine.objects.filter(order=order)}
     requested = []
     for sku, quantity in lines:
@@ -177,7 +187,7 @@ def return_request_create(
         for line in requested
     )
     _event(request, "requested", actor, now, amount=str(amount))
-    request.ticket = ticket_create(
+    request.ticket = ticket or ticket_create(
         customer=order.customer,
         order=order,
         kind=TicketKind.RETURN_REFUND,

@@ -24,6 +24,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from csplatform.api.errors import DomainError
 from csplatform.roles import is_desk_user
 from orders.choices import Channel
+from refunds.selectors import desk_return_panel
 
 from . import services
 from .access import is_supervisor_of, team_ids_for, tickets_visible_to
@@ -264,6 +265,7 @@ def ticket_page(request, number: str):
         reply_form={"body": "", "error": ""},
         queue_url=f"{reverse('desk:home')}?{queue}" if queue else reverse("desk:home"),
     )
+    context.update(desk_return_panel(ticket))  # the return panel: a fixed number of queries
     return render(request, "tickets/ticket_detail.html", context)
 
 

@@ -884,8 +884,9 @@ QUEUE_PAGE_QUERIES = 9
 # team, assignee, owner; its tags, messages (with authors), their attachments, events (with
 # actors), SLA clocks, the order's shipments and exceptions; every team (the assignee may move
 # it); teams again for the previous tickets, the lifetime orders count, the previous tickets;
-# the canned replies; the presence switch's profile.
-TICKET_PAGE_QUERIES = 18
+# the canned replies; the presence switch's profile; the return panel (the ticket's return,
+# and without one the order's lines and the units other requests hold, for "start a return").
+TICKET_PAGE_QUERIES = 21
 
 
 @pytest.mark.parametrize("count", [5, 50])

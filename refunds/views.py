@@ -1,0 +1,220 @@
+"""The desk's return panel on the ticket page and the supervisor approval queue.
+
+Every action is a POST that calls one service of ``refunds.services``; htmx gets the panel
+back (with the refusal inline: a ``DomainError`` shows its detail, an approval above the
+supervisor limit says it went to the approval queue); without JavaScript the form posts
+normally and redirects back to the ticket with a message.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from csplatform.actors import Actor
+from csplatform.api.errors import DomainError
+from csplatform.roles import ADMIN, SUPERVISOR, is_desk_user, role_of
+from tickets.access import tickets_visible_to
+from tickets.models import Ticket
+
+from . import services
+from .forms import DecisionForm, InspectForm, RefundForm, RejectForm, StartReturnForm
+from .models import ReturnRequest
+from .selectors import desk_return_panel, return_queue, returns_visible_to
+from .services import NeedsSupervisor
+
+
+def _desk_user(request):
+    if not is_desk_user(request.user):
+        raise Http404
+    return request.user
+
+
+def _visible_return(user, public_id: str) -> ReturnRequest:
+    """Another team's request is a 404 exactly like one that does not exist."""
+    if "\x00" in public_id or len(public_id) > 16:
+        raise Http404
+    found = returns_visible_to(user).select_related("ticket").filter(public_id=public_id).first()
+    if found is None or found.ticket is None:
+        raise Http404
+    return found
+
+
+def _form_error(form) -> str:
+    for errors in form.errors.values():
+        return str(errors[0])
+    return _("The request is not valid.")
+
+
+def _status(code: int) -> int:
+    # htmx swaps the answers 403, 409 and 422 (base.html); a 400 would not be shown.
+    return 422 if code == 400 else code
+
+
+def _panel(request, ticket: Ticket, *, error: str = "", notice: str = "", status: int = 200):
+    """The answer to an action: the panel (htmx) or a redirect to the ticket with a message."""
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        if notice:
+            messages.info(request, notice)
+        return redirect("desk:ticket-detail", number=ticket.number)
+    context = {"ticket": ticket, "return_error": error, "return_notice": notice}
+    context.update(desk_return_panel(ticket))
+    return render(request, "refunds/partials/return_panel.html", context, status=status)
+
+
+def _act(request, public_id: str, action, *, approval: bool = False) -> object:
+    user = _desk_user(request)
+    found = _visible_return(user, public_id)
+    error, notice, status = "", "", 200
+    try:
+        notice = action(found, user) or ""
+    except NeedsSupervisor as exc:
+        status = exc.status_code
+        if approval and exc.code == "needs_supervisor":
+            notice = _(
+                "Sent to the supervisor approval queue: %(detail)s A supervisor decides it there."
+            ) % {"detail": exc.detail}
+        else:
+            error = str(exc.detail)
+    except DomainError as exc:
+        error, status = str(exc.detail), _status(exc.status_code)
+    except _FormInvalid as exc:
+        error, status = exc.message, 422
+    return _panel(request, found.ticket, error=error, notice=notice, status=status)
+
+
+class _FormInvalid(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _valid(form) -> dict:
+    if not form.is_valid():
+        raise _FormInvalid(_form_error(form))
+    return form.cleaned_data
+
+
+@require_POST
+@login_required
+def return_approve(request, public_id: str):
+    def action(found, user):
+        data = _valid(DecisionForm(request.POST))
+        services.return_request_approve(request=found, by_user=user, reason=data["reason"])
+        return _("The request is approved.")
+
+    return _act(request, public_id, action, approval=True)
+
+
+@require_POST
+@login_required
+def return_reject(request, public_id: str):
+    def action(found, user):
+        data = _valid(RejectForm(request.POST))
+        services.return_request_reject(request=found, by_user=user, reason=data["reason"])
+        return _("The request is rejected.")
+
+    return _act(request, public_id, action)
+
+
+@require_POST
+@login_required
+def return_receive(request, public_id: str):
+    def action(found, user):
+        services.return_request_receive(request=found, by_user=user)
+        return _("The goods are marked as received.")
+
+    return _act(request, public_id, action)
+
+
+@require_POST
+@login_required
+def return_inspect(request, public_id: str):
+    def action(found, user):
+        data = _valid(InspectForm(request.POST))
+        services.return_request_inspect(
+            request=found, by_user=user, passed=data["passed"], notes=data["notes"]
+        )
+        return _("The inspection is recorded.")
+
+    return _act(request, public_id, action)
+
+
+@require_POST
+@login_required
+def return_exchange(request, public_id: str):
+    def action(found, user):
+        services.return_request_exchange(request=found, by_user=user)
+        return _("The replacement is on its way.")
+
+    return _act(request, public_id, action)
+
+
+@require_POST
+@login_required
+def return_refund(request, public_id: str):
+    def action(found, user):
+        data = _valid(RefundForm(request.POST))
+        refund = services.refund_create(request=found, amount=data["amount"], by_user=user)
+        return _("A refund of %(amount)s %(currency)s is on its way.") % {
+            "amount": refund.amount,
+            "currency": refund.currency,
+        }
+
+    return _act(request, public_id, action)
+
+
+@require_POST
+@login_required
+def return_start(request, number: str):
+    """Start a return for the customer on the ticket's order; the ticket handles it."""
+    user = _desk_user(request)
+    if "\x00" in number:
+        raise Http404
+    ticket = tickets_visible_to(user).select_related("order").filter(number=number).first()
+    if ticket is None:
+        raise Http404
+    if ticket.order is None:
+        return _panel(request, ticket, error=_("No order linked to this ticket."), status=422)
+    form = StartReturnForm(request.POST, order_lines=ticket.order.lines.all())
+    if not form.is_valid():
+        return _panel(request, ticket, error=_form_error(form), status=422)
+    data = form.cleaned_data
+    try:
+        services.return_request_create(
+            order=ticket.order,
+            type=data["type"],
+            reason=data["reason"],
+            lines=data["lines"],
+            description=data["description"],
+            actor=Actor.for_user(user),
+            ticket=ticket,
+        )
+    except DomainError as exc:
+        return _panel(request, ticket, error=str(exc.detail), status=_status(exc.status_code))
+    return _panel(request, ticket, notice=_("The return is started."))
+
+
+@require_GET
+@login_required
+def approvals_page(request):
+    """Supervisors' queue: approvals agents proposed, and payouts that failed for good."""
+    user = _desk_user(request)
+    if role_of(user) not in (SUPERVISOR, ADMIN):
+        raise PermissionDenied
+    rows = list(return_queue(user=user, needs_supervisor=True)[:200])
+    return render(
+        request,
+        "refunds/approvals.html",
+        {
+            "proposals": [r for r in rows if r.status == "requested" and r.proposed_by_id],
+            "failed_payouts": [r for r in rows if r.payout_needs_attention],
+        },
+    )
