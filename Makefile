@@ -5,6 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 DEMO_ORDERS ?= 500
+DEMO_TICKETS ?= 300
+# The ticket and SLA benchmarks' database, on the server of DATABASE_URL: seeded once with a
+# million tickets (minutes), then reused. bench_seed_demo drops and re-creates DATABASE_URL's.
+BENCH_TICKETS_DB ?= cs_bench_tickets
 STAMP := $(VENV)/.installed-stamp
 CHROMIUM ?= /usr/bin/chromium
 
@@ -41,7 +45,7 @@ messages: install
 run: install
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo --orders $(DEMO_ORDERS)
+	$(BIN)/python manage.py seed_demo --orders $(DEMO_ORDERS) --tickets $(DEMO_TICKETS)
 	@echo
 	@echo "  Service desk:  http://127.0.0.1:$(PORT)/"
 	@echo "  Admin:         http://127.0.0.1:$(PORT)/admin/"
@@ -85,3 +89,5 @@ format: install
 bench: install
 	@test -n "$$DATABASE_URL" || { echo "Set DATABASE_URL to a PostgreSQL database"; exit 2; }
 	$(BIN)/python tests/perf/bench_seed_demo.py --orders $${BENCH_ORDERS:-100000}
+	DATABASE_URL=$${DATABASE_URL%/*}/$(BENCH_TICKETS_DB) $(BIN)/python tests/perf/bench_tickets.py
+	DATABASE_URL=$${DATABASE_URL%/*}/$(BENCH_TICKETS_DB) $(BIN)/python tests/perf/bench_sla.py

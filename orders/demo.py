@@ -13,22 +13,23 @@ depend on which rows were there before.
 
 from __future__ import annotations
 
-import json
-from bisect import bisect_right
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from itertools import accumulate
 from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import CommandError
-from django.db import connections, router, transaction
+from django.db import transaction
 
-from csplatform.management.commands.seed_demo import DEMO_PASSWORD, SeedContext
+from csplatform.management.commands.seed_demo import (
+    DEMO_PASSWORD,
+    RowWriter,
+    SeedContext,
+    Weighted,
+)
 from csplatform.roles import ADMIN, AGENT, DEMO_GROUP, SUPERVISOR
 
 from .choices import (
@@ -72,17 +73,6 @@ ORDERS_PER_CUSTOMER = 3
 BATCH_ORDERS = 2_000
 
 STOREFRONT = "storefront"  # the actor label of the storefront's API key
-
-
-class _Weighted:
-    """Options with weights, picked with a single random number."""
-
-    def __init__(self, *pairs: tuple):
-        self.options = tuple(option for option, _ in pairs)
-        self.bounds = tuple(accumulate(weight for _, weight in pairs))
-
-    def pick(self, rng: random.Random):
-        return self.options[bisect_right(self.bounds, rng.random() * self.bounds[-1])]
 
 
 # --- Demo logins ----------------------------------------------------------------------------
@@ -277,19 +267,19 @@ def _catalogue_items() -> dict[str, list[_Item]]:
 
 
 ITEMS = _catalogue_items()
-CATEGORIES = _Weighted(*((category, share) for category, _prefix, share, _items in CATALOGUE))
+CATEGORIES = Weighted(*((category, share) for category, _prefix, share, _items in CATALOGUE))
 
 # --- Channels, payments, carriers -----------------------------------------------------------
 
-CHANNELS = _Weighted(
+CHANNELS = Weighted(
     (Channel.APP, 38), (Channel.MINI_PROGRAM, 22), (Channel.LIVE_STREAM, 16), (Channel.WEB, 14),
     (Channel.SOCIAL, 6), (Channel.CHAT, 3), (Channel.PHONE, 1),
 )  # fmt: skip
 LIVE_STREAM_PRICE = Decimal("0.85")  # 直播价: the host's discount on the list price
-LINE_COUNTS = _Weighted((1, 55), (2, 28), (3, 12), (4, 5))
-QUANTITIES = _Weighted((1, 80), (2, 13), (3, 5), (5, 2))
+LINE_COUNTS = Weighted((1, 55), (2, 28), (3, 12), (4, 5))
+QUANTITIES = Weighted((1, 80), (2, 13), (3, 5), (5, 2))
 
-PAYMENT_METHODS = _Weighted(("alipay", 46), ("wechat_pay", 42), ("unionpay", 7), ("credit_card", 5))
+PAYMENT_METHODS = Weighted(("alipay", 46), ("wechat_pay", 42), ("unionpay", 7), ("credit_card", 5))
 PAYMENT_FAILURES = (
     "余额不足",
     "银行卡已过期",
@@ -299,7 +289,7 @@ PAYMENT_FAILURES = (
 )
 
 # (carrier, fastest and slowest transit in hours), weight
-CARRIERS = _Weighted(
+CARRIERS = Weighted(
     (("顺丰速运", 20, 48), 22),
     (("中通快递", 36, 96), 24),
     (("圆通速递", 36, 96), 18),
@@ -351,7 +341,7 @@ def seed(ctx: SeedContext) -> dict[str, int]:
     """Create the demo logins, then the customers and orders up to ``ctx.size`` orders."""
     if ctx.size > MAX_ORDERS:
         raise CommandError(f"At most {MAX_ORDERS:,} demo orders fit the order numbering.")
-    writer = _RowWriter(ctx.now)
+    writer = RowWriter(ctx.now, Order)
     created = {"demo users": _seed_users(ctx)}
     created.update(_seed_customers(ctx, writer))
     created.update(_seed_orders(ctx, writer))
@@ -482,7 +472,7 @@ def _existing(model, field_name: str, first: str, last: str) -> set[str]:
     )
 
 
-def _seed_customers(ctx: SeedContext, writer: _RowWriter) -> dict[str, int]:
+def _seed_customers(ctx: SeedContext, writer: RowWriter) -> dict[str, int]:
     count = _customer_count(ctx.size)
     if not count:
         return {}
@@ -506,127 +496,6 @@ def _seed_customers(ctx: SeedContext, writer: _RowWriter) -> dict[str, int]:
     return {"customers": len(rows)}
 
 
-# --- Writing rows ---------------------------------------------------------------------------
-
-
-# Chinese text as UTF-8 rather than escaped: fewer bytes for the server to parse.
-_compact_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-class _RowWriter:
-    """Inserts rows given as dicts keyed by field name: COPY on PostgreSQL, bulk_create elsewhere.
-
-    COPY is what fits 100,000 orders (some 1.5 million rows) in a minute: bulk_create spends most
-    of its time building model instances and, on PostgreSQL, quoting arrays in Python. A row's
-    foreign key to a parent written in the same batch holds the parent's position in its list and
-    is resolved here, once the parents have their ids.
-    """
-
-    def __init__(self, now: datetime):
-        self.alias = router.db_for_write(Order)
-        self.connection = connections[self.alias]
-        self.copy = self.connection.vendor == "postgresql"
-        self.now = now
-
-    def write_batches(self, batches: Iterator[_Batch]) -> Iterator[dict[str, int]]:
-        """Write each batch in a transaction of its own; yield the counts of what it held."""
-        if not self.copy or self.connection.in_atomic_block:
-            for batch in batches:
-                with transaction.atomic(using=self.alias):
-                    counts = batch.write(self)
-                yield counts
-            return
-        # On PostgreSQL a batch's COMMIT, where the database checks the foreign keys of all its
-        # rows (a fifth of the run), is left to a worker thread while this thread builds the
-        # next batch. The threads take turns: neither uses the connection while the other does.
-        transaction.set_autocommit(False, using=self.alias)
-        raw = self.connection.connection  # after set_autocommit, which may reconnect
-        try:
-            with ThreadPoolExecutor(max_workers=1) as committer:
-                committing = None
-                for batch in batches:
-                    if committing is not None:
-                        committing.result()
-                    counts = batch.write(self)
-                    committing = committer.submit(raw.commit)
-                    yield counts
-                if committing is not None:
-                    committing.result()
-        except BaseException:
-            transaction.rollback(using=self.alias)
-            raise
-        finally:
-            transaction.set_autocommit(True, using=self.alias)
-
-    def insert(
-        self,
-        model,
-        rows: list[dict],
-        parent_ids: dict[str, list[int]] | None = None,
-        *,
-        with_ids: bool = False,
-    ) -> list[int]:
-        """Insert the rows; with ``with_ids``, return their ids in the order given."""
-        if not rows:
-            return []
-        for name, ids in (parent_ids or {}).items():
-            for row in rows:
-                row[name] = ids[row[name]]
-        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-        defaults = {
-            f.name: self.now if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-            else f.get_default()
-            for f in fields
-        }  # fmt: skip
-        if self.copy:
-            return self._copy(model, fields, defaults, rows, with_ids)
-        return self._bulk_create(model, fields, defaults, rows, with_ids)
-
-    def _copy(self, model, fields, defaults, rows, with_ids) -> list[int]:
-        from psycopg.types.json import set_json_dumps
-
-        quote = self.connection.ops.quote_name
-        table, pk = model._meta.db_table, model._meta.pk
-        ids = []
-        if with_ids:
-            with self.connection.cursor() as cursor:
-                # Ids drawn from the table's own sequence cannot collide with concurrent inserts.
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                    [quote(table), pk.column, len(rows)],
-                )
-                ids = [row_id for (row_id,) in cursor.fetchall()]
-        columns = ([pk] if with_ids else []) + fields
-        names = [f.name for f in fields]
-        sql = (
-            f"COPY {quote(table)} ({', '.join(quote(f.column) for f in columns)}) "
-            "FROM STDIN (FORMAT BINARY)"
-        )
-        # Binary saves the server parsing every timestamp, number and JSON document as text.
-        types = [f.db_type(self.connection).split("(")[0] for f in columns]
-        with self.connection.cursor() as cursor:
-            set_json_dumps(_compact_json, context=cursor.cursor)
-            with cursor.copy(sql) as copy:
-                copy.set_types(types)
-                if with_ids:
-                    for row_id, row in zip(ids, rows, strict=True):
-                        values = [row.get(name, defaults[name]) for name in names]
-                        copy.write_row([row_id, *values])
-                else:
-                    for row in rows:
-                        copy.write_row([row.get(name, defaults[name]) for name in names])
-        return ids
-
-    def _bulk_create(self, model, fields, defaults, rows, with_ids) -> list[int]:
-        if with_ids and not self.connection.features.can_return_rows_from_bulk_insert:
-            raise CommandError("seed_demo needs PostgreSQL, or SQLite 3.35 or later.")
-        objs = [
-            model(**{f.attname: row.get(f.name, defaults[f.name]) for f in fields}) for row in rows
-        ]
-        model.objects.using(self.alias).bulk_create(objs)
-        return [obj.pk for obj in objs]
-
-
 # --- Orders ---------------------------------------------------------------------------------
 
 
@@ -642,7 +511,7 @@ class _Batch:
         self.events: list[dict] = []
         self.exceptions: list[dict] = []
 
-    def write(self, writer: _RowWriter) -> dict[str, int]:
+    def write(self, writer: RowWriter) -> dict[str, int]:
         """Insert the rows, parents first so that children can point at them."""
         counts = {
             "orders": len(self.orders),
@@ -664,7 +533,7 @@ class _Batch:
         return counts
 
 
-def _seed_orders(ctx: SeedContext, writer: _RowWriter) -> dict[str, int]:
+def _seed_orders(ctx: SeedContext, writer: RowWriter) -> dict[str, int]:
     totals: dict[str, int] = {}
     if not ctx.size:
         return totals

@@ -38,6 +38,29 @@ def notify(
     ``hold_until_open``: a WorkCalendar; outside its open hours the notification waits for
     the next opening.
     """
+    rows = notifications_for(
+        users=users,
+        ticket=ticket,
+        kind=kind,
+        now=now,
+        sla_event=sla_event,
+        hold_until_open=hold_until_open,
+        **fmt,
+    )
+    return Notification.objects.bulk_create(rows)
+
+
+def notifications_for(
+    *,
+    users,
+    ticket,
+    kind: str,
+    now: datetime,
+    sla_event=None,
+    hold_until_open=None,
+    **fmt,
+) -> list[Notification]:
+    """The unsaved notifications ``notify`` creates: for callers that save many at once."""
     deliver_after = now
     if hold_until_open is not None and hold_until_open.has_open_time:
         deliver_after = hold_until_open.next_opening(now)
@@ -58,7 +81,7 @@ def notify(
                 sla_event=sla_event,
             )
         )
-    return Notification.objects.bulk_create(rows)
+    return rows
 
 
 def unread_count(user, now: datetime) -> int:
@@ -72,11 +95,19 @@ def notifications_send_due(*, now: datetime, batch_size: int = 200) -> int:
     sent = 0
     while True:
         with transaction.atomic():
-            due = list(
-                Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            # The batch is locked by one single-table query, read off its partial index in
+            # order; then loaded with users and tickets. Joined in one query, a burst newer
+            # than the table's statistics got every unsent row joined and sorted per batch.
+            batch = list(
+                Notification.objects.select_for_update(skip_locked=True)
                 .filter(emailed_at__isnull=True, deliver_after__lte=now)
+                .order_by("deliver_after", "id")
+                .values_list("id", flat=True)[:batch_size]
+            )
+            due = list(
+                Notification.objects.filter(pk__in=batch)
                 .select_related("user", "ticket")
-                .order_by("deliver_after", "id")[:batch_size]
+                .order_by("deliver_after", "id")
             )
             messages = [
                 EmailMessage(
@@ -93,6 +124,7 @@ def notifications_send_due(*, now: datetime, batch_size: int = 200) -> int:
                     sent += connection.send_messages(messages) or 0
             for n in due:
                 n.emailed_at = now
-            Notification.objects.bulk_update(due, ["emailed_at"])
-        if len(due) < batch_size:
+            # One value for the whole batch: a plain UPDATE, not a CASE per row.
+            Notification.objects.filter(pk__in=[n.pk for n in due]).update(emailed_at=now)
+        if len(batch) < batch_size:
             return sent

@@ -44,6 +44,9 @@ def recreate_database(url: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument(
+        "--tickets", type=int, default=0, help="demo tickets too (default none: orders only)"
+    )
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
 
@@ -76,12 +79,17 @@ def main() -> None:
     def seed() -> tuple[float, str]:
         out = io.StringIO()
         started = time.perf_counter()
-        call_command("seed_demo", orders=args.orders, seed=args.seed, stdout=out)
+        call_command(
+            "seed_demo", orders=args.orders, tickets=args.tickets, seed=args.seed, stdout=out
+        )
         return time.perf_counter() - started, out.getvalue()
 
     first, output = seed()
-    print(output.splitlines()[0])
-    print(f"seed_demo --orders {args.orders:,}: {first:.1f} s, {args.orders / first:,.0f} orders/s")
+    print("\n".join(output.splitlines()[: 2 if args.tickets else 1]))
+    print(
+        f"seed_demo --orders {args.orders:,} --tickets {args.tickets:,}: {first:.1f} s, "
+        f"{args.orders / first:,.0f} orders/s"
+    )
     total = 0
     for model in (
         Customer,
