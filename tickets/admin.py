@@ -208,11 +208,10 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
         form = HolidayImportForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             country = form.cleaned_data["country"].upper()
-            try:
-                found = public_holidays.country_holidays(country, years=form.cleaned_data["year"])
-            except NotImplementedError:
+            if country not in public_holidays.list_supported_countries():
                 form.add_error("country", _("No holiday data for this country."))
             else:
+                found = public_holidays.country_holidays(country, years=form.cleaned_data["year"])
                 existing = set(calendar.holidays.values_list("date", flat=True))
                 new = [
                     Holiday(calendar=calendar, date=day, name=str(name)[:100])

@@ -1,5 +1,7 @@
 """``/api/v1/returns/``: the storefront files and follows requests, the desk decides them."""
 
+from abc import ABC, abstractmethod
+
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -170,7 +172,7 @@ class ReturnDetailApi(APIView):
         return _representation(request, _return_for(request, public_id).public_id)
 
 
-class _ReturnActionApi(APIView):
+class _ReturnActionApi(APIView, ABC):
     """A ``POST`` that applies one service to one request and answers with the request."""
 
     input_serializer = None
@@ -181,8 +183,9 @@ class _ReturnActionApi(APIView):
         self.act(request, found, data)
         return _representation(request, found.public_id)
 
+    @abstractmethod
     def act(self, request, found: ReturnRequest, data: dict) -> None:
-        raise NotImplementedError
+        """Apply the action's service to the request."""
 
 
 def _action_schema(operation_id: str, input_serializer=None, description: str = ""):
