@@ -237,6 +237,14 @@ def test_importing_chinese_holidays_adds_a_year_of_them_once(admin_site, calenda
     assert calendar.work_calendar().is_open(datetime(2026, 10, 1, 10, 0, tzinfo=SHANGHAI)) is False
 
 
+def test_importing_holidays_of_an_unknown_country_is_refused_on_the_form(admin_site, calendar):
+    url = f"/admin/tickets/businesscalendar/{calendar.pk}/import-holidays/"
+    response = admin_site.post(url, {"country": "XX", "year": 2026})
+    assert response.status_code == 200
+    assert "No holiday data for this country." in response.content.decode()
+    assert not calendar.holidays.exists()
+
+
 # ==============================================================================================
 # Admin: SLA policies
 # ==============================================================================================
