@@ -255,13 +255,13 @@ def sweeps_with_every_clock_running(repeat: int) -> bool:
 
     started = time.perf_counter()
     execute(
-        "DELETE FROM tickets_notification WHERE sla_event_id IN (SELECT e.id FROM "
-        "tickets_slaevent e JOIN tickets_slaclock c ON c.id = e.clock_id "
-        "WHERE c.metric = 'handling') OR emailed_at IS NULL"
+        "DELETE FROM tickets_notification n USING tickets_slaevent e, tickets_slaclock c "
+        "WHERE n.sla_event_id = e.id AND e.clock_id = c.id AND c.metric = 'handling'"
     )
+    execute("DELETE FROM tickets_notification WHERE emailed_at IS NULL")
     execute(
-        "DELETE FROM tickets_slaevent WHERE clock_id IN "
-        "(SELECT id FROM tickets_slaclock WHERE metric = 'handling')"
+        "DELETE FROM tickets_slaevent e USING tickets_slaclock c "
+        "WHERE e.clock_id = c.id AND c.metric = 'handling'"
     )
     # Due times spread over 30 days from six hours after the earliest one now.
     execute(
