@@ -29,8 +29,13 @@ def _role_groups_after_flush(request):
     from django.apps import apps
 
     from csplatform.roles import sync_role_groups
-    from tickets.reference_data import ensure_default_sla_policies, ensure_default_team
+    from tickets.reference_data import (
+        ensure_complaint_milestone_targets,
+        ensure_default_sla_policies,
+        ensure_default_team,
+    )
 
     sync_role_groups(apps)
     ensure_default_team(apps)
     ensure_default_sla_policies(apps)
+    ensure_complaint_milestone_targets(apps)

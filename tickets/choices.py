@@ -61,3 +61,4 @@ class TicketEventType(models.TextChoices):
     REOPENED = "reopened", _("Reopened")
     MERGED = "merged", _("Merged")
     FOLLOW_UP = "follow_up", _("Follow-up ticket opened")
+    MILESTONE = "milestone", _("Milestone reached")

@@ -69,6 +69,7 @@ from .models import (
     TicketEvent,
     TicketSettings,
 )
+from .sla.clocks import MILESTONES
 from .sla.policies import active_policies, calendar_for, policy_for
 
 S = TicketStatus
@@ -1426,7 +1427,7 @@ class _Life:
             return self.first_response_at is not None or status in (S.SOLVED, S.CLOSED)
         if metric == NEXT_RESPONSE:
             return replied or status in (S.SOLVED, S.CLOSED)
-        if metric == HANDLING:
+        if metric in (HANDLING, *MILESTONES):  # demo complaints never record a milestone
             return status in (S.SOLVED, S.CLOSED)
         return status == S.CLOSED
 

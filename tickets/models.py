@@ -137,6 +137,9 @@ class Ticket(models.Model):
     next_due_at = models.DateTimeField(_("next due at"), null=True, blank=True)
     # When the nearest running clock warns ("breaching soon"); kept by the SLA engine too.
     next_warn_at = models.DateTimeField(_("breaching soon from"), null=True, blank=True)
+    # Milestones recorded by the app that owns the ticket's process, name → ISO time
+    # (complaints: ``acceptance``, ``plan``); SLA targets of the same name stop on them.
+    milestones = models.JSONField(_("milestones"), default=dict, blank=True)
 
     objects = TicketQuerySet.as_manager()
 
@@ -432,6 +435,9 @@ class SlaMetric(models.TextChoices):
     NEXT_RESPONSE = "next_response", _("Next response")
     HANDLING = "handling", _("Handling")
     CLOSURE = "closure", _("Closure")
+    # Milestones another app records on the ticket (complaints: accepted, plan proposed).
+    ACCEPTANCE = "acceptance", _("Acceptance")
+    PLAN = "plan", _("Handling plan")
 
 
 class SlaPolicy(models.Model):

@@ -53,3 +53,23 @@ def ensure_default_sla_policies(apps, schema_editor=None) -> None:
             minutes_after_breach=30,
             action="raise_priority",
         )
+    ensure_complaint_milestone_targets(apps)
+
+
+# Complaints carry two more promises (受理 within 24 h, a handling plan within 48 h), measured
+# from the ticket's creation and met when the complaints app records the milestone.
+COMPLAINT_MILESTONE_TARGETS = (("acceptance", 24 * 60), ("plan", 48 * 60))
+
+
+def ensure_complaint_milestone_targets(apps, schema_editor=None) -> None:
+    SlaPolicy = apps.get_model("tickets", "SlaPolicy")
+    SlaTarget = apps.get_model("tickets", "SlaTarget")
+    for policy in SlaPolicy.objects.all():
+        if "complaint" not in (policy.kinds or []):
+            continue
+        for metric, minutes in COMPLAINT_MILESTONE_TARGETS:
+            SlaTarget.objects.get_or_create(
+                policy=policy,
+                metric=metric,
+                defaults={"minutes": minutes, "warning_percent": 80, "pausing_statuses": []},
+            )

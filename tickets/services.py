@@ -37,7 +37,7 @@ from .models import (
     TicketSettings,
 )
 from .sla.clocks import ticket_clocks_cancel, ticket_clocks_sync
-from .transitions import check_transition, ticket_apply_transition
+from .transitions import ALLOWED_TRANSITIONS, check_transition, ticket_apply_transition
 
 User = get_user_model()
 
@@ -689,4 +689,80 @@ def ticket_escalate(
     ticket.save()
     if ticket.assignee_id is None:
         ticket_auto_assign(ticket=ticket, now=now)
+    return ticket
+
+
+# --- Changes made by other apps' processes ----------------------------------------------------
+
+
+@transaction.atomic
+def ticket_milestone_record(
+    *, ticket: Ticket, milestone: str, actor: Actor, now: datetime | None = None
+) -> Ticket:
+    """Record that the process behind the ticket reached ``milestone`` (once; later calls keep
+    the first time). The SLA target of the same name, if the ticket's policy has one, stops.
+    """
+    from .sla.clocks import MILESTONES
+
+    if milestone not in MILESTONES:
+        raise ValueError(f"Unknown milestone {milestone!r}; known: {', '.join(MILESTONES)}")
+    now = now or timezone.now()
+    ticket = _lock(ticket)
+    if milestone in ticket.milestones:
+        return ticket
+    ticket.milestones = {**ticket.milestones, milestone: now.isoformat()}
+    ticket_event_record(
+        ticket=ticket, type=TicketEventType.MILESTONE, new=milestone, actor=actor, now=now
+    )
+    ticket_clocks_sync(ticket, now=now)
+    ticket.updated_at = now
+    ticket.save()
+    return ticket
+
+
+@transaction.atomic
+def ticket_system_change(
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    status: str | None = None,
+    priority_at_least: str | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> Ticket:
+    """A change another app's service makes to the ticket it opened (a return that ended
+    solves its ticket, a graver complaint raises its priority), with an optional internal note.
+
+    A status the ticket already has, or has gone past (solving a closed ticket), is left alone:
+    the process behind the ticket ended, whatever agents did to the ticket meanwhile.
+    """
+    now = now or timezone.now()
+    ticket = _lock(ticket)
+    if note:
+        Message.objects.create(
+            ticket=ticket,
+            author_kind=AuthorKind.SYSTEM,
+            internal=True,
+            automated=True,
+            body=note,
+            channel=ticket.channel,
+            created_at=now,
+        )
+    if priority_at_least:
+        raised = _raise_to(ticket.priority, priority_at_least)
+        if raised != ticket.priority:
+            ticket_event_record(
+                ticket=ticket,
+                type=TicketEventType.PRIORITY,
+                old=ticket.priority,
+                new=raised,
+                actor=actor,
+                now=now,
+            )
+            ticket.priority = raised
+    if status and status in ALLOWED_TRANSITIONS[ticket.status]:
+        ticket_apply_transition(ticket=ticket, target=status, actor=actor, now=now)
+    ticket_clocks_sync(ticket, now=now)
+    ticket.updated_at = now
+    ticket.save()
     return ticket

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import transaction
+
 from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError
 
 from .choices import TicketEventType, TicketStatus
+from .signals import ticket_status_changed
 
 S = TicketStatus
 
@@ -68,4 +71,10 @@ def ticket_apply_transition(*, ticket, target: str, actor: Actor, now: datetime)
         new=target,
         actor=actor,
         now=now,
+    )
+    ticket_id = ticket.pk
+    transaction.on_commit(
+        lambda: ticket_status_changed.send(
+            sender=type(ticket), ticket_id=ticket_id, old_status=current, new_status=target, at=now
+        )
     )

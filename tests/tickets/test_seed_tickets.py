@@ -336,6 +336,8 @@ def test_every_ticket_has_the_clocks_of_the_default_policy_in_a_consistent_state
                 "first_response": 15,
                 "handling": 24 * 60,
                 "closure": 48 * 60,
+                "acceptance": 24 * 60,
+                "plan": 48 * 60,
             }[clock.metric]
         )
         stopped = clock.stopped_at is not None
@@ -348,10 +350,14 @@ def test_every_ticket_has_the_clocks_of_the_default_policy_in_a_consistent_state
             assert clock.due_at is not None and clock.due_at > NOW
         if clock.status == "paused":
             assert clock.ticket.status in ("pending", "on_hold") and clock.due_at is None
+    complaints = Ticket.objects.filter(kind="complaint").count()
+    assert complaints
     assert Counter(SlaClock.objects.values_list("metric", flat=True)) == {
         "first_response": TICKETS,
         "handling": TICKETS,
         "closure": TICKETS,
+        "acceptance": complaints,
+        "plan": complaints,
     }
     breached = SlaClock.objects.filter(status="breached")
     assert breached.exists()

@@ -22,6 +22,8 @@ FIRST_RESPONSE, NEXT_RESPONSE, HANDLING, CLOSURE = (
     "handling",
     "closure",
 )
+# Met when the owning app records the milestone of the same name on the ticket.
+MILESTONES = ("acceptance", "plan")
 ACTIVE, PAUSED, MET, BREACHED, CANCELLED = "active", "paused", "met", "breached", "cancelled"
 
 
@@ -36,6 +38,11 @@ def _fulfilled(metric: str, ticket, *, replied: bool) -> bool:
         return replied or status in (TicketStatus.SOLVED, TicketStatus.CLOSED)
     if metric == HANDLING:
         return status in (TicketStatus.SOLVED, TicketStatus.CLOSED)
+    if metric in MILESTONES:
+        return metric in (ticket.milestones or {}) or status in (
+            TicketStatus.SOLVED,
+            TicketStatus.CLOSED,
+        )
     return status == TicketStatus.CLOSED
 
 

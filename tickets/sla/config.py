@@ -13,9 +13,10 @@ from django.utils.translation import gettext as _
 from orders.choices import Channel, CustomerTier
 
 from ..choices import Priority, TicketKind, TicketStatus
+from ..models import SlaMetric
 from .calendar import WEEKDAYS, WorkCalendar
 
-METRICS = ("first_response", "next_response", "handling", "closure")
+METRICS = tuple(SlaMetric.values)
 ACTIONS = ("notify_assignee", "notify_supervisor", "notify_user", "raise_priority", "move_to_team")
 
 

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from ..signals import sla_breached
 from .policies import calendar_for
 
 ACTIVE, BREACHED = "active", "breached"
@@ -162,6 +163,17 @@ def breaches_record(clocks, *, now: datetime) -> None:
         )
     Notification.objects.bulk_create(notifications)
     _breach_fields_save(clocks)
+    breached = [(c.ticket_id, c.pk, c.metric) for c in clocks]
+    transaction.on_commit(lambda: _breaches_announce(breached, now))
+
+
+def _breaches_announce(breached: list[tuple[int, int, str]], now: datetime) -> None:
+    from ..models import Ticket
+
+    for ticket_id, clock_id, metric in breached:
+        sla_breached.send(
+            sender=Ticket, ticket_id=ticket_id, clock_id=clock_id, metric=metric, at=now
+        )
 
 
 def _breach_fields_save(clocks) -> None:

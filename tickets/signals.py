@@ -1,0 +1,16 @@
+"""What the tickets app tells the rest of the platform, always after the change committed.
+
+Receivers live in the apps that react (surveys invite after a solved ticket, complaints
+escalate on a breached complaint timer). They must be idempotent: a receiver may run again
+after a crash or a retry, and a handler must read the rows it needs rather than trust the
+arguments to be current.
+"""
+
+from django.dispatch import Signal
+
+# ``ticket_id``, ``old_status``, ``new_status``, ``at``: a ticket moved in its lifecycle
+# (a reopen is ``solved`` → ``open``; a merged duplicate goes ``solved`` then ``closed``).
+ticket_status_changed = Signal()
+
+# ``ticket_id``, ``clock_id``, ``metric``, ``at``: an SLA clock of the ticket breached.
+sla_breached = Signal()
