@@ -17,6 +17,12 @@ app.conf.beat_schedule = {
         "schedule": 15.0,
         "options": {"expires": 14},  # a sweep queued while no worker ran is moot
     },
+    # The e-mails of desk notifications (SLA alerts and others), apart from the sweep.
+    "notifications-email": {
+        "task": "tickets.tasks.notifications_email_task",
+        "schedule": 15.0,
+        "options": {"expires": 14},
+    },
     "orders-cancel-unpaid": {"task": "orders.tasks.orders_cancel_unpaid_task", "schedule": 60.0},
     "orders-flag-shipping-overdue": {
         "task": "orders.tasks.orders_flag_shipping_overdue_task",

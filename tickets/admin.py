@@ -32,7 +32,7 @@ from .sla.config import calendar_check
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "supervisor", "member_count"]
+    list_display = ["name", "supervisor", "calendar", "member_count"]
     search_fields = ["name"]
     filter_horizontal = ["members"]
     autocomplete_fields = ["supervisor"]

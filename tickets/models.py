@@ -34,6 +34,19 @@ class Team(models.Model):
     members = models.ManyToManyField(
         User, blank=True, related_name="teams", verbose_name=_("members")
     )
+    calendar = models.ForeignKey(
+        "BusinessCalendar",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="teams",
+        verbose_name=_("business hours"),
+        help_text=_(
+            "When the team works. SLA notifications that wait for business hours wait for "
+            "the team's next opening; without hours here, for the opening of the target's "
+            "calendar."
+        ),
+    )
 
     class Meta:
         verbose_name = _("team")
@@ -489,7 +502,12 @@ class SlaTarget(models.Model):
         help_text=_("Ticket statuses in which this clock does not run, e.g. pending, on_hold."),
     )
     hold_notifications_outside_hours = models.BooleanField(
-        _("hold notifications outside the calendar's hours"), default=False
+        _("hold notifications outside business hours"),
+        default=False,
+        help_text=_(
+            "Warnings, breaches and escalations found outside the team's business hours "
+            "(or, for a team without hours, this target's calendar) wait for the next opening."
+        ),
     )
 
     class Meta:

@@ -1,8 +1,9 @@
 """Notifications to desk users: the bell in the desk, and one e-mail each.
 
-E-mails are sent by the periodic sweep (``notifications_send_due``), not from the request
-or transaction that created them, so a crash between the two loses nothing; a notification
-held outside business hours is shown and sent from its ``deliver_after`` time.
+E-mails are sent by a periodic task of their own (``notifications_send_due``, beside the SLA
+sweep), not from the request or transaction that created them, so a crash between the two
+loses nothing; a notification held outside business hours is shown and sent from its
+``deliver_after`` time.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ TEXTS = {
     "sla_breach": "{number}: {metric} breached",
     "sla_escalation": "{number}: {metric} breached, escalation level {level}",
     "refund_overdue": "{number}: the refund is overdue",
+    "complaint_escalation": "{number}: complaint {complaint} escalated to level {level}",
 }
 
 

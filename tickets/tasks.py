@@ -35,3 +35,12 @@ def sla_recompute_task(policy_ids: list[int] | None = None, calendar_ids=None) -
     from .sla.recompute import sla_recompute
 
     return sla_recompute(policy_ids=policy_ids, calendar_ids=calendar_ids)
+
+
+@shared_task
+def notifications_email_task() -> int:
+    from django.utils import timezone
+
+    from .notifications import notifications_send_due
+
+    return notifications_send_due(now=timezone.now())

@@ -372,7 +372,6 @@ def test_the_sla_engine_finds_nothing_left_to_do_at_the_seeding_moment():
             "warned": 0,
             "breached": 0,
             "escalated": 0,
-            "emailed": 0,
         }
         transaction.set_rollback(True)
 

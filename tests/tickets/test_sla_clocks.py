@@ -222,6 +222,22 @@ def test_a_reopened_ticket_resumes_handling_with_the_time_already_used(team, age
     assert clock(ticket, "closure").due_at == at(48 * 60)  # closure kept running
 
 
+def test_a_reopened_ticket_whose_handling_breached_is_due_at_its_breach_time(team, agent):
+    ticket = open_ticket(team)
+    ticket_reply(ticket=ticket, user=agent, body="您好", now=at(5))
+    ticket_update(ticket=refresh(ticket), by_user=agent, status="solved", now=at(25 * 60))
+    handling = clock(ticket, "handling")
+    assert (handling.status, handling.breached_at) == ("breached", at(24 * 60))
+    [breach] = SlaEvent.objects.filter(clock=handling, kind="breach")
+    assert datetime.fromisoformat(breach.detail["due_at"]) == at(24 * 60)
+
+    ticket_customer_message(ticket=ticket, body="还是坏的", actor=STOREFRONT, now=at(26 * 60))
+
+    handling = clock(ticket, "handling")
+    assert (handling.status, handling.due_at, handling.warn_at) == ("breached", at(24 * 60), None)
+    assert refresh(ticket).next_due_at == at(24 * 60)  # overdue in the queue, not "no due"
+
+
 def test_closing_stops_the_closure_clock_late_closure_is_a_breach(team, agent):
     ticket = open_ticket(team)
     ticket_update(ticket=ticket, by_user=agent, status="solved", now=at(60))
@@ -279,10 +295,28 @@ def test_deactivating_a_policy_cancels_its_clocks_and_stops_warnings(team, agent
     policy = SlaPolicy.objects.get(name="Default")
     policy.active = False
     policy.save()
-    sla_policy_deactivated(policy_id=policy.pk)
+    sla_policy_deactivated(policy_id=policy.pk, now=at(7))
     result = sla_sweep(now=at(60))
     assert (result.warned, result.breached) == (0, 0)
     assert {c.status for c in ticket.sla_clocks.all()} == {"cancelled"}
+
+
+def test_deactivating_a_policy_banks_the_time_its_clocks_ran(team, agent):
+    ticket = open_ticket(team)
+    ticket_update(ticket=ticket, by_user=agent, status="pending", now=at(4))  # handling pauses
+    policy = SlaPolicy.objects.get(name="Default")
+    policy.active = False
+    policy.save()
+
+    sla_policy_deactivated(policy_id=policy.pk, now=at(10))
+
+    used = {c.metric: c.used for c in ticket.sla_clocks.all()}
+    assert used == {
+        "first_response": timedelta(minutes=10),
+        "handling": timedelta(minutes=4),
+        "closure": timedelta(minutes=10),
+    }
+    assert refresh(ticket).next_due_at is None
 
 
 # --- next_response cycles -------------------------------------------------------------------

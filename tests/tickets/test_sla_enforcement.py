@@ -30,11 +30,11 @@ from tickets.models import (
     TicketEvent,
     TicketSettings,
 )
-from tickets.notifications import unread_count
+from tickets.notifications import notifications_send_due, unread_count
 from tickets.selectors import sla_state
 from tickets.services import ticket_create, ticket_reply, ticket_update
 from tickets.sla.sweeper import SweepResult, sla_sweep
-from tickets.tasks import sla_sweep_task
+from tickets.tasks import notifications_email_task, sla_sweep_task
 
 pytestmark = pytest.mark.django_db
 
@@ -92,6 +92,12 @@ def recipients(kind: str) -> list[str]:
     return sorted(Notification.objects.filter(kind=kind).values_list("user__username", flat=True))
 
 
+def sweep_and_email(now) -> int:
+    """A beat tick: the SLA sweep, then the e-mail task that runs beside it; e-mails sent."""
+    sla_sweep(now=now)
+    return notifications_send_due(now=now)
+
+
 def mailed_to() -> list[str]:
     return sorted(address for message in mail.outbox for address in message.to)
 
@@ -132,7 +138,7 @@ def test_a_15_minute_target_warns_the_assignee_at_12_minutes_and_not_a_second_be
 
     result = sla_sweep(now=at(12))
 
-    assert result == SweepResult(warned=1, breached=0, escalated=0, emailed=1)
+    assert result == SweepResult(warned=1, breached=0, escalated=0)
     [warning] = sla_events(ticket, "warning")
     assert (warning.clock.metric, warning.level, warning.at) == ("first_response", 0, at(12))
     assert first_response(ticket).warned_at == at(12)
@@ -170,6 +176,17 @@ def test_a_breach_is_caught_by_the_first_sweep_after_the_due_time_and_dated_at_i
     [breach] = sla_events(ticket, "breach")
     assert breach.clock == clock
     assert {c.status for c in ticket.sla_clocks.exclude(pk=clock.pk)} == {"active"}
+
+
+def test_after_a_breach_the_ticket_is_breaching_soon_only_by_its_next_warning(team, agent):
+    ticket = open_ticket()
+    assert refresh(ticket).next_warn_at == at(12)
+
+    sla_sweep(now=at(15, seconds=15))
+
+    ticket = refresh(ticket)
+    assert ticket.next_due_at == at(15)  # the breach keeps the ticket overdue
+    assert ticket.next_warn_at == at(24 * 60 * 0.8)  # handling warns next, at 80% of 24 h
 
 
 def test_a_breach_notifies_the_assignee_and_the_team_supervisor(team, agent):
@@ -338,6 +355,7 @@ def test_sweepers_running_at_once_raise_one_breach_and_one_notification_per_reci
     per_breach = breaches.annotate(n=Count("notifications")).values_list("n", flat=True)
     assert set(per_breach) == {2}  # the assignee and the supervisor, once each
     assert Notification.objects.count() == 200 + 400 + 200
+    assert notifications_send_due(now=at(20)) == Notification.objects.count()
     assert len(mail.outbox) == Notification.objects.count()  # every one e-mailed once
     assert not Notification.objects.filter(emailed_at__isnull=True).exists()
 
@@ -417,24 +435,27 @@ def test_a_retried_sweep_task_alerts_once(team, agent):
 
     with time_machine.travel(at(20), tick=False):
         first = sla_sweep_task.delay().get()
+        emailed = notifications_email_task.delay().get()
         retried = sla_sweep_task.delay().get()
+        emailed_again = notifications_email_task.delay().get()
     with time_machine.travel(at(21), tick=False):
         later = sla_sweep_task.delay().get()
 
-    assert (first["warned"], first["breached"], first["escalated"]) == (1, 1, 1)
-    assert retried == later == {"warned": 0, "breached": 0, "escalated": 0, "emailed": 0}
+    assert first == {"warned": 1, "breached": 1, "escalated": 1}
+    assert retried == later == {"warned": 0, "breached": 0, "escalated": 0}
     assert len(sla_events(ticket, "breach")) == 1
     assert recipients("sla_breach") == ["boss", "li.na"]
-    assert first["emailed"] == len(mail.outbox) == Notification.objects.count()
+    assert emailed == len(mail.outbox) == Notification.objects.count()
+    assert emailed_again == 0
 
 
 # --- E-mail -----------------------------------------------------------------------------------
 
 
-def test_each_notification_is_emailed_once_by_the_sweep(team, agent):
+def test_each_notification_is_emailed_once_by_the_email_task(team, agent):
     ticket = open_ticket()
 
-    assert sla_sweep(now=at(12)).emailed == 1
+    assert sweep_and_email(at(12)) == 1
 
     [message] = mail.outbox
     assert message.to == [agent.email]
@@ -442,7 +463,7 @@ def test_each_notification_is_emailed_once_by_the_sweep(team, agent):
     assert f"/desk/tickets/{ticket.number}/" in message.body
     assert Notification.objects.get().emailed_at == at(12)
 
-    assert sla_sweep(now=at(13)).emailed == 0
+    assert sweep_and_email(at(13)) == 0
     assert len(mail.outbox) == 1
 
 
@@ -451,14 +472,14 @@ def test_a_user_without_an_email_address_gets_the_notification_but_no_email(team
     ticket = open_ticket()
     assert refresh(ticket).assignee == agent
 
-    sla_sweep(now=at(12))
-    sla_sweep(now=at(15))
+    sweep_and_email(at(12))
+    sweep_and_email(at(15))
 
     assert recipients("sla_warning") == ["li.na"]
     assert recipients("sla_breach") == ["boss", "li.na"]
     assert set(mailed_to()) == {team.supervisor.email}  # breach and escalation level 1
     assert len(mail.outbox) == 2
-    assert sla_sweep(now=at(16)).emailed == 0  # skipped for good, not retried every sweep
+    assert sweep_and_email(at(16)) == 0  # skipped for good, not retried every sweep
 
 
 FRIDAY = datetime(2026, 3, 6, tzinfo=SHANGHAI)
@@ -486,30 +507,59 @@ def test_notifications_outside_business_hours_wait_for_the_next_opening(
     ticket = open_ticket(now=friday(17, 45))
     assert first_response(ticket).due_at == friday(18, 0)  # a deadline at closing time
 
-    sla_sweep(now=friday(17, 57))  # the warning, within open hours: sent at once
+    sweep_and_email(friday(17, 57))  # the warning, within open hours: sent at once
     assert mailed_to() == [agent.email]
 
-    sla_sweep(now=friday(18, 0, 15))  # the breach, after closing: held
+    sweep_and_email(friday(18, 0, 15))  # the breach, after closing: held
 
     breach_notes = Notification.objects.filter(kind="sla_breach")
     assert sorted(n.user.username for n in breach_notes) == ["boss", "li.na"]
     assert {n.deliver_after for n in breach_notes} == {MONDAY_OPENING}
     assert unread_count(agent, friday(18, 1)) == 1  # the warning only
-    assert sla_sweep(now=friday(23, 0)).emailed == 0
-    assert sla_sweep(now=MONDAY_OPENING - timedelta(seconds=1)).emailed == 0
+    assert sweep_and_email(friday(23, 0)) == 0
+    assert sweep_and_email(MONDAY_OPENING - timedelta(seconds=1)) == 0
     assert len(mail.outbox) == 1
 
-    assert sla_sweep(now=MONDAY_OPENING).emailed == 2
+    assert sweep_and_email(MONDAY_OPENING) == 2
 
     assert mailed_to() == sorted([agent.email, agent.email, team.supervisor.email])
     assert unread_count(agent, MONDAY_OPENING) == 2
+
+
+def test_notifications_wait_for_the_teams_business_hours_where_the_team_has_them(
+    team, agent, weekdays_9_to_18
+):
+    first_response_policy(minutes=15, calendar=None, hold=True)  # counted in calendar time
+    team.calendar = weekdays_9_to_18
+    team.save()
+    ticket = open_ticket(now=friday(18, 30))  # the team went home at 18:00
+    assert first_response(ticket).due_at == friday(18, 45)
+
+    sweep_and_email(friday(18, 45, 15))
+
+    held = Notification.objects.filter(ticket=ticket)
+    assert sorted(held.values_list("kind", flat=True)) == [
+        "sla_breach",
+        "sla_breach",
+        "sla_warning",
+    ]
+    assert {n.deliver_after for n in held} == {MONDAY_OPENING}
+    assert mail.outbox == []
+    assert sweep_and_email(MONDAY_OPENING) == 3
+
+
+def test_without_team_hours_a_calendar_time_target_holds_nothing(team, agent):
+    first_response_policy(minutes=15, calendar=None, hold=True)
+    open_ticket(now=friday(18, 30))
+
+    assert sweep_and_email(friday(18, 45, 15)) == 3
 
 
 def test_notifications_are_not_held_when_the_target_does_not_say_so(team, agent, weekdays_9_to_18):
     first_response_policy(minutes=15, calendar=weekdays_9_to_18, hold=False)
     open_ticket(now=friday(17, 45))
 
-    assert sla_sweep(now=friday(18, 0, 15)).emailed == 3  # warning and breach, at once
+    assert sweep_and_email(friday(18, 0, 15)) == 3  # warning and breach, at once
 
     breach_notes = Notification.objects.filter(kind="sla_breach")
     assert {n.deliver_after for n in breach_notes} == {friday(18, 0, 15)}

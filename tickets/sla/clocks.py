@@ -67,7 +67,11 @@ def schedule(clock, cal: WorkCalendar) -> None:
             clock.next_escalation_at = None
         return
     if clock.status == BREACHED:
-        return  # keeps the due time it breached at; no further warnings
+        # Keeps the due time it breached at (a reopened ticket's handling clock too, whose
+        # due time was cleared when it stopped); no further warnings.
+        clock.due_at = clock.due_at or clock.breached_at
+        clock.warn_at = None
+        return
     clock.due_at = _point(cal, clock.running_since, target - clock.used)
     share = getattr(clock, "_warning_share", None)
     if share is None:

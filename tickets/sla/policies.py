@@ -60,7 +60,11 @@ def calendar_for(target) -> WorkCalendar:
     """The target's calendar; calendar time (always open) when it has none."""
     if target is None or target.calendar_id is None:
         return WorkCalendar.always_open()
-    cal = target.calendar
+    return work_calendar_of(target.calendar)
+
+
+def work_calendar_of(cal) -> WorkCalendar:
+    """The ``WorkCalendar`` of a ``BusinessCalendar`` row, kept until the row changes."""
     key = (cal.pk, cal.updated_at)
     if key not in _calendar_cache:
         if len(_calendar_cache) > 256:

@@ -8,8 +8,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .clocks import _ticket_due_times, ticket_clocks_sync
-from .policies import active_policies
+from .clocks import CLOCK_FIELDS, _cancel, _ticket_due_times, ticket_clocks_sync
+from .policies import active_policies, calendar_for
 
 RUNNING = ("active", "paused", "breached")
 
@@ -29,14 +29,13 @@ def sla_policy_deactivated(*, policy_id: int, now: datetime | None = None) -> in
     tickets = list(
         Ticket.objects.select_for_update().filter(pk__in=running.values("ticket_id")).order_by("pk")
     )
-    cancelled = running.update(
-        status="cancelled",
-        running_since=None,
-        paused_at=None,
-        due_at=None,
-        warn_at=None,
-        next_escalation_at=None,
-    )
+    # Each clock banks the time it ran until now before it stops, so that the stored used
+    # time (what the KPIs read) is right to the second.
+    stopping = list(running.select_related("target__calendar").select_for_update(of=("self",)))
+    for clock in stopping:
+        _cancel(clock, calendar_for(clock.target), now)
+    SlaClock.objects.bulk_update(stopping, CLOCK_FIELDS)
+    cancelled = len(stopping)
     clocks: dict[int, list] = {ticket.pk: [] for ticket in tickets}
     for clock in SlaClock.objects.filter(ticket_id__in=clocks):
         clocks[clock.ticket_id].append(clock)

@@ -1,4 +1,4 @@
-"""The periodic scan of due clocks: warnings, breaches, escalations, then e-mails.
+"""The periodic scan of due clocks: warnings, breaches, escalations.
 
 Nothing waits on a task scheduled hours ahead: due times live on the clock rows, and every
 sweep reads the ones that are due. Rows are locked with ``SKIP LOCKED`` so several sweepers
@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from ..signals import sla_breached
-from .policies import calendar_for
+from .policies import calendar_for, work_calendar_of
 
 ACTIVE, BREACHED = "active", "breached"
 
@@ -27,18 +27,17 @@ class SweepResult:
     warned: int = 0
     breached: int = 0
     escalated: int = 0
-    emailed: int = 0
 
 
 def sla_sweep(*, now: datetime | None = None, batch_size: int = 500) -> SweepResult:
-    from ..notifications import notifications_send_due
-
+    """Warn, breach and escalate what is due. The notifications it writes are e-mailed by
+    their own periodic task (``notifications_send_due``), so a burst of e-mails never holds
+    up the next breach."""
     now = now or timezone.now()
     result = SweepResult()
     result.warned = _in_batches(_warnings_batch, now, batch_size)
     result.breached = _in_batches(_breaches_batch, now, batch_size)
     result.escalated = _escalations(now, batch_size)
-    result.emailed = notifications_send_due(now=now)
     return result
 
 
@@ -60,9 +59,21 @@ def _locked(queryset, batch_size: int, due_field: str) -> list:
     # read off the index, where ordering by id would join and sort every due clock.
     return list(
         queryset.select_for_update(skip_locked=True, of=("self", "ticket"))
-        .select_related("ticket__assignee", "ticket__team__supervisor", "target__calendar")
+        .select_related(
+            "ticket__assignee",
+            "ticket__team__supervisor",
+            "ticket__team__calendar",
+            "target__calendar",
+        )
         .order_by(due_field, "id")[:batch_size]
     )
+
+
+def _due_detail(clock) -> dict:
+    """When the clock was due: its due time, or for a clock that stopped late (its due time
+    already cleared) the time it breached at."""
+    due = clock.due_at or clock.breached_at
+    return {"due_at": due.isoformat() if due else None}
 
 
 def _metric_label(clock) -> str:
@@ -70,8 +81,14 @@ def _metric_label(clock) -> str:
 
 
 def _hold_calendar(clock):
+    """The hours the clock's notifications wait for: the team's, else the target's calendar."""
     target = clock.target
-    return calendar_for(target) if target and target.hold_notifications_outside_hours else None
+    if target is None or not target.hold_notifications_outside_hours:
+        return None
+    team = clock.ticket.team
+    if team is not None and team.calendar_id is not None:
+        return work_calendar_of(team.calendar)
+    return calendar_for(target)
 
 
 def _warnings_batch(now: datetime, batch_size: int) -> int:
@@ -84,7 +101,7 @@ def _warnings_batch(now: datetime, batch_size: int) -> int:
         "warn_at",
     )
     events = SlaEvent.objects.bulk_create(
-        SlaEvent(clock=c, kind=SlaEventKind.WARNING, at=now, detail={"due_at": str(c.due_at)})
+        SlaEvent(clock=c, kind=SlaEventKind.WARNING, at=now, detail=_due_detail(c))
         for c in clocks
     )
     notifications = []
@@ -115,7 +132,29 @@ def _breaches_batch(now: datetime, batch_size: int) -> int:
         clock.status = BREACHED
         clock.breached_at = clock.due_at
     breaches_record(clocks, now=now)
+    _tickets_next_warn_refresh({c.ticket_id for c in clocks})
     return len(clocks)
+
+
+def _tickets_next_warn_refresh(ticket_ids) -> None:
+    """A breached clock warns no more: the tickets' "breaching soon" time moves to their next
+    running clock's warning (or none), in one UPDATE; their due times keep the breach."""
+    from ..models import SlaClock, Ticket
+
+    if not ticket_ids:
+        return
+    next_warn = (
+        SlaClock.objects.filter(
+            ticket=OuterRef("pk"),
+            status=ACTIVE,
+            stopped_at__isnull=True,
+            running_since__isnull=False,
+            warn_at__isnull=False,
+        )
+        .order_by("warn_at")
+        .values("warn_at")[:1]
+    )
+    Ticket.objects.filter(pk__in=ticket_ids).update(next_warn_at=Subquery(next_warn))
 
 
 def _rules_for(clocks) -> dict:
@@ -138,7 +177,7 @@ def breaches_record(clocks, *, now: datetime) -> None:
     if not clocks:
         return
     events = SlaEvent.objects.bulk_create(
-        SlaEvent(clock=c, kind=SlaEventKind.BREACH, at=now, detail={"due_at": str(c.due_at)})
+        SlaEvent(clock=c, kind=SlaEventKind.BREACH, at=now, detail=_due_detail(c))
         for c in clocks
     )
     rules = _rules_for(clocks)
