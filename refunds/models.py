@@ -153,6 +153,11 @@ class Refund(models.Model):
     last_error = models.CharField(max_length=300, blank=True)
     # A failed payout waits here for a supervisor (retry or settle by other means).
     needs_attention = models.BooleanField(default=False)
+    # A supervisor's retry of a payout that failed for good is a new refund (a new gateway
+    # key: a provider may remember the failed one), linked to the one it retries.
+    retry_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="retried_by"
+    )
     created_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -578,6 +578,70 @@ def refund_create(
     return _refund(order, request, amount=amount, actor=Actor.for_user(by_user), now=now)
 
 
+@transaction.atomic
+def refund_retry(*, refund_id: int, by_user, now: datetime | None = None) -> Refund:
+    """A supervisor pays a payout that failed for good again, for the same amount.
+
+    The retry is a new refund linked to the failed one, with its own gateway key: a provider
+    may answer a key it saw fail with the same failure. The amount is reserved on the order
+    again under its lock, so a retry never pays more than is still refundable; a failed
+    payout is retried once (a second failure of the retry is retried from the retry).
+    """
+    now = now or timezone.now()
+    if not _is_supervisor(by_user):
+        raise NeedsSupervisor(_("Only a supervisor may retry a failed payout."))
+    failed = Refund.objects.select_related("request").get(pk=refund_id)
+    if failed.request is not None:
+        order, request = _lock_request(failed.request)
+    else:
+        order, request = _lock_order(failed.order_id), None
+    failed = Refund.objects.select_for_update().get(pk=refund_id)
+    if failed.status != RefundStatus.FAILED or not failed.needs_attention:
+        raise ConflictError(
+            _("Only a failed payout waiting for a supervisor can be retried."),
+            code="not_retryable",
+            refund_status=failed.status,
+        )
+    if Refund.objects.filter(retry_of=failed).exists():
+        raise ConflictError(_("This payout was retried already."), code="already_retried")
+    retry = _refund(order, request, amount=failed.amount, actor=Actor.for_user(by_user), now=now)
+    retry.retry_of = failed
+    retry.save(update_fields=["retry_of"])
+    Refund.objects.filter(pk=failed.pk).update(needs_attention=False)
+    if request is not None:
+        _event(
+            request,
+            "payout_retried",
+            Actor.for_user(by_user),
+            now,
+            refund=retry.pk,
+            failed_refund=failed.pk,
+            amount=str(failed.amount),
+        )
+    return retry
+
+
+def return_ticket_solve(*, request_id: int, now: datetime | None = None) -> str | None:
+    """Solve the ticket of a request that ended (refunded, exchanged, cancelled, closed).
+
+    Safe to run again: a solved or closed ticket is left as it is. Returns the ticket number.
+    """
+    from tickets.services import ticket_system_change
+
+    request = ReturnRequest.objects.select_related("ticket").get(pk=request_id)
+    if request.ticket is None or request.ticket.status in ("solved", "closed"):
+        return None
+    ticket_system_change(
+        ticket=request.ticket,
+        actor=Actor.system("returns"),
+        status="solved",
+        note=_("Return %(id)s ended: %(status)s.")
+        % {"id": request.public_id, "status": request.get_status_display()},
+        now=now,
+    )
+    return request.ticket.number
+
+
 # --- Payouts ----------------------------------------------------------------------------------
 #
 # A payout is three steps. (1) Claim: under the refund's row lock, count the attempt and take a

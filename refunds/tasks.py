@@ -20,3 +20,8 @@ def refund_payout_task(self, refund_id: int) -> str:
 @shared_task
 def returns_timers_task() -> dict:
     return timers.returns_timers_run()
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def return_ticket_solve_task(request_id: int) -> str | None:
+    return services.return_ticket_solve(request_id=request_id)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import transaction
+
 from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError
 
 from .choices import ReturnStatus
 
 S = ReturnStatus
+
+# A request in one of these statuses needs nothing more from the desk: its ticket is solved.
+ENDED = frozenset({S.REFUNDED, S.EXCHANGED, S.CANCELLED, S.CLOSED})
 
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     S.REQUESTED: frozenset({S.APPROVED, S.REJECTED, S.CANCELLED}),
@@ -69,3 +74,8 @@ def return_apply_transition(
         at=now,
         **actor.event_fields(),
     )
+    if target in ENDED and request.ticket_id:
+        from .tasks import return_ticket_solve_task
+
+        request_id = request.pk
+        transaction.on_commit(lambda: return_ticket_solve_task.delay(request_id))

@@ -20,11 +20,12 @@ from refunds.services import (
     refund_create,
     refund_fail,
     refund_payout,
+    refund_retry,
     return_request_inspect,
     return_request_receive,
 )
 from refunds.tasks import refund_payout_task
-from tests.factories import supervisor_user
+from tests.factories import agent_user, supervisor_user
 
 from .helpers import DAY, DELIVERED, delivered_order, file_request
 
@@ -104,9 +105,11 @@ def test_the_gateway_is_called_after_the_refund_is_committed_never_inside_its_tr
 @pytest.mark.django_db
 def test_a_rolled_back_refund_is_never_paid(django_capture_on_commit_callbacks):
     request, boss = inspected_request()
-    with django_capture_on_commit_callbacks() as callbacks:
-        refund_create(request=request, amount=Decimal("99.00"), by_user=boss, now=NOW)
-    assert len(callbacks) == 1  # queued for after the commit, not run
+    with mock.patch.object(refund_payout_task, "delay") as payout_queued:
+        with django_capture_on_commit_callbacks() as callbacks:
+            refund_create(request=request, amount=Decimal("99.00"), by_user=boss, now=NOW)
+        assert callbacks  # queued for after the commit, not run
+        payout_queued.assert_not_called()
     assert not GatewayPayout.objects.exists()
 
 
@@ -251,3 +254,73 @@ def test_a_payout_is_not_given_up_by_hand_while_a_call_is_in_flight():
     assert failed.status == RefundStatus.FAILED and failed.needs_attention
     failed.order.refresh_from_db()
     assert failed.order.refunded_amount == Decimal("0.00")
+
+
+# --- A supervisor retries a payout that failed for good ------------------------------------------
+
+
+def failed_refund():
+    refund = new_refund()
+    with override_settings(REFUND_GATEWAY_FAILURE_RATE=1.0), retries_run_in_process():
+        refund_payout_task.delay(refund.pk)
+    refund.refresh_from_db()
+    assert (refund.status, refund.needs_attention) == (RefundStatus.FAILED, True)
+    return refund
+
+
+@pytest.mark.django_db
+def test_a_supervisor_retries_a_failed_payout_as_a_new_refund_of_the_same_amount_paid_once(
+    django_capture_on_commit_callbacks,
+):
+    failed = failed_refund()
+    boss = supervisor_user(username="retrying.boss")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        retry = refund_retry(refund_id=failed.pk, by_user=boss, now=NOW + DAY)
+
+    retry.refresh_from_db()
+    failed.refresh_from_db()
+    assert (retry.amount, retry.retry_of, retry.status) == (failed.amount, failed, "succeeded")
+    assert retry.idempotency_key != failed.idempotency_key
+    assert failed.needs_attention is False and failed.status == RefundStatus.FAILED
+    assert payouts(retry) == 1 and payouts(failed) == 0
+    retry.order.refresh_from_db()
+    assert retry.order.refunded_amount == Decimal("99.00")
+    event = ReturnEvent.objects.get(request=failed.request, type="payout_retried")
+    assert (event.actor_user, event.payload["failed_refund"]) == (boss, failed.pk)
+
+
+@pytest.mark.django_db
+def test_a_failed_payout_is_retried_once_and_only_by_a_supervisor():
+    failed = failed_refund()
+    with pytest.raises(services.NeedsSupervisor):
+        refund_retry(refund_id=failed.pk, by_user=agent_user(), now=NOW)
+    with mock.patch.object(refund_payout_task, "delay"):
+        refund_retry(refund_id=failed.pk, by_user=supervisor_user(), now=NOW)
+    with pytest.raises(ConflictError) as refused:
+        refund_retry(refund_id=failed.pk, by_user=supervisor_user(), now=NOW)
+    assert refused.value.code == "not_retryable"
+    assert Refund.objects.filter(retry_of=failed).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_pending_or_paid_refund_cannot_be_retried():
+    refund = new_refund()
+    with pytest.raises(ConflictError):
+        refund_retry(refund_id=refund.pk, by_user=supervisor_user(), now=NOW)
+
+
+@pytest.mark.django_db
+def test_a_retry_never_pays_more_than_is_still_refundable():
+    failed = failed_refund()  # 99.00 released; the order paid 208.00
+    with mock.patch.object(refund_payout_task, "delay"):
+        refund_create(
+            request=failed.request, amount=Decimal("99.00"), by_user=supervisor_user(), now=NOW
+        )
+    Refund.objects.filter(pk=failed.pk).update(needs_attention=True)  # still waiting, say
+    # The shop settled the rest with the customer some other way: 99.00 is all that was paid.
+    type(failed.order).objects.filter(pk=failed.order_id).update(paid_amount=Decimal("99.00"))
+
+    with pytest.raises(services.return_rules.ReturnRefused):
+        refund_retry(refund_id=failed.pk, by_user=supervisor_user(), now=NOW)
+    assert not Refund.objects.filter(retry_of=failed).exists()
