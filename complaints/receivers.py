@@ -1,0 +1,17 @@
+"""What complaints do when the tickets app announces something (connected in apps.py)."""
+
+from __future__ import annotations
+
+
+def on_sla_breached(sender, *, ticket_id: int, clock_id: int, metric: str, at, **kwargs) -> None:
+    """A complaint timer breached: raise the complaint's escalation level, once per clock.
+
+    The sweeper sends this after its commit for every breach; only the complaint timers
+    matter here, and the task is idempotent (keyed by the clock id).
+    """
+    from .services import ESCALATING_METRICS
+    from .tasks import complaint_escalate_for_breach_task
+
+    if metric not in ESCALATING_METRICS:
+        return
+    complaint_escalate_for_breach_task.delay(ticket_id, clock_id, metric, at.isoformat())

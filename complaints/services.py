@@ -1,0 +1,912 @@
+"""Every write to complaints: filing and grading, the lifecycle, escalation, remedy,
+the customer's confirmation and the periodic close of unconfirmed outcomes.
+
+A complaint is handled on its own ticket (kind ``complaint``), opened through
+``tickets.services.ticket_create``; the ticket's SLA policy runs the complaint timers (first
+response 15 min, ``acceptance`` 24 h, ``plan`` 48 h) and stops the last two when the milestone
+is recorded here. Lock order: complaint → ticket → order (refunds lock order → return request).
+
+Escalation levels and who hears about them (``level_people``):
+
+1. agent — the ticket's assignee;
+2. senior agent — the members of the ticket's team flagged as senior agents in admin
+   (``SeniorAgent``); the team supervisor when the team has none;
+3. supervisor — the supervisor of the ticket's team;
+4. manager — the active users with the admin role.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from csplatform.actors import Actor
+from csplatform.api.errors import ConflictError, DomainError, InvalidInput
+from csplatform.roles import ADMIN
+from orders.models import Customer, Order
+from tickets.choices import TicketKind, TicketStatus
+from tickets.notifications import notify
+from tickets.services import ticket_create, ticket_milestone_record, ticket_system_change
+
+from . import rules as severity_rules
+from .choices import (
+    REMEDIES_WITH_AMOUNT,
+    SEVERITY_PRIORITY,
+    ClosedAs,
+    ComplaintCategory,
+    ComplaintStatus,
+    Confirmation,
+    EscalationLevel,
+    RemedyType,
+    ResponsibleParty,
+    Severity,
+)
+from .models import Complaint, ComplaintEvent, SeniorAgent, SeverityRules
+from .signals import complaint_closed
+from .transitions import check_transition, complaint_apply_transition
+
+CENT = Decimal("0.01")
+S = ComplaintStatus
+# The SLA timers of a complaint ticket whose breach raises the escalation level.
+ESCALATING_METRICS = ("first_response", "acceptance", "plan")
+User = get_user_model()
+
+
+def _event(
+    complaint: Complaint,
+    type: str,
+    actor: Actor,
+    now: datetime,
+    *,
+    field: str = "",
+    old="",
+    new="",
+    reason: str = "",
+    sla_clock_id: int | None = None,
+    **payload,
+) -> ComplaintEvent:
+    return ComplaintEvent.objects.create(
+        complaint=complaint,
+        type=type,
+        field=field,
+        old_value=str(old if old is not None else "")[:200],
+        new_value=str(new if new is not None else "")[:200],
+        reason=reason[:1000],
+        payload=payload,
+        sla_clock_id=sla_clock_id,
+        at=now,
+        **actor.event_fields(),
+    )
+
+
+def _lock(complaint: Complaint) -> Complaint:
+    return Complaint.objects.select_for_update().get(pk=complaint.pk)
+
+
+def _save(complaint: Complaint, now: datetime) -> None:
+    complaint.updated_at = now
+    complaint.save()
+
+
+def _required(value: str, field: str, message: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise InvalidInput(message, errors={field: [message]})
+    return value
+
+
+# --- Filing -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def complaint_create(
+    *,
+    customer: Customer,
+    category: str,
+    channel: str,
+    description: str,
+    actor: Actor,
+    order: Order | None = None,
+    now: datetime | None = None,
+) -> Complaint:
+    """File a complaint: link it to the earlier ones it repeats, grade it, open its ticket."""
+    now = now or timezone.now()
+    description = _required(description, "description", _("Describe the complaint."))
+    if category not in ComplaintCategory.values:
+        raise InvalidInput(_("Unknown category."), errors={"category": [_("Unknown category.")]})
+    if order is not None and order.customer_id != customer.pk:
+        raise InvalidInput(
+            _("The order belongs to another customer."),
+            errors={"order_number": [_("No order with this number for this customer.")]},
+        )
+    # One customer's complaints are counted under their row lock: two filed at once both see
+    # each other, so the third is always graded critical.
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    rules = SeverityRules.load()
+    repeats = list(
+        severity_rules.earlier_repeats(
+            customer=customer, order=order, category=category, rules=rules, now=now
+        )
+    )
+    earlier = (
+        Complaint.objects.of_customer_since(customer.pk, severity_rules.window_start(rules, now))
+        .filter(created_at__lte=now)
+        .count()
+    )
+    grading = severity_rules.grade(
+        rules=rules,
+        category=category,
+        description=description,
+        customer_tier=customer.tier,
+        amount=order.total if order is not None else None,
+        earlier_in_window=earlier,
+        is_repeat=bool(repeats),
+    )
+    complaint = Complaint.objects.create(
+        customer=customer,
+        order=order,
+        category=category,
+        channel=channel,
+        description=description,
+        severity=grading.severity,
+        severity_reasons=grading.reasons,
+        is_repeat=bool(repeats),
+        created_at=now,
+        updated_at=now,
+    )
+    complaint.number = f"C-{complaint.pk:06d}"
+    if repeats:
+        complaint.repeat_of.set(repeats)
+    _event(
+        complaint,
+        "received",
+        actor,
+        now,
+        field="status",
+        new=S.RECEIVED,
+        severity=grading.severity,
+        severity_reasons=grading.reasons,
+        repeat_of=[c.number for c in repeats],
+    )
+    complaint.ticket = ticket_create(
+        customer=customer,
+        order=order,
+        kind=TicketKind.COMPLAINT,
+        channel=channel,
+        subject=_("Complaint %(number)s: %(category)s")
+        % {"number": complaint.number, "category": complaint.get_category_display()},
+        body=description,
+        priority=SEVERITY_PRIORITY[grading.severity],
+        actor=actor,
+        now=now,
+    )
+    complaint.save(update_fields=["number", "ticket"])
+    return complaint
+
+
+# --- Classification and grading ---------------------------------------------------------------
+
+
+def _set_field(complaint, field: str, value, actor: Actor, now: datetime, reason: str = ""):
+    old = getattr(complaint, field)
+    if old == value:
+        return False
+    setattr(complaint, field, value)
+    _event(complaint, field, actor, now, field=field, old=old, new=value, reason=reason)
+    return True
+
+
+@transaction.atomic
+def complaint_classify(
+    *, complaint: Complaint, category: str, actor: Actor, now: datetime | None = None
+) -> Complaint:
+    now = now or timezone.now()
+    if category not in ComplaintCategory.values:
+        raise InvalidInput(_("Unknown category."), errors={"category": [_("Unknown category.")]})
+    complaint = _lock(complaint)
+    if _set_field(complaint, "category", category, actor, now):
+        _save(complaint, now)
+    return complaint
+
+
+@transaction.atomic
+def complaint_grade(
+    *,
+    complaint: Complaint,
+    severity: str,
+    actor: Actor,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Complaint:
+    """An agent sets the severity; the ticket's priority rises with it (never falls)."""
+    now = now or timezone.now()
+    if severity not in Severity.values:
+        raise InvalidInput(_("Unknown severity."), errors={"severity": [_("Unknown severity.")]})
+    complaint = _lock(complaint)
+    if _set_field(complaint, "severity", severity, actor, now, reason=reason):
+        _save(complaint, now)
+        if complaint.ticket_id:
+            ticket_system_change(
+                ticket=complaint.ticket,
+                actor=actor,
+                priority_at_least=SEVERITY_PRIORITY[severity],
+                now=now,
+            )
+    return complaint
+
+
+# --- Lifecycle --------------------------------------------------------------------------------
+
+
+def _milestone(complaint: Complaint, milestone: str, actor: Actor, now: datetime) -> None:
+    if complaint.ticket_id:
+        ticket_milestone_record(ticket=complaint.ticket, milestone=milestone, actor=actor, now=now)
+
+
+@transaction.atomic
+def complaint_accept(
+    *, complaint: Complaint, actor: Actor, now: datetime | None = None
+) -> Complaint:
+    """受理: the complaint is taken on; the ticket's 24-hour acceptance timer stops."""
+    now = now or timezone.now()
+    complaint = _lock(complaint)
+    complaint_apply_transition(complaint=complaint, target=S.ACCEPTED, actor=actor, now=now)
+    complaint.accepted_at = now
+    _save(complaint, now)
+    _milestone(complaint, "acceptance", actor, now)
+    return complaint
+
+
+@transaction.atomic
+def complaint_investigate(
+    *, complaint: Complaint, actor: Actor, now: datetime | None = None
+) -> Complaint:
+    now = now or timezone.now()
+    complaint = _lock(complaint)
+    complaint_apply_transition(complaint=complaint, target=S.INVESTIGATING, actor=actor, now=now)
+    _save(complaint, now)
+    return complaint
+
+
+@transaction.atomic
+def complaint_note_add(
+    *, complaint: Complaint, note: str, actor: Actor, now: datetime | None = None
+) -> Complaint:
+    """Add to the internal investigation notes (never shown to the customer)."""
+    now = now or timezone.now()
+    note = _required(note, "note", _("Write the note."))
+    complaint = _lock(complaint)
+    if not complaint.is_open:
+        raise ConflictError(_("The complaint is closed."), code="complaint_closed")
+    stamp = f"[{timezone.localtime(now):%Y-%m-%d %H:%M} {actor.label}]"
+    complaint.investigation_notes = f"{complaint.investigation_notes}\n{stamp} {note}".strip()
+    _event(complaint, "note", actor, now, field="investigation_notes", reason=note)
+    _save(complaint, now)
+    return complaint
+
+
+@transaction.atomic
+def complaint_findings_set(
+    *,
+    complaint: Complaint,
+    actor: Actor,
+    root_cause: str | None = None,
+    responsible_party: str | None = None,
+    now: datetime | None = None,
+) -> Complaint:
+    now = now or timezone.now()
+    if responsible_party is not None and responsible_party not in ResponsibleParty.values:
+        raise InvalidInput(
+            _("Unknown responsible party."),
+            errors={"responsible_party": [_("Unknown responsible party.")]},
+        )
+    complaint = _lock(complaint)
+    changed = False
+    if root_cause is not None:
+        changed |= _set_field(complaint, "root_cause", root_cause.strip()[:500], actor, now)
+    if responsible_party is not None:
+        changed |= _set_field(complaint, "responsible_party", responsible_party, actor, now)
+    if changed:
+        _save(complaint, now)
+    return complaint
+
+
+@transaction.atomic
+def complaint_propose_plan(
+    *, complaint: Complaint, plan: str, actor: Actor, now: datetime | None = None
+) -> Complaint:
+    """The handling plan is given to the customer; the ticket's 48-hour plan timer stops."""
+    now = now or timezone.now()
+    plan = _required(plan, "plan", _("Write the handling plan."))
+    complaint = _lock(complaint)
+    complaint_apply_transition(
+        complaint=complaint, target=S.PLAN_PROPOSED, actor=actor, now=now, payload={"plan": plan}
+    )
+    complaint.plan = plan[:5000]
+    complaint.plan_proposed_at = now
+    _save(complaint, now)
+    _milestone(complaint, "plan", actor, now)
+    return complaint
+
+
+def _refund_reason(category: str) -> str:
+    """The return reason a refund remedy is filed with: the merchant's fault, so the
+    warranty window applies rather than the no-reason window."""
+    from refunds.choices import ReturnReason
+
+    return {
+        ComplaintCategory.PRODUCT_QUALITY: ReturnReason.QUALITY,
+        ComplaintCategory.LOGISTICS: ReturnReason.DAMAGED_IN_TRANSIT,
+    }.get(category, ReturnReason.NOT_AS_DESCRIBED)
+
+
+def _refund_lines(order: Order, amount: Decimal) -> list[tuple[str, int]]:
+    """The fewest units, line by line, whose value covers the amount: a refund claims the
+    units it pays for, so the others stay returnable."""
+    from refunds.rules import quantities_claimed
+
+    held = quantities_claimed(order)
+    lines, covered = [], Decimal("0")
+    for line in order.lines.order_by("id"):
+        free = line.quantity - line.quantity_returned - held.get(line.pk, 0)
+        if free <= 0 or covered >= amount or line.unit_price <= 0:
+            continue
+        need = min(free, max(1, math.ceil((amount - covered) / line.unit_price)))
+        lines.append((line.sku, int(need)))
+        covered += line.unit_price * int(need)
+    return lines
+
+
+@transaction.atomic
+def complaint_remedy_record(
+    *,
+    complaint: Complaint,
+    remedy_type: str,
+    actor: Actor,
+    amount: Decimal | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> Complaint:
+    """Record the remedy of the plan. A refund goes through the refunds app: a refund-only
+    request on the complaint's order (on the complaint's ticket), approved and paid by its
+    own rules (at once within the automatic limit, else by the desk)."""
+    from refunds.services import return_request_create
+
+    now = now or timezone.now()
+    if remedy_type not in RemedyType.values:
+        raise InvalidInput(_("Unknown remedy."), errors={"remedy_type": [_("Unknown remedy.")]})
+    if remedy_type in REMEDIES_WITH_AMOUNT:
+        if amount is None or Decimal(amount) <= 0:
+            raise InvalidInput(
+                _("This remedy needs an amount above zero."),
+                errors={"remedy_amount": [_("Must be above zero.")]},
+            )
+        amount = Decimal(amount).quantize(CENT)
+    else:
+        amount = None
+    complaint = _lock(complaint)
+    if complaint.status not in (S.INVESTIGATING, S.PLAN_PROPOSED):
+        raise ConflictError(
+            _("The remedy is recorded while investigating or with the plan."),
+            code="invalid_state",
+            current_status=complaint.status,
+        )
+    if complaint.remedy_return_id is not None:
+        raise ConflictError(
+            _("A refund was already started for this complaint."), code="remedy_refunded"
+        )
+    old = complaint.remedy_type
+    complaint.remedy_type, complaint.remedy_amount = remedy_type, amount
+    complaint.remedy_note = note.strip()[:500]
+    payload = {"amount": str(amount) if amount is not None else None}
+    if remedy_type == RemedyType.REFUND:
+        if complaint.order_id is None:
+            raise InvalidInput(
+                _("A refund needs the complaint's order."),
+                errors={"remedy_type": [_("The complaint has no order.")]},
+            )
+        ticket = complaint.ticket
+        if ticket is not None and hasattr(ticket, "return_request"):
+            ticket = None  # that ticket already handles a return: the refund gets its own
+        request = return_request_create(
+            order=complaint.order,
+            type="refund_only",
+            reason=_refund_reason(complaint.category),
+            lines=_refund_lines(complaint.order, amount),
+            amount=amount,
+            description=_("Remedy of complaint %(number)s") % {"number": complaint.number},
+            actor=actor,
+            ticket=ticket,
+            now=now,
+        )
+        complaint.remedy_return = request
+        payload["return"] = request.public_id
+    _event(
+        complaint,
+        "remedy",
+        actor,
+        now,
+        field="remedy_type",
+        old=old,
+        new=remedy_type,
+        reason=complaint.remedy_note,
+        **payload,
+    )
+    _save(complaint, now)
+    return complaint
+
+
+@transaction.atomic
+def complaint_request_confirmation(
+    *, complaint: Complaint, actor: Actor, now: datetime | None = None
+) -> Complaint:
+    """Ask the customer to confirm the outcome; unanswered, it closes as "resolved,
+    unconfirmed" after the confirmation window (72 h)."""
+    now = now or timezone.now()
+    complaint = _lock(complaint)
+    check_transition(complaint.status, S.AWAITING_CONFIRMATION)
+    if not complaint.remedy_type:
+        raise DomainError(
+            _("Record the remedy before asking the customer to confirm."), code="no_remedy"
+        )
+    complaint_apply_transition(
+        complaint=complaint, target=S.AWAITING_CONFIRMATION, actor=actor, now=now
+    )
+    complaint.confirmation = ""
+    complaint.confirmation_requested_at = now
+    complaint.confirmation_due_at = now + timedelta(hours=SeverityRules.load().confirmation_hours)
+    _save(complaint, now)
+    return complaint
+
+
+def _close(complaint: Complaint, *, closed_as: str, actor: Actor, now: datetime, reason=""):
+    """awaiting_confirmation → resolved → closed; the ticket is solved; ``complaint_closed``
+    is sent after commit (the satisfaction survey listens)."""
+    complaint_apply_transition(
+        complaint=complaint, target=S.RESOLVED, actor=actor, now=now, reason=reason
+    )
+    complaint.resolved_at = now
+    complaint_apply_transition(
+        complaint=complaint,
+        target=S.CLOSED,
+        actor=actor,
+        now=now,
+        reason=reason,
+        payload={"closed_as": closed_as},
+    )
+    complaint.closed_as, complaint.closed_at = closed_as, now
+    complaint.confirmation_due_at = None
+    _save(complaint, now)
+    if complaint.ticket_id:
+        ticket_system_change(
+            ticket=complaint.ticket,
+            actor=actor,
+            status=TicketStatus.SOLVED,
+            note=_("Complaint %(number)s closed: %(outcome)s")
+            % {"number": complaint.number, "outcome": complaint.get_closed_as_display()},
+            now=now,
+        )
+    complaint_id = complaint.pk
+    transaction.on_commit(
+        lambda: complaint_closed.send(sender=Complaint, complaint_id=complaint_id, at=now)
+    )
+
+
+@transaction.atomic
+def complaint_confirm(
+    *,
+    complaint: Complaint,
+    accepted: bool,
+    actor: Actor,
+    comment: str = "",
+    now: datetime | None = None,
+) -> Complaint:
+    """The customer's answer. Accepted: the complaint is resolved and closes. Rejected: it
+    goes back to investigating one escalation level higher; a closed complaint rejected
+    within the reopen window reopens (and escalates) the same way."""
+    now = now or timezone.now()
+    complaint = _lock(complaint)
+    comment = comment.strip()[:1000]
+    if complaint.status == S.CLOSED and not accepted:
+        _reopen(complaint, actor=actor, now=now, reason=comment)
+        _escalate(complaint, reason=_("The customer rejected the outcome."), actor=actor, now=now)
+        _save(complaint, now)
+        return complaint
+    if complaint.status != S.AWAITING_CONFIRMATION:
+        raise ConflictError(
+            _("The complaint is not waiting for the customer's confirmation."),
+            code="not_awaiting_confirmation",
+            current_status=complaint.status,
+        )
+    complaint.confirmation_comment = comment
+    complaint.confirmed_at = now
+    _event(
+        complaint,
+        "confirmation",
+        actor,
+        now,
+        field="confirmation",
+        old=complaint.confirmation,
+        new=Confirmation.ACCEPTED if accepted else Confirmation.REJECTED,
+        reason=comment,
+    )
+    if accepted:
+        complaint.confirmation = Confirmation.ACCEPTED
+        _close(complaint, closed_as=ClosedAs.CONFIRMED, actor=actor, now=now, reason=comment)
+        return complaint
+    complaint.confirmation = Confirmation.REJECTED
+    complaint.rejections += 1
+    complaint_apply_transition(
+        complaint=complaint, target=S.INVESTIGATING, actor=actor, now=now, reason=comment
+    )
+    complaint.confirmation_due_at = None
+    _escalate(complaint, reason=_("The customer rejected the outcome."), actor=actor, now=now)
+    _save(complaint, now)
+    return complaint
+
+
+@transaction.atomic
+def complaint_close_confirmed_elsewhere(
+    *, complaint: Complaint, by_user, note: str, now: datetime | None = None
+) -> Complaint:
+    """An agent records the customer's acceptance given on another channel (a call, a chat);
+    the note says where, and the event names the agent."""
+    now = now or timezone.now()
+    note = _required(note, "note", _("Say how the customer confirmed."))
+    complaint = _lock(complaint)
+    check_transition(complaint.status, S.RESOLVED)
+    actor = Actor.for_user(by_user)
+    complaint.confirmation = Confirmation.ACCEPTED
+    complaint.confirmation_comment = note[:1000]
+    complaint.confirmed_at = now
+    _event(
+        complaint,
+        "confirmation",
+        actor,
+        now,
+        field="confirmation",
+        new=Confirmation.ACCEPTED,
+        reason=note,
+        recorded_by_agent=True,
+    )
+    _close(complaint, closed_as=ClosedAs.CONFIRMED, actor=actor, now=now, reason=note)
+    return complaint
+
+
+def complaints_close_unconfirmed(*, now: datetime | None = None, batch_size: int = 200) -> int:
+    """Close the complaints whose confirmation window passed as "resolved, unconfirmed".
+    Safe to run again and concurrently: each is re-checked under its row lock."""
+    now = now or timezone.now()
+    ids = list(
+        Complaint.objects.confirmation_overdue(now)
+        .order_by("confirmation_due_at", "id")
+        .values_list("id", flat=True)[:batch_size]
+    )
+    closed = 0
+    for complaint_id in ids:
+        with transaction.atomic():
+            complaint = (
+                Complaint.objects.select_for_update(skip_locked=True)
+                .filter(pk=complaint_id)
+                .confirmation_overdue(now)
+                .first()
+            )
+            if complaint is None:
+                continue
+            _close(
+                complaint,
+                closed_as=ClosedAs.UNCONFIRMED,
+                actor=Actor.system("complaint confirmation window"),
+                now=now,
+                reason=_("Not confirmed within the confirmation window."),
+            )
+            closed += 1
+    return closed
+
+
+def _reopen(complaint: Complaint, *, actor: Actor, now: datetime, reason: str) -> None:
+    check_transition(complaint.status, S.INVESTIGATING)
+    days = SeverityRules.load().reopen_days
+    if complaint.closed_at is None or now > complaint.closed_at + timedelta(days=days):
+        raise DomainError(
+            _("A complaint reopens within %(days)d days of closing.") % {"days": days},
+            code="reopen_window_closed",
+        )
+    complaint_apply_transition(
+        complaint=complaint,
+        target=S.INVESTIGATING,
+        actor=actor,
+        now=now,
+        reason=reason,
+        event_type="reopened",
+    )
+    complaint.reopen_count += 1
+    complaint.closed_as, complaint.closed_at, complaint.resolved_at = "", None, None
+    complaint.confirmation, complaint.confirmation_due_at = "", None
+    if complaint.ticket_id:
+        ticket_system_change(
+            ticket=complaint.ticket,
+            actor=actor,
+            status=TicketStatus.OPEN,
+            note=_("Complaint %(number)s reopened.") % {"number": complaint.number},
+            now=now,
+        )
+
+
+@transaction.atomic
+def complaint_reopen(
+    *, complaint: Complaint, actor: Actor, reason: str, now: datetime | None = None
+) -> Complaint:
+    now = now or timezone.now()
+    reason = _required(reason, "reason", _("Say why the complaint reopens."))
+    complaint = _lock(complaint)
+    _reopen(complaint, actor=actor, now=now, reason=reason)
+    _save(complaint, now)
+    return complaint
+
+
+# --- Escalation -------------------------------------------------------------------------------
+
+
+def level_people(complaint: Complaint, level: int) -> list:
+    """Who handles the complaint at ``level`` (see the module docstring)."""
+    ticket = complaint.ticket
+    team = ticket.team if ticket is not None else None
+    supervisor = team.supervisor if team is not None else None
+    if level <= EscalationLevel.AGENT:
+        return [ticket.assignee] if ticket is not None and ticket.assignee_id else []
+    if level == EscalationLevel.SENIOR_AGENT:
+        seniors = (
+            list(
+                User.objects.filter(
+                    is_active=True,
+                    teams=team,
+                    pk__in=SeniorAgent.objects.values("user_id"),
+                ).order_by("id")
+            )
+            if team is not None
+            else []
+        )
+        return seniors or ([supervisor] if supervisor else [])
+    if level == EscalationLevel.SUPERVISOR:
+        return [supervisor] if supervisor else []
+    return list(
+        User.objects.filter(is_active=True)
+        .filter(Q(groups__name=ADMIN) | Q(is_superuser=True))
+        .distinct()
+        .order_by("id")
+    )
+
+
+def _escalate(
+    complaint: Complaint,
+    *,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+    level: int | None = None,
+    sla_clock_id: int | None = None,
+    metric: str = "",
+) -> None:
+    """Raise the level (to ``level``, else one up, at most 4) and tell that level's people.
+    At the top level an escalation is still recorded and the managers are told again."""
+    old = complaint.escalation_level
+    new = min(level if level is not None else old + 1, EscalationLevel.MANAGER)
+    complaint.escalation_level = max(new, old)
+    _event(
+        complaint,
+        "escalated",
+        actor,
+        now,
+        field="escalation_level",
+        old=old,
+        new=complaint.escalation_level,
+        reason=reason,
+        sla_clock_id=sla_clock_id,
+        metric=metric,
+    )
+    if complaint.ticket_id is None:
+        return
+    notify(
+        users=level_people(complaint, complaint.escalation_level),
+        ticket=complaint.ticket,
+        kind="complaint_escalation",
+        now=now,
+        complaint=complaint.number,
+        level=complaint.escalation_level,
+        reason=reason,
+    )
+    ticket_system_change(
+        ticket=complaint.ticket,
+        actor=actor,
+        note=_("Complaint escalated to level %(level)d (%(label)s): %(reason)s")
+        % {
+            "level": complaint.escalation_level,
+            "label": EscalationLevel(complaint.escalation_level).label,
+            "reason": reason,
+        },
+        now=now,
+    )
+
+
+@transaction.atomic
+def complaint_escalate(
+    *,
+    complaint: Complaint,
+    reason: str,
+    actor: Actor,
+    level: int | None = None,
+    now: datetime | None = None,
+) -> Complaint:
+    """Escalate by hand, with a reason: one level up, or to a higher ``level``."""
+    now = now or timezone.now()
+    reason = _required(reason, "reason", _("Say why the complaint is escalated."))
+    complaint = _lock(complaint)
+    if not complaint.is_open:
+        raise ConflictError(_("The complaint is closed."), code="complaint_closed")
+    target = complaint.escalation_level + 1 if level is None else level
+    if target not in EscalationLevel.values or target <= complaint.escalation_level:
+        raise ConflictError(
+            _("The complaint is at level %(level)d; it can only be escalated higher.")
+            % {"level": complaint.escalation_level},
+            code="invalid_escalation",
+            current_level=complaint.escalation_level,
+        )
+    _escalate(complaint, reason=reason, actor=actor, now=now, level=target)
+    _save(complaint, now)
+    return complaint
+
+
+def complaint_escalate_for_breach(
+    *, ticket_id: int, clock_id: int, metric: str, now: datetime | None = None
+) -> Complaint | None:
+    """A complaint timer of the ticket breached: one level up, once per breached clock
+    (the event row's unique clock id makes a repeated call a no-op)."""
+    now = now or timezone.now()
+    if metric not in ESCALATING_METRICS:
+        return None
+    with transaction.atomic():
+        complaint = Complaint.objects.select_for_update().filter(ticket_id=ticket_id).first()
+        if complaint is None or not complaint.is_open:
+            return complaint
+        if ComplaintEvent.objects.filter(sla_clock_id=clock_id).exists():
+            return complaint
+        _escalate(
+            complaint,
+            reason=f"{metric.replace('_', ' ')} timer breached",
+            actor=Actor.system("SLA"),
+            now=now,
+            sla_clock_id=clock_id,
+            metric=metric,
+        )
+        _save(complaint, now)
+        return complaint
+
+
+# Breaches announced while no worker ran are caught up from the clocks themselves.
+CATCH_UP_WINDOW = timedelta(days=3)
+
+
+def complaints_escalate_missed_breaches(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Escalate for the complaint timers that breached without their escalation (the signal's
+    task was lost: a worker crashed, the broker restarted). Returns how many were caught up."""
+    from tickets.models import SlaClock
+
+    now = now or timezone.now()
+    escalated = ComplaintEvent.objects.filter(sla_clock_id__isnull=False).values("sla_clock_id")
+    missed = list(
+        SlaClock.objects.filter(
+            metric__in=ESCALATING_METRICS,
+            breached_at__isnull=False,
+            breached_at__gte=now - CATCH_UP_WINDOW,
+            breached_at__lte=now,
+            ticket__kind=TicketKind.COMPLAINT,
+            ticket__complaint__isnull=False,
+        )
+        .exclude(ticket__complaint__status=S.CLOSED)
+        .exclude(pk__in=escalated)
+        .order_by("breached_at", "id")
+        .values_list("ticket_id", "id", "metric")[:limit]
+    )
+    for ticket_id, clock_id, metric in missed:
+        complaint_escalate_for_breach(
+            ticket_id=ticket_id, clock_id=clock_id, metric=metric, now=now
+        )
+    return len(missed)
+
+
+# --- The desk's and the API's combined change ------------------------------------------------
+
+
+@transaction.atomic
+def complaint_update(
+    *,
+    complaint: Complaint,
+    by_user,
+    category: str | None = None,
+    severity: str | None = None,
+    escalation_level: int | None = None,
+    escalation_reason: str = "",
+    note: str = "",
+    root_cause: str | None = None,
+    responsible_party: str | None = None,
+    plan: str | None = None,
+    remedy_type: str | None = None,
+    remedy_amount: Decimal | None = None,
+    remedy_note: str = "",
+    status: str | None = None,
+    now: datetime | None = None,
+) -> Complaint:
+    """Apply several changes at once, all or nothing (``PATCH /api/v1/complaints/{n}/``).
+
+    ``status`` moves along the lifecycle through its service: ``accepted``,
+    ``investigating`` (from ``accepted``, or a reopen of a closed complaint), ``plan_proposed``
+    (with ``plan``), ``awaiting_confirmation``, and ``resolved``/``closed`` (the customer
+    confirmed elsewhere: ``note`` says how). Any other move is a 409.
+    """
+    now = now or timezone.now()
+    actor = Actor.for_user(by_user)
+    if category is not None:
+        complaint = complaint_classify(complaint=complaint, category=category, actor=actor, now=now)
+    if severity is not None:
+        complaint = complaint_grade(complaint=complaint, severity=severity, actor=actor, now=now)
+    if escalation_level is not None and escalation_level != complaint.escalation_level:
+        complaint = complaint_escalate(
+            complaint=complaint,
+            reason=escalation_reason,
+            level=escalation_level,
+            actor=actor,
+            now=now,
+        )
+    # With a close or a reopen the note is its reason, not an investigation note.
+    note_is_reason = status in (S.RESOLVED, S.CLOSED) or (
+        status == S.INVESTIGATING and complaint.status == S.CLOSED
+    )
+    if note and not note_is_reason:
+        complaint = complaint_note_add(complaint=complaint, note=note, actor=actor, now=now)
+    if root_cause is not None or responsible_party is not None:
+        complaint = complaint_findings_set(
+            complaint=complaint,
+            root_cause=root_cause,
+            responsible_party=responsible_party,
+            actor=actor,
+            now=now,
+        )
+    if remedy_type is not None:
+        complaint = complaint_remedy_record(
+            complaint=complaint,
+            remedy_type=remedy_type,
+            amount=remedy_amount,
+            note=remedy_note,
+            actor=actor,
+            now=now,
+        )
+    if status is not None and status != complaint.status:
+        complaint = _status_change(complaint, status, by_user, actor, plan, note, now)
+    return complaint
+
+
+def _status_change(complaint, status, by_user, actor, plan, note, now) -> Complaint:
+    if status == S.ACCEPTED:
+        return complaint_accept(complaint=complaint, actor=actor, now=now)
+    if status == S.INVESTIGATING and complaint.status == S.CLOSED:
+        return complaint_reopen(complaint=complaint, actor=actor, reason=note, now=now)
+    if status == S.INVESTIGATING:
+        return complaint_investigate(complaint=complaint, actor=actor, now=now)
+    if status == S.PLAN_PROPOSED:
+        return complaint_propose_plan(complaint=complaint, plan=plan or "", actor=actor, now=now)
+    if status == S.AWAITING_CONFIRMATION:
+        return complaint_request_confirmation(complaint=complaint, actor=actor, now=now)
+    if status in (S.RESOLVED, S.CLOSED):
+        return complaint_close_confirmed_elsewhere(
+            complaint=complaint, by_user=by_user, note=note, now=now
+        )
+    check_transition(complaint.status, status)  # raises: no other move exists
+    return complaint

@@ -1,0 +1,212 @@
+"""The desk's complaints: the queue (/desk/complaints/) and the complaint panel on its ticket.
+
+Every panel action is a POST that calls one service of ``complaints.services``; htmx gets the
+panel back (a refusal shown inline with its status code); without JavaScript the form posts
+normally and redirects back to the ticket with a message.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from csplatform.actors import Actor
+from csplatform.api.errors import DomainError
+from csplatform.desk import FormInvalid, desk_user, form_data
+from csplatform.roles import ADMIN, SUPERVISOR, role_of
+
+from . import services
+from .choices import ComplaintStatus, EscalationLevel, Severity
+from .forms import (
+    ClassifyForm,
+    ConfirmedElsewhereForm,
+    EscalateForm,
+    FindingsForm,
+    GradeForm,
+    NoteForm,
+    PlanForm,
+    RemedyForm,
+    ReopenForm,
+)
+from .models import Complaint
+from .selectors import complaint_queue, complaints_visible_to, desk_complaint_panel
+
+PAGE_SIZE = 100
+
+
+def _visible_complaint(user, number: str) -> Complaint:
+    """Another team's complaint is a 404 exactly like one that does not exist."""
+    if "\x00" in number or len(number) > 16:
+        raise Http404
+    found = complaints_visible_to(user).select_related("ticket").filter(number=number).first()
+    if found is None or found.ticket is None:
+        raise Http404
+    return found
+
+
+def _panel(request, ticket, *, error: str = "", notice: str = "", status: int = 200):
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        if notice:
+            messages.info(request, notice)
+        return redirect("desk:ticket-detail", number=ticket.number)
+    context = {"ticket": ticket, "complaint_error": error, "complaint_notice": notice}
+    context.update(desk_complaint_panel(ticket))
+    return render(request, "complaints/partials/complaint_panel.html", context, status=status)
+
+
+def _accept(request, c, actor):
+    services.complaint_accept(complaint=c, actor=actor)
+    return _("The complaint is accepted.")
+
+
+def _investigate(request, c, actor):
+    services.complaint_investigate(complaint=c, actor=actor)
+    return _("The investigation has started.")
+
+
+def _classify(request, c, actor):
+    data = form_data(ClassifyForm(request.POST))
+    services.complaint_classify(complaint=c, category=data["category"], actor=actor)
+    return _("The category is saved.")
+
+
+def _grade(request, c, actor):
+    data = form_data(GradeForm(request.POST))
+    services.complaint_grade(
+        complaint=c, severity=data["severity"], reason=data["reason"], actor=actor
+    )
+    return _("The severity is saved.")
+
+
+def _escalate(request, c, actor):
+    data = form_data(EscalateForm(request.POST))
+    services.complaint_escalate(complaint=c, reason=data["reason"], actor=actor)
+    return _("The complaint is escalated.")
+
+
+def _note(request, c, actor):
+    data = form_data(NoteForm(request.POST))
+    services.complaint_note_add(complaint=c, note=data["note"], actor=actor)
+    return _("The note is added.")
+
+
+def _findings(request, c, actor):
+    data = form_data(FindingsForm(request.POST))
+    services.complaint_findings_set(
+        complaint=c,
+        root_cause=data["root_cause"],
+        responsible_party=data["responsible_party"] or None,
+        actor=actor,
+    )
+    return _("The findings are saved.")
+
+
+def _plan(request, c, actor):
+    data = form_data(PlanForm(request.POST))
+    services.complaint_propose_plan(complaint=c, plan=data["plan"], actor=actor)
+    return _("The plan is proposed to the customer.")
+
+
+def _remedy(request, c, actor):
+    data = form_data(RemedyForm(request.POST))
+    services.complaint_remedy_record(
+        complaint=c,
+        remedy_type=data["remedy_type"],
+        amount=data["amount"],
+        note=data["note"],
+        actor=actor,
+    )
+    return _("The remedy is recorded.")
+
+
+def _request_confirmation(request, c, actor):
+    services.complaint_request_confirmation(complaint=c, actor=actor)
+    return _("The customer is asked to confirm.")
+
+
+def _confirmed_elsewhere(request, c, actor):
+    data = form_data(ConfirmedElsewhereForm(request.POST))
+    services.complaint_close_confirmed_elsewhere(complaint=c, by_user=actor.user, note=data["note"])
+    return _("The complaint is closed.")
+
+
+def _reopen(request, c, actor):
+    data = form_data(ReopenForm(request.POST))
+    services.complaint_reopen(complaint=c, reason=data["reason"], actor=actor)
+    return _("The complaint is reopened.")
+
+
+ACTIONS = {
+    "accept": _accept,
+    "investigate": _investigate,
+    "classify": _classify,
+    "grade": _grade,
+    "escalate": _escalate,
+    "note": _note,
+    "findings": _findings,
+    "plan": _plan,
+    "remedy": _remedy,
+    "request-confirmation": _request_confirmation,
+    "confirmed-elsewhere": _confirmed_elsewhere,
+    "reopen": _reopen,
+}
+
+
+@require_POST
+@login_required
+def complaint_action(request, number: str, action: str):
+    user = desk_user(request)
+    handler = ACTIONS.get(action)
+    if handler is None:
+        raise Http404
+    found = _visible_complaint(user, number)
+    error, notice, status = "", "", 200
+    try:
+        notice = handler(request, found, Actor.for_user(user))
+    except DomainError as exc:
+        error, status = str(exc.detail), 422 if exc.status_code == 400 else exc.status_code
+    except FormInvalid as exc:
+        error, status = exc.message, 422
+    return _panel(request, found.ticket, error=error, notice=notice, status=status)
+
+
+def _choice(value: str, allowed) -> list[str]:
+    return [value] if value in allowed else []
+
+
+@require_GET
+@login_required
+def complaints_queue_page(request):
+    """Open complaints, gravest first; supervisors see their teams' escalated ones first."""
+    user = desk_user(request)
+    severity = request.GET.get("severity", "")
+    level = request.GET.get("level", "")
+    status = request.GET.get("status", "")
+    rows = list(
+        complaint_queue(
+            user=user,
+            statuses=_choice(status, ComplaintStatus.values),
+            severities=_choice(severity, Severity.values),
+            levels=[int(level)] if level in {str(v) for v in EscalationLevel.values} else [],
+        )[:PAGE_SIZE]
+    )
+    return render(
+        request,
+        "complaints/queue.html",
+        {
+            "rows": rows,
+            "now": timezone.now(),
+            "severities": Severity.choices,
+            "levels": EscalationLevel.choices,
+            "statuses": ComplaintStatus.choices,
+            "selected": {"severity": severity, "level": level, "status": status},
+            "supervisor_view": role_of(user) in (SUPERVISOR, ADMIN),
+        },
+    )

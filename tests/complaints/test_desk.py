@@ -1,0 +1,223 @@
+"""The desk: the complaints queue, the complaint panel on its ticket and its actions."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import translation
+
+from complaints import services
+from complaints.models import Complaint
+from tests.complaints.helpers import STOREFRONT, T0, Desk, delivered_order, file_complaint
+from tests.factories import CustomerFactory, TeamFactory, agent_user
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def desk():
+    return Desk()
+
+
+@pytest.fixture
+def agent_client(client, desk):
+    client.force_login(desk.agent)
+    return client
+
+
+def panel(html: str) -> str:
+    return html.split('id="complaint-panel"', 1)[1].split("</section>", 1)[0]
+
+
+def act(client, complaint, action: str, data=None, **headers):
+    return client.post(f"/desk/complaints/{complaint.number}/{action}/", data or {}, **headers)
+
+
+def test_the_ticket_page_shows_the_complaint_panel_with_the_customers_history(desk, agent_client):
+    customer = CustomerFactory(name="王小芳", phone="13912345678")
+    order = delivered_order(customer=customer)
+    earlier = file_complaint(customer=customer, order=order, category="logistics", now=T0)
+    complaint = file_complaint(customer=customer, order=order, now=T0)
+    html = agent_client.get(f"/desk/tickets/{complaint.ticket.number}/").content.decode()
+    shown = panel(html)
+    assert complaint.number in shown
+    assert 'id="complaint-repeat"' in shown  # flagged as a repeat
+    assert earlier.number in shown.split('id="complaint-repeats"', 1)[1]
+    assert earlier.number in shown.split('id="complaint-history"', 1)[1]
+    assert 'id="complaint-accept"' in shown
+    assert "13912345678" not in shown and "王小芳" not in shown
+
+
+def test_the_history_lists_every_complaint_of_the_customer_newest_first(desk, agent_client):
+    from datetime import timedelta
+
+    from tests.factories import ComplaintFactory
+
+    customer = CustomerFactory()
+    old = ComplaintFactory(customer=customer, created_at=T0 - timedelta(days=90))
+    older = ComplaintFactory(customer=customer, created_at=T0 - timedelta(days=200))
+    ComplaintFactory()  # another customer's
+    complaint = file_complaint(customer=customer, now=T0)
+    html = agent_client.get(f"/desk/tickets/{complaint.ticket.number}/").content.decode()
+    history = panel(html).split('id="complaint-history"', 1)[1].split("</ul>", 1)[0]
+    assert history.count("<li>") == 2
+    assert history.index(old.number) < history.index(older.number)
+
+
+def test_a_ticket_without_a_complaint_has_no_panel(desk, agent_client):
+    from tests.factories import TicketFactory
+
+    ticket = TicketFactory(team=desk.team)
+    html = agent_client.get(f"/desk/tickets/{ticket.number}/").content.decode()
+    assert 'id="complaint-panel"' not in html
+
+
+def test_an_agent_accepts_investigates_notes_escalates_and_proposes_a_plan(desk, agent_client):
+    complaint = file_complaint()
+    response = act(agent_client, complaint, "accept", **HTMX)
+    assert response.status_code == 200
+    assert "Accepted" in panel(response.content.decode())
+    act(agent_client, complaint, "investigate", **HTMX)
+    act(agent_client, complaint, "note", {"note": "仓库确认批次问题"}, **HTMX)
+    act(
+        agent_client,
+        complaint,
+        "findings",
+        {"root_cause": "染色", "responsible_party": "merchant"},
+        **HTMX,
+    )
+    response = act(agent_client, complaint, "escalate", {"reason": "客户要求主管"}, **HTMX)
+    assert "Level 2" in panel(response.content.decode())
+    response = act(agent_client, complaint, "plan", {"plan": "退款50元"}, **HTMX)
+    complaint.refresh_from_db()
+    assert (complaint.status, complaint.escalation_level, complaint.plan) == (
+        "plan_proposed",
+        2,
+        "退款50元",
+    )
+    assert "仓库确认批次问题" in complaint.investigation_notes
+    assert (complaint.root_cause, complaint.responsible_party) == ("染色", "merchant")
+    assert complaint.ticket.milestones.keys() == {"acceptance", "plan"}
+
+
+def test_recording_the_remedy_and_asking_to_confirm(desk, agent_client):
+    complaint = file_complaint()
+    for action in ("accept", "investigate"):
+        act(agent_client, complaint, action, **HTMX)
+    act(agent_client, complaint, "plan", {"plan": "补发"}, **HTMX)
+    refused = act(agent_client, complaint, "request-confirmation", **HTMX)
+    assert refused.status_code == 422
+    assert 'id="complaint-error"' in refused.content.decode()
+    act(
+        agent_client,
+        complaint,
+        "remedy",
+        {"remedy_type": "replacement", "note": "补发新品"},
+        **HTMX,
+    )
+    response = act(agent_client, complaint, "request-confirmation", **HTMX)
+    assert response.status_code == 200
+    complaint.refresh_from_db()
+    assert (complaint.status, complaint.remedy_type) == ("awaiting_confirmation", "replacement")
+
+
+def test_a_refused_action_shows_inline_with_its_status(desk, agent_client):
+    complaint = file_complaint()
+    response = act(agent_client, complaint, "investigate", **HTMX)
+    assert response.status_code == 409
+    assert 'id="complaint-error"' in response.content.decode()
+    response = act(agent_client, complaint, "escalate", {"reason": ""}, **HTMX)
+    assert response.status_code == 422
+
+
+def test_without_htmx_an_action_redirects_to_the_ticket(desk, agent_client):
+    complaint = file_complaint()
+    response = act(agent_client, complaint, "accept")
+    assert response.status_code == 302
+    assert response["Location"] == f"/desk/tickets/{complaint.ticket.number}/"
+
+
+def test_another_teams_complaint_is_a_404_on_the_desk(desk, client):
+    complaint = file_complaint()
+    outsider = agent_user()
+    TeamFactory(members=[outsider])
+    client.force_login(outsider)
+    assert act(client, complaint, "accept").status_code == 404
+    assert complaint.number not in client.get("/desk/complaints/").content.decode()
+    assert act(client, complaint, "nope").status_code == 404
+
+
+def test_the_queue_lists_open_complaints_gravest_first_with_masked_customers(desk, agent_client):
+    minor = file_complaint(customer=CustomerFactory(name="李四"))
+    critical = file_complaint(category="privacy")
+    html = agent_client.get("/desk/complaints/").content.decode()
+    rows = html.split('id="complaint-queue"', 1)[1]
+    assert rows.index(critical.number) < rows.index(minor.number)
+    assert "李四" not in html and "李*" in html
+    filtered = agent_client.get("/desk/complaints/?severity=minor").content.decode()
+    assert minor.number in filtered and critical.number not in filtered
+
+
+def test_supervisors_see_escalated_complaints_first(desk, client):
+    critical = file_complaint(category="privacy")
+    escalated = file_complaint()
+    services.complaint_escalate(complaint=escalated, reason="x", actor=STOREFRONT, now=T0)
+    client.force_login(desk.supervisor)
+    rows = client.get("/desk/complaints/").content.decode().split('id="complaint-queue"', 1)[1]
+    assert rows.index(escalated.number) < rows.index(critical.number)
+
+
+def test_the_queue_loads_in_a_fixed_number_of_queries(
+    desk, agent_client, django_assert_max_num_queries
+):
+    file_complaint()
+    with django_assert_max_num_queries(20) as few:
+        agent_client.get("/desk/complaints/")
+    for _ in range(5):
+        file_complaint(customer=CustomerFactory())
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        agent_client.get("/desk/complaints/")
+
+
+def test_the_pages_are_translated(desk, agent_client):
+    complaint = file_complaint()
+    with translation.override("zh-hans"):
+        agent_client.cookies["django_language"] = "zh-hans"
+        html = agent_client.get("/desk/complaints/", HTTP_ACCEPT_LANGUAGE="zh-hans").content
+    html = html.decode()
+    assert "投诉" in html
+    assert complaint.number in html
+
+
+def test_only_desk_users_reach_the_queue(client):
+    assert client.get("/desk/complaints/").status_code == 302  # to the login page
+    client.force_login(_no_role_user())
+    assert client.get("/desk/complaints/").status_code == 404
+
+
+def _no_role_user():
+    from tests.factories import UserFactory
+
+    return UserFactory()
+
+
+def test_the_complaint_count_is_unchanged_by_viewing(desk, agent_client):
+    complaint = file_complaint()
+    agent_client.get(f"/desk/tickets/{complaint.ticket.number}/")
+    assert Complaint.objects.count() == 1
+
+
+def test_the_complaint_panel_loads_in_a_fixed_number_of_queries(
+    desk, agent_client, django_assert_max_num_queries
+):
+    customer = CustomerFactory()
+    complaint = file_complaint(customer=customer)
+    page = f"/desk/tickets/{complaint.ticket.number}/"
+    with django_assert_max_num_queries(40) as few:
+        agent_client.get(page)
+    for i in range(4):
+        services.complaint_note_add(complaint=complaint, note=f"记录 {i}", actor=desk.agent_actor)
+        file_complaint(customer=customer, category="logistics")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert "记录 3" in agent_client.get(page).content.decode()
