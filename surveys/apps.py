@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SurveysConfig(AppConfig):
+    name = "surveys"
+    verbose_name = _("Surveys")
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401 - connects to the tickets, orders and complaints signals
+        from .redaction import redaction_install
+
+        redaction_install()
