@@ -1,0 +1,182 @@
+"""KPI targets (edited in admin) and the derived tables that keep the dashboard fast.
+
+``TicketFact`` holds one row per ticket with everything the ticket figures need, already
+worked out (local days, durations, histogram buckets, first-contact resolution), plus the
+list of days the ticket counts on. ``TicketDayRollup`` sums the facts and the stopped SLA clocks
+per local day × team × agent × channel × kind × customer tier; the dashboard reads only it for
+ticket figures. Both are rebuilt from the source tables at any time (``kpis.rollups``).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .definitions import HIGHER, HISTOGRAM_BUCKETS, LOWER, METRICS, SLA_METRICS
+
+TIMED = ("frt", "handling", "closure")  # the durations with statistics and histograms
+CALENDARS = ("cal", "bus")
+
+
+def metric_choices():
+    return [(key, metric.label) for key, metric in METRICS.items()]
+
+
+class KpiTarget(models.Model):
+    metric = models.CharField(_("metric"), max_length=48, unique=True, choices=metric_choices())
+    value = models.FloatField(_("target"))
+    direction = models.CharField(
+        _("direction"),
+        max_length=8,
+        choices=[
+            (HIGHER, _("at least (higher is better)")),
+            (LOWER, _("at most (lower is better)")),
+        ],
+    )
+
+    class Meta:
+        verbose_name = _("KPI target")
+        verbose_name_plural = _("KPI targets")
+        ordering = ["metric"]
+
+    def __str__(self) -> str:
+        sign = "≥" if self.direction == HIGHER else "≤"
+        return f"{self.metric} {sign} {self.value:g}"
+
+
+class RefreshState(models.Model):
+    """Where the incremental refresh stopped: the newest ``Ticket.updated_at`` it has read."""
+
+    name = models.CharField(max_length=32, unique=True)
+    watermark = models.DateTimeField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    rebuilt_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.watermark}"
+
+
+class TicketFact(models.Model):
+    ticket = models.OneToOneField(
+        "tickets.Ticket", primary_key=True, on_delete=models.CASCADE, related_name="kpi_fact"
+    )
+    team_id = models.BigIntegerField(null=True)
+    agent_id = models.BigIntegerField(null=True)
+    channel = models.CharField(max_length=16)
+    kind = models.CharField(max_length=16)
+    tier = models.CharField(max_length=16)
+    merged = models.BooleanField(default=False)
+    created_day = models.DateField()
+    finished = models.BooleanField(default=False)  # solved or closed now
+    solved_day = models.DateField(null=True)
+    reopened = models.BooleanField(default=False)
+    fcr = models.BooleanField(default=False)
+    # Every local day this ticket counts on (created, solved, any clock stopped): when the ticket
+    # changes, these days and its new ones are summed again.
+    days = models.JSONField(default=list)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["created_day"], name="kpi_fact_created"),
+            models.Index(fields=["solved_day"], name="kpi_fact_solved"),
+            models.Index(fields=["frt_day"], name="kpi_fact_frt"),
+            models.Index(fields=["handling_day"], name="kpi_fact_handling"),
+            models.Index(fields=["closure_day"], name="kpi_fact_closure"),
+        ]
+
+    def __str__(self) -> str:
+        return f"fact {self.ticket_id}"
+
+
+for _timed in TIMED:
+    TicketFact.add_to_class(f"{_timed}_day", models.DateField(null=True))
+    TicketFact.add_to_class(f"{_timed}_met", models.BooleanField(null=True))
+    for _cal in CALENDARS:
+        TicketFact.add_to_class(f"{_timed}_{_cal}_seconds", models.BigIntegerField(null=True))
+        TicketFact.add_to_class(f"{_timed}_{_cal}_bucket", models.SmallIntegerField(null=True))
+
+
+class TicketDayRollup(models.Model):
+    """The finest grain: day × team × agent × channel × kind × tier."""
+
+    day = models.DateField()
+    team_id = models.BigIntegerField(null=True)
+    agent_id = models.BigIntegerField(null=True)
+    channel = models.CharField(max_length=16)
+    kind = models.CharField(max_length=16)
+    tier = models.CharField(max_length=16)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["day"], name="kpi_rollup_day"),
+            models.Index(fields=["team_id", "day"], name="kpi_rollup_team"),
+            models.Index(fields=["agent_id", "day"], name="kpi_rollup_agent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} team={self.team_id} agent={self.agent_id}"
+
+
+class TicketDayTeamRollup(models.Model):
+    """The same sums without the agent: a few hundred rows a day whatever the volume, for
+    every slice that neither filters nor groups by agent."""
+
+    day = models.DateField()
+    team_id = models.BigIntegerField(null=True)
+    channel = models.CharField(max_length=16)
+    kind = models.CharField(max_length=16)
+    tier = models.CharField(max_length=16)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["day"], name="kpi_team_rollup_day"),
+            models.Index(fields=["team_id", "day"], name="kpi_team_rollup_team"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} team={self.team_id}"
+
+
+class TicketDayAgentRollup(models.Model):
+    """The same sums per agent and team only: the leaderboard."""
+
+    day = models.DateField()
+    team_id = models.BigIntegerField(null=True)
+    agent_id = models.BigIntegerField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["day"], name="kpi_agent_rollup_day"),
+            models.Index(fields=["agent_id", "day"], name="kpi_agent_rollup_agent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} agent={self.agent_id}"
+
+
+ROLLUPS = (TicketDayRollup, TicketDayTeamRollup, TicketDayAgentRollup)
+
+
+def rollup_histogram_field(timed: str, cal: str, bucket: int) -> str:
+    return f"{timed}_{cal}_h{bucket:02d}"
+
+
+def _measures():
+    for name in ("created", "finished", "solved", "fcr", "reopened"):
+        yield name, models.IntegerField(default=0)
+    for timed in TIMED:
+        yield f"{timed}_count", models.IntegerField(default=0)
+        yield f"{timed}_met", models.IntegerField(default=0)
+        for cal in CALENDARS:
+            yield f"{timed}_{cal}_seconds", models.BigIntegerField(default=0)
+            for bucket in range(HISTOGRAM_BUCKETS):
+                yield rollup_histogram_field(timed, cal, bucket), models.IntegerField(default=0)
+    for metric in SLA_METRICS:
+        yield f"sla_{metric}_met", models.IntegerField(default=0)
+        yield f"sla_{metric}_breached", models.IntegerField(default=0)
+
+
+for _model in ROLLUPS:
+    for _name, _field in _measures():
+        _model.add_to_class(_name, _field)
+MEASURES = [name for name, _field in _measures()]

@@ -1,0 +1,15 @@
+from celery import shared_task
+
+from .rollups import kpis_rebuild, kpis_refresh
+
+
+@shared_task(ignore_result=True)
+def kpis_refresh_task() -> dict:
+    """Every minute: facts and day rollups of the tickets changed since the last run."""
+    return kpis_refresh()
+
+
+@shared_task(ignore_result=True)
+def kpis_rebuild_task() -> dict:
+    """Nightly: every fact and day re-derived from the source tables."""
+    return kpis_rebuild()

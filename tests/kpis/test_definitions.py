@@ -1,0 +1,334 @@
+"""Every KPI on a small data set built through the services, answers worked out by hand.
+
+The week: Monday 16 and Tuesday 17 November 2026, Asia/Shanghai; SLA targets (first response
+15 min, handling 24 h, closure 48 h) on office hours Mon–Fri 09:00–18:00.
+"""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from csplatform.actors import Actor
+from kpis import definitions as d
+from kpis.rollups import kpis_rebuild, kpis_refresh
+from kpis.selectors import Slice, backlog, breakdown, figures, leaderboard, series
+from refunds.choices import RefundStatus, ReturnReason, ReturnStatus, ReturnType
+from refunds.models import Refund, ReturnRequest
+from surveys.choices import SurveyKind
+from surveys.services import survey_answer
+from tests.factories import (
+    CustomerFactory,
+    OrderFactory,
+    SurveyInvitationFactory,
+    online_agent,
+    supervisor_user,
+)
+from tickets.choices import TicketKind, TicketStatus
+from tickets.services import (
+    ticket_create,
+    ticket_customer_message,
+    ticket_merge,
+    ticket_reply,
+    ticket_update,
+)
+from tickets.sla.sweeper import sla_sweep
+
+from .conftest import at
+
+pytestmark = pytest.mark.django_db
+WEEK = Slice(start=date(2026, 11, 16), end=date(2026, 11, 17))
+NOW = at(17, 12)
+
+
+def _ticket(created, customer=None):
+    return ticket_create(
+        customer=customer or CustomerFactory(),
+        kind=TicketKind.INQUIRY,
+        channel="web",
+        subject="我的订单",
+        body="请问什么时候发货？",
+        actor=Actor.system("test"),
+        now=created,
+    )
+
+
+@pytest.fixture
+def week(office_hours, general_team):
+    """Five tickets that count and one merged duplicate that does not:
+
+    A  Mon 10:00, reply + solve 10:05                 FRT 5/5 met, handling 5/5, FCR
+    B  Mon 08:00, reply 09:30, reply + solve 10:00    FRT 90 cal / 30 business, breached;
+       closed Tue 11:00                               handling 120 cal / 60 business;
+                                                      closure 1620 cal / 540 + 120 business
+    C  Mon 17:50, reply Tue 09:10, still open         FRT 920 cal / 20 business, breached
+    D  Mon 11:00, reply + solve 11:10, reopened Tue 10:00 by the customer, reply + solve 10:30
+                                                      FRT 10/10 met; handling 1410 cal /
+                                                      (10 + 30) = 40 business; solved once (Tue)
+    E  Mon 12:00, merged into D at 12:30              left out everywhere
+    F  Tue 11:30, never answered                      backlog < 1 h; breached at 11:45
+    """
+    agent = online_agent(general_team, capacity=0, username="li.na", first_name="Na")
+    boss = supervisor_user()
+    general_team.members.add(boss)
+    t = {}
+    t["A"] = _ticket(at(16, 10))
+    ticket_reply(ticket=t["A"], user=agent, body="已处理", then_status="solved", now=at(16, 10, 5))
+    t["B"] = _ticket(at(16, 8))
+    ticket_reply(ticket=t["B"], user=agent, body="稍等", now=at(16, 9, 30))
+    ticket_reply(ticket=t["B"], user=agent, body="好了", then_status="solved", now=at(16, 10))
+    t["C"] = _ticket(at(16, 17, 50))
+    t["D"] = _ticket(at(16, 11))
+    ticket_reply(ticket=t["D"], user=agent, body="已发货", then_status="solved", now=at(16, 11, 10))
+    t["E"] = _ticket(at(16, 12), customer=t["D"].customer)
+    ticket_merge(source=t["E"], target=t["D"], by_user=boss, now=at(16, 12, 30))
+    sla_sweep(now=at(16, 18))
+    ticket_reply(ticket=t["C"], user=agent, body="您好", now=at(17, 9, 10))
+    ticket_customer_message(
+        ticket=t["D"], body="还没收到", actor=Actor.system("shop"), now=at(17, 10)
+    )
+    ticket_reply(ticket=t["D"], user=agent, body="补发了", then_status="solved", now=at(17, 10, 30))
+    ticket_update(ticket=t["B"], by_user=boss, status="closed", now=at(17, 11))
+    t["F"] = _ticket(at(17, 11, 30))
+    sla_sweep(now=NOW)
+    for ticket in t.values():
+        ticket.refresh_from_db()
+    return {"tickets": t, "agent": agent}
+
+
+def test_ticket_counts_resolution_fcr_and_reopen_rate(week):
+    kpis_rebuild(now=NOW)
+    f = figures(WEEK, now=NOW)
+    assert f["tickets_created"] == 5  # A B C D F; E is a merged duplicate
+    assert f["tickets_solved"] == 3  # A B D; D was solved twice and counts once
+    # Created this week and no longer open: A, B, D of A B C D F.
+    assert f["resolution_rate"] == pytest.approx(100 * 3 / 5)
+    # Of A, B, D only A was solved with one public reply and never reopened.
+    assert f["fcr_rate"] == pytest.approx(100 / 3)
+    assert f["reopen_rate"] == pytest.approx(100 / 3)
+
+
+def test_first_response_statistics_in_calendar_and_business_minutes(week):
+    kpis_rebuild(now=NOW)
+    f = figures(WEEK, now=NOW)
+    # Calendar minutes 5, 10, 90, 920 (A, D, B, C) in buckets [5,6) [10,12) [90,120) [720,960).
+    # Median: rank 0.5 × 4 = 2 → second bucket, all of it: 10 + 2 × 1/1 = 12.
+    assert f["frt_median_cal"] == pytest.approx(12)
+    # 90th: rank 3.6 → [720, 960): 720 + 240 × 0.6 = 864.
+    assert f["frt_p90_cal"] == pytest.approx(864)
+    assert f["frt_mean_cal"] == pytest.approx((5 + 10 + 90 + 920) / 4)
+    # Business minutes 5, 10, 30 (B: 09:00–09:30), 20 (C: 17:50–18:00 + 09:00–09:10).
+    # Buckets [5,6) [10,12) [20,25) [30,40): median 12, 90th 30 + 10 × 0.6 = 36.
+    assert f["frt_median_bus"] == pytest.approx(12)
+    assert f["frt_p90_bus"] == pytest.approx(36)
+    assert f["frt_mean_bus"] == pytest.approx((5 + 10 + 30 + 20) / 4)
+    assert f["frt_within_target"] == pytest.approx(50)  # A and D met; B and C breached
+
+
+def test_handling_counts_a_reopened_ticket_once_with_its_total_time(week):
+    kpis_rebuild(now=NOW)
+    f = figures(WEEK, now=NOW)
+    # Calendar: A 5, B 120, D Mon 11:00 → Tue 10:30 = 1410; buckets [5,6) [120,180) [960,1440).
+    assert f["handling_median_cal"] == pytest.approx(120 + 60 * 0.5)
+    assert f["handling_mean_cal"] == pytest.approx((5 + 120 + 1410) / 3)
+    # Business: A 5, B 60 (09:00–10:00), D 10 + 30 = 40 → [5,6) [40,50) [60,90).
+    assert f["handling_median_bus"] == pytest.approx(40 + 10 * 0.5)
+    assert f["handling_mean_bus"] == pytest.approx((5 + 60 + 40) / 3)
+    # Closure, B alone: 1620 calendar minutes in [1440, 2160): the median is the middle of the
+    # bucket, 1800; the mean is exact. Business: 660 in [480, 720) → 600; mean 660.
+    assert f["closure_median_cal"] == pytest.approx(1800)
+    assert f["closure_mean_cal"] == pytest.approx(1620)
+    assert f["closure_median_bus"] == pytest.approx(600)
+    assert f["closure_mean_bus"] == pytest.approx(660)
+    monday = figures(Slice(start=date(2026, 11, 16), end=date(2026, 11, 16)), now=NOW)
+    assert monday["closure_median_cal"] is None  # nothing closed on Monday: no figure, not 0
+
+
+def test_sla_compliance_per_metric_and_breached_now(week):
+    kpis_rebuild(now=NOW)
+    f = figures(WEEK, now=NOW)
+    assert f["sla_first_response"] == pytest.approx(50)  # A, D met; B, C breached
+    assert f["sla_handling"] == pytest.approx(100)  # A, B, D within 24 business hours
+    assert f["sla_closure"] == pytest.approx(100)  # B, within 48 business hours
+    assert f["sla_all"] == pytest.approx(100 * 6 / 8)
+    assert f["breached_now"] == 1  # F's first response, still owed
+
+
+def test_backlog_by_age_and_status(week):
+    result = backlog(WEEK, now=NOW)
+    assert result["total"] == 2  # C and F
+    # C: Mon 17:50 → Tue 12:00 = 18 h 10 min; F: 30 min.
+    assert result["by_age"] == {"lt_1h": 1, "1h_4h": 0, "4h_24h": 1, "1d_2d": 0, "gt_2d": 0}
+    assert sum(result["by_status"].values()) == 2
+    assert result["by_status"][TicketStatus.NEW] == 1  # F, never touched
+
+
+def test_day_slices_and_series(week):
+    kpis_rebuild(now=NOW)
+    monday = figures(Slice(start=date(2026, 11, 16), end=date(2026, 11, 16)), now=NOW)
+    assert monday["tickets_created"] == 4 and monday["tickets_solved"] == 2  # A B C D; A B
+    days = series(WEEK, "day")
+    assert [(r["period"], r["tickets_created"], r["tickets_solved"]) for r in days] == [
+        ("2026-11-16", 4, 2),
+        ("2026-11-17", 1, 1),
+    ]
+    weekly = series(WEEK, "week")
+    assert [(r["period"], r["tickets_created"]) for r in weekly] == [("2026-11-16", 5)]
+
+
+def test_agent_breakdown_is_the_scorecard(week):
+    kpis_rebuild(now=NOW)
+    rows = {r["label"]: r for r in breakdown(WEEK, "agent")}
+    na = rows[week["agent"].get_full_name()]
+    # Li Na is the owner (first replier) of A, B, C and D; F has no agent yet.
+    assert na["tickets_created"] == 4 and na["tickets_solved"] == 3
+    assert na["frt_median_cal"] == pytest.approx(12)
+    assert na["handling_median_bus"] == pytest.approx(45)
+    assert na["sla_all"] == pytest.approx(100 * 6 / 8)
+    assert na["csat"] is None and na["complaints"] == 0
+    assert [r["label"] for r in leaderboard(WEEK)] == [na["label"]]
+
+
+def test_incremental_refresh_sees_a_reopen_and_moves_the_solve(week):
+    kpis_rebuild(now=NOW)
+    a = week["tickets"]["A"]
+    ticket_customer_message(ticket=a, body="又坏了", actor=Actor.system("shop"), now=NOW)
+    kpis_refresh(now=NOW)
+    f = figures(WEEK, now=NOW)
+    assert f["tickets_solved"] == 2  # A is open again: Monday lost it
+    assert f["resolution_rate"] == pytest.approx(100 * 2 / 5)
+    ticket_reply(
+        ticket=a,
+        user=week["agent"],
+        body="换新",
+        then_status="solved",
+        now=NOW + timedelta(minutes=5),
+    )
+    kpis_refresh(now=NOW)
+    f = figures(WEEK, now=NOW)
+    assert f["tickets_solved"] == 3  # counted once, on Tuesday now
+    assert f["reopen_rate"] == pytest.approx(100 * 2 / 3)
+    assert (
+        figures(Slice(start=date(2026, 11, 16), end=date(2026, 11, 16)), now=NOW)["tickets_solved"]
+        == 1
+    )
+
+
+def test_no_responses_means_no_csat_rather_than_zero(week):
+    f = figures(WEEK, now=NOW)
+    assert f["csat"] is None and f["csat_mean"] is None and f["nps"] is None
+    assert f["csat_response_rate"] is None
+    assert f["complaint_satisfaction"] is None
+
+
+def test_csat_nps_and_complaint_satisfaction(week):
+    sent = at(17, 9)
+    answers = []
+
+    def answered(kind, score):
+        subject = {
+            SurveyKind.CSAT: {},
+            SurveyKind.NPS: {"order": OrderFactory(placed_at=at(10, 9))},
+            SurveyKind.COMPLAINT: {"complaint_id": score * 1000 + len(answers)},
+        }[kind]
+        answers.append(score)
+        invitation = SurveyInvitationFactory(kind=kind, created_at=sent, **subject)
+        survey_answer(invitation=invitation, score=score, now=at(17, 10))
+
+    for score in (5, 4, 2):
+        answered(SurveyKind.CSAT, score)
+    SurveyInvitationFactory(kind=SurveyKind.CSAT, created_at=sent)  # never answered
+    SurveyInvitationFactory(kind=SurveyKind.CSAT, created_at=at(18, 9))  # sent after the week
+    for score in (10, 9, 7, 3):
+        answered(SurveyKind.NPS, score)
+    for score in (5, 3):
+        answered(SurveyKind.COMPLAINT, score)
+    f = figures(WEEK, now=NOW)
+    assert f["csat"] == pytest.approx(100 * 2 / 3)
+    assert f["csat_mean"] == pytest.approx(11 / 3)
+    assert f["csat_response_rate"] == pytest.approx(100 * 3 / 4)
+    assert f["nps"] == pytest.approx(100 * (2 - 1) / 4)  # 10, 9 promote; 3 detracts
+    assert f["complaint_satisfaction"] == pytest.approx(50)
+
+
+def test_returns_and_refunds_per_thousand_orders(week):
+    orders = [OrderFactory(placed_at=at(16, 9)) for _ in range(4)]
+    OrderFactory(placed_at=at(18, 9))  # outside the week
+
+    def request(order, *, received, breached=None):
+        return ReturnRequest.objects.create(
+            order=order,
+            type=ReturnType.RETURN_REFUND,
+            reason=ReturnReason.QUALITY,
+            status=ReturnStatus.REFUNDED,
+            requested_amount=Decimal("50.00"),
+            received_at=received,
+            refund_breached_at=breached,
+            created_at=at(16, 10),
+            updated_at=at(17, 10),
+        )
+
+    on_time = request(orders[0], received=at(16, 12))
+    late = request(orders[1], received=at(16, 12), breached=at(16, 13))
+    for r, amount in ((on_time, "30.00"), (late, "20.00")):
+        Refund.objects.create(
+            request=r,
+            order=r.order,
+            amount=Decimal(amount),
+            status=RefundStatus.SUCCEEDED,
+            provider_reference="ok",
+            created_at=at(17, 9),
+            settled_at=at(17, 10),
+        )
+    f = figures(WEEK, now=NOW)
+    assert f["returns_per_1000_orders"] == pytest.approx(1000 * 2 / 4)
+    assert f["refund_amount"] == Decimal("50.00")
+    assert f["refund_hours_mean"] == pytest.approx(24)  # Mon 10:00 → Tue 10:00, both
+    assert f["refund_within_3_working_days"] == pytest.approx(50)
+    assert f["complaints_per_1000_orders"] == pytest.approx(0)
+
+
+def test_percentile_of_an_empty_histogram_is_no_figure():
+    assert d.histogram_percentile([0] * d.HISTOGRAM_BUCKETS, 0.5) is None
+    assert d.histogram_bucket(-5) == 0
+    assert d.histogram_bucket(60 * 10080 + 1) == d.HISTOGRAM_BUCKETS - 1
+    assert d.meets_target(None, 95, d.HIGHER) is None
+    assert d.meets_target(96, 95, d.HIGHER) is True
+    assert d.meets_target(16, 15, d.LOWER) is False
+
+
+def test_complaints_per_thousand_orders_acceptance_and_breakdown(office_hours):
+    from complaints.services import complaint_accept, complaint_create
+
+    for _ in range(8):
+        OrderFactory(placed_at=at(16, 9))
+
+    def filed(created, category, accepted=None):
+        complaint = complaint_create(
+            customer=CustomerFactory(),
+            category=category,
+            channel="app",
+            description="快递员态度很差",
+            actor=Actor.system("shop"),
+            now=created,
+        )
+        if accepted:
+            complaint_accept(complaint=complaint, actor=Actor.system("test"), now=accepted)
+        return complaint
+
+    filed(at(16, 9), "logistics", accepted=at(16, 20))  # within 24 h
+    filed(at(16, 10), "logistics", accepted=at(17, 11))  # 25 h: late
+    filed(at(16, 11), "service_attitude")  # not accepted, 25 h old at NOW: late
+    filed(at(17, 11, 30), "product_quality")  # 30 min old, not accepted: not decided yet
+    f = figures(WEEK, now=NOW)
+    assert f["complaints_per_1000_orders"] == pytest.approx(1000 * 4 / 8)
+    assert f["complaints_accepted_24h"] == pytest.approx(100 / 3)
+    kpis_rebuild(now=NOW)
+    f = figures(WEEK, now=NOW)
+    # The acceptance clocks (24 h on office hours) of the two accepted complaints both met.
+    assert f["sla_acceptance"] == pytest.approx(100)
+    from kpis.selectors import complaint_breakdown
+
+    split = complaint_breakdown(WEEK)
+    assert split["by_category"] == {"logistics": 2, "product_quality": 1, "service_attitude": 1}
+    assert sum(split["by_severity"].values()) == 4

@@ -1,0 +1,231 @@
+"""The rollup path and a direct computation from the source rows agree, on random data.
+
+The direct computation below reads every ticket, message and clock into Python and applies the
+written definitions one ticket at a time: slow, obvious, and independent of the facts, the day
+rollups and the SQL that sums them. Random tickets are arranged straight in the tables, then
+some change after the rollups were built, and the incremental refresh must catch up.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.django import TestCase
+
+from kpis import definitions as d
+from kpis.rollups import kpis_rebuild, kpis_refresh, local_day
+from kpis.selectors import Slice, breakdown, cube, figures
+from tests.factories import CustomerFactory, TeamFactory, TicketFactory, UserFactory
+from tickets.choices import AuthorKind, TicketStatus
+from tickets.models import ClockStatus, Message, SlaClock, Ticket
+
+from .conftest import at
+
+START = at(16, 0)
+SPAN_MINUTES = 3 * 24 * 60
+CHANNELS = ("web", "chat", "phone")
+KINDS = ("inquiry", "order_issue")
+STATUSES = ("new", "open", "pending", "solved", "closed")
+
+clock = st.one_of(
+    st.none(),
+    st.tuples(
+        st.integers(0, 3000),  # minutes from creation to the stop
+        st.integers(0, 3000),  # business minutes used
+        st.booleans(),  # met
+    ),
+)
+ticket = st.fixed_dictionaries(
+    {
+        "created": st.integers(0, SPAN_MINUTES),
+        "status": st.sampled_from(STATUSES),
+        "team": st.integers(0, 1),
+        "agent": st.one_of(st.none(), st.integers(0, 2)),
+        "channel": st.sampled_from(CHANNELS),
+        "kind": st.sampled_from(KINDS),
+        "vip": st.booleans(),
+        "reopens": st.integers(0, 1),
+        "replies": st.integers(0, 2),
+        "note": st.booleans(),
+        "first_response": clock,
+        "handling": clock,
+        "next_response": clock,
+    }
+)
+change = st.fixed_dictionaries(
+    {"index": st.integers(0, 40), "team": st.integers(0, 1), "status": st.sampled_from(STATUSES)}
+)
+
+
+def direct(s: Slice) -> dict:
+    """The definitions applied to raw rows, ticket by ticket."""
+    tickets = [
+        t
+        for t in Ticket.objects.select_related("customer")
+        if t.merged_into_id is None
+        and (s.team_ids is None or t.team_id in s.team_ids)
+        and (not s.channel or t.channel == s.channel)
+        and (not s.kind or t.kind == s.kind)
+        and (not s.tier or t.customer.tier == s.tier)
+        and (s.agent_id is None or (t.assignee_id or t.owner_id) == s.agent_id)
+    ]
+    by_id = {t.pk: t for t in tickets}
+    replies = defaultdict(int)
+    for m in Message.objects.filter(author_kind=AuthorKind.AGENT, internal=False, automated=False):
+        replies[m.ticket_id] += 1
+
+    def in_period(moment) -> bool:
+        return moment is not None and s.start <= local_day(moment) <= s.end
+
+    created = [t for t in tickets if in_period(t.created_at)]
+    finished = [t for t in created if t.status in ("solved", "closed")]
+    solved = [t for t in tickets if t.status in ("solved", "closed") and in_period(t.solved_at)]
+    out = {
+        "tickets_created": len(created),
+        "tickets_solved": len(solved),
+        "resolution_rate": d.ratio(len(finished), len(created)),
+        "fcr_rate": d.ratio(
+            sum(1 for t in solved if t.reopen_count == 0 and replies[t.pk] == 1), len(solved)
+        ),
+        "reopen_rate": d.ratio(sum(1 for t in solved if t.reopen_count > 0), len(solved)),
+    }
+    clocks = [
+        c
+        for c in SlaClock.objects.filter(status__in=(ClockStatus.MET, ClockStatus.BREACHED))
+        if c.ticket_id in by_id and in_period(c.stopped_at)
+    ]
+    for timed, metric in (("frt", "first_response"), ("handling", "handling")):
+        mine = [c for c in clocks if c.metric == metric]
+        values = {
+            "cal": [(c.stopped_at - c.started_at).total_seconds() for c in mine],
+            "bus": [c.used.total_seconds() for c in mine],
+        }
+        for cal, seconds in values.items():
+            histogram = [0] * d.HISTOGRAM_BUCKETS
+            for value in seconds:
+                histogram[d.histogram_bucket(int(value))] += 1
+            out[f"{timed}_median_{cal}"] = d.histogram_percentile(histogram, 0.5)
+            out[f"{timed}_p90_{cal}"] = d.histogram_percentile(histogram, 0.9)
+            out[f"{timed}_mean_{cal}"] = d.mean(sum(int(v) for v in seconds) / 60, len(seconds))
+    for metric in ("first_response", "handling", "next_response"):
+        mine = [c for c in clocks if c.metric == metric]
+        met = sum(1 for c in mine if c.status == ClockStatus.MET)
+        out[f"sla_{metric}"] = d.ratio(met, len(mine))
+    out["sla_all"] = d.ratio(sum(1 for c in clocks if c.status == ClockStatus.MET), len(clocks))
+    return out
+
+
+class RollupAgreesWithDirectComputation(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.teams = [TeamFactory(), TeamFactory()]
+        cls.agents = [UserFactory() for _ in range(3)]
+        cls.customers = [CustomerFactory(tier="regular"), CustomerFactory(tier="vip")]
+
+    def arrange(self, spec: dict) -> Ticket:
+        created = START + timedelta(minutes=spec["created"])
+        status = spec["status"]
+        done = status in ("solved", "closed")
+        solved_at = created + timedelta(minutes=30) if done else None
+        t = TicketFactory(
+            created_at=created,
+            updated_at=created,
+            status=status,
+            team=self.teams[spec["team"]],
+            assignee=self.agents[spec["agent"]] if spec["agent"] is not None else None,
+            owner=self.agents[0] if spec["replies"] else None,
+            channel=spec["channel"],
+            kind=spec["kind"],
+            customer=self.customers[spec["vip"]],
+            reopen_count=spec["reopens"],
+            solved_at=solved_at,
+            closed_at=created + timedelta(hours=1) if status == "closed" else None,
+        )
+        for n in range(spec["replies"]):
+            Message.objects.create(
+                ticket=t,
+                author_kind=AuthorKind.AGENT,
+                body="好的",
+                channel=t.channel,
+                created_at=created + timedelta(minutes=n + 1),
+            )
+        if spec["note"]:
+            Message.objects.create(
+                ticket=t,
+                author_kind=AuthorKind.AGENT,
+                internal=True,
+                body="备注",
+                channel=t.channel,
+                created_at=created,
+            )
+        for metric in ("first_response", "handling", "next_response"):
+            if spec[metric] is None:
+                continue
+            minutes, used, met = spec[metric]
+            SlaClock.objects.create(
+                ticket=t,
+                metric=metric,
+                target_minutes=15,
+                status=ClockStatus.MET if met else ClockStatus.BREACHED,
+                started_at=created,
+                stopped_at=created + timedelta(minutes=minutes, seconds=17),
+                used=timedelta(minutes=used, seconds=31),
+            )
+        return t
+
+    def assert_agree(self, now):
+        first, last = date(2026, 11, 16), date(2026, 11, 22)
+        slices = [
+            Slice(start=first, end=last),
+            Slice(start=first, end=first),
+            Slice(start=date(2026, 11, 17), end=date(2026, 11, 18), team_ids=(self.teams[0].pk,)),
+            Slice(start=first, end=last, channel="chat", tier="vip"),
+            Slice(start=first, end=last, kind="order_issue", agent_id=self.agents[0].pk),
+            Slice(start=first, end=last, agent_id=self.agents[1].pk),
+        ]
+        for s in slices:
+            expected = direct(s)
+            # Each slice reads the coarsest rollup that holds it; the dashboard also reads the
+            # team × channel × kind × tier cube once and sums it in Python.
+            cube_rows = cube(s)
+            paths = [figures(s, now=now)]
+            if cube_rows is not None:
+                paths.append(figures(s, now=now, cube_rows=cube_rows))
+                by_team = breakdown(s, "team", cube_rows=cube_rows)
+                assert sum(r["tickets_created"] for r in by_team) == expected["tickets_created"]
+            for got in paths:
+                for key, value in expected.items():
+                    if value is None:
+                        assert got[key] is None, (s, key)
+                    else:
+                        assert got[key] == pytest.approx(value), (s, key, got[key], value)
+
+    @settings(
+        max_examples=12,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(st.lists(ticket, min_size=1, max_size=25), st.lists(change, max_size=6))
+    def test_rollups_agree_after_a_rebuild_and_after_incremental_refreshes(self, specs, changes):
+        tickets = [self.arrange(spec) for spec in specs]
+        now = START + timedelta(days=5)
+        kpis_rebuild(now=now)
+        self.assert_agree(now)
+        later = now
+        for n, c in enumerate(changes):
+            t = tickets[c["index"] % len(tickets)]
+            later = now + timedelta(minutes=n + 1)
+            t.team = self.teams[c["team"]]
+            t.status = c["status"]
+            t.solved_at = (
+                later if c["status"] in (TicketStatus.SOLVED, TicketStatus.CLOSED) else None
+            )
+            t.reopen_count += 1 if c["status"] == TicketStatus.OPEN else 0
+            t.updated_at = later
+            t.save()
+        kpis_refresh(now=later)
+        self.assert_agree(later)
