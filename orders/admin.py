@@ -1,5 +1,8 @@
 from django.contrib import admin
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from csplatform.privacy import email_blind_index, phone_blind_index
 
 from .models import (
     Customer,
@@ -52,14 +55,33 @@ class OrderEventInline(ReadOnlyInline):
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["external_id", "name", "masked_phone", "tier", "created_at"]
-    list_filter = ["tier"]
-    search_fields = ["=external_id", "name", "=phone"]
-    readonly_fields = ["created_at", "updated_at"]
+    """Phone and e-mail are shown masked; revealing one is a logged desk action."""
+
+    list_display = ["external_id", "name", "masked_phone", "tier", "created_at", "erased_at"]
+    list_filter = ["tier", ("erased_at", admin.EmptyFieldListFilter)]
+    search_fields = ["=external_id", "name"]
+    fields = ["external_id", "name", "tier", "masked_phone", "masked_email", "created_at"]
+    fields += ["updated_at", "erased_at"]
+    readonly_fields = ["masked_phone", "masked_email", "created_at", "updated_at", "erased_at"]
 
     @admin.display(description=_("phone"))
     def masked_phone(self, obj):
         return obj.masked_phone
+
+    @admin.display(description=_("e-mail"))
+    def masked_email(self, obj):
+        return obj.masked_email
+
+    def get_search_results(self, request, queryset, search_term):
+        # Phones and e-mails are encrypted: an exact one is found through its blind index.
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        by_contact = Q(phone_index=phone_blind_index(term) or "-") | Q(
+            email_index=email_blind_index(term) or "-"
+        )
+        if term:
+            results |= queryset.filter(by_contact)
+        return results, may_have_duplicates
 
 
 @admin.register(Order)
@@ -72,6 +94,8 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "placed_at"
     list_select_related = ["customer"]
     show_full_result_count = False
+    exclude = ["shipping_address"]
+    readonly_fields = ["masked_shipping_address"]
     inlines = [
         OrderLineInline,
         PaymentInline,
@@ -79,6 +103,10 @@ class OrderAdmin(admin.ModelAdmin):
         OrderExceptionInline,
         OrderEventInline,
     ]
+
+    @admin.display(description=_("shipping address"))
+    def masked_shipping_address(self, obj):
+        return obj.masked_shipping_address
 
     def has_add_permission(self, request) -> bool:
         return False

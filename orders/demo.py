@@ -30,7 +30,8 @@ from csplatform.management.commands.seed_demo import (
     SeedContext,
     Weighted,
 )
-from csplatform.roles import ADMIN, AGENT, DEMO_GROUP, SUPERVISOR
+from csplatform.privacy import email_blind_index, phone_blind_index
+from csplatform.roles import ADMIN, AGENT, ANALYST, DEMO_GROUP, SUPERVISOR
 
 from .choices import (
     ActorKind,
@@ -82,6 +83,7 @@ DEMO_USERS = (
     (AGENT, "李", "思琪"),
     (SUPERVISOR, "陈", "建华"),
     (ADMIN, "张", "伟"),
+    (ANALYST, "赵", "敏"),
 )
 
 # --- People ---------------------------------------------------------------------------------
@@ -488,6 +490,8 @@ def _seed_customers(ctx: SeedContext, writer: RowWriter) -> dict[str, int]:
                     "name": p.name,
                     "phone": p.phone,
                     "email": p.email,
+                    "phone_index": phone_blind_index(p.phone),
+                    "email_index": email_blind_index(p.email),
                     "tier": p.tier,
                 }
             )

@@ -5,8 +5,15 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Round
 from django.utils.translation import gettext_lazy as _
+from encrypted_fields.fields import EncryptedCharField, EncryptedEmailField, EncryptedJSONField
 
-from csplatform.privacy import mask_email, mask_phone
+from csplatform.privacy import (
+    email_blind_index,
+    mask_address,
+    mask_email,
+    mask_phone,
+    phone_blind_index,
+)
 
 from .choices import (
     ActorKind,
@@ -27,21 +34,40 @@ ZERO = Decimal("0.00")
 class Customer(models.Model):
     external_id = models.CharField(_("external id"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=100, blank=True)
-    phone = models.CharField(_("phone"), max_length=32, blank=True)
-    email = models.EmailField(_("e-mail"), blank=True)
+    # Encrypted at rest; an empty value is stored as NULL. The blind indexes (keyed hashes,
+    # csplatform.privacy) find a customer by exact phone or e-mail without decrypting.
+    phone = EncryptedCharField(_("phone"), max_length=32, blank=True, null=True)
+    email = EncryptedEmailField(_("e-mail"), blank=True, null=True)
+    phone_index = models.CharField(max_length=64, blank=True, default="", editable=False)
+    email_index = models.CharField(max_length=64, blank=True, default="", editable=False)
     tier = models.CharField(
         _("tier"), max_length=16, choices=CustomerTier.choices, default=CustomerTier.REGULAR
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Set when the customer's personal data was erased (privacy.services.customer_erase).
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
-        indexes = [models.Index(fields=["phone"]), models.Index(fields=["name"])]
+        indexes = [
+            models.Index(fields=["phone_index"], name="customer_phone_index"),
+            models.Index(fields=["email_index"], name="customer_email_index"),
+            models.Index(fields=["name"]),
+        ]
 
     def __str__(self) -> str:
         return self.external_id
+
+    def save(self, *args, **kwargs):
+        # The blind indexes are derived from phone and e-mail and must never disagree with them.
+        self.phone_index = phone_blind_index(self.phone)
+        self.email_index = email_blind_index(self.email)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"phone", "email"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "phone_index", "email_index"}
+        super().save(*args, **kwargs)
 
     @property
     def masked_phone(self) -> str:
@@ -68,7 +94,8 @@ class Order(models.Model):
     total = models.DecimalField(_("total"), **MONEY, default=ZERO)
     paid_amount = models.DecimalField(_("paid"), **MONEY, default=ZERO)
     refunded_amount = models.DecimalField(_("refunded"), **MONEY, default=ZERO)
-    shipping_address = models.JSONField(_("shipping address"), default=dict, blank=True)
+    # Every value encrypted at rest (the keys stay readable): name, phone, street, region.
+    shipping_address = EncryptedJSONField(_("shipping address"), default=dict, blank=True)
     placed_at = models.DateTimeField(_("placed at"))
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
@@ -116,6 +143,10 @@ class Order(models.Model):
     @property
     def refundable_amount(self) -> Decimal:
         return self.paid_amount - self.refunded_amount
+
+    @property
+    def masked_shipping_address(self) -> str:
+        return mask_address(self.shipping_address)
 
 
 class OrderLine(models.Model):

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
+from csplatform.privacy import email_blind_index, phone_blind_index
+
 from .models import Order, OrderException
 
 
 def order_search(*, q: str = "", status: str = "", with_open_exception: bool = False) -> QuerySet:
     """Orders matching an agent's search, newest first, with what the order list shows.
 
-    ``q`` matches an order number or customer id exactly, a customer's phone exactly, or a
-    customer name by prefix. Each order carries ``open_exception_list``.
+    ``q`` matches an order number or customer id exactly, a customer's phone or e-mail exactly
+    (through their blind indexes: both are stored encrypted), or a customer name by prefix.
+    Each order carries ``open_exception_list``.
     """
     orders = Order.objects.select_related("customer").prefetch_related(
         Prefetch(
@@ -26,7 +29,8 @@ def order_search(*, q: str = "", status: str = "", with_open_exception: bool = F
             Q(number=q)
             | Q(number=q.upper())
             | Q(customer__external_id=q)
-            | Q(customer__phone=q)
+            | Q(customer__phone_index=phone_blind_index(q) or "-")
+            | Q(customer__email_index=email_blind_index(q) or "-")
             | Q(customer__name__startswith=q)
         )
     if status:

@@ -1,0 +1,229 @@
+"""Finding and wiping one customer's personal data in every table.
+
+Erasure is the one write that crosses every app: a customer's contact details travel into
+ticket messages, return and complaint descriptions, survey comments, event payloads and audit
+copies. Rather than a list of columns that a new app would silently escape, the tables are
+found from the model graph: every model with a path of foreign keys to ``orders.Customer``
+(direct, or through an order, a ticket, a return request...) has its text and JSON columns
+scrubbed for that customer's rows. Tables without such a path but holding copies of requests
+(the audit log, stored idempotent responses) are handled by name below.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+
+from django.apps import apps
+from django.db import models
+from django.db.models import Q
+
+from csplatform.privacy import normalise_phone
+
+ERASED = "***"
+MAX_PATH_DEPTH = 4
+# Any mainland mobile number (spaces, dashes, +86 allowed) and any e-mail address found in the
+# texts that belong to the customer are theirs, or someone's they gave: both go.
+_ANY_MOBILE = re.compile(r"(?<!\d)(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d){8}(?!\d)")
+_ANY_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+@dataclass
+class PersonalData:
+    """What identifies the customer: their names, phone numbers, e-mails and street lines."""
+
+    names: set[str] = field(default_factory=set)
+    phones: set[str] = field(default_factory=set)  # digits only
+    emails: set[str] = field(default_factory=set)
+    streets: set[str] = field(default_factory=set)
+
+    def add_address(self, address: dict) -> None:
+        self.add_name(address.get("name"))
+        self.add_phone(address.get("phone"))
+        if street := str(address.get("line1") or "").strip():
+            self.streets.add(street)
+
+    def add_name(self, name: str | None) -> None:
+        # A single character would wipe every word that contains it.
+        if name and len(name.strip()) >= 2:
+            self.names.add(name.strip())
+
+    def add_phone(self, phone: str | None) -> None:
+        if digits := normalise_phone(phone):
+            self.phones.add(digits)
+
+    def add_email(self, email: str | None) -> None:
+        if email and email.strip():
+            self.emails.add(email.strip())
+
+    def pattern(self) -> re.Pattern | None:
+        """One expression matching any of the values, phones in any common spelling."""
+        parts = [re.escape(v) for v in sorted(self.names | self.emails | self.streets, key=len)]
+        parts = parts[::-1]  # longest first, so that a full name wins over its part
+        for digits in self.phones:
+            parts.append(r"(?:\+?86[ -]?)?" + r"[ -]?".join(digits))
+        return re.compile("|".join(parts), re.IGNORECASE) if parts else None
+
+
+class Scrubber:
+    """Replaces the customer's personal data in texts and JSON documents.
+
+    Free text (messages, descriptions, comments, payloads) also loses every mobile number and
+    e-mail address in it; short identifier columns (tracking numbers, transaction ids) only
+    lose exact copies of the customer's own values, so that no identifier is broken by chance.
+    """
+
+    def __init__(self, personal: PersonalData):
+        self.pattern = personal.pattern()
+
+    def __call__(self, value, *, free_text: bool = True):
+        if isinstance(value, str):
+            if self.pattern is not None:
+                value = self.pattern.sub(ERASED, value)
+            if free_text:
+                value = _ANY_MOBILE.sub(ERASED, _ANY_EMAIL.sub(ERASED, value))
+            return value
+        if isinstance(value, dict):
+            return {key: self(item, free_text=free_text) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self(item, free_text=free_text) for item in value]
+        return value
+
+
+def is_free_text(f) -> bool:
+    return isinstance(f, (models.TextField, models.JSONField)) or (f.max_length or 0) >= 200
+
+
+# --- The tables ------------------------------------------------------------------------------
+
+
+def _is_scrubbable(f) -> bool:
+    """Free text or JSON; not an enumerated value, not a key, not an encrypted column."""
+    from encrypted_fields.fields import EncryptedFieldMixin
+
+    if not getattr(f, "concrete", False) or f.is_relation or f.primary_key:
+        return False
+    if isinstance(f, EncryptedFieldMixin) or f.choices or f.unique:  # unique: an identifier
+        return False
+    return isinstance(f, (models.CharField, models.TextField, models.JSONField))
+
+
+def _path_to_customer(model, depth: int = 0) -> str | None:
+    """The shortest foreign-key path from the model to ``orders.Customer``, as a lookup."""
+    customer = apps.get_model("orders", "Customer")
+    if depth > MAX_PATH_DEPTH:
+        return None
+    forward = [
+        f
+        for f in model._meta.concrete_fields
+        if f.many_to_one and f.related_model is not None and f.related_model is not model
+    ]
+    for f in forward:
+        if f.related_model is customer:
+            return f.name
+    best = None
+    for f in forward:
+        if f.related_model._meta.app_label in {"auth", "contenttypes", "admin", "sessions"}:
+            continue
+        rest = _path_to_customer(f.related_model, depth + 1)
+        if rest is not None and (best is None or rest.count("__") + 1 < best.count("__")):
+            best = f"{f.name}__{rest}"
+    return best
+
+
+@dataclass(frozen=True)
+class LinkedTable:
+    model: type[models.Model]
+    customer_path: str
+    fields: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.label
+
+
+@cache
+def linked_tables() -> tuple[LinkedTable, ...]:
+    """Every table that holds rows of a customer, with its free-text and JSON columns."""
+    customer = apps.get_model("orders", "Customer")
+    tables = []
+    for model in apps.get_models():
+        if model is customer or model._meta.proxy or not model._meta.managed:
+            continue
+        names = tuple(f.name for f in model._meta.concrete_fields if _is_scrubbable(f))
+        if not names:
+            continue
+        path = _path_to_customer(model)
+        if path is not None:
+            tables.append(LinkedTable(model, path, names))
+    return tuple(tables)
+
+
+def scrub_rows(queryset, fields: Iterable[str], scrub: Scrubber, *, batch: int = 500) -> int:
+    """Rewrite the rows whose text changes; return how many did."""
+    fields = tuple(fields)
+    model_fields = {f.name: f for f in queryset.model._meta.concrete_fields}
+    free_text = {name: is_free_text(model_fields[name]) for name in fields}
+    changed = []
+    for row in queryset.only("pk", *fields).iterator(chunk_size=batch):
+        dirty = False
+        for name in fields:
+            before = getattr(row, name)
+            after = scrub(before, free_text=free_text[name])
+            if after != before:
+                setattr(row, name, after)
+                dirty = True
+        if dirty:
+            changed.append(row)
+    if changed:
+        queryset.model.objects.bulk_update(changed, fields, batch_size=batch)
+    return len(changed)
+
+
+def erase_linked_rows(customer, scrub: Scrubber) -> dict[str, int]:
+    """Scrub every linked table's rows of the customer; rows changed by table label."""
+    counts = {}
+    for table in linked_tables():
+        rows = table.model._default_manager.filter(**{table.customer_path: customer})
+        if changed := scrub_rows(rows, table.fields, scrub):
+            counts[table.label] = changed
+    return counts
+
+
+def erase_unlinked_copies(customer, order_ids: list[int], personal: PersonalData, scrub) -> dict:
+    """Copies kept outside the customer's foreign keys: audit entries and stored responses."""
+    counts = {}
+    if apps.is_installed("auditlog"):
+        from django.contrib.contenttypes.models import ContentType
+
+        LogEntry = apps.get_model("auditlog", "LogEntry")
+        Customer, Order = apps.get_model("orders", "Customer"), apps.get_model("orders", "Order")
+        entries = LogEntry.objects.filter(
+            Q(content_type=ContentType.objects.get_for_model(Customer), object_pk=str(customer.pk))
+            | Q(
+                content_type=ContentType.objects.get_for_model(Order),
+                object_pk__in=[str(pk) for pk in order_ids],
+            )
+        )
+        fields = [
+            f.name
+            for f in LogEntry._meta.concrete_fields
+            if f.name in {"changes", "changes_text", "object_repr", "additional_data"}
+        ]
+        if changed := scrub_rows(entries, fields, scrub):
+            counts[LogEntry._meta.label] = changed
+    Idempotency = apps.get_model("csplatform", "IdempotencyRecord")
+    needles = personal.names | personal.emails | personal.phones | personal.streets
+    if needles:
+        from django.db.models import TextField
+        from django.db.models.functions import Cast
+
+        match = Q()
+        for needle in needles:
+            match |= Q(body_text__icontains=needle)
+        stored = Idempotency.objects.annotate(body_text=Cast("body", TextField())).filter(match)
+        if changed := scrub_rows(stored, ["body"], scrub):
+            counts[Idempotency._meta.label] = changed
+    return counts
