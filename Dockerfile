@@ -17,6 +17,8 @@ RUN pip install -c requirements.lock .
 COPY . .
 # collectstatic needs settings that import; the real secret comes at run time.
 RUN SECRET_KEY=build-only-collectstatic-key-0123456789-abcdefghijklmnopqrstuvwxyz \
+    PII_ENCRYPTION_KEYS=build-only-collectstatic-pii-key-0123456789 \
+    PII_BLIND_INDEX_KEY=build-only-collectstatic-index-key-0123456789 \
     ALLOWED_HOSTS=localhost python manage.py collectstatic --noinput \
     && python manage.py compilemessages --ignore '.venv/*' \
     && mkdir -p /app/var && chown -R app /app/var

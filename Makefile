@@ -11,6 +11,8 @@ DEMO_TICKETS ?= 300
 BENCH_TICKETS_DB ?= cs_bench_tickets
 STAMP := $(VENV)/.installed-stamp
 CHROMIUM ?= /usr/bin/chromium
+# Test processes in parallel (pytest-xdist), each with its own test database.
+TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help install run web worker test test-fast lint format browser bench lock messages
@@ -50,7 +52,7 @@ run: install
 	@echo "  Service desk:  http://127.0.0.1:$(PORT)/"
 	@echo "  Admin:         http://127.0.0.1:$(PORT)/admin/"
 	@echo "  API docs:      http://127.0.0.1:$(PORT)/api/docs/"
-	@echo "  Demo logins:   agent / demo, supervisor / demo, admin / demo"
+	@echo "  Demo logins:   agent / demo, supervisor / demo, admin / demo, analyst / demo (KPIs only)"
 	@echo "  Ctrl-C stops the web server, the worker and beat."
 	@echo
 	@pids=""; \
@@ -72,15 +74,17 @@ browser:
 	fi
 
 test: install browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 test-fast: install
-	$(BIN)/pytest -m "not browser"
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "not browser"
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/bandit --quiet --recursive --severity-level medium --exclude '*/migrations/*' \
+		csplatform orders tickets refunds complaints surveys kpis privacy
 
 format: install
 	$(BIN)/ruff check --fix .

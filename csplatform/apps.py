@@ -6,4 +6,10 @@ class CsplatformConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from . import audit  # noqa: F401 - registers the audited configuration models
         from .api import schema  # noqa: F401 - registers the Api-Key scheme with the schema
+        from .middleware import session_mark_sign_in
+
+        user_logged_in.connect(session_mark_sign_in, dispatch_uid="csplatform.session_sign_in")

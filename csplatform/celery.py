@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csplatform.settings.base")
 
@@ -42,4 +43,38 @@ app.conf.beat_schedule = {
         "options": {"expires": 55},
     },
     "tickets-close-solved": {"task": "tickets.tasks.tickets_close_solved_task", "schedule": 300.0},
+    # Complaints left unconfirmed past the confirmation window close as "resolved, unconfirmed".
+    "complaints-close-unconfirmed": {
+        "task": "complaints.tasks.complaints_close_unconfirmed_task",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
+    # Complaint timer breaches whose escalation task was lost (the signal's task runs first).
+    "complaints-escalate-missed-breaches": {
+        "task": "complaints.tasks.complaints_escalate_missed_breaches_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    # Surveys: send invitations whose send time has come, expire old links (rows, not countdowns).
+    "surveys-sweep": {
+        "task": "surveys.tasks.surveys_sweep_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    # Customers inactive beyond the retention period lose their personal data (a batch a run).
+    "customers-inactive-erase": {
+        "task": "privacy.tasks.customers_inactive_erase_task",
+        "schedule": 3600.0,
+        "options": {"expires": 3500},
+    },
+    # KPIs: the tickets changed since the last run, every minute; everything again at night.
+    "kpis-refresh": {
+        "task": "kpis.tasks.kpis_refresh_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "kpis-rebuild": {
+        "task": "kpis.tasks.kpis_rebuild_task",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }

@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class IdempotencyRecord(models.Model):
@@ -19,3 +20,46 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.principal} {self.key}"
+
+
+class ApiScope(models.TextChoices):
+    """What a storefront key may reach: one scope per storefront resource of ``api.md``."""
+
+    ORDERS = "orders", _("Orders and customers")
+    TICKETS = "tickets", _("Tickets and messages")
+    RETURNS = "returns", _("Returns and refunds")
+    COMPLAINTS = "complaints", _("Complaints")
+    SURVEYS = "surveys", _("Survey links")
+
+
+class ApiKeyProfile(models.Model):
+    """What a storefront key (``rest_framework_api_key.APIKey``: hashed, named, expiring,
+    revocable) may do, and when it was last used."""
+
+    api_key = models.OneToOneField(
+        "rest_framework_api_key.APIKey", on_delete=models.CASCADE, related_name="profile"
+    )
+    scopes = models.JSONField(
+        _("scopes"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "The parts of the API the key may use: orders, tickets, returns, "
+            "complaints, surveys. A key without scopes can do nothing."
+        ),
+    )
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("storefront key scopes")
+        verbose_name_plural = _("storefront key scopes")
+
+    def __str__(self) -> str:
+        return ", ".join(self.scopes) or "-"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        unknown = set(self.scopes or []) - set(ApiScope.values)
+        if not isinstance(self.scopes, list) or unknown:
+            raise ValidationError({"scopes": _("Choose from: %s.") % ", ".join(ApiScope.values)})

@@ -1,4 +1,4 @@
-"""The three roles of the product and what each may do.
+"""The roles of the product and what each may do: three desk roles and a read-only analyst.
 
 Roles are Django groups. The permissions each role holds are declared here once and applied by
 data migrations (``sync_role_groups``), so a new app only adds its codenames below and a
@@ -13,8 +13,16 @@ from django.utils.translation import gettext_lazy as _
 AGENT = "agent"
 SUPERVISOR = "supervisor"
 ADMIN = "admin"
-ROLES = (AGENT, SUPERVISOR, ADMIN)
-ROLE_LABELS = {AGENT: _("Agent"), SUPERVISOR: _("Supervisor"), ADMIN: _("Admin")}
+# Reads the KPIs of every team, and nothing else: no desk, no customer data.
+ANALYST = "analyst"
+DESK_ROLES = (AGENT, SUPERVISOR, ADMIN)
+ROLES = (*DESK_ROLES, ANALYST)
+ROLE_LABELS = {
+    AGENT: _("Agent"),
+    SUPERVISOR: _("Supervisor"),
+    ADMIN: _("Admin"),
+    ANALYST: _("Analyst"),
+}
 DEMO_GROUP = "demo"
 
 # Apps whose every permission the admin role holds.
@@ -29,6 +37,7 @@ ADMIN_APPS = (
     "surveys",
     "kpis",
     "csplatform",
+    "privacy",
 )
 
 AGENT_PERMISSIONS = (
@@ -64,6 +73,9 @@ SUPERVISOR_PERMISSIONS = (
     "tickets.add_cannedreply",
     "tickets.change_cannedreply",
 )
+ANALYST_PERMISSIONS = ("kpis.view_kpitarget",)
+# Supervisors of any team read who revealed customers' personal data, and the erasures.
+SUPERVISOR_PERMISSIONS += ("privacy.view_piiaccesslog", "privacy.view_erasurerecord")
 
 
 def sync_role_groups(apps, schema_editor=None) -> None:
@@ -90,6 +102,7 @@ def sync_role_groups(apps, schema_editor=None) -> None:
     Group.objects.get_or_create(name=SUPERVISOR)[0].permissions.set(
         by_names(SUPERVISOR_PERMISSIONS)
     )
+    Group.objects.get_or_create(name=ANALYST)[0].permissions.set(by_names(ANALYST_PERMISSIONS))
     Group.objects.get_or_create(name=ADMIN)[0].permissions.set(
         Permission.objects.filter(content_type__app_label__in=ADMIN_APPS)
     )
@@ -104,9 +117,9 @@ def role_of(user: AbstractBaseUser | AnonymousUser) -> str | None:
     # One request asks several times (view, navigation): read the groups once per user object.
     if not hasattr(user, "_cs_role"):
         names = {g.name for g in user.groups.all()}
-        user._cs_role = next((r for r in (ADMIN, SUPERVISOR, AGENT) if r in names), None)
+        user._cs_role = next((r for r in (ADMIN, SUPERVISOR, AGENT, ANALYST) if r in names), None)
     return user._cs_role
 
 
 def is_desk_user(user) -> bool:
-    return role_of(user) is not None
+    return role_of(user) in DESK_ROLES

@@ -1,7 +1,29 @@
+import base64
+
+import qrcode
+import qrcode.image.svg
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
+from django_otp import login as otp_login
+from django_otp import match_token
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from .roles import ADMIN, ANALYST, role_of
+from .two_factor import (
+    ConfirmDeviceForm,
+    SignInForm,
+    device_pending,
+    has_two_factor,
+    may_use_two_factor,
+)
 
 
 @require_GET
@@ -14,4 +36,67 @@ def healthz(request):
 
 @require_GET
 def root(request):
+    """Where a signed-in user starts: the KPIs for an analyst, the desk for everyone else."""
+    if role_of(request.user) == ANALYST:
+        return redirect("kpis:dashboard")
     return redirect("desk:home")
+
+
+@login_required
+def two_factor(request):
+    """Set up, or turn off, the authenticator app for the signed-in supervisor or admin."""
+    user = request.user
+    if not may_use_two_factor(user):
+        raise PermissionDenied
+    error = ""
+    if request.method == "POST":
+        form = ConfirmDeviceForm(request.POST)
+        action = request.POST.get("action", "confirm")
+        if form.is_valid():
+            token = form.cleaned_data["token"].strip()
+            if action == "disable" and has_two_factor(user):
+                if settings.OTP_REQUIRED_FOR_ADMINS and role_of(user) == ADMIN:
+                    error = _("Admins must keep two-factor sign-in here.")
+                elif match_token(user, token) is not None:
+                    TOTPDevice.objects.filter(user=user).delete()
+                    messages.success(request, _("Two-factor sign-in is off."))
+                    return redirect("two-factor")
+                else:
+                    error = _("The code is wrong or expired.")
+            elif action == "confirm" and not has_two_factor(user):
+                device = device_pending(user)
+                if device.verify_token(token):
+                    device.confirmed = True
+                    device.save(update_fields=["confirmed"])
+                    otp_login(request, device)
+                    messages.success(request, _("Two-factor sign-in is on."))
+                    return redirect("two-factor")
+                error = _("The code is wrong or expired.")
+        else:
+            error = _("Type the 6-digit code from the app.")
+    enabled = has_two_factor(user)
+    context = {"enabled": enabled, "error": error, "required": settings.OTP_REQUIRED_FOR_ADMINS}
+    if not enabled:
+        device = device_pending(user)
+        image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage)
+        svg = image.to_string(encoding="unicode").encode()
+        context |= {
+            "qr_src": "data:image/svg+xml;base64," + base64.b64encode(svg).decode(),
+            "device": device,
+        }
+        context["secret"] = base64.b32encode(device.bin_key).decode()
+    return render(request, "registration/two_factor.html", context, status=400 if error else 200)
+
+
+class SignInView(LoginView):
+    """Django's sign-in, with the authenticator code for users who set one up."""
+
+    form_class = SignInForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        device = getattr(form, "otp_device", None)
+        if device is not None:
+            otp_login(self.request, device)
+        return response

@@ -13,7 +13,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from csplatform.actors import Actor
-from csplatform.api.errors import ConflictError, DomainError
+from csplatform.api.errors import ConflictError, DomainError, InvalidInput
 
 from .choices import (
     ExceptionType,
@@ -110,6 +110,23 @@ def customer_upsert(
         if changed:
             customer.save(update_fields=[*changed, "updated_at"])
     return customer
+
+
+def customer_and_order_for_request(
+    *, customer: dict, order_number: str | None
+) -> tuple[Customer, Order | None]:
+    """The customer of a storefront request (created or brought up to date) and the order it
+    names, which must be that customer's: 400 on ``order_number`` otherwise."""
+    found = customer_upsert(**customer)
+    if not order_number:
+        return found, None
+    order = Order.objects.filter(number=order_number, customer=found).first()
+    if order is None:
+        raise InvalidInput(
+            "No order with this number for this customer.",
+            errors={"order_number": ["No order with this number for this customer."]},
+        )
+    return found, order
 
 
 def _lock_order(number: str) -> Order:

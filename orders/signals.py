@@ -8,3 +8,7 @@ from django.dispatch import Signal
 
 # Sent with ``exception_id`` once an order exception has been raised and committed.
 order_exception_raised = Signal()
+
+# ``order_id``, ``old_status``, ``new_status``, ``at``: an order moved in its lifecycle (sent by
+# ``order_apply_transition``; surveys send the NPS survey after ``completed``).
+order_status_changed = Signal()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import transaction
+
 from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError
 
 from .choices import OrderEventType, OrderStatus
+from .signals import order_status_changed
 
 S = OrderStatus
 
@@ -83,6 +86,12 @@ def order_apply_transition(
         setattr(order, column, at)
         fields.append(column)
     order.save(update_fields=fields)
+    order_id = order.pk
+    transaction.on_commit(
+        lambda: order_status_changed.send(
+            sender=type(order), order_id=order_id, old_status=current, new_status=target, at=at
+        )
+    )
     return OrderEvent.objects.create(
         order=order,
         type=event_type,

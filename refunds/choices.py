@@ -63,6 +63,15 @@ OPEN_RETURN_STATUSES = (
     ReturnStatus.INSPECTED,
 )
 
+# Requests that still take evidence: undecided or on their way, and rejected ones (new evidence
+# for an appeal, within the appeal window).
+EVIDENCE_OPEN_STATUSES = (
+    ReturnStatus.REQUESTED,
+    ReturnStatus.APPROVED,
+    ReturnStatus.AWAITING_RETURN,
+    ReturnStatus.REJECTED,
+)
+
 
 class RefundStatus(models.TextChoices):
     PENDING = "pending", pgettext_lazy("refund status", "Pending")

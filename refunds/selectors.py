@@ -8,7 +8,7 @@ from csplatform.roles import ADMIN, role_of
 from tickets.access import tickets_visible_to
 
 from .choices import ReturnStatus
-from .models import Refund, ReturnEvent, ReturnLine, ReturnRequest
+from .models import Refund, ReturnEvent, ReturnEvidence, ReturnLine, ReturnRequest
 
 
 def returns_visible_to(user) -> QuerySet:
@@ -25,6 +25,7 @@ def with_detail(queryset: QuerySet) -> QuerySet:
         Prefetch("lines", queryset=ReturnLine.objects.select_related("order_line")),
         Prefetch("refunds", queryset=Refund.objects.order_by("created_at", "id")),
         Prefetch("events", queryset=ReturnEvent.objects.order_by("at", "id")),
+        Prefetch("evidence", queryset=ReturnEvidence.objects.order_by("uploaded_at", "id")),
     )
 
 
@@ -75,8 +76,10 @@ def desk_return_panel(ticket) -> dict:
     """
     from decimal import Decimal
 
-    from .choices import RefundStatus, ReturnReason, ReturnType
-    from .models import CategoryRule, RefundRules, ReturnEvidence
+    from csplatform.uploads import ACCEPT_ATTRIBUTE, MAX_PER_RETURN_REQUEST
+
+    from .choices import EVIDENCE_OPEN_STATUSES, RefundStatus, ReturnReason, ReturnType
+    from .models import CategoryRule, RefundRules
     from .rules import (
         MERCHANT_FAULT,
         _no_reason_days,
@@ -157,4 +160,9 @@ def desk_return_panel(ticket) -> dict:
         and found.status in (ReturnStatus.APPROVED, ReturnStatus.INSPECTED, ReturnStatus.REFUNDED),
         "waits_for_supervisor": found.status == ReturnStatus.REQUESTED
         and found.proposed_by_id is not None,
+        # The upload form: while the request takes evidence and has room for more.
+        "evidence_open": found.status in EVIDENCE_OPEN_STATUSES
+        and len(found.evidence.all()) < MAX_PER_RETURN_REQUEST,
+        "evidence_accept": ACCEPT_ATTRIBUTE,
+        "evidence_max_count": MAX_PER_RETURN_REQUEST,
     }

@@ -774,3 +774,63 @@ def refund_fail(*, refund_id: int, now: datetime | None = None) -> Refund:
     if refund.payout_lease_until is not None and refund.payout_lease_until > now:
         raise ConflictError(_("A payout of this refund is in progress."), code="payout_in_flight")
     return _refund_give_up(refund, now)
+
+
+# --- Evidence ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def return_evidence_add(
+    *, request: ReturnRequest, files: list, actor: Actor, now: datetime | None = None
+) -> list:
+    """Attach evidence (photos, PDFs) to a request that is not final yet; every file of the
+    request is returned.
+
+    Allowed while the request is requested, approved or awaiting the goods, and after a
+    rejection within the appeal window (the new evidence of an appeal). Each file is checked by
+    ``csplatform.uploads`` (type from the content, size, at most 10 per request) before
+    anything is stored.
+    """
+    from csplatform.uploads import MAX_PER_RETURN_REQUEST, uploads_check
+
+    from .choices import EVIDENCE_OPEN_STATUSES
+    from .models import ReturnEvidence
+
+    now = now or timezone.now()
+    if not files:
+        raise InvalidInput(_("Attach at least one file."), errors={"files": [_("Required.")]})
+    request = ReturnRequest.objects.select_for_update().get(pk=request.pk)
+    if request.status not in EVIDENCE_OPEN_STATUSES:
+        raise ConflictError(
+            _("Evidence can no longer be added: the request is %(status)s.")
+            % {"status": request.get_status_display()},
+            code="evidence_closed",
+        )
+    if request.status == ReturnStatus.REJECTED and request.decided_at is not None:
+        appeal_until = request.decided_at + timedelta(days=RefundRules.load().appeal_days)
+        if now > appeal_until:
+            raise return_rules.ReturnRefused(
+                _("Evidence for an appeal is accepted until %(until)s.")
+                % {"until": timezone.localtime(appeal_until).strftime("%Y-%m-%d %H:%M")},
+                code="appeal_window_closed",
+                appeal_until=appeal_until.isoformat(),
+            )
+    checked = uploads_check(
+        files,
+        max_count=MAX_PER_RETURN_REQUEST,
+        already=ReturnEvidence.objects.filter(request=request).count(),
+        field="files",
+    )
+    added = [
+        ReturnEvidence.objects.create(
+            request=request,
+            file=upload.as_file(),
+            name=upload.name,
+            content_type=upload.content_type,
+            size=upload.size,
+            uploaded_at=now,
+        )
+        for upload in checked
+    ]
+    _event(request, "evidence_added", actor, now, count=len(added), ids=[e.pk for e in added])
+    return list(ReturnEvidence.objects.filter(request=request).order_by("uploaded_at", "id"))

@@ -12,4 +12,17 @@ desk_urlpatterns = [
     path("returns/<str:public_id>/inspect/", views.return_inspect, name="return-inspect"),
     path("returns/<str:public_id>/exchange/", views.return_exchange, name="return-exchange"),
     path("returns/<str:public_id>/refund/", views.return_refund, name="return-refund"),
+    path(
+        "returns/<str:public_id>/refunds/<int:refund_id>/retry/",
+        views.refund_retry,
+        name="refund-retry",
+    ),
+    path(
+        "returns/<str:public_id>/evidence/", views.return_evidence_add, name="return-evidence-add"
+    ),
+    path(
+        "returns/<str:public_id>/evidence/<int:evidence_id>/",
+        views.return_evidence_download,
+        name="return-evidence",
+    ),
 ]

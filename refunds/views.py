@@ -14,25 +14,22 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from csplatform.actors import Actor
 from csplatform.api.errors import DomainError
-from csplatform.roles import ADMIN, SUPERVISOR, is_desk_user, role_of
+from csplatform.desk import FormInvalid, desk_user, form_data, form_error, htmx_status
+from csplatform.roles import ADMIN, SUPERVISOR, role_of
+from csplatform.uploads import upload_response
 from tickets.access import tickets_visible_to
 from tickets.models import Ticket
 
 from . import services
 from .forms import DecisionForm, InspectForm, RefundForm, RejectForm, StartReturnForm
-from .models import ReturnRequest
+from .models import ReturnEvidence, ReturnRequest
 from .selectors import desk_return_panel, return_queue, returns_visible_to
 from .services import NeedsSupervisor
-
-
-def _desk_user(request):
-    if not is_desk_user(request.user):
-        raise Http404
-    return request.user
 
 
 def _visible_return(user, public_id: str) -> ReturnRequest:
@@ -43,17 +40,6 @@ def _visible_return(user, public_id: str) -> ReturnRequest:
     if found is None or found.ticket is None:
         raise Http404
     return found
-
-
-def _form_error(form) -> str:
-    for errors in form.errors.values():
-        return str(errors[0])
-    return _("The request is not valid.")
-
-
-def _status(code: int) -> int:
-    # htmx swaps the answers 403, 409 and 422 (base.html); a 400 would not be shown.
-    return 422 if code == 400 else code
 
 
 def _panel(request, ticket: Ticket, *, error: str = "", notice: str = "", status: int = 200):
@@ -70,7 +56,7 @@ def _panel(request, ticket: Ticket, *, error: str = "", notice: str = "", status
 
 
 def _act(request, public_id: str, action, *, approval: bool = False) -> object:
-    user = _desk_user(request)
+    user = desk_user(request)
     found = _visible_return(user, public_id)
     error, notice, status = "", "", 200
     try:
@@ -84,29 +70,17 @@ def _act(request, public_id: str, action, *, approval: bool = False) -> object:
         else:
             error = str(exc.detail)
     except DomainError as exc:
-        error, status = str(exc.detail), _status(exc.status_code)
-    except _FormInvalid as exc:
+        error, status = str(exc.detail), htmx_status(exc.status_code)
+    except FormInvalid as exc:
         error, status = exc.message, 422
     return _panel(request, found.ticket, error=error, notice=notice, status=status)
-
-
-class _FormInvalid(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-def _valid(form) -> dict:
-    if not form.is_valid():
-        raise _FormInvalid(_form_error(form))
-    return form.cleaned_data
 
 
 @require_POST
 @login_required
 def return_approve(request, public_id: str):
     def action(found, user):
-        data = _valid(DecisionForm(request.POST))
+        data = form_data(DecisionForm(request.POST))
         services.return_request_approve(request=found, by_user=user, reason=data["reason"])
         return _("The request is approved.")
 
@@ -117,7 +91,7 @@ def return_approve(request, public_id: str):
 @login_required
 def return_reject(request, public_id: str):
     def action(found, user):
-        data = _valid(RejectForm(request.POST))
+        data = form_data(RejectForm(request.POST))
         services.return_request_reject(request=found, by_user=user, reason=data["reason"])
         return _("The request is rejected.")
 
@@ -138,7 +112,7 @@ def return_receive(request, public_id: str):
 @login_required
 def return_inspect(request, public_id: str):
     def action(found, user):
-        data = _valid(InspectForm(request.POST))
+        data = form_data(InspectForm(request.POST))
         services.return_request_inspect(
             request=found, by_user=user, passed=data["passed"], notes=data["notes"]
         )
@@ -161,7 +135,7 @@ def return_exchange(request, public_id: str):
 @login_required
 def return_refund(request, public_id: str):
     def action(found, user):
-        data = _valid(RefundForm(request.POST))
+        data = form_data(RefundForm(request.POST))
         refund = services.refund_create(request=found, amount=data["amount"], by_user=user)
         return _("A refund of %(amount)s %(currency)s is on its way.") % {
             "amount": refund.amount,
@@ -173,9 +147,54 @@ def return_refund(request, public_id: str):
 
 @require_POST
 @login_required
+def refund_retry(request, public_id: str, refund_id: int):
+    """A supervisor pays a payout that failed for good again (a new refund, same amount)."""
+
+    def action(found, user):
+        if not found.refunds.filter(pk=refund_id).exists():
+            raise Http404
+        retry = services.refund_retry(refund_id=refund_id, by_user=user)
+        return _("A new payout of %(amount)s %(currency)s is on its way.") % {
+            "amount": retry.amount,
+            "currency": retry.currency,
+        }
+
+    return _act(request, public_id, action)
+
+
+@require_POST
+@login_required
+def return_evidence_add(request, public_id: str):
+    def action(found, user):
+        evidence = services.return_evidence_add(
+            request=found, files=request.FILES.getlist("files"), actor=Actor.for_user(user)
+        )
+        return ngettext(
+            "The evidence is added: %(count)d file in all.",
+            "The evidence is added: %(count)d files in all.",
+            len(evidence),
+        ) % {"count": len(evidence)}
+
+    return _act(request, public_id, action)
+
+
+@require_GET
+@login_required
+def return_evidence_download(request, public_id: str, evidence_id: int):
+    """An evidence file of a request the user may see (like the panel); any other is a 404."""
+    user = desk_user(request)
+    found = _visible_return(user, public_id)
+    evidence = ReturnEvidence.objects.filter(pk=evidence_id, request=found).first()
+    if evidence is None:
+        raise Http404
+    return upload_response(evidence.file, name=evidence.name, content_type=evidence.content_type)
+
+
+@require_POST
+@login_required
 def return_start(request, number: str):
     """Start a return for the customer on the ticket's order; the ticket handles it."""
-    user = _desk_user(request)
+    user = desk_user(request)
     if "\x00" in number:
         raise Http404
     ticket = tickets_visible_to(user).select_related("order").filter(number=number).first()
@@ -185,7 +204,7 @@ def return_start(request, number: str):
         return _panel(request, ticket, error=_("No order linked to this ticket."), status=422)
     form = StartReturnForm(request.POST, order_lines=ticket.order.lines.all())
     if not form.is_valid():
-        return _panel(request, ticket, error=_form_error(form), status=422)
+        return _panel(request, ticket, error=form_error(form), status=422)
     data = form.cleaned_data
     try:
         services.return_request_create(
@@ -198,7 +217,7 @@ def return_start(request, number: str):
             ticket=ticket,
         )
     except DomainError as exc:
-        return _panel(request, ticket, error=str(exc.detail), status=_status(exc.status_code))
+        return _panel(request, ticket, error=str(exc.detail), status=htmx_status(exc.status_code))
     return _panel(request, ticket, notice=_("The return is started."))
 
 
@@ -206,7 +225,7 @@ def return_start(request, number: str):
 @login_required
 def approvals_page(request):
     """Supervisors' queue: approvals agents proposed, and payouts that failed for good."""
-    user = _desk_user(request)
+    user = desk_user(request)
     if role_of(user) not in (SUPERVISOR, ADMIN):
         raise PermissionDenied
     rows = list(return_queue(user=user, needs_supervisor=True)[:200])

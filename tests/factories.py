@@ -19,7 +19,7 @@ from factory.django import DjangoModelFactory
 from rest_framework.test import APIClient
 from rest_framework_api_key.models import APIKey
 
-from csplatform.roles import ADMIN, AGENT, DEMO_GROUP, SUPERVISOR
+from csplatform.roles import ADMIN, AGENT, ANALYST, DEMO_GROUP, SUPERVISOR
 from orders.choices import (
     ActorKind,
     Channel,
@@ -91,14 +91,22 @@ def admin_user(**kwargs):
     return UserFactory(groups=[ADMIN, *kwargs.pop("groups", [])], **kwargs)
 
 
+def analyst_user(**kwargs):
+    """The read-only role: the KPIs of every team, nothing else."""
+    return UserFactory(groups=[ANALYST, *kwargs.pop("groups", [])], **kwargs)
+
+
 def demo_user(role: str = AGENT, **kwargs):
     """A seeded-style demo account: a role plus membership of the ``demo`` group."""
     return UserFactory(groups=[role, DEMO_GROUP, *kwargs.pop("groups", [])], **kwargs)
 
 
 def storefront_api_key(name: str = "storefront", **kwargs) -> tuple[APIKey, str]:
-    """A storefront key; returns ``(api_key, key)``; send ``Authorization: Api-Key <key>``."""
-    return APIKey.objects.create_key(name=name, **kwargs)
+    """A storefront key (every scope unless ``scopes=`` says otherwise); returns
+    ``(api_key, key)``; send ``Authorization: Api-Key <key>``."""
+    from csplatform.services import storefront_key_create
+
+    return storefront_key_create(name=name, **kwargs)
 
 
 def api_key_header(key: str) -> dict[str, str]:
@@ -437,3 +445,102 @@ def ticket_state(ticket: Ticket) -> dict:
         "events": list(TicketEvent.objects.filter(ticket=ticket).values()),
         "tags": sorted(ticket.tags.values_list("name", flat=True)),
     }
+
+
+# --- Surveys ----------------------------------------------------------------------------------
+
+from surveys.choices import InvitationStatus, SurveyKind  # noqa: E402
+from surveys.models import SurveyInvitation  # noqa: E402
+from surveys.tokens import nonce_new, token_for, token_hash  # noqa: E402
+
+
+class SurveyInvitationFactory(DjangoModelFactory):
+    """A CSAT invitation already sent for a solved ticket (``status``, ``kind`` to vary);
+    ``survey_token(invitation)`` gives the link's token."""
+
+    class Meta:
+        model = SurveyInvitation
+
+    kind = SurveyKind.CSAT
+    status = InvitationStatus.SENT
+    ticket = factory.SubFactory(TicketFactory, status=TicketStatus.SOLVED)
+    customer = factory.LazyAttribute(lambda i: i.ticket.customer if i.ticket else None)
+    language = "zh-hans"
+    token_nonce = factory.LazyFunction(nonce_new)
+    token_hash = factory.LazyAttribute(lambda i: token_hash(token_for(i.token_nonce)))
+    team = factory.LazyAttribute(lambda i: i.ticket.team if i.ticket else None)
+    agent = factory.LazyAttribute(lambda i: i.ticket.assignee if i.ticket else None)
+    channel = factory.LazyAttribute(lambda i: i.ticket.channel if i.ticket else "")
+    ticket_kind = factory.LazyAttribute(lambda i: i.ticket.kind if i.ticket else "")
+    created_at = factory.LazyFunction(timezone.now)
+    trigger_at = factory.LazyAttribute(lambda i: i.created_at)
+    send_after = factory.LazyAttribute(lambda i: i.created_at)
+    sent_at = factory.LazyAttribute(
+        lambda i: i.created_at if i.status in ("sent", "answered", "expired") else None
+    )
+    expires_at = factory.LazyAttribute(
+        lambda i: i.sent_at + timedelta(days=7) if i.sent_at else None
+    )
+
+
+def survey_token(invitation: SurveyInvitation) -> str:
+    return token_for(invitation.token_nonce)
+
+
+# --- Uploads: files of each kind, by their bytes ------------------------------------------------
+
+from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
+
+# The smallest real files of each accepted type (their first bytes are what the checker reads).
+PNG_BYTES = bytes.fromhex(  # 24 × 16, a red and blue check: visible as a thumbnail
+    "89504e470d0a1a0a0000000d4948445200000018000000100802000000834628c2000000284944415478da"
+    "633048b880862e1818a02162d4300c6383c8d386a966381b349a8e46d311150c0200a64eec105676c19b00"
+    "00000049454e44ae426082"
+)
+JPEG_BYTES = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
+GIF_BYTES = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"  # noqa: E501
+WEBP_BYTES = b"RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00/\x00\x00\x00\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00"  # noqa: E501
+PDF_BYTES = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+EXE_BYTES = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48
+HTML_BYTES = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
+
+
+def upload_file(
+    name: str = "photo.png", content: bytes = PNG_BYTES, content_type: str = "image/png"
+) -> SimpleUploadedFile:
+    """An uploaded file as a browser sends it: the name and type are the client's claims."""
+    return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+# --- Complaints --------------------------------------------------------------------------------
+
+from complaints.models import Complaint, SeniorAgent  # noqa: E402
+
+
+class ComplaintFactory(DjangoModelFactory):
+    """A complaint written straight to the table (no ticket, no grading, no events), for
+    arranging history; behaviour goes through ``complaints.services.complaint_create``."""
+
+    class Meta:
+        model = Complaint
+
+    number = factory.Sequence(lambda n: f"C-{900000 + n:06d}")
+    customer = factory.SubFactory(CustomerFactory)
+    category = "product_quality"
+    channel = Channel.WEB
+    description = "商品与描述不符"
+    severity = "minor"
+    created_at = factory.LazyFunction(timezone.now)
+    updated_at = factory.LazyAttribute(lambda c: c.created_at)
+
+
+def senior_agent(team: Team | None = None, **kwargs):
+    """An agent flagged as senior (complaint escalation level 2), a member of ``team``."""
+    user = agent_user(**kwargs)
+    if team is not None:
+        team.members.add(user)
+    SeniorAgent.objects.create(user=user)
+    return user

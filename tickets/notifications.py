@@ -21,7 +21,7 @@ TEXTS = {
     "sla_breach": "{number}: {metric} breached",
     "sla_escalation": "{number}: {metric} breached, escalation level {level}",
     "refund_overdue": "{number}: the refund is overdue",
-    "complaint_escalation": "{number}: complaint {complaint} escalated to level {level}",
+    "complaint_escalation": "{number}: complaint {complaint} escalated to level {level}: {reason}",
 }
 
 

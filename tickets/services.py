@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError, DomainError
+from csplatform.uploads import MAX_PER_MESSAGE, CheckedUpload, uploads_check
 from orders.models import Customer, Order, OrderException
 
 from .access import is_supervisor_of, tickets_visible_to
@@ -28,6 +29,7 @@ from .choices import (
 )
 from .models import (
     AgentProfile,
+    Attachment,
     Message,
     RoutingRule,
     Tag,
@@ -66,6 +68,24 @@ def ticket_event_record(
         at=now,
         **actor.event_fields(),
     )
+
+
+def _attachments_add(message: Message, checked: list[CheckedUpload]) -> list[Attachment]:
+    """Store a message's checked files; inside the caller's transaction, after its checks."""
+    return [
+        Attachment.objects.create(
+            message=message,
+            file=upload.as_file(),
+            name=upload.name,
+            content_type=upload.content_type,
+            size=upload.size,
+        )
+        for upload in checked
+    ]
+
+
+def _attachments_payload(checked: list[CheckedUpload]) -> dict | None:
+    return {"attachments": len(checked)} if checked else None
 
 
 # --- Routing and assignment -------------------------------------------------------------------
@@ -156,10 +176,15 @@ def ticket_create(
     author_kind: str = AuthorKind.CUSTOMER,
     order_exception: OrderException | None = None,
     linked_from: Ticket | None = None,
+    attachments: list | None = None,
     now: datetime | None = None,
 ) -> Ticket:
-    """Open a ticket with its first message, route it to a team and assign it."""
+    """Open a ticket with its first message, route it to a team and assign it.
+
+    ``attachments``: uploaded files of the first message (checked by ``csplatform.uploads``).
+    """
     now = now or timezone.now()
+    checked = uploads_check(attachments, max_count=MAX_PER_MESSAGE)
     if order is not None and order.customer_id != customer.pk:
         raise DomainError(_("The order belongs to another customer."), code="order_not_customers")
     team, rule_priority = ticket_route(kind=kind, channel=channel, customer_tier=customer.tier)
@@ -183,7 +208,7 @@ def ticket_create(
     )
     ticket.number = f"T-{ticket.pk:06d}"
     ticket.save(update_fields=["number"])
-    Message.objects.create(
+    first = Message.objects.create(
         ticket=ticket,
         author_kind=author_kind,
         author_user=actor.user if author_kind == AuthorKind.AGENT else None,
@@ -196,13 +221,18 @@ def ticket_create(
         ticket=ticket,
         type=TicketEventType.CREATED,
         new=status,
-        payload={"team": team.name if team else None, "priority": priority},
+        payload={
+            "team": team.name if team else None,
+            "priority": priority,
+            **(_attachments_payload(checked) or {}),
+        },
         actor=actor,
         now=now,
     )
     ticket_clocks_sync(ticket, now=now)
     ticket.save(update_fields=["next_due_at", "next_warn_at"])
     ticket_auto_assign(ticket=ticket, now=now)
+    _attachments_add(first, checked)  # stored last, as in ticket_reply
     return ticket
 
 
@@ -269,11 +299,14 @@ def ticket_reply(
     body: str,
     internal: bool = False,
     then_status: str | None = None,
+    attachments: list | None = None,
     now: datetime | None = None,
 ) -> Message:
     """An agent's public reply or internal note; a reply may also set pending or solved.
 
     The first public reply sets the first-response time and makes the agent the owner.
+    ``attachments``: uploaded files, checked before anything is written; a note's files are
+    as internal as the note.
     """
     now = now or timezone.now()
     ticket = _lock(ticket)
@@ -282,6 +315,7 @@ def ticket_reply(
         raise ConflictError(_("The ticket is closed."), code="ticket_closed")
     if not body.strip():
         raise DomainError(_("The message is empty."), code="invalid", errors={"body": ["empty"]})
+    checked = uploads_check(attachments, max_count=MAX_PER_MESSAGE)
     message = Message.objects.create(
         ticket=ticket,
         author_kind=AuthorKind.AGENT,
@@ -291,10 +325,15 @@ def ticket_reply(
         channel=ticket.channel,
         created_at=now,
     )
+    payload = _attachments_payload(checked)
     if internal:
-        ticket_event_record(ticket=ticket, type=TicketEventType.NOTE, actor=actor, now=now)
+        ticket_event_record(
+            ticket=ticket, type=TicketEventType.NOTE, actor=actor, now=now, payload=payload
+        )
     else:
-        ticket_event_record(ticket=ticket, type=TicketEventType.REPLIED, actor=actor, now=now)
+        ticket_event_record(
+            ticket=ticket, type=TicketEventType.REPLIED, actor=actor, now=now, payload=payload
+        )
         if ticket.first_response_at is None:
             ticket.first_response_at = now
         if ticket.owner_id is None:
@@ -313,16 +352,24 @@ def ticket_reply(
     ticket_clocks_sync(ticket, now=now, replied=not internal)
     ticket.updated_at = now
     ticket.save()
+    # Stored last: a refusal above (a transition) leaves no file behind on the disk.
+    _attachments_add(message, checked)
     return message
 
 
 @transaction.atomic
 def ticket_customer_message(
-    *, ticket: Ticket, body: str, actor: Actor, now: datetime | None = None
+    *,
+    ticket: Ticket,
+    body: str,
+    actor: Actor,
+    attachments: list | None = None,
+    now: datetime | None = None,
 ) -> tuple[Ticket, Message]:
     """A message from the customer: reopens a solved ticket; on a closed one opens a new ticket.
 
     Returns the ticket that received the message (the new one after a closed ticket).
+    ``attachments``: uploaded files, checked before anything is written.
     """
     now = now or timezone.now()
     ticket = _lock(ticket)
@@ -335,6 +382,7 @@ def ticket_customer_message(
             subject=ticket.subject,
             body=body,
             linked_from=ticket,
+            attachments=attachments,
             actor=actor,
             now=now,
         )
@@ -346,6 +394,7 @@ def ticket_customer_message(
             now=now,
         )
         return follow_up, follow_up.messages.get()
+    checked = uploads_check(attachments, max_count=MAX_PER_MESSAGE)
     message = Message.objects.create(
         ticket=ticket,
         author_kind=AuthorKind.CUSTOMER,
@@ -353,13 +402,20 @@ def ticket_customer_message(
         channel=ticket.channel,
         created_at=now,
     )
-    ticket_event_record(ticket=ticket, type=TicketEventType.CUSTOMER_MESSAGE, actor=actor, now=now)
+    ticket_event_record(
+        ticket=ticket,
+        type=TicketEventType.CUSTOMER_MESSAGE,
+        actor=actor,
+        now=now,
+        payload=_attachments_payload(checked),
+    )
     if ticket.status in (TicketStatus.SOLVED, TicketStatus.PENDING, TicketStatus.ON_HOLD):
         ticket_apply_transition(ticket=ticket, target=TicketStatus.OPEN, actor=actor, now=now)
     ticket.last_customer_message_at = now
     ticket_clocks_sync(ticket, now=now, customer_message=True)
     ticket.updated_at = now
     ticket.save()
+    _attachments_add(message, checked)  # stored last, as in ticket_reply
     return ticket, message
 
 

@@ -12,6 +12,11 @@ desk_urlpatterns = [
     path("notifications/read/", views.notifications_read, name="notifications-read"),
     path("tickets/<str:number>/", views.ticket_page, name="ticket-detail"),
     path("tickets/<str:number>/reply/", views.ticket_reply, name="ticket-reply"),
+    path(
+        "tickets/<str:number>/attachments/<int:attachment_id>/",
+        views.attachment_download,
+        name="ticket-attachment",
+    ),
     path("tickets/<str:number>/fields/", views.ticket_fields_update, name="ticket-fields"),
     path("tickets/<str:number>/assign/", views.ticket_assign, name="ticket-assign"),
     path("tickets/<str:number>/canned/", views.ticket_canned_reply, name="ticket-canned"),

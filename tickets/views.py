@@ -21,8 +21,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
+from complaints.selectors import desk_complaint_panel
 from csplatform.api.errors import DomainError
-from csplatform.roles import is_desk_user
+from csplatform.desk import desk_user
+from csplatform.uploads import ACCEPT_ATTRIBUTE, MAX_PER_MESSAGE, upload_response
 from orders.choices import Channel
 from refunds.selectors import desk_return_panel
 
@@ -41,7 +43,7 @@ from .forms import (
     ReplyForm,
     TicketFieldsForm,
 )
-from .models import Notification, SlaMetric, Team, Ticket
+from .models import Attachment, Notification, SlaMetric, Team, Ticket
 from .notifications import unread_count
 from .selectors import (
     canned_replies_for,
@@ -58,13 +60,6 @@ PAGE_SIZE = 50
 # "Next ticket" looks this far down the queue for the current ticket.
 NEXT_TICKET_WINDOW = 1000
 METRIC_ORDER = {metric: i for i, metric in enumerate(SlaMetric.values)}
-
-
-def _desk_user(request):
-    """The signed-in user if they hold a desk role; anyone else gets a 404."""
-    if not is_desk_user(request.user):
-        raise Http404
-    return request.user
 
 
 def _visible_ticket(user, number: str) -> Ticket:
@@ -116,7 +111,7 @@ def _back(request, fallback: str) -> str:
 @require_GET
 @login_required
 def queue_page(request):
-    user = _desk_user(request)
+    user = desk_user(request)
     now = timezone.now()
     query = QueueQuery.parse(request.GET, user)
     tickets = ticket_queue(user=user, view=query.view, filters=query.filters, now=now)
@@ -158,7 +153,7 @@ def queue_page(request):
 @require_POST
 @login_required
 def tickets_bulk(request):
-    user = _desk_user(request)
+    user = desk_user(request)
     form = BulkForm(request.POST)
     results, error = [], ""
     if form.is_valid():
@@ -221,6 +216,8 @@ def _ticket_context(user, ticket: Ticket, queue: str) -> dict:
         "can_move": can_move,
         "teams": list(Team.objects.order_by("name")) if can_move else [],
         "next_statuses": _lifecycle_order(allowed_next(ticket.status)),
+        "attachment_accept": ACCEPT_ATTRIBUTE,
+        "attachment_max_count": MAX_PER_MESSAGE,
         "priorities": Priority.choices,
         "kinds": TicketKind.choices,
         "tag_text": ", ".join(t.name for t in ticket.tags.all()),
@@ -251,7 +248,7 @@ def _load(user, number: str) -> Ticket | None:
 @require_GET
 @login_required
 def ticket_page(request, number: str):
-    user = _desk_user(request)
+    user = desk_user(request)
     if "\x00" in number:
         raise Http404
     ticket = _load(user, number)
@@ -266,6 +263,7 @@ def ticket_page(request, number: str):
         queue_url=f"{reverse('desk:home')}?{queue}" if queue else reverse("desk:home"),
     )
     context.update(desk_return_panel(ticket))  # the return panel: a fixed number of queries
+    context.update(desk_complaint_panel(ticket))  # the complaint panel, likewise
     return render(request, "tickets/ticket_detail.html", context)
 
 
@@ -292,7 +290,7 @@ def _after_change(request, user, number: str, *, parts: list[str], status: int =
 @require_POST
 @login_required
 def ticket_reply(request, number: str):
-    user = _desk_user(request)
+    user = desk_user(request)
     ticket = _visible_ticket(user, number)
     form = ReplyForm(request.POST)
     error, status = "", 200
@@ -305,9 +303,11 @@ def ticket_reply(request, number: str):
                 body=form.cleaned_data["body"],
                 internal=action == "note",
                 then_status=REPLY_ACTIONS[action],
+                attachments=request.FILES.getlist("attachments"),
             )
         except DomainError as exc:
-            error, status = error_message(exc), exc.status_code
+            # htmx swaps 403/409/422 answers (base.html): a refused file (400) shows as 422.
+            error, status = error_message(exc), 422 if exc.status_code == 400 else exc.status_code
     else:
         error, status = _form_error(form), 422
     # On a refusal the draft stays in the box; after a reply the box is empty again.
@@ -323,10 +323,24 @@ def ticket_reply(request, number: str):
     )
 
 
+@require_GET
+@login_required
+def attachment_download(request, number: str, attachment_id: int):
+    """A file of a message on a ticket the user may see; any other is a 404."""
+    user = desk_user(request)
+    ticket = _visible_ticket(user, number)
+    attachment = Attachment.objects.filter(pk=attachment_id, message__ticket=ticket).first()
+    if attachment is None:
+        raise Http404
+    return upload_response(
+        attachment.file, name=attachment.name, content_type=attachment.content_type
+    )
+
+
 @require_POST
 @login_required
 def ticket_fields_update(request, number: str):
-    user = _desk_user(request)
+    user = desk_user(request)
     ticket = _visible_ticket(user, number)
     form = TicketFieldsForm(request.POST)
     error, status = "", 200
@@ -365,7 +379,7 @@ def ticket_fields_update(request, number: str):
 @login_required
 def ticket_assign(request, number: str):
     """Claim (``me``), reassign (a username: supervisors) or unassign (``none``)."""
-    user = _desk_user(request)
+    user = desk_user(request)
     ticket = _visible_ticket(user, number)
     value = request.POST.get("assignee", "").strip()
     error, status = "", 200
@@ -395,7 +409,7 @@ def ticket_assign(request, number: str):
 @login_required
 def ticket_canned_reply(request, number: str):
     """The reply box with a canned reply, its variables filled, added to what is typed."""
-    user = _desk_user(request)
+    user = desk_user(request)
     ticket = _visible_ticket(user, number)
     try:
         canned_id = int(request.GET.get("canned", ""))
@@ -414,7 +428,7 @@ def ticket_canned_reply(request, number: str):
 @login_required
 def ticket_next(request, number: str):
     """The ticket after this one in the queue it was opened from (or the queue's first)."""
-    user = _desk_user(request)
+    user = desk_user(request)
     query = QueueQuery.from_querystring(_queue_param(request), user)
     numbers = list(
         ticket_queue(user=user, view=query.view, filters=query.filters, now=timezone.now())
@@ -436,7 +450,7 @@ def ticket_next(request, number: str):
 @require_POST
 @login_required
 def presence_update(request):
-    user = _desk_user(request)
+    user = desk_user(request)
     form = PresenceForm(request.POST)
     if not form.is_valid():
         return HttpResponse(_form_error(form), status=422)
@@ -458,7 +472,7 @@ def presence_update(request):
 @login_required
 def notifications_bell(request):
     """The bell's unread count, loaded by htmx after the page so pages keep their queries."""
-    user = _desk_user(request)
+    user = desk_user(request)
     count = unread_count(user, timezone.now())
     return render(request, "tickets/partials/bell.html", {"unread": count})
 
@@ -466,7 +480,7 @@ def notifications_bell(request):
 @require_GET
 @login_required
 def notifications_page(request):
-    user = _desk_user(request)
+    user = desk_user(request)
     now = timezone.now()
     rows = list(
         Notification.objects.filter(user=user, deliver_after__lte=now)
@@ -480,7 +494,7 @@ def notifications_page(request):
 @login_required
 def notifications_read(request):
     """Mark one notification (``id``) or all of them read; then go to its ticket or back."""
-    user = _desk_user(request)
+    user = desk_user(request)
     now = timezone.now()
     unread = Notification.objects.filter(user=user, read_at__isnull=True, deliver_after__lte=now)
     target = request.POST.get("id", "")

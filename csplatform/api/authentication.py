@@ -36,7 +36,12 @@ class StorefrontKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Malformed Api-Key header.")
         key = header[1].decode("latin-1")
         try:
-            api_key = APIKey.objects.get_from_key(key)
+            # The key with its scopes in one query (csplatform.api.permissions reads them).
+            api_key = (
+                APIKey.objects.get_usable_keys()
+                .select_related("profile")
+                .get(prefix=key.partition(".")[0])
+            )
         except APIKey.DoesNotExist:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.") from None
         if api_key.has_expired or not api_key.is_valid(key):

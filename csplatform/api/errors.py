@@ -40,6 +40,13 @@ class ConflictError(DomainError):
     code = "conflict"
 
 
+class Gone(DomainError):
+    """The object existed but is no longer available, e.g. an expired survey link (410)."""
+
+    status_code = status.HTTP_410_GONE
+    code = "expired"
+
+
 def _flatten(detail) -> dict | list | str:
     if isinstance(detail, dict):
         return {key: _flatten(value) for key, value in detail.items()}

@@ -1,14 +1,64 @@
+from django.utils import timezone
 from rest_framework.permissions import BasePermission
 from rest_framework_api_key.models import APIKey
 
 from csplatform.roles import is_desk_user
 
+API_ROOT = "/api/v1/"
+# The scope a storefront key needs, by the first segment of the path under /api/v1/. A path
+# not listed here is out of every storefront key's reach.
+SCOPE_BY_RESOURCE = {
+    "orders": "orders",
+    "customers": "orders",
+    "tickets": "tickets",
+    "returns": "returns",
+    "complaints": "complaints",
+    "surveys": "surveys",
+}
+# ``last_used_at`` is written at most this often per key, not at every request.
+LAST_USED_RESOLUTION_SECONDS = 60
+
+
+def required_scope(path: str) -> str | None:
+    if not path.startswith(API_ROOT):
+        return None
+    return SCOPE_BY_RESOURCE.get(path[len(API_ROOT) :].split("/", 1)[0])
+
+
+def is_storefront_request(request) -> bool:
+    """Made with a storefront key (whatever its scopes; the permissions check those)."""
+    return isinstance(getattr(request, "auth", None), APIKey)
+
+
+def storefront_key_allows(request) -> bool:
+    """The request carries a storefront key whose scopes cover the path; notes its use."""
+    api_key = request.auth
+    if not isinstance(api_key, APIKey):
+        return False
+    from csplatform.models import ApiKeyProfile
+
+    try:
+        profile = api_key.profile  # loaded with the key by the authentication
+    except ApiKeyProfile.DoesNotExist:
+        profile = None
+    scope = required_scope(request.path)
+    if profile is None or scope is None or scope not in profile.scopes:
+        return False
+    now = timezone.now()
+    last = profile.last_used_at
+    if last is None or (now - last).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
+        ApiKeyProfile.objects.filter(pk=profile.pk).update(last_used_at=now)
+        profile.last_used_at = now
+    return True
+
 
 class IsStorefront(BasePermission):
-    """A request made with a valid storefront key."""
+    """A request made with a valid storefront key whose scopes cover the endpoint."""
+
+    message = "This key's scopes do not include this part of the API."
 
     def has_permission(self, request, view) -> bool:
-        return isinstance(request.auth, APIKey)
+        return storefront_key_allows(request)
 
 
 class IsDeskUser(BasePermission):
@@ -19,5 +69,9 @@ class IsDeskUser(BasePermission):
 
 
 class IsStorefrontOrDeskUser(BasePermission):
+    message = IsStorefront.message
+
     def has_permission(self, request, view) -> bool:
-        return isinstance(request.auth, APIKey) or is_desk_user(request.user)
+        if isinstance(request.auth, APIKey):
+            return storefront_key_allows(request)
+        return is_desk_user(request.user)

@@ -35,3 +35,30 @@ class StorefrontKeyScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": "`Api-Key <key>`",
         }
+
+
+def document_common_errors(result, generator, request, public):
+    """Postprocessing hook: every operation may be throttled (429), and every operation that
+    needs credentials may answer 401 and 403; document those where a view did not."""
+    error = {"$ref": "#/components/schemas/Error"}
+    descriptions = {
+        "401": "No valid credentials",
+        "403": "Not allowed for this principal",
+        "429": "Too many requests; retry after the Retry-After header's seconds",
+    }
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            security = operation.get("security") or []
+            needs_credentials = bool(security) and {} not in security
+            codes = ["429", *(["401", "403"] if needs_credentials else [])]
+            for code in codes:
+                operation["responses"].setdefault(
+                    code,
+                    {
+                        "description": descriptions[code],
+                        "content": {"application/json": {"schema": error}},
+                    },
+                )
+    return result

@@ -39,23 +39,39 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_htmx",
+    "drf_spectacular_sidecar",
+    "axes",
+    "auditlog",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "csplatform",
     "orders",
     "tickets",
     "refunds",
+    "complaints",
+    "surveys",
+    "kpis",
+    "privacy",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "csplatform.two_factor.TwoFactorRequiredMiddleware",
+    "csplatform.middleware.SessionLifetimeMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "csplatform.urls"
@@ -99,9 +115,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = ["csplatform.auth.DemoAwareModelBackend"]
+# django-axes first: it refuses a locked-out username and address before a password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "csplatform.auth.DemoAwareModelBackend",
+]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "desk:home"
+LOGIN_REDIRECT_URL = "root"  # the desk, or the KPIs for an analyst
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="zh-hans")
@@ -114,9 +134,16 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "kpis.staticfinders.PlotlyFinder",  # plotly.js from the installed plotly package
+]
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # var/ holds the embedded database too
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 MEDIA_URL = "media/"
+# Uploaded attachments and return evidence (csplatform/uploads.py): the largest file accepted.
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
@@ -140,9 +167,31 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "COERCE_DECIMAL_TO_STRING": True,
+    # The answer's format follows the Accept header only; ?format= is an ordinary parameter.
+    "URL_FORMAT_OVERRIDE": None,
+    # Per storefront key, per desk user, per anonymous address (the survey endpoints); a
+    # throttled request gets 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "csplatform.api.throttling.StorefrontKeyThrottle",
+        "csplatform.api.throttling.DeskUserThrottle",
+        "csplatform.api.throttling.AnonymousAddressThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "storefront": env.str("THROTTLE_STOREFRONT", default="1200/min"),
+        "desk": env.str("THROTTLE_DESK", default="600/min"),
+        "anonymous": env.str("THROTTLE_ANONYMOUS", default="60/min"),
+    },
 }
 API_KEY_CUSTOM_HEADER = None
 SPECTACULAR_SETTINGS = {
+    # The API docs page serves Swagger UI from the installed sidecar package, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "csplatform.api.schema.document_common_errors",
+    ],
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "TITLE": "Customer-service operations platform API",
     "DESCRIPTION": "Storefront and agent endpoints of /api/v1/.",
     "VERSION": "1",
@@ -158,6 +207,16 @@ SPECTACULAR_SETTINGS = {
         "ReturnStatusEnum": "refunds.choices.ReturnStatus",
         "ReturnTypeEnum": "refunds.choices.ReturnType",
         "RefundStatusEnum": "refunds.choices.RefundStatus",
+        "TicketKindEnum": "tickets.choices.TicketKind",
+        "SurveyKindEnum": "surveys.choices.SurveyKind",
+        "SurveyLanguageEnum": "surveys.choices.SurveyLanguage",
+        "SurveyLinkStatusEnum": ["sent", "answered", "expired"],
+        "ComplaintStatusEnum": "complaints.choices.ComplaintStatus",
+        "ComplaintCategoryEnum": "complaints.choices.ComplaintCategory",
+        "ComplaintSeverityEnum": "complaints.choices.Severity",
+        "RemedyTypeEnum": "complaints.choices.RemedyType",
+        "ResponsiblePartyEnum": "complaints.choices.ResponsibleParty",
+        "EscalationLevelEnum": "complaints.choices.EscalationLevel",
     },
 }
 
@@ -165,6 +224,12 @@ SPECTACULAR_SETTINGS = {
 REFUND_GATEWAY = env.str("REFUND_GATEWAY", default="refunds.gateways.SimulatedGateway")
 REFUND_GATEWAY_LATENCY_MS = env.float("REFUND_GATEWAY_LATENCY_MS", default=0.0)
 REFUND_GATEWAY_FAILURE_RATE = env.float("REFUND_GATEWAY_FAILURE_RATE", default=0.0)
+
+# --- Surveys ---------------------------------------------------------------------------------
+# The address customers open survey links at, and the classes that deliver the links.
+SURVEYS_PUBLIC_BASE_URL = env.str("SURVEYS_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+SURVEYS_EMAIL_SENDER = env.str("SURVEYS_EMAIL_SENDER", default="surveys.delivery.DjangoEmailSender")
+SURVEYS_SMS_SENDER = env.str("SURVEYS_SMS_SENDER", default="surveys.delivery.LoggingSmsSender")
 
 # --- Celery ----------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -175,9 +240,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(CELERY_BROKER_FOLDER / "queue"),
         "data_folder_out": str(CELERY_BROKER_FOLDER / "queue"),
         "processed_folder": str(CELERY_BROKER_FOLDER / "processed"),
+        # Broadcasts (worker pings, remote control): under var/, not the working directory.
+        "control_folder": str(CELERY_BROKER_FOLDER / "control"),
         "store_processed": False,
     }
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (CELERY_BROKER_FOLDER / _folder).mkdir(parents=True, exist_ok=True)
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -196,3 +263,77 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Shared counters (API throttling): Redis where there is one, else this process's memory.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# --- Security --------------------------------------------------------------------------------
+# Sessions end after 30 minutes without a request, and 12 hours after sign-in whatever happens
+# (csplatform/middleware.py).
+SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
+SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=12 * 60 * 60)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# Brute force: 10 failed sign-ins of one username from one address within 15 minutes lock
+# that pair out for the rest of the 15 minutes.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0)
+AXES_VERBOSE = False
+
+# Content Security Policy: scripts and styles from our own origin only, no inline script,
+# no eval; the pages carry their data in JSON script elements, which are not executed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Two-factor sign-in (csplatform/two_factor.py): optional for supervisors and admins here,
+# required for admins in production.
+OTP_REQUIRED_FOR_ADMINS = env.bool("OTP_REQUIRED_FOR_ADMINS", default=False)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="CS Desk")
+
+# Configuration changes are audited (django-auditlog): who changed which field, from what to what.
+AUDITLOG_INCLUDE_ALL_MODELS = False
+
+# --- Personal data ---------------------------------------------------------------------------
+# Customers' phones, e-mails and addresses are encrypted at rest (django-fernet-encrypted-fields).
+# The library derives its Fernet keys from SECRET_KEY (and SECRET_KEY_FALLBACKS) with each of
+# these salts: the first encrypts, all of them decrypt. To rotate, put a new value first, keep
+# the old ones after it and run ``manage.py pii_reencrypt``; then drop the old ones.
+# The defaults serve only the embedded setup; production.py refuses to start with them.
+INSECURE_DEV_PII_ENCRYPTION_KEY = "dev-only-pii-encryption-" + INSECURE_DEV_SECRET_KEY
+INSECURE_DEV_PII_BLIND_INDEX_KEY = "dev-only-pii-blind-index-" + INSECURE_DEV_SECRET_KEY
+PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[INSECURE_DEV_PII_ENCRYPTION_KEY])
+SALT_KEY = PII_ENCRYPTION_KEYS  # the library's name for them
+# The key of the keyed hashes (HMAC-SHA256) that let agents find a customer by exact phone or
+# e-mail without the database holding either in clear. Changing it needs ``pii_reencrypt``.
+PII_BLIND_INDEX_KEY = env.str("PII_BLIND_INDEX_KEY", default=INSECURE_DEV_PII_BLIND_INDEX_KEY)
+# Full phone numbers and e-mail addresses never reach the log output (csplatform/privacy.py).
+LOGGING["filters"] = {"pii": {"()": "csplatform.privacy.PiiLogFilter"}}
+LOGGING["handlers"]["console"]["filters"] = ["pii"]

@@ -27,8 +27,28 @@ SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+# Admins sign in with a second factor (csplatform/two_factor.py).
+OTP_REQUIRED_FOR_ADMINS = True
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# Customers' personal data: real keys only, never the embedded setup's (settings/base.py).
+PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[])
+if not PII_ENCRYPTION_KEYS or any(
+    len(key) < 32 or key.startswith("dev-only-") for key in PII_ENCRYPTION_KEYS
+):
+    raise ImproperlyConfigured(
+        "PII_ENCRYPTION_KEYS must be set to one or more random values of at least 32 characters"
+        " in production."
+    )
+SALT_KEY = PII_ENCRYPTION_KEYS
+PII_BLIND_INDEX_KEY = env.str("PII_BLIND_INDEX_KEY", default="")
+if len(PII_BLIND_INDEX_KEY) < 32 or PII_BLIND_INDEX_KEY.startswith("dev-only-"):
+    raise ImproperlyConfigured(
+        "PII_BLIND_INDEX_KEY must be set to a random value of at least 32 characters in production."
+    )

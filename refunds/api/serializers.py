@@ -4,8 +4,10 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from csplatform.uploads import MAX_PER_RETURN_REQUEST
+
 from ..choices import RefundStatus, ReturnReason, ReturnStatus, ReturnType
-from ..models import Refund, ReturnEvent, ReturnRequest
+from ..models import Refund, ReturnEvent, ReturnEvidence, ReturnRequest
 from ..transitions import ALLOWED_TRANSITIONS
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -13,7 +15,15 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 # The timeline the customer sees: decisions and progress, not the desk's internal steps
 # (proposals to a supervisor, overdue alarms, payout errors).
 CUSTOMER_EVENT_TYPES = frozenset(
-    {"requested", "status", "appealed", "shipped_back", "refund_added", "refund_paid"}
+    {
+        "requested",
+        "status",
+        "appealed",
+        "shipped_back",
+        "refund_added",
+        "refund_paid",
+        "evidence_added",
+    }
 )
 
 # --- Input -----------------------------------------------------------------------------------
@@ -59,6 +69,20 @@ class ReturnAppealInputSerializer(serializers.Serializer):
     )
 
 
+class ReturnEvidenceInputSerializer(serializers.Serializer):
+    """multipart/form-data: the evidence files (photos, PDFs)."""
+
+    files = serializers.ListField(
+        child=serializers.FileField(),
+        min_length=1,
+        max_length=MAX_PER_RETURN_REQUEST,
+        help_text=f"JPEG, PNG, GIF, WebP or PDF, decided by their content (not their name or "
+        f"declared type), each at most the configured size (10 MB by default); at most "
+        f"{MAX_PER_RETURN_REQUEST} per request in all. 400 `attachment_type`, "
+        "`attachment_too_large`, `attachment_empty` or `too_many_attachments` otherwise.",
+    )
+
+
 class ReturnApproveInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
@@ -77,6 +101,14 @@ class RefundCreateInputSerializer(serializers.Serializer):
 
 
 # --- Output ----------------------------------------------------------------------------------
+
+
+class ReturnEvidenceSerializer(serializers.ModelSerializer):
+    content_type = serializers.CharField(help_text="The type the file's content showed.")
+
+    class Meta:
+        model = ReturnEvidence
+        fields = ["id", "name", "content_type", "size", "uploaded_at"]
 
 
 class ReturnLineOutputSerializer(serializers.Serializer):
@@ -206,6 +238,7 @@ class ReturnOutputSerializer(serializers.ModelSerializer):
     return_shipment = serializers.SerializerMethodField()
     appeal_until = serializers.SerializerMethodField()
     refunds = RefundPublicSerializer(many=True)
+    evidence = ReturnEvidenceSerializer(many=True)
     timeline = serializers.SerializerMethodField()
     staff = serializers.SerializerMethodField()
 
@@ -229,6 +262,7 @@ class ReturnOutputSerializer(serializers.ModelSerializer):
             "return_shipment",
             "received_at",
             "refunds",
+            "evidence",
             "timeline",
             "created_at",
             "updated_at",

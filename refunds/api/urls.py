@@ -5,6 +5,7 @@ from .views import (
     ReturnApproveApi,
     ReturnCancelApi,
     ReturnDetailApi,
+    ReturnEvidenceAddApi,
     ReturnExchangeApi,
     ReturnInspectApi,
     ReturnListCreateApi,
@@ -20,6 +21,9 @@ urlpatterns = [
     path("returns/<str:public_id>/cancel/", ReturnCancelApi.as_view(), name="return-cancel"),
     path("returns/<str:public_id>/shipment/", ReturnShipmentApi.as_view(), name="return-shipment"),
     path("returns/<str:public_id>/appeal/", ReturnAppealApi.as_view(), name="return-appeal"),
+    path(
+        "returns/<str:public_id>/evidence/", ReturnEvidenceAddApi.as_view(), name="return-evidence"
+    ),
     path("returns/<str:public_id>/approve/", ReturnApproveApi.as_view(), name="return-approve"),
     path("returns/<str:public_id>/reject/", ReturnRejectApi.as_view(), name="return-reject"),
     path("returns/<str:public_id>/receive/", ReturnReceiveApi.as_view(), name="return-receive"),

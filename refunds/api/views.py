@@ -8,14 +8,20 @@ from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_api_key.models import APIKey
 
 from csplatform.actors import Actor
 from csplatform.api.pagination import PeekPagination
-from csplatform.api.permissions import IsDeskUser, IsStorefront, IsStorefrontOrDeskUser
-from csplatform.api.schema import ERROR_RESPONSES
+from csplatform.api.permissions import (
+    IsDeskUser,
+    IsStorefront,
+    IsStorefrontOrDeskUser,
+    is_storefront_request,
+)
+from csplatform.api.schema import ERROR_RESPONSES, ErrorSerializer
+from csplatform.api.views import StorefrontCreates, validated
 from csplatform.idempotency import HEADER as IDEMPOTENCY_HEADER
 from csplatform.idempotency import idempotent
+from csplatform.uploads import MAX_PER_RETURN_REQUEST, UploadParser
 from orders.models import Order
 
 from .. import services
@@ -29,6 +35,8 @@ from .serializers import (
     ReturnAppealInputSerializer,
     ReturnApproveInputSerializer,
     ReturnCreateInputSerializer,
+    ReturnEvidenceInputSerializer,
+    ReturnEvidenceSerializer,
     ReturnInspectInputSerializer,
     ReturnListItemSerializer,
     ReturnOutputSerializer,
@@ -46,10 +54,6 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 )
 
 
-def _is_storefront(request) -> bool:
-    return isinstance(request.auth, APIKey)
-
-
 def _storable(value: str, max_length: int) -> bool:
     # Paths accept any text; the columns do not (PostgreSQL refuses over-long values and NUL).
     return len(value) <= max_length and "\x00" not in value
@@ -60,7 +64,7 @@ def _return_for(request, public_id: str) -> ReturnRequest:
     if not _storable(public_id, PUBLIC_ID_MAX_LENGTH):
         raise Http404
     queryset = ReturnRequest.objects.all()
-    if not _is_storefront(request):
+    if not is_storefront_request(request):
         queryset = returns_visible_to(request.user)
     found = queryset.filter(public_id=public_id).first()
     if found is None:
@@ -69,7 +73,7 @@ def _return_for(request, public_id: str) -> ReturnRequest:
 
 
 def _representation(request, public_id: str, code: int = status.HTTP_200_OK) -> Response:
-    user = None if _is_storefront(request) else request.user
+    user = None if is_storefront_request(request) else request.user
     found = return_detail(public_id=public_id, user=user)
     if found is None:  # moved out of the user's teams by what they just did
         found = return_detail(public_id=public_id)
@@ -77,21 +81,11 @@ def _representation(request, public_id: str, code: int = status.HTTP_200_OK) -> 
     return Response(ReturnOutputSerializer(found, context=context).data, status=code)
 
 
-def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-class ReturnListCreateApi(APIView):
+class ReturnListCreateApi(StorefrontCreates, APIView):
     """``GET`` the desk's return queue; ``POST`` a request from the storefront."""
 
     permission_classes = [IsDeskUser]
-
-    def get_permissions(self):
-        if self.request.method == "POST":
-            return [IsStorefront()]
-        return super().get_permissions()
+    pagination_class = PeekPagination  # the list is paged: so says the schema too
 
     @extend_schema(
         operation_id="returns_list",
@@ -138,7 +132,7 @@ class ReturnListCreateApi(APIView):
     )
     @idempotent
     def post(self, request):
-        data = _valid(ReturnCreateInputSerializer, request)
+        data = validated(ReturnCreateInputSerializer, request)
         order = Order.objects.filter(number=data["order_number"]).first()
         if order is None:
             raise Http404
@@ -179,7 +173,7 @@ class _ReturnActionApi(APIView, ABC):
 
     def post(self, request, public_id: str):
         found = _return_for(request, public_id)
-        data = _valid(self.input_serializer, request) if self.input_serializer else {}
+        data = validated(self.input_serializer, request) if self.input_serializer else {}
         self.act(request, found, data)
         return _representation(request, found.public_id)
 
@@ -248,6 +242,38 @@ class ReturnAppealApi(_ReturnActionApi):
     def act(self, request, found, data):
         services.return_request_appeal(
             request=found, description=data["description"], actor=Actor.from_request(request)
+        )
+
+
+class ReturnEvidenceAddApi(APIView):
+    """Evidence files for a request that is not final yet (also for an appeal)."""
+
+    permission_classes = [IsStorefrontOrDeskUser]
+    parser_classes = [UploadParser]
+    upload_max_count = MAX_PER_RETURN_REQUEST
+
+    @extend_schema(
+        operation_id="returns_evidence_create",
+        description="multipart/form-data with the files in `files`. Allowed while the request "
+        "is requested, approved or awaiting the goods, and after a rejection within the appeal "
+        "window (then 422 `appeal_window_closed`); 409 `evidence_closed` otherwise. Answers "
+        "with every evidence file of the request.",
+        request={"multipart/form-data": ReturnEvidenceInputSerializer},
+        responses={
+            201: ReturnEvidenceSerializer(many=True),
+            **ERROR_RESPONSES,
+            415: OpenApiResponse(ErrorSerializer, description="Not multipart/form-data"),
+        },
+    )
+    def post(self, request, public_id: str):
+        found = _return_for(request, public_id)
+        evidence = services.return_evidence_add(
+            request=found,
+            files=request.FILES.getlist("files"),
+            actor=Actor.from_request(request),
+        )
+        return Response(
+            ReturnEvidenceSerializer(evidence, many=True).data, status=status.HTTP_201_CREATED
         )
 
 
@@ -337,6 +363,6 @@ class ReturnRefundApi(APIView):
     @idempotent
     def post(self, request, public_id: str):
         found = _return_for(request, public_id)
-        data = _valid(RefundCreateInputSerializer, request)
+        data = validated(RefundCreateInputSerializer, request)
         refund = services.refund_create(request=found, amount=data["amount"], by_user=request.user)
         return Response(RefundCreatedSerializer(refund).data, status=status.HTTP_201_CREATED)

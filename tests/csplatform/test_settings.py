@@ -21,6 +21,9 @@ def production_env(**variables: str) -> dict[str, str]:
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/tmp"),
         "DJANGO_SETTINGS_MODULE": "csplatform.settings.production",
+        # Real-looking personal-data keys; tests/privacy checks the refusal without them.
+        "PII_ENCRYPTION_KEYS": secrets.token_urlsafe(40),
+        "PII_BLIND_INDEX_KEY": secrets.token_urlsafe(40),
         **variables,
     }
 

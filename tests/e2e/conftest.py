@@ -48,11 +48,23 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
+    """A page of the live server; the test fails if the Content Security Policy blocked
+    anything on it (a page that only works with inline script or styles)."""
     context = browser.new_context(base_url=live_server.url, locale="en-US")
     page = context.new_page()
     page.set_default_timeout(10_000)
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(f"{message.text} at {message.location} on {page.url}")
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
     yield page
     context.close()
+    assert not blocked, f"blocked by the Content Security Policy: {blocked}"
 
 
 @pytest.fixture

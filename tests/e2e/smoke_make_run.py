@@ -37,6 +37,7 @@ def main() -> None:
     env = {**os.environ, "PORT": str(PORT)}
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
+    untracked_before = untracked_files()
     started = time.monotonic()
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -117,6 +118,22 @@ def main() -> None:
             for pid in leftovers:
                 os.kill(int(pid), signal.SIGKILL)
             fail(f"processes left running after Ctrl-C: {leftovers}", log)
+    # Everything the embedded setup writes (database, broker, media) stays under var/.
+    strays = sorted(untracked_files() - untracked_before)
+    if strays:
+        fail(f"make run wrote files outside var/: {strays}", log)
+
+
+def untracked_files() -> set[str]:
+    """Files git neither tracks nor ignores (var/ is ignored)."""
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.splitlines()
+    return {line[3:] for line in status if line.startswith("??")}
 
 
 if __name__ == "__main__":

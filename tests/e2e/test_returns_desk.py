@@ -150,3 +150,39 @@ def test_a_large_return_waits_for_a_supervisor_who_approves_it(page, screenshot)
     request.refresh_from_db()
     assert request.status == ReturnStatus.AWAITING_RETURN
     assert request.decided_by.username == "zhao.lei" and request.proposed_by.username == "li.na"
+
+
+def test_an_agent_adds_evidence_on_the_return_panel(page, screenshot, settings, tmp_path):
+    from tests.factories import PDF_BYTES, PNG_BYTES
+
+    settings.MEDIA_ROOT = tmp_path
+    desk_agent(username="li.na", password=PASSWORD)
+    order = _delivered_order(
+        "SO-3000009",
+        [{"sku": "CUP-1", "name": "陶瓷杯", "unit_price": Decimal("59.00"), "quantity": 1}],
+    )
+    request = file_request(order, lines=(("CUP-1", 1),), reason="damaged_in_transit")
+
+    login(page, "li.na")
+    page.wait_for_url(re.compile(r"/desk/$"))
+    page.goto(f"/desk/tickets/{request.ticket.number}/")
+    page.evaluate("window.__noReload = true")
+    page.set_input_files(
+        "#evidence-files",
+        [
+            {"name": "裂纹.png", "mimeType": "image/png", "buffer": PNG_BYTES},
+            {"name": "签收单.pdf", "mimeType": "application/pdf", "buffer": PDF_BYTES},
+        ],
+    )
+    page.click("#evidence-upload")
+
+    expect(page.locator("#return-notice")).to_have_text("The evidence is added: 2 files in all.")
+    evidence = page.locator("#return-evidence")
+    expect(evidence.locator("img.thumb")).to_have_count(1)
+    expect(evidence.get_by_role("link", name="签收单.pdf")).to_be_visible()
+    thumb = page.locator("#return-evidence img.thumb")
+    expect(thumb).to_have_js_property("complete", True)
+    assert thumb.evaluate("img => img.naturalWidth") > 0
+    assert page.evaluate("window.__noReload === true"), "the page was reloaded"
+    screenshot("returns-evidence-en")
+    assert ReturnRequest.objects.get(pk=request.pk).evidence.count() == 2

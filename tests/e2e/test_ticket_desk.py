@@ -384,3 +384,43 @@ def test_a_breach_notification_shows_in_the_bell_and_opens_its_ticket(page, scre
     page.get_by_role("button", name="Open").click()
     page.wait_for_url(re.compile(rf"/desk/tickets/{ticket.number}/"))
     expect(page.locator("a.bell .bell-count")).to_have_count(0)
+
+
+def test_an_agent_attaches_a_photo_and_a_pdf_to_a_reply(page, screenshot, settings, tmp_path):
+    from tests.factories import PDF_BYTES, PNG_BYTES
+    from tickets.models import Attachment
+
+    settings.MEDIA_ROOT = tmp_path
+    online_agent(_default_team(), username="li.na", password=PASSWORD)
+    ticket = _customer_ticket("收到的杯子有裂纹")
+
+    login(page, "li.na")
+    page.wait_for_url(re.compile(r"/desk/$"))
+    page.goto(f"/desk/tickets/{ticket.number}/")
+    _no_reload_marker(page)
+    page.fill("#reply-body", "已收到，请看我们仓库拍的照片和质检报告。")
+    page.set_input_files(
+        "#reply-attachments",
+        [
+            {"name": "仓库照片.png", "mimeType": "image/png", "buffer": PNG_BYTES},
+            # Named .jpg, but the bytes are a PDF: it is kept as what it is.
+            {"name": "质检报告.jpg", "mimeType": "image/jpeg", "buffer": PDF_BYTES},
+        ],
+    )
+    page.get_by_role("button", name="Reply", exact=True).click()
+
+    reply = page.locator("#conversation .msg-agent")
+    expect(reply.locator("img.thumb")).to_have_count(1)
+    expect(reply.get_by_role("link", name="质检报告.pdf")).to_be_visible()
+    expect(page.locator("#reply-attachments")).to_have_value("")  # the box is empty again
+    _assert_not_reloaded(page)
+    # The thumbnail really loads through the access-checked download URL.
+    thumb = page.locator("#conversation img.thumb")
+    expect(thumb).to_have_js_property("complete", True)
+    assert thumb.evaluate("img => img.naturalWidth") > 0
+    screenshot("desk-ticket-attachments-en")
+
+    assert sorted(Attachment.objects.values_list("name", "content_type")) == [
+        ("仓库照片.png", "image/png"),
+        ("质检报告.pdf", "application/pdf"),
+    ]

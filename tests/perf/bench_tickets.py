@@ -164,12 +164,12 @@ def describe() -> None:
 def bench_create(repeat: int) -> bool:
     """POST /api/v1/tickets/ with a storefront key, about a seeded customer's order."""
     from django.test import Client
-    from rest_framework_api_key.models import APIKey
 
+    from csplatform.services import storefront_key_create
     from orders.models import Order
     from tickets.models import Ticket
 
-    api_key, key = APIKey.objects.create_key(name="storefront (benchmark)")
+    api_key, key = storefront_key_create(name="storefront (benchmark)", scopes=["tickets"])
     client = Client(HTTP_HOST=HOST, HTTP_AUTHORIZATION=f"Api-Key {key}")
     orders = list(Order.objects.select_related("customer").order_by("-placed_at")[:100])
     opened: list[str] = []

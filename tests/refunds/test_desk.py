@@ -203,6 +203,31 @@ def test_a_failed_payout_is_listed_for_the_supervisor(client):
     assert request.public_id in payouts
 
 
+def test_a_supervisor_retries_a_failed_payout_from_the_panel_and_an_agent_cannot(
+    client, agent_client, django_capture_on_commit_callbacks
+):
+    request = file_request(delivered_order(), reason="quality", type="refund_only")
+    refund = Refund.objects.get(request=request)
+    Refund.objects.filter(pk=refund.pk).update(status=RefundStatus.FAILED, needs_attention=True)
+    from orders.models import Order
+
+    Order.objects.filter(pk=request.order_id).update(refunded_amount=0)  # released on failure
+    assert "refund-retry" not in panel(agent_client.get(f"/desk/tickets/{request.ticket.number}/"))
+    refused = post(agent_client, request, f"refunds/{refund.pk}/retry")
+    assert refused.status_code == 403
+    assert not Refund.objects.filter(retry_of=refund).exists()
+
+    client.force_login(desk_supervisor())
+    assert "refund-retry" in page(client, request)
+    with django_capture_on_commit_callbacks(execute=True):
+        retried = post(client, request, f"refunds/{refund.pk}/retry")
+
+    assert retried.status_code == 200
+    retry = Refund.objects.get(retry_of=refund)
+    assert (retry.amount, retry.status) == (refund.amount, RefundStatus.SUCCEEDED)
+    assert "refund-retry" not in panel(retried)
+
+
 def test_an_agent_starts_a_return_on_a_ticket_with_an_order(agent_client, agent):
     order = delivered_order(delivered_at=timezone.now() - timedelta(days=1))
     ticket = TicketFactory(

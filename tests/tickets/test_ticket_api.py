@@ -617,6 +617,7 @@ def test_an_agent_reply_through_the_api_is_the_first_response(li, my_ticket):
         "body": "您好，马上处理",
         "channel": "web",
         "created_at": body["messages"][-1]["created_at"],
+        "attachments": [],
     }
 
 

@@ -1,11 +1,12 @@
 from rest_framework import serializers
 
 from csplatform.privacy import mask_phone
+from csplatform.uploads import MAX_PER_MESSAGE
 from orders.api.serializers import CustomerInputSerializer
 from orders.choices import Channel
 
 from ..choices import Priority, TicketKind, TicketStatus
-from ..models import Message, SlaClock, Ticket, TicketEvent
+from ..models import Attachment, Message, SlaClock, Ticket, TicketEvent
 from ..transitions import allowed_next
 
 # --- Input -----------------------------------------------------------------------------------
@@ -31,6 +32,20 @@ class MessageInputSerializer(serializers.Serializer):
         ],
         required=False,
         help_text="Agents: set this status with the reply (reply and set pending / solve).",
+    )
+
+
+class MessageMultipartInputSerializer(MessageInputSerializer):
+    """The same message sent as multipart/form-data, with files attached."""
+
+    attachments = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        max_length=MAX_PER_MESSAGE,
+        help_text=f"Up to {MAX_PER_MESSAGE} files: JPEG, PNG, GIF, WebP or PDF, decided by "
+        "their content (not their name or declared type), each at most the configured size "
+        "(10 MB by default). 400 `attachment_type`, `attachment_too_large`, "
+        "`attachment_empty` or `too_many_attachments` otherwise.",
     )
 
 
@@ -63,12 +78,21 @@ class TicketCreatedSerializer(serializers.ModelSerializer):
         fields = ["number", "status", "priority", "kind", "channel", "created_at"]
 
 
+class AttachmentSerializer(serializers.ModelSerializer):
+    content_type = serializers.CharField(help_text="The type the file's content showed.")
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "name", "content_type", "size"]
+
+
 class PublicMessageSerializer(serializers.ModelSerializer):
     author = serializers.CharField(source="author_kind")
+    attachments = AttachmentSerializer(many=True)
 
     class Meta:
         model = Message
-        fields = ["author", "body", "channel", "created_at"]
+        fields = ["author", "body", "channel", "created_at", "attachments"]
 
 
 class StorefrontTicketSerializer(serializers.ModelSerializer):
@@ -117,10 +141,20 @@ class StorefrontTicketListSerializer(serializers.ModelSerializer):
 class AgentMessageSerializer(serializers.ModelSerializer):
     author = serializers.CharField(source="author_kind")
     author_name = serializers.SerializerMethodField()
+    attachments = AttachmentSerializer(many=True)
 
     class Meta:
         model = Message
-        fields = ["author", "author_name", "internal", "automated", "body", "channel", "created_at"]
+        fields = [
+            "author",
+            "author_name",
+            "internal",
+            "automated",
+            "body",
+            "channel",
+            "created_at",
+            "attachments",
+        ]
 
     def get_author_name(self, obj) -> str:
         if obj.author_user_id:

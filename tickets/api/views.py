@@ -3,16 +3,17 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_api_key.models import APIKey
 
 from csplatform.actors import Actor
 from csplatform.api.pagination import PeekPagination
-from csplatform.api.permissions import IsDeskUser, IsStorefront, IsStorefrontOrDeskUser
-from csplatform.api.schema import ERROR_RESPONSES
-from orders.models import Order
-from orders.services import customer_upsert
+from csplatform.api.permissions import IsDeskUser, IsStorefrontOrDeskUser, is_storefront_request
+from csplatform.api.schema import ERROR_RESPONSES, ErrorSerializer
+from csplatform.api.views import StorefrontCreates
+from csplatform.uploads import MAX_PER_MESSAGE, UploadParser
+from orders.services import customer_and_order_for_request
 
 from .. import services
 from ..models import Team, Ticket
@@ -22,6 +23,7 @@ from .serializers import (
     AgentTicketListSerializer,
     AgentTicketSerializer,
     MessageInputSerializer,
+    MessageMultipartInputSerializer,
     StorefrontTicketListSerializer,
     StorefrontTicketSerializer,
     TicketCreatedSerializer,
@@ -31,16 +33,12 @@ from .serializers import (
 )
 
 
-def _is_storefront(request) -> bool:
-    return isinstance(request.auth, APIKey)
-
-
 def _ticket_for(request, number: str) -> Ticket:
     """The ticket as the principal may see it: the storefront any, a desk user their teams'."""
-    if _is_storefront(request):
+    if is_storefront_request(request):
         ticket = (
             Ticket.objects.select_related("order")
-            .prefetch_related("messages")
+            .prefetch_related("messages__attachments")
             .filter(number=number)
             .first()
         )
@@ -52,21 +50,16 @@ def _ticket_for(request, number: str) -> Ticket:
 
 
 def _representation(request, ticket: Ticket) -> dict:
-    if _is_storefront(request):
+    if is_storefront_request(request):
         return StorefrontTicketSerializer(ticket).data
     return AgentTicketSerializer(ticket).data
 
 
-class TicketListCreateApi(APIView):
+class TicketListCreateApi(StorefrontCreates, APIView):
     """``GET`` (the queue, or a customer's tickets) and ``POST`` (open a ticket)."""
 
     permission_classes = [IsStorefrontOrDeskUser]
     pagination_class = PeekPagination
-
-    def get_permissions(self):
-        if self.request.method == "POST":
-            return [IsStorefront()]
-        return super().get_permissions()
 
     @extend_schema(
         operation_id="tickets_list",
@@ -98,7 +91,7 @@ class TicketListCreateApi(APIView):
     )
     def get(self, request):
         paginator = PeekPagination()
-        if _is_storefront(request):
+        if is_storefront_request(request):
             customer = request.query_params.get("customer", "").strip()
             if not customer:
                 raise ValidationError({"customer": ["The customer's external id is required."]})
@@ -126,14 +119,9 @@ class TicketListCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         with transaction.atomic():
-            customer = customer_upsert(**data["customer"])
-            order = None
-            if data.get("order_number"):
-                order = Order.objects.filter(number=data["order_number"], customer=customer).first()
-                if order is None:
-                    raise ValidationError(
-                        {"order_number": ["No order with this number for this customer."]}
-                    )
+            customer, order = customer_and_order_for_request(
+                customer=data["customer"], order_number=data.get("order_number")
+            )
             ticket = services.ticket_create(
                 customer=customer,
                 order=order,
@@ -213,13 +201,22 @@ def _assignee_from(request, value):
 
 
 class TicketMessageCreateApi(APIView):
-    """A customer's message (storefront key) or an agent's reply or note."""
+    """A customer's message (storefront key) or an agent's reply or note.
+
+    JSON, or multipart/form-data with files in ``attachments`` (checked by
+    ``csplatform.uploads``: type sniffed from the content, size and count limited).
+    """
 
     permission_classes = [IsStorefrontOrDeskUser]
+    parser_classes = [JSONParser, UploadParser]
+    upload_max_count = MAX_PER_MESSAGE
 
     @extend_schema(
         operation_id="tickets_messages_create",
-        request=MessageInputSerializer,
+        request={
+            "application/json": MessageInputSerializer,
+            "multipart/form-data": MessageMultipartInputSerializer,
+        },
         responses={
             201: OpenApiResponse(
                 AgentTicketSerializer,
@@ -227,6 +224,9 @@ class TicketMessageCreateApi(APIView):
                 "ticket), as the principal may see it.",
             ),
             **ERROR_RESPONSES,
+            415: OpenApiResponse(
+                ErrorSerializer, description="Neither JSON nor multipart/form-data"
+            ),
         },
     )
     def post(self, request, number: str):
@@ -234,13 +234,18 @@ class TicketMessageCreateApi(APIView):
         serializer = MessageInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        if _is_storefront(request):
-            if data.get("internal") or data.get("status"):
+        attachments = request.FILES.getlist("attachments")
+        if is_storefront_request(request):
+            agents_only = [f for f in ("internal", "status") if data.get(f)]
+            if agents_only:
                 raise ValidationError(
-                    {"internal": ["The storefront posts customer messages only."]}
+                    {f: ["The storefront posts customer messages only."] for f in agents_only}
                 )
             ticket, _message = services.ticket_customer_message(
-                ticket=ticket, body=data["body"], actor=Actor.from_request(request)
+                ticket=ticket,
+                body=data["body"],
+                attachments=attachments,
+                actor=Actor.from_request(request),
             )
         else:
             services.ticket_reply(
@@ -249,6 +254,7 @@ class TicketMessageCreateApi(APIView):
                 body=data["body"],
                 internal=data["internal"],
                 then_status=data.get("status"),
+                attachments=attachments,
             )
         return Response(
             _representation(request, _ticket_for(request, ticket.number)),

@@ -101,8 +101,7 @@ def _warnings_batch(now: datetime, batch_size: int) -> int:
         "warn_at",
     )
     events = SlaEvent.objects.bulk_create(
-        SlaEvent(clock=c, kind=SlaEventKind.WARNING, at=now, detail=_due_detail(c))
-        for c in clocks
+        SlaEvent(clock=c, kind=SlaEventKind.WARNING, at=now, detail=_due_detail(c)) for c in clocks
     )
     notifications = []
     for clock, event in zip(clocks, events, strict=True):
@@ -177,8 +176,7 @@ def breaches_record(clocks, *, now: datetime) -> None:
     if not clocks:
         return
     events = SlaEvent.objects.bulk_create(
-        SlaEvent(clock=c, kind=SlaEventKind.BREACH, at=now, detail=_due_detail(c))
-        for c in clocks
+        SlaEvent(clock=c, kind=SlaEventKind.BREACH, at=now, detail=_due_detail(c)) for c in clocks
     )
     rules = _rules_for(clocks)
     notifications = []

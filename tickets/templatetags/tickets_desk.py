@@ -9,7 +9,6 @@ from django import template
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from ..choices import Presence, Priority, TicketEventType, TicketKind, TicketStatus
@@ -60,7 +59,7 @@ def sla_badge(ticket, now: datetime) -> str:
     """The row's SLA countdown; desk.js keeps it ticking and recolours it at ``data-warn``."""
     state = sla_state(ticket, now)
     if not state:
-        return mark_safe('<span class="sla sla-none">—</span>')
+        return format_html('<span class="{}">—</span>', "sla sla-none")
     due = ticket.next_due_at
     title = _("Due %(time)s") % {"time": date_format(timezone.localtime(due), "Y-m-d H:i")}
     return format_html(

@@ -1,5 +1,8 @@
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from rest_framework_api_key.models import APIKey
+
+from csplatform.models import ApiScope
+from csplatform.services import storefront_key_create
 
 
 class Command(BaseCommand):
@@ -12,8 +15,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--expires", help="Expiry as an ISO date or datetime (default: never).", default=None
         )
+        parser.add_argument(
+            "--scopes",
+            default=",".join(ApiScope.values),
+            help=f"Comma-separated, from {', '.join(ApiScope.values)} (default: all).",
+        )
 
-    def handle(self, *args, name: str, expires: str | None, **options):
+    def handle(self, *args, name: str, expires: str | None, scopes: str, **options):
         name = name.strip()
         if not name:
             raise CommandError("The key needs a name.")
@@ -31,7 +39,17 @@ class Command(BaseCommand):
                 raise CommandError(f"Cannot read the expiry {expires!r}; use YYYY-MM-DD.")
             if expiry.tzinfo is None:
                 expiry = make_aware(expiry, get_current_timezone())
-        api_key, key = APIKey.objects.create_key(name=name, expiry_date=expiry)
-        self.stdout.write(f"Created storefront key {api_key.name!r} (prefix {api_key.prefix}).")
+        try:
+            api_key, key = storefront_key_create(
+                name=name,
+                scopes=[s.strip() for s in scopes.split(",") if s.strip()],
+                expiry_date=expiry,
+            )
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
+        self.stdout.write(
+            f"Created storefront key {api_key.name!r} (prefix {api_key.prefix}, "
+            f"scopes {', '.join(api_key.profile.scopes)})."
+        )
         self.stdout.write("Store it now: it is not shown again.")
         self.stdout.write(key)

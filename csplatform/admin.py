@@ -1,0 +1,49 @@
+"""Storefront keys in admin: the library's key admin (hashed, named, expiring, revocable) with
+the key's scopes and last use beside it."""
+
+from django import forms
+from django.contrib import admin
+from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
+
+from .models import ApiKeyProfile, ApiScope
+
+
+class ApiKeyProfileForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=ApiScope.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    class Meta:
+        model = ApiKeyProfile
+        fields = ["scopes"]
+
+
+class ApiKeyProfileInline(admin.StackedInline):
+    model = ApiKeyProfile
+    form = ApiKeyProfileForm
+    can_delete = False
+    min_num = 1
+    max_num = 1
+    readonly_fields = ["last_used_at"]
+    fields = ["scopes", "last_used_at"]
+
+
+admin.site.unregister(APIKey)
+
+
+@admin.register(APIKey)
+class StorefrontKeyAdmin(APIKeyModelAdmin):
+    inlines = [ApiKeyProfileInline]
+    list_display = [*APIKeyModelAdmin.list_display, "scopes", "last_used"]
+    list_select_related = ["profile"]
+
+    @admin.display(description=ApiKeyProfile._meta.get_field("scopes").verbose_name)
+    def scopes(self, obj):
+        profile = getattr(obj, "profile", None)
+        return ", ".join(profile.scopes) if profile else "-"
+
+    @admin.display(description=ApiKeyProfile._meta.get_field("last_used_at").verbose_name)
+    def last_used(self, obj):
+        profile = getattr(obj, "profile", None)
+        return profile.last_used_at if profile else None

@@ -1,0 +1,15 @@
+"""``POST /api/v1/auth/token/``: an agent's token for the API, from username and password."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.authtoken.views import ObtainAuthToken
+
+from .schema import ERROR_RESPONSES
+
+
+class TokenObtainApi(ObtainAuthToken):
+    @extend_schema(
+        operation_id="auth_token_create",
+        responses={200: ObtainAuthToken.serializer_class, 400: ERROR_RESPONSES[400]},
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
