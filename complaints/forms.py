@@ -78,3 +78,14 @@ class ReopenForm(forms.Form):
         max_length=1000,
         error_messages={"required": _("Say why the complaint reopens.")},
     )
+
+
+class StartComplaintForm(forms.Form):
+    """An agent files a complaint the customer raised on an ordinary ticket."""
+
+    category = forms.ChoiceField(label=_("Category"), choices=ComplaintCategory.choices)
+    description = forms.CharField(
+        label=_("What the customer complains about"),
+        max_length=5000,
+        error_messages={"required": _("Describe the complaint.")},
+    )

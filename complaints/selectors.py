@@ -103,7 +103,7 @@ def desk_complaint_panel(ticket) -> dict:
     Complaints open their tickets with kind ``complaint``: other tickets cost no query.
     """
     if ticket.kind != TicketKind.COMPLAINT:
-        return {"complaint": None}
+        return {"complaint": None, "complaint_categories": ComplaintCategory.choices}
     complaint = (
         Complaint.objects.filter(ticket_id=ticket.pk)
         .select_related("remedy_return", "order")
@@ -117,7 +117,7 @@ def desk_complaint_panel(ticket) -> dict:
         .first()
     )
     if complaint is None:
-        return {"complaint": None}
+        return {"complaint": None, "complaint_categories": ComplaintCategory.choices}
     return {
         "complaint": complaint,
         "complaint_history": [

@@ -32,6 +32,7 @@ from csplatform.api.errors import ConflictError, DomainError, InvalidInput
 from csplatform.roles import ADMIN
 from orders.models import Customer, Order
 from tickets.choices import TicketKind, TicketStatus
+from tickets.models import Ticket
 from tickets.notifications import notify
 from tickets.services import ticket_create, ticket_milestone_record, ticket_system_change
 
@@ -114,10 +115,23 @@ def complaint_create(
     description: str,
     actor: Actor,
     order: Order | None = None,
+    ticket: Ticket | None = None,
     now: datetime | None = None,
 ) -> Complaint:
-    """File a complaint: link it to the earlier ones it repeats, grade it, open its ticket."""
+    """File a complaint: link it to the earlier ones it repeats, grade it, open its ticket.
+
+    ``ticket``: an open ticket of the customer where the complaint was raised (an agent
+    starts it from the desk); it becomes the complaint's ticket, of kind ``complaint``, so
+    the complaint timers run on it. A closed ticket gets a new complaint ticket linked to it.
+    """
     now = now or timezone.now()
+    if ticket is not None:
+        if ticket.customer_id != customer.pk:
+            raise InvalidInput(_("The ticket belongs to another customer."))
+        if Complaint.objects.filter(ticket=ticket).exists():
+            raise ConflictError(
+                _("This ticket already carries a complaint."), code="complaint_exists"
+            )
     description = _required(description, "description", _("Describe the complaint."))
     if category not in ComplaintCategory.values:
         raise InvalidInput(_("Unknown category."), errors={"category": [_("Unknown category.")]})
@@ -175,18 +189,29 @@ def complaint_create(
         severity_reasons=grading.reasons,
         repeat_of=[c.number for c in repeats],
     )
-    complaint.ticket = ticket_create(
-        customer=customer,
-        order=order,
-        kind=TicketKind.COMPLAINT,
-        channel=channel,
-        subject=_("Complaint %(number)s: %(category)s")
-        % {"number": complaint.number, "category": complaint.get_category_display()},
-        body=description,
-        priority=SEVERITY_PRIORITY[grading.severity],
-        actor=actor,
-        now=now,
-    )
+    if ticket is not None and ticket.status != TicketStatus.CLOSED:
+        complaint.ticket = ticket_system_change(
+            ticket=ticket,
+            actor=actor,
+            kind=TicketKind.COMPLAINT,
+            priority_at_least=SEVERITY_PRIORITY[grading.severity],
+            note=_("Complaint %(number)s filed from this ticket.") % {"number": complaint.number},
+            now=now,
+        )
+    else:
+        complaint.ticket = ticket_create(
+            customer=customer,
+            order=order,
+            kind=TicketKind.COMPLAINT,
+            channel=channel,
+            subject=_("Complaint %(number)s: %(category)s")
+            % {"number": complaint.number, "category": complaint.get_category_display()},
+            body=description,
+            priority=SEVERITY_PRIORITY[grading.severity],
+            actor=actor,
+            linked_from=ticket,
+            now=now,
+        )
     complaint.save(update_fields=["number", "ticket"])
     return complaint
 

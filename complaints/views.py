@@ -11,14 +11,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from csplatform.actors import Actor
 from csplatform.api.errors import DomainError
 from csplatform.desk import FormInvalid, desk_user, form_data
 from csplatform.roles import ADMIN, SUPERVISOR, role_of
+from tickets.access import tickets_visible_to
 
 from . import services
 from .choices import ComplaintStatus, EscalationLevel, Severity
@@ -32,6 +35,7 @@ from .forms import (
     PlanForm,
     RemedyForm,
     ReopenForm,
+    StartComplaintForm,
 )
 from .models import Complaint
 from .selectors import complaint_queue, complaints_visible_to, desk_complaint_panel
@@ -175,6 +179,41 @@ def complaint_action(request, number: str, action: str):
     except FormInvalid as exc:
         error, status = exc.message, 422
     return _panel(request, found.ticket, error=error, notice=notice, status=status)
+
+
+@require_POST
+@login_required
+def complaint_start(request, number: str):
+    """File a complaint from an ordinary ticket: the ticket becomes the complaint's ticket."""
+    user = desk_user(request)
+    found = tickets_visible_to(user).select_related("customer", "order").filter(number=number)
+    ticket = found.first() if "\x00" not in number else None
+    if ticket is None:
+        raise Http404
+    try:
+        data = form_data(StartComplaintForm(request.POST))
+        complaint = services.complaint_create(
+            customer=ticket.customer,
+            order=ticket.order,
+            category=data["category"],
+            channel=ticket.channel,
+            description=data["description"],
+            actor=Actor.for_user(user),
+            ticket=ticket,
+        )
+    except (DomainError, FormInvalid) as exc:
+        message = exc.message if isinstance(exc, FormInvalid) else str(exc.detail)
+        messages.error(request, message)
+        target = ticket.number
+    else:
+        messages.success(
+            request, _("Complaint %(number)s is filed.") % {"number": complaint.number}
+        )
+        target = complaint.ticket.number
+    url = reverse("desk:ticket-detail", args=[target])
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
 
 
 def _choice(value: str, allowed) -> list[str]:

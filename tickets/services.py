@@ -783,11 +783,13 @@ def ticket_system_change(
     actor: Actor,
     status: str | None = None,
     priority_at_least: str | None = None,
+    kind: str | None = None,
     note: str = "",
     now: datetime | None = None,
 ) -> Ticket:
     """A change another app's service makes to the ticket it opened (a return that ended
-    solves its ticket, a graver complaint raises its priority), with an optional internal note.
+    solves its ticket, a graver complaint raises its priority, a complaint raised on an
+    ordinary ticket makes it a complaint ticket), with an optional internal note.
 
     A status the ticket already has, or has gone past (solving a closed ticket), is left alone:
     the process behind the ticket ended, whatever agents did to the ticket meanwhile.
@@ -816,6 +818,16 @@ def ticket_system_change(
                 now=now,
             )
             ticket.priority = raised
+    if kind and kind != ticket.kind:
+        ticket_event_record(
+            ticket=ticket,
+            type=TicketEventType.KIND,
+            old=ticket.kind,
+            new=kind,
+            actor=actor,
+            now=now,
+        )
+        ticket.kind = kind
     if status and status in ALLOWED_TRANSITIONS[ticket.status]:
         ticket_apply_transition(ticket=ticket, target=status, actor=actor, now=now)
     ticket_clocks_sync(ticket, now=now)

@@ -221,3 +221,104 @@ def test_the_complaint_panel_loads_in_a_fixed_number_of_queries(
         file_complaint(customer=customer, category="logistics")
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert "记录 3" in agent_client.get(page).content.decode()
+
+
+# --- Filing a complaint from an ordinary ticket -----------------------------------------------
+
+
+def inquiry_ticket(desk, **kwargs):
+    from csplatform.actors import Actor
+    from tickets.services import ticket_create
+
+    order = delivered_order()
+    return ticket_create(
+        customer=order.customer,
+        order=order,
+        kind="inquiry",
+        channel="chat",
+        subject="快递怎么还没到",
+        body="等了一周了",
+        actor=Actor(kind="api_key", label="shop"),
+        now=T0,
+        **kwargs,
+    )
+
+
+def test_an_agent_files_a_complaint_on_the_ticket_where_the_customer_raised_it(desk, agent_client):
+    ticket = inquiry_ticket(desk)
+    page = agent_client.get(f"/desk/tickets/{ticket.number}/").content.decode()
+    assert 'id="start-complaint"' in page
+
+    response = agent_client.post(
+        f"/desk/tickets/{ticket.number}/complaint/",
+        {"category": "logistics", "description": "快递一周未到，客户要求投诉"},
+        **HTMX,
+    )
+
+    assert response.status_code == 200 and response["HX-Redirect"].endswith(f"{ticket.number}/")
+    complaint = Complaint.objects.get()
+    ticket.refresh_from_db()
+    assert complaint.ticket == ticket and ticket.kind == "complaint"
+    assert (complaint.category, complaint.order) == ("logistics", ticket.order)
+    assert ticket.sla_clocks.filter(metric="acceptance").exists()  # the complaint timers run
+    assert ticket.events.filter(type="kind", new_value="complaint").exists()
+    page = agent_client.get(f"/desk/tickets/{ticket.number}/").content.decode()
+    assert complaint.number in panel(page) and 'id="start-complaint"' not in page
+
+
+def test_a_complaint_raised_on_a_closed_ticket_gets_its_own_ticket_linked_to_it(desk):
+    from tickets.services import ticket_update
+
+    ticket = inquiry_ticket(desk)
+    ticket_update(ticket=ticket, by_user=desk.agent, status="solved", now=T0)
+    ticket.refresh_from_db()
+    ticket_update(ticket=ticket, by_user=desk.agent, status="closed", now=T0)
+    ticket.refresh_from_db()
+
+    complaint = services.complaint_create(
+        customer=ticket.customer,
+        order=ticket.order,
+        category="logistics",
+        channel=ticket.channel,
+        description="还是没到",
+        actor=desk.agent_actor,
+        ticket=ticket,
+        now=T0,
+    )
+
+    assert complaint.ticket != ticket
+    assert (complaint.ticket.kind, complaint.ticket.linked_from) == ("complaint", ticket)
+
+
+def test_a_ticket_carries_one_complaint_and_another_customers_ticket_none(desk):
+    from csplatform.api.errors import ConflictError, InvalidInput
+
+    ticket = inquiry_ticket(desk)
+    args = {"category": "logistics", "channel": "chat", "description": "慢", "now": T0}
+    services.complaint_create(
+        customer=ticket.customer, actor=desk.agent_actor, ticket=ticket, **args
+    )
+    with pytest.raises(ConflictError):
+        services.complaint_create(
+            customer=ticket.customer, actor=desk.agent_actor, ticket=ticket, **args
+        )
+    with pytest.raises(InvalidInput):
+        services.complaint_create(
+            customer=CustomerFactory(), actor=desk.agent_actor, ticket=ticket, **args
+        )
+
+
+def test_filing_needs_a_description_and_another_teams_ticket_is_a_404(desk, agent_client, client):
+    ticket = inquiry_ticket(desk)
+    refused = agent_client.post(
+        f"/desk/tickets/{ticket.number}/complaint/", {"category": "logistics"}
+    )
+    assert refused.status_code == 302 and not Complaint.objects.exists()
+
+    outsider = agent_user(username="outsider")
+    TeamFactory(name="Other").members.add(outsider)
+    client.force_login(outsider)
+    hidden = client.post(
+        f"/desk/tickets/{ticket.number}/complaint/", {"category": "logistics", "description": "d"}
+    )
+    assert hidden.status_code == 404

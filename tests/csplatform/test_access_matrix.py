@@ -87,6 +87,7 @@ MATRIX: dict[str, tuple[str, str]] = {
     "desk:return-evidence-add": ("POST", "L L o h o o h"),
     "desk:return-evidence": ("GET", "L L o h o o h"),
     "desk:complaint-action": ("POST", "L L o h o o h"),
+    "desk:complaint-start": ("POST", "L L o h o o h"),
     # Orders are not team objects: every desk user looks them up
     "desk:order-detail": ("GET", "L L o o o o h"),
     "desk:order-pii-reveal": ("POST", "L L o o o o h"),
@@ -229,7 +230,7 @@ def url_for(name: str, route: str, args: dict, numbers: dict) -> str:
     values = dict(args)
     if name in ("desk:order-detail", "desk:order-pii-reveal", "api:order", "api:order-events"):
         values["number"] = numbers["order"]
-    if "complaint" in name:
+    if name in ("desk:complaint-action", "api:complaint", "api:complaint-confirm"):
         values["number"] = numbers["complaint"]
     path = route
     for converter in ("str", "int", "slug"):

@@ -134,3 +134,34 @@ def test_a_complaint_filed_through_the_api_is_accepted_escalated_planned_and_con
         "confirmed",
     )
     assert complaint.ticket.milestones.keys() == {"acceptance", "plan"}
+
+
+def test_an_agent_files_a_complaint_from_an_inquiry_ticket(page, screenshot):
+    _complaints_team()
+    _, key = storefront_api_key("shop")
+    opened = page.request.post(
+        "/api/v1/tickets/",
+        headers={"Authorization": f"Api-Key {key}"},
+        data={
+            "customer": {"external_id": "C-90002", "name": "刘洋", "phone": "13700001111"},
+            "kind": "inquiry",
+            "channel": "chat",
+            "subject": "快递一周没动",
+            "body": "再不到我要投诉了",
+        },
+    )
+    assert opened.status == 201
+    number = opened.json()["number"]
+
+    login(page, "li.na", PASSWORD)
+    page.goto(f"/desk/tickets/{number}/")
+    page.click("#start-complaint summary")
+    page.select_option("#complaint-category", "logistics")
+    page.fill("#complaint-description", "物流一周未更新，客户要求投诉")
+    screenshot("complaints-start-en")
+    page.click("#complaint-file")
+
+    expect(page.locator("#complaint-panel")).to_contain_text("Logistics")
+    assert page.url.endswith(f"/desk/tickets/{number}/")
+    complaint = Complaint.objects.get()
+    assert complaint.ticket.number == number and complaint.ticket.kind == "complaint"
