@@ -95,3 +95,4 @@ bench: install
 	$(BIN)/python tests/perf/bench_seed_demo.py --orders $${BENCH_ORDERS:-100000}
 	DATABASE_URL=$${DATABASE_URL%/*}/$(BENCH_TICKETS_DB) $(BIN)/python tests/perf/bench_tickets.py
 	DATABASE_URL=$${DATABASE_URL%/*}/$(BENCH_TICKETS_DB) $(BIN)/python tests/perf/bench_sla.py
+	DATABASE_URL=$${DATABASE_URL%/*}/$(BENCH_TICKETS_DB) $(BIN)/python tests/perf/bench_kpis.py

@@ -12,6 +12,6 @@ def on_sla_breached(sender, *, ticket_id: int, clock_id: int, metric: str, at, *
     from .services import ESCALATING_METRICS
     from .tasks import complaint_escalate_for_breach_task
 
-    if metric not in ESCALATING_METRICS:
+    if metric not in ESCALATING_METRICS or kwargs.get("ticket_kind", "complaint") != "complaint":
         return
     complaint_escalate_for_breach_task.delay(ticket_id, clock_id, metric, at.isoformat())

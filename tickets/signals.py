@@ -12,5 +12,6 @@ from django.dispatch import Signal
 # (a reopen is ``solved`` → ``open``; a merged duplicate goes ``solved`` then ``closed``).
 ticket_status_changed = Signal()
 
-# ``ticket_id``, ``clock_id``, ``metric``, ``at``: an SLA clock of the ticket breached.
+# ``ticket_id``, ``ticket_kind``, ``clock_id``, ``metric``, ``at``: an SLA clock of the ticket
+# breached (the kind as it was then, so that receivers skip the tickets they don't own).
 sla_breached = Signal()

@@ -213,3 +213,33 @@ def test_a_breach_whose_announcement_was_lost_is_caught_up_once(desk):
     assert refresh(complaint).escalation_level == 2
     assert services.complaints_escalate_missed_breaches(now=at(18)) == 0
     assert refresh(complaint).escalation_level == 2
+
+
+def test_breaches_of_other_tickets_queue_no_complaint_work():
+    from unittest import mock
+
+    from django.utils import timezone
+
+    from complaints.receivers import on_sla_breached
+    from complaints.tasks import complaint_escalate_for_breach_task
+
+    with mock.patch.object(complaint_escalate_for_breach_task, "delay") as queued:
+        for kind in ("inquiry", "order_issue", "return_refund"):
+            on_sla_breached(
+                None,
+                ticket_id=1,
+                ticket_kind=kind,
+                clock_id=1,
+                metric="first_response",
+                at=timezone.now(),
+            )
+        queued.assert_not_called()
+        on_sla_breached(
+            None,
+            ticket_id=1,
+            ticket_kind="complaint",
+            clock_id=1,
+            metric="first_response",
+            at=timezone.now(),
+        )
+        queued.assert_called_once()

@@ -200,16 +200,21 @@ def breaches_record(clocks, *, now: datetime) -> None:
         )
     Notification.objects.bulk_create(notifications)
     _breach_fields_save(clocks)
-    breached = [(c.ticket_id, c.pk, c.metric) for c in clocks]
+    breached = [(c.ticket_id, c.pk, c.metric, c.ticket.kind) for c in clocks]
     transaction.on_commit(lambda: _breaches_announce(breached, now))
 
 
-def _breaches_announce(breached: list[tuple[int, int, str]], now: datetime) -> None:
+def _breaches_announce(breached: list[tuple[int, int, str, str]], now: datetime) -> None:
     from ..models import Ticket
 
-    for ticket_id, clock_id, metric in breached:
+    for ticket_id, clock_id, metric, kind in breached:
         sla_breached.send(
-            sender=Ticket, ticket_id=ticket_id, clock_id=clock_id, metric=metric, at=now
+            sender=Ticket,
+            ticket_id=ticket_id,
+            ticket_kind=kind,
+            clock_id=clock_id,
+            metric=metric,
+            at=now,
         )
 
 
