@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F
 from django.utils import timezone
 
 from ..signals import sla_breached
@@ -131,29 +131,7 @@ def _breaches_batch(now: datetime, batch_size: int) -> int:
         clock.status = BREACHED
         clock.breached_at = clock.due_at
     breaches_record(clocks, now=now)
-    _tickets_next_warn_refresh({c.ticket_id for c in clocks})
     return len(clocks)
-
-
-def _tickets_next_warn_refresh(ticket_ids) -> None:
-    """A breached clock warns no more: the tickets' "breaching soon" time moves to their next
-    running clock's warning (or none), in one UPDATE; their due times keep the breach."""
-    from ..models import SlaClock, Ticket
-
-    if not ticket_ids:
-        return
-    next_warn = (
-        SlaClock.objects.filter(
-            ticket=OuterRef("pk"),
-            status=ACTIVE,
-            stopped_at__isnull=True,
-            running_since__isnull=False,
-            warn_at__isnull=False,
-        )
-        .order_by("warn_at")
-        .values("warn_at")[:1]
-    )
-    Ticket.objects.filter(pk__in=ticket_ids).update(next_warn_at=Subquery(next_warn))
 
 
 def _rules_for(clocks) -> dict:
