@@ -98,7 +98,36 @@ class SurveySettings(models.Model):
         return getattr(self, f"{kind}_question_{suffix}")
 
 
-class SurveyInvitation(models.Model):
+class Attribution(models.Model):
+    """Who and what a survey is about, as they were when the ticket was solved (CSAT and
+    complaint surveys): kept on the invitation, and copied to the response."""
+
+    agent = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("agent"),
+    )
+    team = models.ForeignKey(
+        "tickets.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("team"),
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, blank=True)
+    ticket_kind = models.CharField(
+        _("ticket kind"), max_length=16, choices=TicketKind.choices, blank=True
+    )
+
+    class Meta:
+        abstract = True
+
+
+class SurveyInvitation(Attribution):
     """One survey for one ticket, order or complaint: scheduled, then sent, answered or not.
 
     The link's token is never stored: it is an HMAC of ``token_nonce`` under the server's
@@ -146,28 +175,6 @@ class SurveyInvitation(models.Model):
     )
     token_nonce = models.CharField(max_length=32, unique=True, editable=False)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
-
-    # Attribution as it was when the ticket was solved (CSAT and complaint surveys).
-    agent = models.ForeignKey(
-        User,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("agent"),
-    )
-    team = models.ForeignKey(
-        "tickets.Team",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("team"),
-    )
-    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, blank=True)
-    ticket_kind = models.CharField(
-        _("ticket kind"), max_length=16, choices=TicketKind.choices, blank=True
-    )
 
     created_at = models.DateTimeField(_("created at"))
     trigger_at = models.DateTimeField(
@@ -238,7 +245,7 @@ class SurveyInvitation(models.Model):
         return SCALES[self.kind]
 
 
-class SurveyResponse(models.Model):
+class SurveyResponse(Attribution):
     """A customer's answer. Attribution is copied from the invitation, frozen at solve time."""
 
     invitation = models.OneToOneField(
@@ -274,26 +281,6 @@ class SurveyResponse(models.Model):
         verbose_name=_("order"),
     )
     complaint_id = models.PositiveBigIntegerField(_("complaint id"), null=True, blank=True)
-    agent = models.ForeignKey(
-        User,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("agent"),
-    )
-    team = models.ForeignKey(
-        "tickets.Team",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("team"),
-    )
-    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, blank=True)
-    ticket_kind = models.CharField(
-        _("ticket kind"), max_length=16, choices=TicketKind.choices, blank=True
-    )
     needs_follow_up = models.BooleanField(_("needs follow-up"), default=False)
     follow_up_ticket = models.OneToOneField(
         "tickets.Ticket",
