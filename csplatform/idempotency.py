@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework_api_key.models import APIKey
@@ -97,3 +98,13 @@ def idempotent(view_method):
 def idempotency_records_purge(*, now=None) -> int:
     now = now or timezone.now()
     return IdempotencyRecord.objects.filter(created_at__lt=now - KEEP).delete()[0]
+
+
+# The header as the API schema describes it, for the endpoints that accept it.
+SCHEMA_PARAMETER = OpenApiParameter(
+    HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    description="Retry safely: the same key with the same body returns the first response; "
+    "another body is 422; a retry while the first is running is 409. Kept 24 hours.",
+)

@@ -24,7 +24,7 @@ from csplatform.api.permissions import (
 )
 from csplatform.api.schema import ERROR_RESPONSES
 from csplatform.api.views import StorefrontCreates, validated
-from csplatform.idempotency import HEADER as IDEMPOTENCY_HEADER
+from csplatform.idempotency import SCHEMA_PARAMETER as IDEMPOTENCY_PARAMETER
 from csplatform.idempotency import idempotent
 from orders.services import customer_and_order_for_request
 
@@ -43,13 +43,6 @@ from .serializers import (
 )
 
 NUMBER_MAX_LENGTH = Complaint._meta.get_field("number").max_length
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    IDEMPOTENCY_HEADER,
-    str,
-    OpenApiParameter.HEADER,
-    description="Retry safely: the same key with the same body returns the first response; "
-    "another body is 422; a retry while the first is running is 409. Kept 24 hours.",
-)
 
 
 def _complaint_for(request, number: str) -> Complaint:

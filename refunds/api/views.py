@@ -19,7 +19,7 @@ from csplatform.api.permissions import (
 )
 from csplatform.api.schema import ERROR_RESPONSES, ErrorSerializer
 from csplatform.api.views import StorefrontCreates, validated
-from csplatform.idempotency import HEADER as IDEMPOTENCY_HEADER
+from csplatform.idempotency import SCHEMA_PARAMETER as IDEMPOTENCY_PARAMETER
 from csplatform.idempotency import idempotent
 from csplatform.uploads import MAX_PER_RETURN_REQUEST, UploadParser
 from orders.models import Order
@@ -45,13 +45,6 @@ from .serializers import (
 )
 
 PUBLIC_ID_MAX_LENGTH = ReturnRequest._meta.get_field("public_id").max_length
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    IDEMPOTENCY_HEADER,
-    str,
-    OpenApiParameter.HEADER,
-    description="Retry safely: the same key with the same body returns the first response; "
-    "another body is 422; a retry while the first is running is 409. Kept 24 hours.",
-)
 
 
 def _storable(value: str, max_length: int) -> bool:
