@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from csplatform.management.commands.seed_demo import SEEDERS
 from csplatform.roles import ADMIN, DEMO_GROUP, ROLES
 from orders import demo
 from orders.choices import ExceptionType, OrderEventType, OrderStatus, PaymentStatus
@@ -39,6 +40,21 @@ def seed(orders: int = ORDERS, **options) -> str:
     out = io.StringIO()
     call_command("seed_demo", orders=orders, stdout=out, **{"tickets": 0, **options})
     return out.getvalue()
+
+
+def delete_aftercare_rows() -> None:
+    """The rows the refunds, complaints and surveys seeders hang on orders and tickets (through
+    protected foreign keys), deleted before a test deletes orders or tickets."""
+    from complaints.models import Complaint
+    from refunds.models import GatewayPayout, Refund, ReturnRequest
+    from surveys.models import SurveyInvitation, SurveyResponse
+
+    SurveyResponse.objects.all().delete()
+    SurveyInvitation.objects.all().delete()
+    GatewayPayout.objects.all().delete()
+    Refund.objects.all().delete()
+    ReturnRequest.objects.all().delete()
+    Complaint.objects.all().delete()
 
 
 def row_counts() -> dict[str, int]:
@@ -244,6 +260,7 @@ def test_an_order_is_the_same_whether_seeded_in_one_run_or_in_steps():
     seed(orders=40)
     seed(orders=ORDERS)
     in_steps = order_contents()
+    delete_aftercare_rows()
     Order.objects.all().delete()
     Customer.objects.all().delete()
 
@@ -255,6 +272,7 @@ def test_an_order_is_the_same_whether_seeded_in_one_run_or_in_steps():
 def test_another_seed_gives_other_orders():
     seed(seed=1)
     first = order_contents()
+    delete_aftercare_rows()
     Order.objects.all().delete()
     Customer.objects.all().delete()
 
@@ -270,6 +288,22 @@ def test_output_ends_with_the_demo_logins():
     assert "'demo'" in logins
     for role in ROLES:
         assert role in logins
+
+
+def test_each_app_seeds_after_the_apps_it_builds_on_and_reports_what_it_created():
+    # Returns and complaints are filed from tickets about orders; surveys ask about all three.
+    assert SEEDERS == (
+        "orders.demo.seed",
+        "tickets.demo.seed",
+        "refunds.demo.seed",
+        "complaints.demo.seed",
+        "surveys.demo.seed",
+    )
+
+    output = seed(tickets=200)
+
+    reported = [line.split(":")[0] for line in output.splitlines() if ": created" in line]
+    assert reported == ["orders", "tickets", "refunds", "complaints", "surveys"]
 
 
 def test_refused_where_demo_accounts_are_not_allowed(settings):

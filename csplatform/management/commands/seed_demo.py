@@ -29,7 +29,13 @@ from django.utils.module_loading import import_string
 
 from csplatform.roles import ADMIN, AGENT, ANALYST, DEMO_GROUP, ROLES, SUPERVISOR
 
-SEEDERS = ("orders.demo.seed", "tickets.demo.seed")
+SEEDERS = (
+    "orders.demo.seed",
+    "tickets.demo.seed",
+    "refunds.demo.seed",
+    "complaints.demo.seed",
+    "surveys.demo.seed",
+)
 
 DEMO_PASSWORD = "demo"  # noqa: S105 -- public by design; such accounts are refused in production
 

@@ -1,0 +1,460 @@
+"""Demo data of the surveys app: CSAT, NPS and complaint-satisfaction invitations and answers.
+
+Called by ``manage.py seed_demo`` after the tickets and complaints seeders. What the signals,
+the scheduling services and the minute-by-minute sweep would have written is reproduced:
+
+- CSAT: one invitation per solved or closed demo ticket (complaint tickets get the complaint
+  survey instead), scheduled ``csat_delay_hours`` after the solve and attributed to the ticket's
+  agent, team, channel and kind as they were then; the sweep sends it, unless the customer was
+  sent one within the CSAT cooldown (skipped) — by e-mail when the customer has an address,
+  else by SMS.
+- NPS: one invitation per completed demo order, ``nps_delay_hours`` after completion; the
+  90-day cooldown lets only a customer's first of a quarter go out.
+- Complaint satisfaction: one invitation per closed complaint, sent when it closes.
+
+Sent invitations are answered by some customers (RESPONSE_RATES) within their expiry, with
+scores leaning positive; the others expire. Every customer sent a survey has its cooldown row.
+Tokens are stored as the services store them: a nonce and the SHA-256 of the HMAC token.
+
+Invitations are keyed by their subject (ticket, order, complaint), each from its own random
+generator, so a second run adds nothing and a larger one only the new subjects' surveys.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import zlib
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.utils.encoding import force_bytes
+
+from csplatform.management.commands.seed_demo import RowWriter, SeedContext, Weighted
+from orders.demo import ORDER_NUMBER_BASE
+from orders.models import Order
+from tickets.choices import TicketKind, TicketStatus
+from tickets.models import Ticket
+
+from . import tokens
+from .choices import (
+    FOLLOW_UP_AT_MOST,
+    DeliveryChannel,
+    InvitationReason,
+    InvitationStatus,
+    SurveyKind,
+    SurveyLanguage,
+)
+from .models import SurveyCooldown, SurveyInvitation, SurveyResponse, SurveySettings
+
+if TYPE_CHECKING:
+    import random
+
+K = SurveyKind
+IS = InvitationStatus
+SECOND = timedelta(seconds=1)
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+BATCH_INVITATIONS = 5_000
+SWEEP_EVERY = 60  # seconds: the beat schedule of the survey sweep
+
+RESPONSE_RATES = {K.CSAT: 0.28, K.NPS: 0.22, K.COMPLAINT: 0.34}
+SCORES = {
+    K.CSAT: Weighted((5, 56), (4, 25), (3, 9), (2, 4), (1, 6)),
+    K.NPS: Weighted(
+        (10, 22),
+        (9, 23),
+        (8, 18),
+        (7, 13),
+        (6, 7),
+        (5, 5),
+        (4, 3),
+        (3, 3),
+        (2, 2),
+        (1, 2),
+        (0, 2),
+    ),
+    K.COMPLAINT: Weighted((5, 42), (4, 38), (3, 10), (2, 5), (1, 5)),
+}
+# A ticket that had to be reopened, or a complaint nobody confirmed, is rated lower.
+UNHAPPY_SCORES = Weighted((5, 25), (4, 25), (3, 20), (2, 14), (1, 16))
+COMMENT_SHARE = 0.3
+COMMENTS = {
+    "good": ("客服很耐心，问题解决得很快，点赞！", "回复及时，态度很好。", "处理得很专业，谢谢。"),
+    "fair": ("问题解决了，就是等得有点久。", "还可以，希望下次能快一点。"),
+    "bad": ("等了很久才有人回复，体验很差。", "问题没有真正解决，很失望。", "客服一直在推脱。"),
+}
+NPS_COMMENTS = {
+    "good": ("东西好，发货快，会推荐给朋友。", "质量不错，价格也实惠。"),
+    "fair": ("还行，物流可以再快一点。", "商品一般，客服不错。"),
+    "bad": ("收到的东西和描述差别太大。", "物流太慢了，不会再买了。"),
+}
+
+
+def seed(ctx: SeedContext) -> dict[str, int]:
+    """CSAT for solved tickets, NPS for completed orders, satisfaction for closed complaints."""
+    if not ctx.size:
+        return {}
+    world = _World(ctx)
+    subjects = world.csat_subjects() + world.nps_subjects() + world.complaint_subjects()
+    missing = [s for s in subjects if s.key not in world.have]
+    if not missing:
+        return {}
+    writer = RowWriter(ctx.now, SurveyInvitation)
+
+    def batches() -> Iterator[_Batch]:
+        for start in range(0, len(missing), BATCH_INVITATIONS):
+            batch = _Batch()
+            for subject in missing[start : start + BATCH_INVITATIONS]:
+                _invite(world, subject, batch)
+            yield batch
+
+    totals: dict[str, int] = {}
+    for counts in writer.write_batches(batches()):
+        for label, count in counts.items():
+            totals[label] = totals.get(label, 0) + count
+        ctx.progress(f"surveys: {totals.get('survey invitations', 0):,}/{len(missing):,}")
+    totals["survey cooldowns"] = _cooldowns_sync(world, writer)
+    return totals
+
+
+class _Subject:
+    """What one invitation is about, and when the sweep would send it."""
+
+    __slots__ = (
+        "agent", "channel", "complaint_id", "complaint_number", "contact", "customer", "key",
+        "kind", "order", "send_after", "sent_at", "status", "team", "ticket", "ticket_kind",
+        "trigger_at", "unhappy",
+    )  # fmt: skip
+
+    def __init__(self, kind: str, key: tuple, customer: int, trigger_at: datetime, **fields):
+        self.kind, self.key, self.customer, self.trigger_at = kind, key, customer, trigger_at
+        self.ticket = self.order = self.complaint_id = self.agent = self.team = None
+        self.complaint_number = self.channel = self.ticket_kind = ""
+        self.contact = DeliveryChannel.SMS
+        self.unhappy = False
+        self.send_after = self.sent_at = None
+        self.status = IS.SCHEDULED
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+
+class _World:
+    def __init__(self, ctx: SeedContext):
+        self.ctx = ctx
+        self.now = ctx.now
+        self.config = SurveySettings.load()
+        subject_of = {K.CSAT: 0, K.NPS: 1, K.COMPLAINT: 2}
+        self.have = {
+            (kind, subjects[subject_of[kind]])
+            for kind, *subjects in SurveyInvitation.objects.values_list(
+                "kind", "ticket_id", "order_id", "complaint_id"
+            ).iterator(chunk_size=50_000)
+        }
+        self.cooldowns: dict[tuple[int, str], datetime] = {}
+        # ``token_hash(token_for(nonce))`` with the HMAC key derived once, not once a row.
+        key = hashlib.sha256(force_bytes(tokens._SALT) + force_bytes(settings.SECRET_KEY))
+        self._mac = hmac.new(key.digest(), digestmod=hashlib.sha256)
+
+    def token_hash(self, nonce: str) -> str:
+        mac = self._mac.copy()
+        mac.update(nonce.encode())
+        token = base64.urlsafe_b64encode(mac.digest()).rstrip(b"=")
+        return hashlib.sha256(token).hexdigest()
+
+    @staticmethod
+    def _contact(email_index: str, phone_index: str) -> str | None:
+        if email_index:
+            return DeliveryChannel.EMAIL
+        return DeliveryChannel.SMS if phone_index else None
+
+    def csat_subjects(self) -> list[_Subject]:
+        if not self.ctx.tickets:
+            return []
+        delay = timedelta(hours=self.config.csat_delay_hours)
+        subjects = []
+        for row in (
+            Ticket.objects.filter(
+                pk__lte=self.ctx.tickets,
+                status__in=(TicketStatus.SOLVED, TicketStatus.CLOSED),
+                solved_at__isnull=False,
+                merged_into__isnull=True,
+            )
+            .exclude(kind=TicketKind.COMPLAINT)
+            .order_by("pk")
+            .values_list(
+                "pk",
+                "customer_id",
+                "order_id",
+                "kind",
+                "channel",
+                "team_id",
+                "assignee_id",
+                "owner_id",
+                "solved_at",
+                "reopen_count",
+                "customer__email_index",
+                "customer__phone_index",
+            )
+            .iterator(chunk_size=50_000)
+        ):
+            pk, customer, order, kind, channel, team, assignee, owner, solved, reopened = row[:10]
+            subjects.append(
+                _Subject(
+                    K.CSAT,
+                    (K.CSAT, pk),
+                    customer,
+                    solved,
+                    ticket=pk,
+                    order=order,
+                    agent=assignee or owner,
+                    team=team,
+                    channel=channel,
+                    ticket_kind=kind,
+                    unhappy=reopened > 0,
+                    send_after=solved + delay,
+                    contact=self._contact(*row[10:]),
+                )
+            )
+        self._sweep(subjects, timedelta(days=self.config.csat_cooldown_days))
+        return subjects
+
+    def nps_subjects(self) -> list[_Subject]:
+        delay = timedelta(hours=self.config.nps_delay_hours)
+        subjects = []
+        for pk, customer, channel, completed, email_index, phone_index in (
+            Order.objects.filter(
+                number__gte=f"SO-{ORDER_NUMBER_BASE + 1}",
+                number__lte=f"SO-{ORDER_NUMBER_BASE + self.ctx.size}",
+                completed_at__isnull=False,
+            )
+            .order_by("pk")
+            .values_list(
+                "pk",
+                "customer_id",
+                "channel",
+                "completed_at",
+                "customer__email_index",
+                "customer__phone_index",
+            )
+            .iterator(chunk_size=50_000)
+        ):
+            subjects.append(
+                _Subject(
+                    K.NPS,
+                    (K.NPS, pk),
+                    customer,
+                    completed,
+                    order=pk,
+                    channel=channel,
+                    send_after=completed + delay,
+                    contact=self._contact(email_index, phone_index),
+                )
+            )
+        self._sweep(subjects, timedelta(days=self.config.nps_cooldown_days))
+        return subjects
+
+    def complaint_subjects(self) -> list[_Subject]:
+        from complaints.choices import ClosedAs, ComplaintStatus
+        from complaints.models import Complaint
+
+        delay = timedelta(hours=self.config.complaint_delay_hours)
+        subjects = []
+        for row in (
+            Complaint.objects.filter(status=ComplaintStatus.CLOSED, closed_at__isnull=False)
+            .order_by("pk")
+            .values_list(
+                "pk",
+                "number",
+                "customer_id",
+                "order_id",
+                "closed_at",
+                "closed_as",
+                "ticket_id",
+                "ticket__assignee_id",
+                "ticket__owner_id",
+                "ticket__team_id",
+                "ticket__channel",
+                "ticket__kind",
+                "customer__email_index",
+                "customer__phone_index",
+            )
+            .iterator(chunk_size=50_000)
+        ):
+            pk, number, customer, order, closed, closed_as, ticket = row[:7]
+            assignee, owner, team, channel, kind = row[7:12]
+            subjects.append(
+                _Subject(
+                    K.COMPLAINT,
+                    (K.COMPLAINT, pk),
+                    customer,
+                    closed,
+                    complaint_id=pk,
+                    complaint_number=number or "",
+                    ticket=ticket,
+                    order=order,
+                    agent=(assignee or owner) if ticket else None,
+                    team=team,
+                    channel=channel or "",
+                    ticket_kind=kind or "",
+                    unhappy=closed_as == ClosedAs.UNCONFIRMED,
+                    send_after=closed + delay,
+                    contact=self._contact(*row[12:]),
+                )
+            )
+        self._sweep(subjects, None)
+        return subjects
+
+    def _sweep(self, subjects: list[_Subject], cooldown: timedelta | None) -> None:
+        """When the sweep sends each invitation, in the order it meets them: the first sweep
+        after ``send_after``; skipped for a customer surveyed within the cooldown."""
+        last_sent = self.cooldowns
+        for s in sorted(subjects, key=lambda s: (s.send_after, s.key)):
+            # Seconds to the sweep that finds it due: a hash rather than a generator, which
+            # would cost more than everything else done here.
+            spread = zlib.crc32(f"{self.ctx.seed}:{s.kind}:{s.key[1]}".encode())
+            at = s.send_after + (1 + spread % (SWEEP_EVERY - 1)) * SECOND
+            if at > self.now:
+                continue
+            s.sent_at = at
+            if s.contact is None:
+                s.status = IS.SKIPPED
+                continue
+            if cooldown is not None:
+                previous = last_sent.get((s.customer, s.kind))
+                if previous is not None and previous > at - cooldown:
+                    s.status = IS.SKIPPED
+                    continue
+                last_sent[(s.customer, s.kind)] = at
+            s.status = IS.SENT
+
+
+class _Batch:
+    def __init__(self):
+        self.invitations: list[dict] = []
+        self.responses: list[dict] = []
+
+    def write(self, writer: RowWriter) -> dict[str, int]:
+        counts = {
+            "survey invitations": len(self.invitations),
+            "survey responses": len(self.responses),
+        }
+        ids = writer.insert(SurveyInvitation, self.invitations, with_ids=True)
+        writer.insert(SurveyResponse, self.responses, {"invitation": ids})
+        return counts
+
+
+def _invite(world: _World, s: _Subject, batch: _Batch) -> None:
+    """The invitation as the scheduling service and the sweep left it, and its answer."""
+    rng = world.ctx.rng(f"surveys.{s.kind}", s.key[1])
+    nonce = f"{rng.getrandbits(128):032x}"
+    now, config = world.now, world.config
+    row = {
+        "kind": s.kind,
+        "status": IS.SCHEDULED,
+        "customer": s.customer,
+        "ticket": s.ticket,
+        "order": s.order,
+        "complaint_id": s.complaint_id,
+        "complaint_number": s.complaint_number,
+        "language": SurveyLanguage.ZH_HANS,  # the demo customers write Chinese
+        "token_nonce": nonce,
+        "token_hash": world.token_hash(nonce),
+        "created_at": min(s.trigger_at + rng.uniform(0.5, 5) * SECOND, now),
+        "trigger_at": s.trigger_at,
+        "send_after": s.send_after,
+        "agent": s.agent,
+        "team": s.team,
+        "channel": s.channel,
+        "ticket_kind": s.ticket_kind,
+    }
+    batch.invitations.append(row)
+    if s.status == IS.SKIPPED:
+        reason = InvitationReason.NO_CONTACT if s.contact is None else InvitationReason.COOLDOWN
+        row.update(status=IS.SKIPPED, reason=reason, closed_at=s.sent_at)
+        return
+    if s.status != IS.SENT:
+        return
+    sent = s.sent_at
+    expires = sent + timedelta(days=config.expiry_days)
+    row.update(
+        status=IS.SENT,
+        sent_at=sent,
+        sent_via=s.contact,
+        delivered_at=min(sent + rng.uniform(1, 20) * SECOND, now),
+        expires_at=expires,
+    )
+    if rng.random() < RESPONSE_RATES[s.kind]:
+        # Most answer the day the link arrives.
+        answered = sent + (0.02 + 0.97 * rng.random() ** 3) * (expires - sent)
+        if answered <= now:
+            _answer(rng, s, row, answered, batch)
+            return
+    if expires <= now:
+        row.update(status=IS.EXPIRED, closed_at=expires + rng.randrange(SWEEP_EVERY) * SECOND)
+
+
+def _answer(rng: random.Random, s: _Subject, row: dict, at: datetime, batch: _Batch) -> None:
+    scores = UNHAPPY_SCORES if s.unhappy and s.kind != K.NPS else SCORES[s.kind]
+    score = scores.pick(rng)
+    comment = ""
+    if rng.random() < COMMENT_SHARE:
+        texts = NPS_COMMENTS if s.kind == K.NPS else COMMENTS
+        mood = _mood(s.kind, score)
+        comment = rng.choice(texts[mood])
+    row.update(status=IS.ANSWERED, answered_at=at)
+    batch.responses.append(
+        {
+            "invitation": len(batch.invitations) - 1,
+            "kind": s.kind,
+            "score": score,
+            "comment": comment,
+            "language": SurveyLanguage.ZH_HANS,
+            "answered_at": at,
+            "customer": s.customer,
+            "ticket": s.ticket,
+            "order": s.order,
+            "complaint_id": s.complaint_id,
+            "agent": s.agent,
+            "team": s.team,
+            "channel": s.channel,
+            "ticket_kind": s.ticket_kind,
+            # The follow-up (回访) tickets are left to the sweep's catch-up to open.
+            "needs_follow_up": score <= FOLLOW_UP_AT_MOST[s.kind],
+        }
+    )
+
+
+def _mood(kind: str, score: int) -> str:
+    if kind == K.NPS:
+        return "good" if score >= 9 else "fair" if score >= 7 else "bad"
+    return "good" if score >= 4 else "fair" if score == 3 else "bad"
+
+
+def _cooldowns_sync(world: _World, writer: RowWriter) -> int:
+    """Each customer's last CSAT and NPS send, as ``_in_cooldown`` records it."""
+    wanted = world.cooldowns
+    if not wanted:
+        return 0
+    existing = {
+        (customer, kind): (pk, last)
+        for pk, customer, kind, last in SurveyCooldown.objects.values_list(
+            "pk", "customer_id", "kind", "last_sent_at"
+        ).iterator(chunk_size=50_000)
+    }
+    new, changed = [], []
+    for (customer, kind), last in sorted(wanted.items()):
+        found = existing.get((customer, kind))
+        if found is None:
+            new.append({"customer": customer, "kind": kind, "last_sent_at": last})
+        elif found[1] is None or found[1] < last:
+            changed.append(SurveyCooldown(pk=found[0], last_sent_at=last))
+    from django.db import transaction
+
+    with transaction.atomic(using=writer.alias):
+        writer.insert(SurveyCooldown, new)
+    SurveyCooldown.objects.bulk_update(changed, ["last_sent_at"], batch_size=2_000)
+    return len(new)
