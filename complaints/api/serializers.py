@@ -3,6 +3,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from csplatform.api.strict import StrictSerializer
 from csplatform.privacy import mask_name, mask_phone
 from orders.api.serializers import CustomerInputSerializer
 from orders.choices import Channel
@@ -23,7 +24,7 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 # --- Input -----------------------------------------------------------------------------------
 
 
-class ComplaintCreateInputSerializer(serializers.Serializer):
+class ComplaintCreateInputSerializer(StrictSerializer):
     customer = CustomerInputSerializer()
     order_number = serializers.CharField(max_length=40, required=False, allow_blank=True)
     category = serializers.ChoiceField(choices=ComplaintCategory.choices)
@@ -31,7 +32,7 @@ class ComplaintCreateInputSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=5000)
 
 
-class ComplaintConfirmInputSerializer(serializers.Serializer):
+class ComplaintConfirmInputSerializer(StrictSerializer):
     accepted = serializers.BooleanField(
         help_text="true: the customer accepts the outcome (the complaint closes); false: not "
         "(it goes back to investigating, one escalation level higher; a closed complaint "
@@ -40,7 +41,7 @@ class ComplaintConfirmInputSerializer(serializers.Serializer):
     comment = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
-class ComplaintPatchInputSerializer(serializers.Serializer):
+class ComplaintPatchInputSerializer(StrictSerializer):
     category = serializers.ChoiceField(choices=ComplaintCategory.choices, required=False)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
     escalation_level = serializers.ChoiceField(choices=EscalationLevel.choices, required=False)

@@ -1,5 +1,10 @@
-"""Pagination that never counts the whole list: one page and whether another follows."""
+"""Pagination that never counts the whole list: one page and whether another follows.
 
+A ``page`` that is not a whole number from 1 is a 400, as for any other invalid parameter.
+"""
+
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -13,12 +18,15 @@ class PeekPagination(BasePagination):
     page_query_param = "page"
 
     def paginate_queryset(self, queryset, request, view=None):
+        raw = request.query_params.get(self.page_query_param, "1")
         try:
-            self.page = max(
-                1, min(int(request.query_params.get(self.page_query_param, 1)), self.max_page)
-            )
-        except (TypeError, ValueError):
-            self.page = 1
+            page = int(raw)
+        except ValueError:
+            page = 0
+        if page < 1:  # as the schema says: an integer from 1; beyond the last page is empty
+            message = _("A page number is a whole number from 1.")
+            raise ValidationError({self.page_query_param: [message]})
+        self.page = min(page, self.max_page)
         self.request = request
         start = (self.page - 1) * self.page_size
         rows = list(queryset[start : start + self.page_size + 1])

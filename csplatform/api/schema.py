@@ -1,7 +1,13 @@
 """Shared pieces of the OpenAPI description."""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from decimal import Decimal
+
+from django.core.validators import RegexValidator
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerFieldExtension,
+)
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 ErrorSerializer = inline_serializer(
@@ -62,3 +68,143 @@ def document_common_errors(result, generator, request, public):
                     },
                 )
     return result
+
+
+# --- Request bodies as strict as the serializers --------------------------------------------
+# What DRF refuses and drf-spectacular does not say: a required string may not be blank (nor
+# only spaces, which DRF trims away), a decimal string needs a digit and no sign below a zero
+# minimum, a list may be required to hold an item. Said here once, for every input field, so
+# that the fuzzer's valid requests are accepted and its invalid ones refused.
+
+NOT_BLANK = r"\S"  # something besides whitespace: DRF trims, then refuses the blank
+
+
+class NonBlankStringSchema(OpenApiSerializerFieldExtension):
+    target_class = "rest_framework.fields.CharField"
+    match_subclasses = True
+    priority = -1  # a more specific extension wins
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
+        if (
+            direction == "request"
+            and schema.get("type") == "string"
+            and "enum" not in schema
+            and not field.allow_blank
+        ):
+            schema["minLength"] = max(schema.get("minLength", 0), 1)
+            has_regex = any(isinstance(v, RegexValidator) for v in field.validators)
+            if field.trim_whitespace and not has_regex and "pattern" not in schema:
+                schema["pattern"] = NOT_BLANK
+        return schema
+
+
+def decimal_pattern(field) -> str:
+    """The decimal strings DRF takes for the field: digits, at most ``decimal_places`` after
+    the point, no sign unless negatives are allowed, not zero when the minimum is above it."""
+    whole = field.max_digits - field.decimal_places if field.max_digits else None
+    digits = rf"\d{{1,{whole}}}" if whole else r"\d+"
+    fraction = rf"(?:\.\d{{1,{field.decimal_places}}})?" if field.decimal_places else ""
+    if field.min_value is None or field.min_value < 0:
+        return rf"^-?{digits}{fraction}$"
+    if field.min_value == 0:
+        return rf"^{digits}{fraction}$"
+    # Above zero: a non-zero whole part, or a fraction with a non-zero digit (exact for a
+    # minimum of one step, 0.01, the only one in use; the number branch is exact for any).
+    whole_rest = rf"\d{{0,{whole - 1}}}" if whole else r"\d*"
+    if not field.decimal_places:
+        return rf"^0*[1-9]{whole_rest}$"
+    return (
+        rf"^(?:0*[1-9]{whole_rest}{fraction}"
+        rf"|0*\.(?:0{{0,{field.decimal_places - 1}}}[1-9]\d{{0,{field.decimal_places - 1}}}))$"
+    )
+
+
+def decimal_number(field) -> dict:
+    """The JSON numbers DRF takes for the field (read through their decimal spelling)."""
+    places = field.decimal_places or 0
+    step = Decimal(1).scaleb(-places)
+    schema = {"type": "number", "multipleOf": float(step)}
+    if field.max_digits:
+        schema["maximum"] = float(Decimal(10) ** (field.max_digits - places) - step)
+    if field.min_value is not None:
+        schema["minimum"] = float(field.min_value)
+    elif "maximum" in schema:
+        schema["minimum"] = -schema["maximum"]
+    if field.max_value is not None:
+        schema["maximum"] = min(schema.get("maximum", float("inf")), float(field.max_value))
+    return schema
+
+
+class DecimalSchema(OpenApiSerializerFieldExtension):
+    """Money in a request: a decimal string (as answers give it) or a JSON number."""
+
+    target_class = "rest_framework.fields.DecimalField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
+        if direction != "request" or schema.get("type") != "string":
+            return schema
+        string = {k: schema.pop(k) for k in ("type", "format") if k in schema}
+        string["pattern"] = decimal_pattern(field)
+        schema.pop("pattern", None)
+        return {"anyOf": [string, decimal_number(field)], **schema}
+
+
+class RequiredItemsSchema(OpenApiSerializerFieldExtension):
+    """``many=True, allow_empty=False`` (and ``max_length``) as ``minItems`` / ``maxItems``."""
+
+    target_class = "rest_framework.serializers.ListSerializer"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
+        if direction == "request" and schema and schema.get("type") == "array":
+            if not field.allow_empty:
+                schema["minItems"] = max(schema.get("minItems", 0), 1)
+            if field.max_length is not None:
+                schema["maxItems"] = field.max_length
+            if field.min_length is not None:
+                schema["minItems"] = max(schema.get("minItems", 0), field.min_length)
+        return schema
+
+
+def describe_page_parameters(result, generator, request, public):
+    """Postprocessing hook: a ``page`` query parameter, wherever a view lists it, is described as
+    ``PeekPagination`` reads it (a whole number from 1)."""
+    from .pagination import PeekPagination
+
+    (page,) = PeekPagination().get_schema_operation_parameters(None)
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and parameter.get("name") == page["name"]:
+                    parameter["schema"] = dict(page["schema"])
+    return result
+
+
+def filterset_parameters(filterset_class) -> list[OpenApiParameter]:
+    """The query parameters of a FilterSet that a view applies by hand, as the form reads them:
+    a choice is one of its values (blank: no filter), a multiple choice a list of them."""
+    from django_filters import ChoiceFilter, MultipleChoiceFilter
+
+    parameters = []
+    for name, f in filterset_class.base_filters.items():
+        description = f.extra.get("help_text") or ""
+        if isinstance(f, MultipleChoiceFilter | ChoiceFilter):
+            values = [str(value) for value, _ in f.field.choices]
+            if isinstance(f, ChoiceFilter) and "" not in values:
+                values.insert(0, "")  # Django's ChoiceField takes the blank as "not given"
+            many = isinstance(f, MultipleChoiceFilter)
+            parameters.append(
+                OpenApiParameter(name, str, enum=values, many=many, description=description)
+            )
+        else:
+            parameters.append(OpenApiParameter(name, str, description=description))
+    return parameters

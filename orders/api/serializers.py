@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from csplatform.api.strict import StrictSerializer
 from csplatform.privacy import mask_email, mask_name, mask_phone
 
 from ..choices import (
@@ -29,7 +30,7 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 # --- Input -----------------------------------------------------------------------------------
 
 
-class CustomerInputSerializer(serializers.Serializer):
+class CustomerInputSerializer(StrictSerializer):
     external_id = serializers.CharField(max_length=64)
     name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
@@ -37,7 +38,7 @@ class CustomerInputSerializer(serializers.Serializer):
     tier = serializers.ChoiceField(choices=CustomerTier.choices, required=False)
 
 
-class OrderLineInputSerializer(serializers.Serializer):
+class OrderLineInputSerializer(StrictSerializer):
     sku = serializers.CharField(max_length=64)
     name = serializers.CharField(max_length=200)
     quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
@@ -45,7 +46,7 @@ class OrderLineInputSerializer(serializers.Serializer):
     category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
 
-class AddressSerializer(serializers.Serializer):
+class AddressSerializer(StrictSerializer):
     name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
     province = serializers.CharField(max_length=64, required=False, allow_blank=True)
@@ -55,7 +56,7 @@ class AddressSerializer(serializers.Serializer):
     postcode = serializers.CharField(max_length=16, required=False, allow_blank=True)
 
 
-class OrderPutInputSerializer(serializers.Serializer):
+class OrderPutInputSerializer(StrictSerializer):
     channel = serializers.ChoiceField(choices=Channel.choices)
     customer = CustomerInputSerializer()
     currency = serializers.RegexField(r"^[A-Z]{3}$", required=False, default="CNY")
@@ -74,7 +75,7 @@ class OrderPutInputSerializer(serializers.Serializer):
     shipping_address = AddressSerializer(required=False, default=dict)
 
 
-class OrderEventInputSerializer(serializers.Serializer):
+class OrderEventInputSerializer(StrictSerializer):
     type = serializers.ChoiceField(choices=[(t.value, t.label) for t in STOREFRONT_EVENT_TYPES])
     at = serializers.DateTimeField()
     # paid / payment_failed

@@ -1,9 +1,11 @@
 from rest_framework import serializers
 
+from csplatform.api.strict import StrictSerializer
+
 from ..models import ErasureRecord
 
 
-class ErasureInputSerializer(serializers.Serializer):
+class ErasureInputSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
@@ -14,4 +16,4 @@ class ErasureOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ErasureRecord
-        fields = ["customer", "at", "trigger", "rows_by_table"]
+        fields = ["customer", "at", "trigger", "rows_by_table", "files_deleted"]

@@ -4,6 +4,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from csplatform.api.strict import StrictSerializer
 from csplatform.uploads import MAX_PER_RETURN_REQUEST
 
 from ..choices import RefundStatus, ReturnReason, ReturnStatus, ReturnType
@@ -29,12 +30,12 @@ CUSTOMER_EVENT_TYPES = frozenset(
 # --- Input -----------------------------------------------------------------------------------
 
 
-class ReturnLineInputSerializer(serializers.Serializer):
+class ReturnLineInputSerializer(StrictSerializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
 
 
-class ReturnCreateInputSerializer(serializers.Serializer):
+class ReturnCreateInputSerializer(StrictSerializer):
     order_number = serializers.CharField(max_length=40)
     type = serializers.ChoiceField(choices=ReturnType.choices)
     reason = serializers.ChoiceField(choices=ReturnReason.choices)
@@ -58,18 +59,18 @@ class ReturnCreateInputSerializer(serializers.Serializer):
         return lines
 
 
-class ReturnShipmentInputSerializer(serializers.Serializer):
+class ReturnShipmentInputSerializer(StrictSerializer):
     carrier = serializers.CharField(max_length=64)
     tracking_number = serializers.CharField(max_length=64)
 
 
-class ReturnAppealInputSerializer(serializers.Serializer):
+class ReturnAppealInputSerializer(StrictSerializer):
     description = serializers.CharField(
         max_length=5000, help_text="What is new: evidence or an explanation."
     )
 
 
-class ReturnEvidenceInputSerializer(serializers.Serializer):
+class ReturnEvidenceInputSerializer(StrictSerializer):
     """multipart/form-data: the evidence files (photos, PDFs)."""
 
     files = serializers.ListField(
@@ -83,20 +84,20 @@ class ReturnEvidenceInputSerializer(serializers.Serializer):
     )
 
 
-class ReturnApproveInputSerializer(serializers.Serializer):
+class ReturnApproveInputSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class ReturnRejectInputSerializer(serializers.Serializer):
+class ReturnRejectInputSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=500, help_text="Shown to the customer.")
 
 
-class ReturnInspectInputSerializer(serializers.Serializer):
+class ReturnInspectInputSerializer(StrictSerializer):
     passed = serializers.BooleanField()
     notes = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class RefundCreateInputSerializer(serializers.Serializer):
+class RefundCreateInputSerializer(StrictSerializer):
     amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
 
 

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from csplatform.api.strict import StrictSerializer
+
 from ..choices import InvitationStatus, SurveyKind, SurveyLanguage
 from ..services import COMMENT_MAX_LENGTH, score_range_message
 
@@ -15,7 +17,7 @@ class SurveyOutputSerializer(serializers.Serializer):
     comment_max_length = serializers.IntegerField()
 
 
-class SurveyAnswerInputSerializer(serializers.Serializer):
+class SurveyAnswerInputSerializer(StrictSerializer):
     score = serializers.IntegerField(
         help_text="1–5 for csat and complaint surveys, 0–10 for nps (see scale_min/scale_max)."
     )

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from csplatform.api.strict import StrictSerializer
 from csplatform.privacy import mask_phone
 from csplatform.uploads import MAX_PER_MESSAGE
 from orders.api.serializers import CustomerInputSerializer
@@ -12,7 +13,7 @@ from ..transitions import allowed_next
 # --- Input -----------------------------------------------------------------------------------
 
 
-class TicketCreateInputSerializer(serializers.Serializer):
+class TicketCreateInputSerializer(StrictSerializer):
     customer = CustomerInputSerializer()
     order_number = serializers.CharField(max_length=40, required=False, allow_blank=True)
     kind = serializers.ChoiceField(choices=TicketKind.choices)
@@ -21,7 +22,7 @@ class TicketCreateInputSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=20000)
 
 
-class MessageInputSerializer(serializers.Serializer):
+class MessageInputSerializer(StrictSerializer):
     body = serializers.CharField(max_length=20000)
     internal = serializers.BooleanField(required=False, default=False)
     status = serializers.ChoiceField(
@@ -49,7 +50,7 @@ class MessageMultipartInputSerializer(MessageInputSerializer):
     )
 
 
-class TicketPatchInputSerializer(serializers.Serializer):
+class TicketPatchInputSerializer(StrictSerializer):
     status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     kind = serializers.ChoiceField(choices=TicketKind.choices, required=False)
@@ -65,7 +66,7 @@ class TicketPatchInputSerializer(serializers.Serializer):
     )
 
 
-class TicketMergeInputSerializer(serializers.Serializer):
+class TicketMergeInputSerializer(StrictSerializer):
     into = serializers.CharField(max_length=16, help_text="The ticket number to merge into.")
 
 
