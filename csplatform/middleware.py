@@ -3,19 +3,61 @@ from sign-in whatever the activity (``SESSION_ABSOLUTE_SECONDS``).
 
 The last activity is written to the session at most once a minute, so that an ordinary
 request reads the session and writes nothing.
+
+Background polls (the live monitor, the queue rows, the notification bell) are not activity:
+desk.js sends ``X-Background-Poll: 1`` with the timed requests of an element marked
+``data-background-poll``. Such a request is checked against both limits but does not move the
+last activity, so a desk left open still goes idle after 30 minutes.
+
+An htmx request that finds the session over (or no session at all) is answered 401 with an
+``HX-Redirect`` to the sign-in page: the browser goes there instead of swapping the sign-in
+form into a tile.
 """
 
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
 
 SIGNED_IN_AT = "_signed_in_at"
 LAST_SEEN = "_last_seen"
 LAST_SEEN_RESOLUTION = 60
+BACKGROUND_POLL_HEADER = "X-Background-Poll"
+
+
+def is_background_poll(request: HttpRequest) -> bool:
+    return request.headers.get(BACKGROUND_POLL_HEADER) == "1"
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    # Read the header: HtmxMiddleware runs after this middleware.
+    return request.headers.get("HX-Request") == "true"
+
+
+def _page_path(request: HttpRequest) -> str:
+    """The page the browser shows (not the fragment's URL), as a local path for ``next``."""
+    current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if current.path.startswith("/") and not current.path.startswith("//"):
+        return current.path + (f"?{current.query}" if current.query else "")
+    return "/"
+
+
+def _login_redirect_for_htmx(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(status=401)
+    response["HX-Redirect"] = redirect_to_login(_page_path(request))["Location"]
+    return response
+
+
+def _is_login_redirect(response: HttpResponse) -> bool:
+    if response.status_code not in (301, 302, 303, 307, 308):
+        return False
+    return urlsplit(response.get("Location", "")).path == resolve_url(settings.LOGIN_URL)
 
 
 class SessionLifetimeMiddleware:
@@ -34,12 +76,20 @@ class SessionLifetimeMiddleware:
                 logout(request)
                 if request.path.startswith("/api/"):
                     return self.get_response(request)  # the API answers 401/403 itself
+                if _is_htmx(request):
+                    return _login_redirect_for_htmx(request)
                 return redirect_to_login(request.get_full_path())
             if SIGNED_IN_AT not in session:
                 session[SIGNED_IN_AT] = signed_in_at
-            if now - last_seen >= LAST_SEEN_RESOLUTION or LAST_SEEN not in session:
+            if LAST_SEEN not in session or (
+                now - last_seen >= LAST_SEEN_RESOLUTION and not is_background_poll(request)
+            ):
                 session[LAST_SEEN] = now
-        return self.get_response(request)
+        response = self.get_response(request)
+        if _is_htmx(request) and _is_login_redirect(response):
+            # A desk fragment asked for by a signed-out browser (another tab ended the session).
+            return _login_redirect_for_htmx(request)
+        return response
 
 
 def session_mark_sign_in(sender, request, user, **kwargs) -> None:

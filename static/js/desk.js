@@ -160,3 +160,14 @@ function tickSlaBadges() {
 setInterval(tickSlaBadges, 1000);
 document.addEventListener("DOMContentLoaded", tickSlaBadges);
 document.addEventListener("htmx:afterSettle", tickSlaBadges);
+
+// --- Background polls are not activity: the timed (or on-load) requests of an element marked
+// data-background-poll say so, and the server keeps counting the session's idle time. A header
+// set here rather than hx-headers, which every link inside the element would inherit: paging
+// the queue is a click. (csplatform/middleware.py)
+document.addEventListener("htmx:configRequest", (event) => {
+  const { elt, triggeringEvent, headers } = event.detail;
+  if (!triggeringEvent && elt?.hasAttribute?.("data-background-poll")) {
+    headers["X-Background-Poll"] = "1";
+  }
+});

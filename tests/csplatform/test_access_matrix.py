@@ -245,6 +245,8 @@ def url_for(name: str, route: str, args: dict, numbers: dict) -> str:
 def outcome(response) -> str:
     if response.status_code == 302 and response["Location"].startswith("/login/"):
         return "L"
+    if response.status_code == 401 and response.get("HX-Redirect", "").startswith("/login/"):
+        return "L"  # the same, to htmx: the browser goes to the sign-in page
     if response.status_code in (401, 403):
         return "d"
     if response.status_code == 404:
