@@ -5,8 +5,10 @@ ticket messages, return and complaint descriptions, survey comments, event paylo
 copies. Rather than a list of columns that a new app would silently escape, the tables are
 found from the model graph: every model with a path of foreign keys to ``orders.Customer``
 (direct, or through an order, a ticket, a return request...) has its text and JSON columns
-scrubbed for that customer's rows. Tables without such a path but holding copies of requests
-(the audit log, stored idempotent responses) are handled by name below.
+scrubbed for that customer's rows, and its uploaded files (``FileField``: message attachments,
+return evidence) unlinked, to be deleted from storage once the erasure has committed. Tables
+without such a path but holding copies of requests (the audit log, stored idempotent responses)
+are handled by name below.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
+from typing import NamedTuple
 
 from django.apps import apps
 from django.db import models
@@ -133,11 +136,23 @@ def _path_to_customer(model, depth: int = 0) -> str | None:
     return best
 
 
+class StoredFile(NamedTuple):
+    """An uploaded file unlinked by an erasure: where its storage is found, and its name there.
+
+    Stored names are random (``csplatform.uploads``), never the customer's file name.
+    """
+
+    model: str  # "tickets.Attachment"
+    field: str
+    name: str
+
+
 @dataclass(frozen=True)
 class LinkedTable:
     model: type[models.Model]
     customer_path: str
     fields: tuple[str, ...]
+    file_fields: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -153,21 +168,34 @@ def linked_tables() -> tuple[LinkedTable, ...]:
         if model is customer or model._meta.proxy or not model._meta.managed:
             continue
         names = tuple(f.name for f in model._meta.concrete_fields if _is_scrubbable(f))
-        if not names:
+        files = tuple(
+            f.name for f in model._meta.concrete_fields if isinstance(f, models.FileField)
+        )
+        if not names and not files:
             continue
         path = _path_to_customer(model)
         if path is not None:
-            tables.append(LinkedTable(model, path, names))
+            tables.append(LinkedTable(model, path, names, files))
     return tuple(tables)
 
 
-def scrub_rows(queryset, fields: Iterable[str], scrub: Scrubber, *, batch: int = 500) -> int:
-    """Rewrite the rows whose text changes; return how many did."""
-    fields = tuple(fields)
+def scrub_rows(
+    queryset,
+    fields: Iterable[str],
+    scrub: Scrubber,
+    *,
+    file_fields: Iterable[str] = (),
+    unlinked: list[StoredFile] | None = None,
+    batch: int = 500,
+) -> int:
+    """Rewrite the rows whose text changes, and empty their ``file_fields`` (the stored files
+    are appended to ``unlinked`` for deletion); return how many rows changed."""
+    fields, file_fields = tuple(fields), tuple(file_fields)
     model_fields = {f.name: f for f in queryset.model._meta.concrete_fields}
     free_text = {name: is_free_text(model_fields[name]) for name in fields}
+    label = queryset.model._meta.label
     changed = []
-    for row in queryset.only("pk", *fields).iterator(chunk_size=batch):
+    for row in queryset.only("pk", *fields, *file_fields).iterator(chunk_size=batch):
         dirty = False
         for name in fields:
             before = getattr(row, name)
@@ -175,19 +203,31 @@ def scrub_rows(queryset, fields: Iterable[str], scrub: Scrubber, *, batch: int =
             if after != before:
                 setattr(row, name, after)
                 dirty = True
+        for name in file_fields:
+            if stored := getattr(row, name).name:
+                unlinked.append(StoredFile(label, name, stored))
+                setattr(row, name, "")
+                dirty = True
         if dirty:
             changed.append(row)
     if changed:
-        queryset.model.objects.bulk_update(changed, fields, batch_size=batch)
+        queryset.model.objects.bulk_update(changed, fields + file_fields, batch_size=batch)
     return len(changed)
 
 
-def erase_linked_rows(customer, scrub: Scrubber) -> dict[str, int]:
-    """Scrub every linked table's rows of the customer; rows changed by table label."""
+def erase_linked_rows(
+    customer, scrub: Scrubber, *, unlinked: list[StoredFile] | None = None
+) -> dict[str, int]:
+    """Scrub every linked table's rows of the customer, unlinking their uploaded files (added
+    to ``unlinked``); rows changed by table label."""
+    unlinked = [] if unlinked is None else unlinked
     counts = {}
     for table in linked_tables():
         rows = table.model._default_manager.filter(**{table.customer_path: customer})
-        if changed := scrub_rows(rows, table.fields, scrub):
+        changed = scrub_rows(
+            rows, table.fields, scrub, file_fields=table.file_fields, unlinked=unlinked
+        )
+        if changed:
             counts[table.label] = changed
     return counts
 

@@ -67,6 +67,8 @@ class ErasureRecord(models.Model):
     reason = models.CharField(_("reason"), max_length=300, blank=True)
     # {"orders.Customer": 1, "tickets.Message": 3, ...}: rows changed, by table.
     rows_by_table = models.JSONField(_("rows changed by table"), default=dict)
+    # Uploaded files (attachments, return evidence) unlinked and deleted from storage.
+    files_deleted = models.PositiveIntegerField(_("files deleted"), default=0)
 
     class Meta:
         verbose_name = _("erasure record")

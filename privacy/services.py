@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
@@ -18,8 +22,16 @@ from csplatform.privacy import mask_address
 from orders.models import Customer, Order
 
 from .choices import ErasureTrigger, PiiField, RevealReason
-from .erasure import PersonalData, Scrubber, erase_linked_rows, erase_unlinked_copies
+from .erasure import (
+    PersonalData,
+    Scrubber,
+    StoredFile,
+    erase_linked_rows,
+    erase_unlinked_copies,
+)
 from .models import ErasureRecord, PiiAccessLog, PrivacySettings
+
+logger = logging.getLogger(__name__)
 
 # What is left of a shipping address after erasure: where it went, to district level.
 ADDRESS_KEPT = ("province", "city", "district")
@@ -103,8 +115,11 @@ def customer_erase(
     Orders, payments, refunds, tickets and their KPIs stay, under a pseudonymous customer id;
     names, phone numbers, e-mail addresses and street addresses go, from the customer row, the
     orders' shipping addresses, and every text and JSON copy linked to the customer (messages,
-    subjects, descriptions, comments, event payloads, audit entries). The record keeps when,
-    who, why and how many rows of which table changed, never the values.
+    subjects, descriptions, comments, event payloads, audit entries). Uploaded files linked to
+    the customer (attachments, return evidence) are unlinked from their rows and deleted from
+    storage once the transaction commits; a rolled-back erasure deletes nothing. The record
+    keeps when, who, why, how many rows of which table changed and how many files went, never
+    the values.
     """
     now = now or timezone.now()
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
@@ -127,7 +142,8 @@ def customer_erase(
     if orders:
         Order.objects.bulk_update(orders, ["shipping_address"], batch_size=500)
         counts[Order._meta.label] = len(orders)
-    for label, changed in erase_linked_rows(customer, scrub).items():
+    unlinked: list[StoredFile] = []
+    for label, changed in erase_linked_rows(customer, scrub, unlinked=unlinked).items():
         counts[label] = counts.get(label, 0) + changed
     counts.update(erase_unlinked_copies(customer, [o.pk for o in orders], personal, scrub))
 
@@ -141,14 +157,43 @@ def customer_erase(
         update_fields=["external_id", "name", "phone", "email", "erased_at", "updated_at"]
     )
     counts[Customer._meta.label] = 1
-    return ErasureRecord.objects.create(
+    record = ErasureRecord.objects.create(
         at=now,
         pseudonym=pseudonym,
         trigger=trigger,
         requested_by=f"{requested_by.kind}:{requested_by.label}"[:150],
         reason=scrub(reason.strip())[:300],
         rows_by_table=dict(sorted(counts.items())),
+        files_deleted=len(unlinked),
     )
+    if unlinked:
+        from .tasks import stored_files_delete_task
+
+        files = [list(f) for f in unlinked]
+        transaction.on_commit(lambda: stored_files_delete_task.delay(files))
+    return record
+
+
+def stored_files_delete(*, files: Iterable[StoredFile | list[str]]) -> int:
+    """Delete erased uploads from their storage; return how many were deleted.
+
+    Idempotent (a missing file is no error), and a file that a row references again is kept.
+    """
+    by_field: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for model, field, name in files:
+        by_field[model, field].add(name)
+    deleted = 0
+    for (label, field), names in by_field.items():
+        model = apps.get_model(label)
+        storage = model._meta.get_field(field).storage
+        in_use = set(
+            model._default_manager.filter(**{f"{field}__in": names}).values_list(field, flat=True)
+        )
+        for name in sorted(names - in_use):
+            storage.delete(name)
+            deleted += 1
+    logger.info("erasure: %d stored files deleted", deleted)
+    return deleted
 
 
 def customers_inactive(*, now: datetime) -> Q:
