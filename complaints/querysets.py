@@ -11,6 +11,10 @@ class ComplaintQuerySet(models.QuerySet):
     def open(self):
         return self.exclude(status=ComplaintStatus.CLOSED)
 
+    def of_storefront(self, storefront):
+        """The storefront's complaints: those of its customers."""
+        return self.filter(customer__storefront=storefront)
+
     def of_customer_since(self, customer_id: int, since: datetime):
         return self.filter(customer_id=customer_id, created_at__gte=since)
 

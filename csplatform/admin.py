@@ -1,5 +1,5 @@
 """Storefront keys in admin: the library's key admin (hashed, named, expiring, revocable) with
-the key's scopes and last use beside it."""
+the key's storefront, scopes and last use beside it."""
 
 from django import forms
 from django.contrib import admin
@@ -16,7 +16,7 @@ class ApiKeyProfileForm(forms.ModelForm):
 
     class Meta:
         model = ApiKeyProfile
-        fields = ["scopes"]
+        fields = ["storefront", "scopes"]
 
 
 class ApiKeyProfileInline(admin.StackedInline):
@@ -26,7 +26,7 @@ class ApiKeyProfileInline(admin.StackedInline):
     min_num = 1
     max_num = 1
     readonly_fields = ["last_used_at"]
-    fields = ["scopes", "last_used_at"]
+    fields = ["storefront", "scopes", "last_used_at"]
 
 
 admin.site.unregister(APIKey)
@@ -35,8 +35,14 @@ admin.site.unregister(APIKey)
 @admin.register(APIKey)
 class StorefrontKeyAdmin(APIKeyModelAdmin):
     inlines = [ApiKeyProfileInline]
-    list_display = [*APIKeyModelAdmin.list_display, "scopes", "last_used"]
-    list_select_related = ["profile"]
+    list_display = [*APIKeyModelAdmin.list_display, "storefront", "scopes", "last_used"]
+    list_filter = [*APIKeyModelAdmin.list_filter, "profile__storefront"]
+    list_select_related = ["profile__storefront"]
+
+    @admin.display(description=ApiKeyProfile._meta.get_field("storefront").verbose_name)
+    def storefront(self, obj):
+        profile = getattr(obj, "profile", None)
+        return profile.storefront if profile else "-"
 
     @admin.display(description=ApiKeyProfile._meta.get_field("scopes").verbose_name)
     def scopes(self, obj):

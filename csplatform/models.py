@@ -33,11 +33,21 @@ class ApiScope(models.TextChoices):
 
 
 class ApiKeyProfile(models.Model):
-    """What a storefront key (``rest_framework_api_key.APIKey``: hashed, named, expiring,
-    revocable) may do, and when it was last used."""
+    """Whose a storefront key (``rest_framework_api_key.APIKey``: hashed, named, expiring,
+    revocable) is, what it may do, and when it was last used.
+
+    The key sees its storefront's customers and orders and what hangs off them, nothing else;
+    the keys of one storefront (an old and a new one, while rotating) share that data.
+    """
 
     api_key = models.OneToOneField(
         "rest_framework_api_key.APIKey", on_delete=models.CASCADE, related_name="profile"
+    )
+    storefront = models.ForeignKey(
+        "orders.Storefront",
+        on_delete=models.PROTECT,
+        related_name="key_profiles",
+        verbose_name=_("storefront"),
     )
     scopes = models.JSONField(
         _("scopes"),

@@ -1,4 +1,4 @@
-"""Writes of the platform itself: storefront keys."""
+"""Writes of the platform itself: storefront keys (and the storefronts they belong to)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,22 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from rest_framework_api_key.models import APIKey
 
+from orders.models import Storefront
+
 from .models import ApiKeyProfile, ApiScope
 
 
 @transaction.atomic
 def storefront_key_create(
-    *, name: str, scopes: list[str] | None = None, expiry_date: datetime | None = None
+    *,
+    name: str,
+    storefront: Storefront,
+    scopes: list[str] | None = None,
+    expiry_date: datetime | None = None,
 ) -> tuple[APIKey, str]:
-    """A named storefront key, stored hashed; returns ``(api_key, key)``, the key shown once.
+    """A named key of ``storefront``, stored hashed; returns ``(api_key, key)``, the key shown
+    once. The key sees the storefront's customers and orders and what hangs off them, as every
+    other key of it does (an old and a new key share it while the storefront rotates keys).
 
     ``scopes``: what it may reach (``ApiScope``); every scope when left out.
     """
@@ -26,5 +34,16 @@ def storefront_key_create(
             f"Unknown scope {', '.join(sorted(unknown))}; choose from {', '.join(ApiScope.values)}."
         )
     api_key, key = APIKey.objects.create_key(name=name, expiry_date=expiry_date)
-    ApiKeyProfile.objects.create(api_key=api_key, scopes=scopes)
+    ApiKeyProfile.objects.create(api_key=api_key, storefront=storefront, scopes=scopes)
     return api_key, key
+
+
+def storefront_get_or_create(*, name: str) -> tuple[Storefront, bool]:
+    """The storefront of this name (``True`` when it had to be created, active)."""
+    name = name.strip()
+    if not name:
+        raise ValidationError("A storefront needs a name.")
+    max_length = Storefront._meta.get_field("name").max_length
+    if len(name) > max_length:
+        raise ValidationError(f"A storefront's name has at most {max_length} characters.")
+    return Storefront.objects.get_or_create(name=name)

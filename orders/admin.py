@@ -13,6 +13,7 @@ from .models import (
     OrderSettings,
     Payment,
     Shipment,
+    Storefront,
 )
 
 
@@ -53,16 +54,44 @@ class OrderEventInline(ReadOnlyInline):
     verbose_name_plural = _("timeline")
 
 
+@admin.register(Storefront)
+class StorefrontAdmin(admin.ModelAdmin):
+    """The shop fronts whose keys sync orders; a key sees its storefront's data only."""
+
+    list_display = ["name", "active", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["name"]
+    readonly_fields = ["created_at"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Customers, orders and keys point at it; deactivate it instead.
+        return False
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     """Phone and e-mail are shown masked; revealing one is a logged desk action."""
 
-    list_display = ["external_id", "name", "masked_phone", "tier", "created_at", "erased_at"]
-    list_filter = ["tier", ("erased_at", admin.EmptyFieldListFilter)]
+    list_display = [
+        "external_id",
+        "storefront",
+        "name",
+        "masked_phone",
+        "tier",
+        "created_at",
+        "erased_at",
+    ]
+    list_filter = ["storefront", "tier", ("erased_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["storefront"]
     search_fields = ["=external_id", "name"]
-    fields = ["external_id", "name", "tier", "masked_phone", "masked_email", "created_at"]
-    fields += ["updated_at", "erased_at"]
+    fields = ["storefront", "external_id", "name", "tier", "masked_phone", "masked_email"]
+    fields += ["created_at", "updated_at", "erased_at"]
     readonly_fields = ["masked_phone", "masked_email", "created_at", "updated_at", "erased_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A customer's orders are their storefront's: the customer cannot move to another.
+        readonly = super().get_readonly_fields(request, obj)
+        return readonly if obj is None else ["storefront", *readonly]
 
     @admin.display(description=_("phone"))
     def masked_phone(self, obj):
@@ -88,11 +117,12 @@ class CustomerAdmin(admin.ModelAdmin):
 class OrderAdmin(admin.ModelAdmin):
     """Orders come from the storefront: the admin reads them, it does not edit them."""
 
-    list_display = ["number", "customer", "channel", "status", "total", "paid_amount", "placed_at"]
-    list_filter = ["status", "channel"]
+    list_display = ["number", "storefront", "customer", "channel", "status", "total"]
+    list_display += ["paid_amount", "placed_at"]
+    list_filter = ["status", "channel", "storefront"]
     search_fields = ["=number", "=customer__external_id"]
     date_hierarchy = "placed_at"
-    list_select_related = ["customer"]
+    list_select_related = ["customer", "storefront"]
     show_full_result_count = False
     exclude = ["shipping_address"]
     readonly_fields = ["masked_shipping_address"]

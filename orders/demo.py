@@ -53,6 +53,7 @@ from .models import (
     Payment,
     Shipment,
     ShipmentEvent,
+    Storefront,
 )
 from .services import LOGISTICS_EXCEPTIONS, STATUS_CLEARS_EXCEPTIONS
 from .transitions import STATUS_TIMESTAMP
@@ -345,8 +346,10 @@ def seed(ctx: SeedContext) -> dict[str, int]:
         raise CommandError(f"At most {MAX_ORDERS:,} demo orders fit the order numbering.")
     writer = RowWriter(ctx.now, Order)
     created = {"demo users": _seed_users(ctx)}
-    created.update(_seed_customers(ctx, writer))
-    created.update(_seed_orders(ctx, writer))
+    # The demo shop is the default storefront: the key create_api_key makes by default sees it.
+    storefront = Storefront.default()
+    created.update(_seed_customers(ctx, writer, storefront))
+    created.update(_seed_orders(ctx, writer, storefront))
     return created
 
 
@@ -465,20 +468,25 @@ def _customer_count(orders: int) -> int:
     return -(-orders // ORDERS_PER_CUSTOMER)
 
 
-def _existing(model, field_name: str, first: str, last: str) -> set[str]:
+def _existing(rows, field_name: str, first: str, last: str) -> set[str]:
     """The values of a numbered column within [first, last]; same-width numbers sort as text."""
     return set(
-        model.objects.filter(**{f"{field_name}__gte": first, f"{field_name}__lte": last})
+        rows.filter(**{f"{field_name}__gte": first, f"{field_name}__lte": last})
         .values_list(field_name, flat=True)
         .iterator(chunk_size=10_000)
     )
 
 
-def _seed_customers(ctx: SeedContext, writer: RowWriter) -> dict[str, int]:
+def _seed_customers(ctx: SeedContext, writer: RowWriter, storefront: Storefront) -> dict[str, int]:
     count = _customer_count(ctx.size)
     if not count:
         return {}
-    have = _existing(Customer, "external_id", _customer_ref(1), _customer_ref(count))
+    have = _existing(
+        Customer.objects.filter(storefront=storefront),
+        "external_id",
+        _customer_ref(1),
+        _customer_ref(count),
+    )
     rows = []
     for index in range(1, count + 1):
         ref = _customer_ref(index)
@@ -486,6 +494,7 @@ def _seed_customers(ctx: SeedContext, writer: RowWriter) -> dict[str, int]:
             p = _customer_profile(ctx, index)
             rows.append(
                 {
+                    "storefront": storefront.pk,
                     "external_id": ref,
                     "name": p.name,
                     "phone": p.phone,
@@ -537,21 +546,23 @@ class _Batch:
         return counts
 
 
-def _seed_orders(ctx: SeedContext, writer: RowWriter) -> dict[str, int]:
+def _seed_orders(ctx: SeedContext, writer: RowWriter, storefront: Storefront) -> dict[str, int]:
     totals: dict[str, int] = {}
     if not ctx.size:
         return totals
-    have = _existing(Order, "number", _order_number(1), _order_number(ctx.size))
+    # Order numbers are unique across storefronts: any storefront's holds the number.
+    have = _existing(Order.objects.all(), "number", _order_number(1), _order_number(ctx.size))
     missing = [k for k in range(1, ctx.size + 1) if _order_number(k) not in have]
     if not missing:
         return totals
     customer_ids = dict(
         Customer.objects.filter(
+            storefront=storefront,
             external_id__gte=_customer_ref(1),
             external_id__lte=_customer_ref(_customer_count(ctx.size)),
         ).values_list("external_id", "id")
     )
-    builder = _OrderBuilder(ctx, customer_ids)
+    builder = _OrderBuilder(ctx, customer_ids, storefront)
 
     def batches() -> Iterator[_Batch]:
         for start in range(0, len(missing), BATCH_ORDERS):
@@ -606,10 +617,11 @@ class _Step:
 class _OrderBuilder:
     """Builds one order with everything the storefront and the scans would have recorded."""
 
-    def __init__(self, ctx: SeedContext, customer_ids: dict[str, int]):
+    def __init__(self, ctx: SeedContext, customer_ids: dict[str, int], storefront: Storefront):
         self.ctx = ctx
         self.now = ctx.now
         self.customer_ids = customer_ids
+        self.storefront_id = storefront.pk
         self.profiles: dict[int, _Profile] = {}
         # The thresholds the periodic scans apply, so that seeded orders agree with them.
         order_settings = OrderSettings.load()
@@ -624,6 +636,7 @@ class _OrderBuilder:
         customer_index = newest if k % ORDERS_PER_CUSTOMER == 1 else rng.randint(1, newest)
         order = self._order(rng, k, self._profile(customer_index))
         order["customer"] = self.customer_ids[_customer_ref(customer_index)]
+        order["storefront"] = self.storefront_id
         position = len(batch.orders)
         batch.orders.append(order)
         self._lines(rng, position, order, batch)

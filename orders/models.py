@@ -29,10 +29,44 @@ from .querysets import OrderExceptionQuerySet, OrderQuerySet
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 ZERO = Decimal("0.00")
+# The storefront that the migration introducing storefronts gave every existing key, customer
+# and order; the demo data's, and create_api_key's unless told otherwise.
+DEFAULT_STOREFRONT_NAME = "Default storefront"
+
+
+class Storefront(models.Model):
+    """A shop front that syncs its orders here: its keys (``csplatform.ApiKeyProfile``) see its
+    customers and orders, and what hangs off them, and nothing of another storefront's."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    active = models.BooleanField(
+        _("active"), default=True, help_text=_("An inactive storefront's keys are refused.")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("storefront")
+        verbose_name_plural = _("storefronts")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def default(cls) -> "Storefront":
+        """The storefront of the data that predates storefronts, and of the demo data."""
+        return cls.objects.get_or_create(name=DEFAULT_STOREFRONT_NAME)[0]
 
 
 class Customer(models.Model):
-    external_id = models.CharField(_("external id"), max_length=64, unique=True)
+    storefront = models.ForeignKey(
+        Storefront,
+        on_delete=models.PROTECT,
+        related_name="customers",
+        verbose_name=_("storefront"),
+    )
+    # Unique per storefront: two shops may number their customers alike.
+    external_id = models.CharField(_("external id"), max_length=64)
     name = models.CharField(_("name"), max_length=100, blank=True)
     # Encrypted at rest; an empty value is stored as NULL. The blind indexes (keyed hashes,
     # csplatform.privacy) find a customer by exact phone or e-mail without decrypting.
@@ -51,6 +85,12 @@ class Customer(models.Model):
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
+        constraints = [
+            # external_id first: the desk's search by external id alone uses this index too.
+            models.UniqueConstraint(
+                fields=["external_id", "storefront"], name="customer_external_id_per_storefront"
+            )
+        ]
         indexes = [
             models.Index(fields=["phone_index"], name="customer_phone_index"),
             models.Index(fields=["email_index"], name="customer_email_index"),
@@ -79,7 +119,16 @@ class Customer(models.Model):
 
 
 class Order(models.Model):
+    # Unique across storefronts: the number is the order's identity in every API path.
     number = models.CharField(_("number"), max_length=40, unique=True)
+    # The customer's storefront (order_upsert keeps them equal); kept on the order so that a
+    # storefront's orders are found without a join.
+    storefront = models.ForeignKey(
+        Storefront,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("storefront"),
+    )
     customer = models.ForeignKey(
         Customer, on_delete=models.PROTECT, related_name="orders", verbose_name=_("customer")
     )

@@ -32,6 +32,7 @@ from .models import (
     Payment,
     Shipment,
     ShipmentEvent,
+    Storefront,
 )
 from .signals import order_exception_raised
 from .transitions import STATUS_TIMESTAMP, check_transition, order_apply_transition
@@ -96,13 +97,22 @@ def order_amounts_check(
 
 
 def customer_upsert(
-    *, external_id: str, name: str = "", phone: str = "", email: str = "", tier: str | None = None
+    *,
+    storefront: Storefront,
+    external_id: str,
+    name: str = "",
+    phone: str = "",
+    email: str = "",
+    tier: str | None = None,
 ) -> Customer:
-    """Create the customer or bring the stored copy up to date with the storefront's."""
+    """Create the storefront's customer or bring the stored copy up to date with the
+    storefront's; ``external_id`` is the storefront's own id for them (unique per storefront)."""
     defaults = {"name": name, "phone": phone, "email": email}
     if tier:
         defaults["tier"] = tier
-    customer, created = Customer.objects.get_or_create(external_id=external_id, defaults=defaults)
+    customer, created = Customer.objects.get_or_create(
+        storefront=storefront, external_id=external_id, defaults=defaults
+    )
     if not created:
         changed = [f for f, v in defaults.items() if v and getattr(customer, f) != v]
         for f in changed:
@@ -113,11 +123,11 @@ def customer_upsert(
 
 
 def customer_and_order_for_request(
-    *, customer: dict, order_number: str | None
+    *, storefront: Storefront, customer: dict, order_number: str | None
 ) -> tuple[Customer, Order | None]:
-    """The customer of a storefront request (created or brought up to date) and the order it
-    names, which must be that customer's: 400 on ``order_number`` otherwise."""
-    found = customer_upsert(**customer)
+    """The storefront's customer of a request (created or brought up to date) and the order
+    it names, which must be that customer's: 400 on ``order_number`` otherwise."""
+    found = customer_upsert(storefront=storefront, **customer)
     if not order_number:
         return found, None
     order = Order.objects.filter(number=order_number, customer=found).first()
@@ -129,13 +139,18 @@ def customer_and_order_for_request(
     return found, order
 
 
-def _lock_order(number: str) -> Order:
-    return Order.objects.select_for_update().get(number=number)
+def _lock_order(number: str, storefront: Storefront | None = None) -> Order:
+    """The order, locked; ``Order.DoesNotExist`` when it is another storefront's."""
+    orders = Order.objects.select_for_update()
+    if storefront is not None:
+        orders = orders.filter(storefront=storefront)
+    return orders.get(number=number)
 
 
 @transaction.atomic
 def order_upsert(
     *,
+    storefront: Storefront,
     number: str,
     customer: dict,
     channel: str,
@@ -152,7 +167,10 @@ def order_upsert(
 ) -> tuple[Order, bool]:
     """Create the order (``True``) or replace the stored copy (``False``) as the storefront sent.
 
-    A status different from the stored one must be a transition the lifecycle allows.
+    A status different from the stored one must be a transition the lifecycle allows. The
+    order and its customer are the storefront's; a number another storefront holds raises
+    ``Order.DoesNotExist`` (numbers are unique across storefronts, and the API answers 404
+    exactly as for a missing order, so that the other storefront's order does not show).
     """
     now = now or timezone.now()
     lines_total = order_amounts_check(
@@ -162,7 +180,7 @@ def order_upsert(
         raise AmountsDoNotAddUp(
             "Each SKU may appear once.", errors={"lines": ["Each SKU may appear once."]}
         )
-    cust = customer_upsert(**customer)
+    cust = customer_upsert(storefront=storefront, **customer)
     values = {
         "customer": cust,
         "channel": channel,
@@ -175,8 +193,11 @@ def order_upsert(
         "shipping_address": shipping_address,
     }
     order = Order.objects.select_for_update().filter(number=number).first()
+    if order is not None and order.storefront_id != storefront.pk:
+        # Rolls back the customer written above too.
+        raise Order.DoesNotExist("The order is another storefront's.")
     if order is None:
-        return _order_create(number, values, lines, status, actor, now), True
+        return _order_create(number, storefront, values, lines, status, actor, now), True
 
     if status != order.status:
         check_transition(order.status, status)
@@ -201,8 +222,8 @@ def order_upsert(
     return order, False
 
 
-def _order_create(number, values, lines, status, actor, now) -> Order:
-    order = Order(number=number, status=status, **values)
+def _order_create(number, storefront, values, lines, status, actor, now) -> Order:
+    order = Order(number=number, storefront=storefront, status=status, **values)
     # An order that arrives already advanced has passed through the earlier stages.
     if status in PAID_STATUSES:
         order.paid_at = values["placed_at"]
@@ -304,11 +325,16 @@ def order_event_record(
     at: datetime,
     payload: dict,
     actor: Actor,
+    storefront: Storefront | None = None,
     now: datetime | None = None,
 ) -> tuple[OrderEvent, bool]:
-    """Apply a storefront lifecycle event once; a replay returns the first record (``False``)."""
+    """Apply a storefront lifecycle event once; a replay returns the first record (``False``).
+
+    With ``storefront``, the order must be that storefront's (``Order.DoesNotExist``
+    otherwise).
+    """
     now = now or timezone.now()
-    order = _lock_order(number)
+    order = _lock_order(number, storefront)
     fingerprint = event_fingerprint(type, at, payload)
     already = OrderEvent.objects.filter(order=order, fingerprint=fingerprint).first()
     if already is not None:

@@ -24,10 +24,17 @@ def invitation_by_token(token: str) -> SurveyInvitation | None:
 
 
 def invitation_for_subject(
-    *, ticket_number: str = "", order_number: str = "", complaint_number: str = ""
+    *,
+    storefront,
+    ticket_number: str = "",
+    order_number: str = "",
+    complaint_number: str = "",
 ) -> SurveyInvitation | None:
-    """The sent survey of a ticket, an order or a complaint (each has at most one)."""
-    queryset = SurveyInvitation.objects.filter(status__in=LINK_SENT, sent_at__isnull=False)
+    """The sent survey of a ticket, an order or a complaint (each has at most one) of the
+    storefront's customers (``orders.Storefront``)."""
+    queryset = SurveyInvitation.objects.filter(
+        status__in=LINK_SENT, sent_at__isnull=False, customer__storefront=storefront
+    )
     if ticket_number:
         queryset = queryset.filter(kind="csat", ticket__number=ticket_number)
     elif order_number:

@@ -38,6 +38,7 @@ from orders.models import (
     Payment,
     Shipment,
     ShipmentEvent,
+    Storefront,
 )
 from tickets.choices import AuthorKind, Presence, Priority, TicketKind, TicketStatus
 from tickets.models import AgentProfile, CannedReply, Message, Tag, Team, Ticket, TicketEvent
@@ -101,12 +102,32 @@ def demo_user(role: str = AGENT, **kwargs):
     return UserFactory(groups=[role, DEMO_GROUP, *kwargs.pop("groups", [])], **kwargs)
 
 
-def storefront_api_key(name: str = "storefront", **kwargs) -> tuple[APIKey, str]:
-    """A storefront key (every scope unless ``scopes=`` says otherwise); returns
-    ``(api_key, key)``; send ``Authorization: Api-Key <key>``."""
+def default_storefront() -> Storefront:
+    """The storefront that customers, orders and keys belong to unless a test says otherwise
+    (the one the migration creates; made again after a transactional test's flush)."""
+    return Storefront.default()
+
+
+class StorefrontFactory(DjangoModelFactory):
+    """Another storefront: ``storefront_api_key(storefront=StorefrontFactory())`` gives a key
+    that must see none of the default storefront's data."""
+
+    class Meta:
+        model = Storefront
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Shop {n}")
+
+
+def storefront_api_key(
+    name: str = "storefront", *, storefront: Storefront | None = None, **kwargs
+) -> tuple[APIKey, str]:
+    """A key of ``storefront`` (the default storefront, whose customers and orders the
+    factories make, unless given), with every scope unless ``scopes=`` says otherwise;
+    returns ``(api_key, key)``; send ``Authorization: Api-Key <key>``."""
     from csplatform.services import storefront_key_create
 
-    return storefront_key_create(name=name, **kwargs)
+    return storefront_key_create(name=name, storefront=storefront or default_storefront(), **kwargs)
 
 
 def api_key_header(key: str) -> dict[str, str]:
@@ -114,9 +135,12 @@ def api_key_header(key: str) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Api-Key {key}"}
 
 
-def storefront_client(name: str = "storefront") -> APIClient:
-    """A DRF test client that sends a fresh storefront key with every request."""
-    _, key = storefront_api_key(name)
+def storefront_client(
+    name: str = "storefront", *, storefront: Storefront | None = None
+) -> APIClient:
+    """A DRF test client that sends a fresh key of ``storefront`` (default: the default
+    storefront) with every request."""
+    _, key = storefront_api_key(name, storefront=storefront)
     client = APIClient()
     client.credentials(**api_key_header(key))
     return client
@@ -144,6 +168,7 @@ class CustomerFactory(DjangoModelFactory):
     class Meta:
         model = Customer
 
+    storefront = factory.LazyFunction(default_storefront)
     external_id = factory.Sequence(lambda n: f"C{100000 + n}")
     name = factory.Sequence(lambda n: f"张伟{n}")
     phone = factory.Sequence(lambda n: f"138{n % 10000:04d}8000")
@@ -189,6 +214,7 @@ class OrderFactory(DjangoModelFactory):
 
     number = factory.Sequence(lambda n: f"SO-{1001 + n}")
     customer = factory.SubFactory(CustomerFactory)
+    storefront = factory.SelfAttribute("customer.storefront")
     channel = Channel.WEB
     status = OrderStatus.PENDING_PAYMENT
     currency = "CNY"

@@ -44,7 +44,7 @@ from orders.demo import (
     ORDERS_PER_CUSTOMER,
     SURNAMES,
 )
-from orders.models import Customer, Order, OrderLine, Shipment
+from orders.models import Customer, Order, OrderLine, Shipment, Storefront
 
 from .choices import (
     AuthorKind,
@@ -818,6 +818,7 @@ class _World:
         count = -(-ctx.size // ORDERS_PER_CUSTOMER)
         self.customers = list(
             Customer.objects.filter(
+                storefront=Storefront.default(),
                 external_id__gte=f"CUS-{CUSTOMER_NUMBER_BASE + 1}",
                 external_id__lte=f"CUS-{CUSTOMER_NUMBER_BASE + count}",
             )

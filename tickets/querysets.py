@@ -12,6 +12,10 @@ class TicketQuerySet(models.QuerySet):
 
         return self.filter(status__in=OPEN_STATUSES)
 
+    def of_storefront(self, storefront) -> TicketQuerySet:
+        """The storefront's tickets: those of its customers."""
+        return self.filter(customer__storefront=storefront)
+
     def in_teams(self, team_ids) -> TicketQuerySet:
         return self.filter(team_id__in=team_ids)
 

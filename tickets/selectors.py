@@ -184,9 +184,11 @@ def customer_context(ticket: Ticket, *, user=None, limit: int = 10) -> dict:
     }
 
 
-def storefront_tickets(*, customer_external_id: str) -> QuerySet:
+def storefront_tickets(*, storefront, customer_external_id: str) -> QuerySet:
+    """The tickets of the storefront's customer with this external id, newest first."""
     return (
-        Ticket.objects.filter(customer__external_id=customer_external_id)
+        Ticket.objects.of_storefront(storefront)
+        .filter(customer__external_id=customer_external_id)
         .select_related("order")
         .order_by("-created_at", "-id")
     )

@@ -1,9 +1,9 @@
 """``/api/v1/complaints/``: the storefront files complaints, follows their progress and
 confirms the outcome; the desk works the queue and changes them.
 
-The storefront (one principal acting for all its customers) sees every complaint, as with
-tickets and returns; a desk user sees the complaints whose ticket is in their teams, and any
-other is a 404 exactly like one that does not exist.
+A storefront key (acting for all its storefront's customers) sees its storefront's
+complaints, as with tickets and returns; a desk user sees the complaints whose ticket is in
+their teams; any other is a 404 exactly like one that does not exist.
 """
 
 from django.db import transaction
@@ -21,6 +21,7 @@ from csplatform.api.permissions import (
     IsStorefront,
     IsStorefrontOrDeskUser,
     is_storefront_request,
+    request_storefront,
 )
 from csplatform.api.schema import ERROR_RESPONSES
 from csplatform.api.views import StorefrontCreates, validated
@@ -48,8 +49,9 @@ NUMBER_MAX_LENGTH = Complaint._meta.get_field("number").max_length
 def _complaint_for(request, number: str) -> Complaint:
     if len(number) > NUMBER_MAX_LENGTH or "\x00" in number:
         raise Http404
-    queryset = Complaint.objects.all()
-    if not is_storefront_request(request):
+    if is_storefront_request(request):
+        queryset = Complaint.objects.of_storefront(request_storefront(request))
+    else:
         queryset = complaints_visible_to(request.user)
     found = queryset.filter(number=number).first()
     if found is None:
@@ -130,7 +132,9 @@ class ComplaintListCreateApi(StorefrontCreates, APIView):
         data = validated(ComplaintCreateInputSerializer, request)
         with transaction.atomic():
             customer, order = customer_and_order_for_request(
-                customer=data["customer"], order_number=data.get("order_number")
+                storefront=request_storefront(request),
+                customer=data["customer"],
+                order_number=data.get("order_number"),
             )
             complaint = services.complaint_create(
                 customer=customer,

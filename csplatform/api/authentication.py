@@ -36,10 +36,12 @@ class StorefrontKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Malformed Api-Key header.")
         key = header[1].decode("latin-1")
         try:
-            # The key with its scopes in one query (csplatform.api.permissions reads them).
+            # The key with its scopes and storefront in one query (csplatform.api.permissions
+            # reads them); the keys of an inactive storefront are refused like revoked ones.
             api_key = (
                 APIKey.objects.get_usable_keys()
-                .select_related("profile")
+                .exclude(profile__storefront__active=False)
+                .select_related("profile__storefront")
                 .get(prefix=key.partition(".")[0])
             )
         except APIKey.DoesNotExist:

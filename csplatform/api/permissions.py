@@ -1,8 +1,15 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.utils import timezone
 from rest_framework.permissions import BasePermission
 from rest_framework_api_key.models import APIKey
 
 from csplatform.roles import is_desk_user
+
+if TYPE_CHECKING:
+    from orders.models import Storefront
 
 API_ROOT = "/api/v1/"
 # The scope a storefront key needs, by the first segment of the path under /api/v1/. A path
@@ -28,6 +35,19 @@ def required_scope(path: str) -> str | None:
 def is_storefront_request(request) -> bool:
     """Made with a storefront key (whatever its scopes; the permissions check those)."""
     return isinstance(getattr(request, "auth", None), APIKey)
+
+
+def request_storefront(request) -> Storefront | None:
+    """The storefront whose key made the request (``orders.Storefront``), or ``None`` for a
+    desk user. A key sees that storefront's customers and orders and what hangs off them; the
+    storefront endpoints filter by it and answer 404 for anything else, exactly as for an
+    object that does not exist."""
+    api_key = getattr(request, "auth", None)
+    if not isinstance(api_key, APIKey):
+        return None
+    # Loaded with the key by the authentication; a key without a profile gets no further
+    # than the permissions.
+    return api_key.profile.storefront
 
 
 def storefront_key_allows(request) -> bool:

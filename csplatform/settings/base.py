@@ -189,11 +189,14 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "csplatform.api.schema.document_common_errors",
+        "csplatform.api.schema.describe_page_parameters",
     ],
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "TITLE": "Customer-service operations platform API",
-    "DESCRIPTION": "Storefront and agent endpoints of /api/v1/.",
+    "DESCRIPTION": "Storefront and agent endpoints of /api/v1/. Values have the JSON type the "
+    "schema gives them (no number for a string, no string for a number or boolean; money is a "
+    "decimal string or a JSON number), and text never contains NUL characters: 400 otherwise.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from csplatform.actors import Actor
-from csplatform.api.permissions import IsStorefront, IsStorefrontOrDeskUser
+from csplatform.api.permissions import IsStorefront, IsStorefrontOrDeskUser, request_storefront
 from csplatform.api.schema import ERROR_RESPONSES
 
 from .. import services
@@ -24,6 +24,14 @@ NUMBER_MAX_LENGTH = Order._meta.get_field("number").max_length
 def _number_is_storable(number: str) -> bool:
     # The path accepts any text; the column does not (PostgreSQL refuses over-long values and NUL).
     return len(number) <= NUMBER_MAX_LENGTH and "\x00" not in number
+
+
+def _orders_for(request):
+    """The orders the principal may see: a storefront key its storefront's, a desk user any."""
+    storefront = request_storefront(request)
+    if storefront is None:
+        return Order.objects.all()
+    return Order.objects.filter(storefront=storefront)
 
 
 def _order_response(number: str, code: int) -> Response:
@@ -46,7 +54,7 @@ class OrderApi(APIView):
     def get(self, request, number: str):
         if not _number_is_storable(number):
             raise Http404
-        order = get_object_or_404(Order.objects.with_related(), number=number)
+        order = get_object_or_404(_orders_for(request).with_related(), number=number)
         return Response(OrderOutputSerializer(order).data)
 
     @extend_schema(
@@ -65,8 +73,15 @@ class OrderApi(APIView):
             )
         serializer = OrderPutInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        _, created = services.order_upsert(
+        try:
+            _, created = self._upsert(request, number, serializer.validated_data)
+        except Order.DoesNotExist:  # another storefront's: as if there were no such order
+            raise Http404 from None
+        return _order_response(number, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def _upsert(self, request, number: str, data: dict) -> tuple[Order, bool]:
+        return services.order_upsert(
+            storefront=request_storefront(request),
             number=number,
             customer=dict(data["customer"]),
             channel=data["channel"],
@@ -80,7 +95,6 @@ class OrderApi(APIView):
             shipping_address=dict(data["shipping_address"]),
             actor=Actor.from_request(request),
         )
-        return _order_response(number, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class OrderEventCreateApi(APIView):
@@ -100,16 +114,21 @@ class OrderEventCreateApi(APIView):
     def post(self, request, number: str):
         if not _number_is_storable(number):
             raise Http404
-        get_object_or_404(Order.objects.only("id"), number=number)
+        storefront = request_storefront(request)
+        get_object_or_404(Order.objects.only("id"), number=number, storefront=storefront)
         serializer = OrderEventInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        event, created = services.order_event_record(
-            number=number,
-            type=serializer.validated_data["type"],
-            at=serializer.validated_data["at"],
-            payload=serializer.payload(),
-            actor=Actor.from_request(request),
-        )
+        try:
+            event, created = services.order_event_record(
+                number=number,
+                type=serializer.validated_data["type"],
+                at=serializer.validated_data["at"],
+                payload=serializer.payload(),
+                actor=Actor.from_request(request),
+                storefront=storefront,
+            )
+        except Order.DoesNotExist:
+            raise Http404 from None
         return Response(
             OrderEventRecordedSerializer(event).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

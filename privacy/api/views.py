@@ -5,7 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from csplatform.actors import Actor
-from csplatform.api.permissions import IsStorefront
+from csplatform.api.permissions import IsStorefront, request_storefront
 from csplatform.api.schema import ERROR_RESPONSES
 from orders.models import Customer
 
@@ -19,7 +19,8 @@ class CustomerErasureApi(APIView):
     """``POST /api/v1/customers/{external_id}/erasure/``: the customer asked to be forgotten.
 
     Their personal data is anonymised everywhere; orders, refunds and tickets stay under a
-    pseudonymous id, which the answer carries (201). An erased or unknown customer is 404.
+    pseudonymous id, which the answer carries (201). An erased or unknown customer is 404, and
+    so is another storefront's.
     """
 
     permission_classes = [IsStorefront]
@@ -32,7 +33,9 @@ class CustomerErasureApi(APIView):
     def post(self, request, external_id: str):
         if len(external_id) > EXTERNAL_ID_MAX_LENGTH or "\x00" in external_id:
             raise Http404
-        customer = Customer.objects.filter(external_id=external_id, erased_at__isnull=True).first()
+        customer = Customer.objects.filter(
+            storefront=request_storefront(request), external_id=external_id, erased_at__isnull=True
+        ).first()
         if customer is None:
             raise Http404
         data = ErasureInputSerializer(data=request.data)

@@ -16,6 +16,7 @@ from csplatform.api.permissions import (
     IsStorefront,
     IsStorefrontOrDeskUser,
     is_storefront_request,
+    request_storefront,
 )
 from csplatform.api.schema import ERROR_RESPONSES, ErrorSerializer
 from csplatform.api.views import StorefrontCreates, validated
@@ -53,11 +54,13 @@ def _storable(value: str, max_length: int) -> bool:
 
 
 def _return_for(request, public_id: str) -> ReturnRequest:
-    """The request as the principal may see it: the storefront any, desk users their teams'."""
+    """The request as the principal may see it: a storefront key its storefront's (those of
+    its orders), desk users their teams'."""
     if not _storable(public_id, PUBLIC_ID_MAX_LENGTH):
         raise Http404
-    queryset = ReturnRequest.objects.all()
-    if not is_storefront_request(request):
+    if is_storefront_request(request):
+        queryset = ReturnRequest.objects.filter(order__storefront=request_storefront(request))
+    else:
         queryset = returns_visible_to(request.user)
     found = queryset.filter(public_id=public_id).first()
     if found is None:
@@ -126,7 +129,9 @@ class ReturnListCreateApi(StorefrontCreates, APIView):
     @idempotent
     def post(self, request):
         data = validated(ReturnCreateInputSerializer, request)
-        order = Order.objects.filter(number=data["order_number"]).first()
+        order = Order.objects.filter(
+            number=data["order_number"], storefront=request_storefront(request)
+        ).first()
         if order is None:
             raise Http404
         created = services.return_request_create(

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from csplatform.api.errors import InvalidInput
-from csplatform.api.permissions import IsStorefront
+from csplatform.api.permissions import IsStorefront, request_storefront
 from csplatform.api.schema import ERROR_RESPONSES, ErrorSerializer
 
 from ..choices import InvitationStatus, SurveyLanguage
@@ -169,7 +169,9 @@ class SurveyLinkApi(APIView):
         ((name, value),) = given.items()
         if len(value) > SUBJECT_MAX_LENGTH or "\x00" in value:
             raise NotFound()
-        invitation = invitation_for_subject(**{f"{name}_number": value})
+        invitation = invitation_for_subject(
+            storefront=request_storefront(request), **{f"{name}_number": value}
+        )
         if invitation is None:
             raise NotFound()
         data = {

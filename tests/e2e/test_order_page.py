@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from csplatform.actors import Actor
 from orders import services
+from orders.models import Storefront
 from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,6 +27,7 @@ def _agent() -> User:
 def _order(number: str = "SO-2000001"):
     placed = timezone.now() - timedelta(days=2)
     services.order_upsert(
+        storefront=Storefront.default(),
         number=number,
         customer={"external_id": "C-88", "name": "王芳", "phone": "13912345678", "tier": "vip"},
         channel="live_stream",

@@ -9,7 +9,7 @@ import pytest
 from csplatform.actors import Actor
 from csplatform.privacy import mask_phone
 from orders.choices import ExceptionType, OrderEventType, OrderStatus, PaymentStatus
-from orders.models import OrderEvent
+from orders.models import OrderEvent, Storefront
 from orders.services import (
     LineInput,
     order_event_record,
@@ -26,6 +26,7 @@ STOREFRONT = Actor(kind="api_key", label="shop")
 
 def put(number="SO-7001", status=OrderStatus.PENDING_PAYMENT, quantity=1, now=T0):
     return order_upsert(
+        storefront=Storefront.default(),
         number=number,
         customer={"external_id": "C-7", "name": "赵敏", "phone": "13700001111"},
         channel="app",
@@ -115,6 +116,7 @@ def test_a_mainland_mobile_number_is_masked_the_same_with_or_without_country_cod
 def test_totals_that_do_not_add_up_in_floating_point_are_accepted_on_every_database():
     # 59.90 + 8.00 - 5.00 is 62.900000000000006 in floating point (SQLite's arithmetic).
     order, _ = order_upsert(
+        storefront=Storefront.default(),
         number="SO-7002",
         customer={"external_id": "C-8"},
         channel="web",

@@ -166,10 +166,12 @@ def bench_create(repeat: int) -> bool:
     from django.test import Client
 
     from csplatform.services import storefront_key_create
-    from orders.models import Order
+    from orders.models import Order, Storefront
     from tickets.models import Ticket
 
-    api_key, key = storefront_key_create(name="storefront (benchmark)", scopes=["tickets"])
+    api_key, key = storefront_key_create(
+        name="storefront (benchmark)", storefront=Storefront.default(), scopes=["tickets"]
+    )
     client = Client(HTTP_HOST=HOST, HTTP_AUTHORIZATION=f"Api-Key {key}")
     orders = list(Order.objects.select_related("customer").order_by("-placed_at")[:100])
     opened: list[str] = []

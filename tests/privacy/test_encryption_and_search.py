@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import Client
 
 from csplatform.privacy import email_blind_index, phone_blind_index
-from orders.models import Customer, Order
+from orders.models import Customer, Order, Storefront
 from orders.selectors import order_search
 from orders.services import customer_upsert
 from tests.csplatform.test_settings import import_production, production_env, random_secret_key
@@ -47,10 +47,12 @@ def test_phone_email_and_shipping_address_are_stored_encrypted():
 
 
 def test_blind_indexes_follow_every_change_of_phone_and_email():
-    customer = customer_upsert(external_id="C-1", name="李娜", phone=PHONE, email=EMAIL)
+    customer = customer_upsert(
+        storefront=Storefront.default(), external_id="C-1", name="李娜", phone=PHONE, email=EMAIL
+    )
     assert customer.phone_index == phone_blind_index("+86 139-1234-5678")
     assert customer.email_index == email_blind_index("li.na@example.com")
-    customer_upsert(external_id="C-1", phone="13700001111")
+    customer_upsert(storefront=Storefront.default(), external_id="C-1", phone="13700001111")
     customer.refresh_from_db()
     assert customer.phone == "13700001111"
     assert customer.phone_index == phone_blind_index("13700001111")

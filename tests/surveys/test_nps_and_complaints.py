@@ -11,6 +11,7 @@ from django.utils import timezone
 from complaints.signals import complaint_closed
 from csplatform.actors import Actor
 from orders.choices import OrderStatus
+from orders.models import Storefront
 from orders.services import LineInput, order_event_record, order_upsert
 from surveys.choices import InvitationReason, InvitationStatus, SurveyKind
 from surveys.models import SurveyInvitation
@@ -62,6 +63,7 @@ def test_an_order_first_seen_already_completed_is_not_surveyed(
     # An import of past orders must not send surveys about them.
     with django_capture_on_commit_callbacks(execute=True):
         order_upsert(
+            storefront=Storefront.default(),
             number="SO-IMPORT-1",
             channel="web",
             customer={"external_id": "C-IMPORT", "name": "李娜"},

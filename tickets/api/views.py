@@ -9,8 +9,13 @@ from rest_framework.views import APIView
 
 from csplatform.actors import Actor
 from csplatform.api.pagination import PeekPagination
-from csplatform.api.permissions import IsDeskUser, IsStorefrontOrDeskUser, is_storefront_request
-from csplatform.api.schema import ERROR_RESPONSES, ErrorSerializer
+from csplatform.api.permissions import (
+    IsDeskUser,
+    IsStorefrontOrDeskUser,
+    is_storefront_request,
+    request_storefront,
+)
+from csplatform.api.schema import ERROR_RESPONSES, ErrorSerializer, filterset_parameters
 from csplatform.api.views import StorefrontCreates
 from csplatform.uploads import MAX_PER_MESSAGE, UploadParser
 from orders.services import customer_and_order_for_request
@@ -34,10 +39,12 @@ from .serializers import (
 
 
 def _ticket_for(request, number: str) -> Ticket:
-    """The ticket as the principal may see it: the storefront any, a desk user their teams'."""
+    """The ticket as the principal may see it: a storefront key its storefront's (those of its
+    customers), a desk user their teams'."""
     if is_storefront_request(request):
         ticket = (
-            Ticket.objects.select_related("order")
+            Ticket.objects.of_storefront(request_storefront(request))
+            .select_related("order")
             .prefetch_related("messages__attachments")
             .filter(number=number)
             .first()
@@ -69,22 +76,7 @@ class TicketListCreateApi(StorefrontCreates, APIView):
                 str,
                 description="Storefront: the customer's external id (required with an API key).",
             ),
-            *[
-                OpenApiParameter(name, str, many=name in {"status", "priority", "kind", "channel"})
-                for name in (
-                    "status",
-                    "priority",
-                    "kind",
-                    "channel",
-                    "team",
-                    "assignee",
-                    "sla",
-                    "tag",
-                    "q",
-                    "ordering",
-                    "view",
-                )
-            ],
+            *filterset_parameters(TicketQueueFilter),
             OpenApiParameter("page", int),
         ],
         responses={200: AgentTicketListSerializer(many=True), **ERROR_RESPONSES},
@@ -96,7 +88,11 @@ class TicketListCreateApi(StorefrontCreates, APIView):
             if not customer:
                 raise ValidationError({"customer": ["The customer's external id is required."]})
             page = paginator.paginate_queryset(
-                storefront_tickets(customer_external_id=customer), request, self
+                storefront_tickets(
+                    storefront=request_storefront(request), customer_external_id=customer
+                ),
+                request,
+                self,
             )
             return paginator.get_paginated_response(
                 StorefrontTicketListSerializer(page, many=True).data
@@ -120,7 +116,9 @@ class TicketListCreateApi(StorefrontCreates, APIView):
         data = serializer.validated_data
         with transaction.atomic():
             customer, order = customer_and_order_for_request(
-                customer=data["customer"], order_number=data.get("order_number")
+                storefront=request_storefront(request),
+                customer=data["customer"],
+                order_number=data.get("order_number"),
             )
             ticket = services.ticket_create(
                 customer=customer,

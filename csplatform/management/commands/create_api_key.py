@@ -1,8 +1,10 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from csplatform.models import ApiScope
-from csplatform.services import storefront_key_create
+from csplatform.services import storefront_get_or_create, storefront_key_create
+from orders.models import DEFAULT_STOREFRONT_NAME
 
 
 class Command(BaseCommand):
@@ -16,12 +18,20 @@ class Command(BaseCommand):
             "--expires", help="Expiry as an ISO date or datetime (default: never).", default=None
         )
         parser.add_argument(
+            "--storefront",
+            default=DEFAULT_STOREFRONT_NAME,
+            help="The storefront whose data the key sees, by name; created if there is none "
+            f"of this name (default: {DEFAULT_STOREFRONT_NAME!r}).",
+        )
+        parser.add_argument(
             "--scopes",
             default=",".join(ApiScope.values),
             help=f"Comma-separated, from {', '.join(ApiScope.values)} (default: all).",
         )
 
-    def handle(self, *args, name: str, expires: str | None, scopes: str, **options):
+    def handle(
+        self, *args, name: str, expires: str | None, scopes: str, storefront: str, **options
+    ):
         name = name.strip()
         if not name:
             raise CommandError("The key needs a name.")
@@ -40,16 +50,25 @@ class Command(BaseCommand):
             if expiry.tzinfo is None:
                 expiry = make_aware(expiry, get_current_timezone())
         try:
-            api_key, key = storefront_key_create(
-                name=name,
-                scopes=[s.strip() for s in scopes.split(",") if s.strip()],
-                expiry_date=expiry,
-            )
+            with transaction.atomic():  # no new storefront without its key
+                shop, shop_created = storefront_get_or_create(name=storefront)
+                api_key, key = storefront_key_create(
+                    name=name,
+                    storefront=shop,
+                    scopes=[s.strip() for s in scopes.split(",") if s.strip()],
+                    expiry_date=expiry,
+                )
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
+        if shop_created:
+            self.stdout.write(f"Created storefront {shop.name!r}.")
+        elif not shop.active:
+            self.stdout.write(
+                self.style.WARNING(f"Storefront {shop.name!r} is inactive: its keys are refused.")
+            )
         self.stdout.write(
-            f"Created storefront key {api_key.name!r} (prefix {api_key.prefix}, "
-            f"scopes {', '.join(api_key.profile.scopes)})."
+            f"Created storefront key {api_key.name!r} for storefront {shop.name!r} "
+            f"(prefix {api_key.prefix}, scopes {', '.join(api_key.profile.scopes)})."
         )
         self.stdout.write("Store it now: it is not shown again.")
         self.stdout.write(key)
