@@ -24,12 +24,8 @@ from django.contrib.auth.models import Group
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from csplatform.management.commands.seed_demo import (
-    DEMO_PASSWORD,
-    RowWriter,
-    SeedContext,
-    Weighted,
-)
+from csplatform.bulk import RowWriter
+from csplatform.management.commands.seed_demo import DEMO_PASSWORD, SeedContext, Weighted
 from csplatform.privacy import email_blind_index, phone_blind_index
 from csplatform.roles import ADMIN, AGENT, ANALYST, DEMO_GROUP, SUPERVISOR
 

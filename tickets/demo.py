@@ -27,12 +27,8 @@ from django.contrib.auth.models import Group
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from csplatform.management.commands.seed_demo import (
-    DEMO_PASSWORD,
-    RowWriter,
-    SeedContext,
-    Weighted,
-)
+from csplatform.bulk import RowWriter
+from csplatform.management.commands.seed_demo import DEMO_PASSWORD, SeedContext, Weighted
 from csplatform.roles import AGENT, DEMO_GROUP, SUPERVISOR
 from orders.choices import Channel, CustomerTier
 from orders.demo import (
