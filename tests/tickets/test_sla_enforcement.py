@@ -159,6 +159,19 @@ def test_the_warning_of_an_unassigned_ticket_goes_to_the_team_supervisor(team):
     assert recipients("sla_warning") == ["boss"]
 
 
+def test_a_clock_first_swept_after_its_due_time_is_breached_without_a_warning(team, agent):
+    ticket = open_ticket()
+
+    result = sla_sweep(now=at(16))  # beat was down from before the warning to past the due time
+
+    assert (result.warned, result.breached) == (0, 1)
+    assert sla_events(ticket, "warning") == []
+    assert recipients("sla_warning") == []
+    assert sorted(recipients("sla_breach")) == ["boss", "li.na"]
+    assert first_response(ticket).warned_at is None
+    assert sla_sweep(now=at(17)) == NOTHING  # and no late warning after the breach
+
+
 # --- Breach -----------------------------------------------------------------------------------
 
 
@@ -280,7 +293,8 @@ def test_a_late_sweep_catches_up_every_due_level_in_order_each_recorded_once(tea
 
     result = sla_sweep(now=at(50))  # nothing swept for 50 minutes
 
-    assert (result.warned, result.breached, result.escalated) == (1, 1, 2)
+    # Already past due: breached, not warned that it is about to breach.
+    assert (result.warned, result.breached, result.escalated) == (0, 1, 2)
     escalation_levels = [(e.level, e.detail["action"]) for e in sla_events(ticket, "escalation")]
     assert escalation_levels == [(1, "notify_supervisor"), (2, "raise_priority")]
     assert first_response(ticket).breached_at == at(15)
@@ -289,7 +303,7 @@ def test_a_late_sweep_catches_up_every_due_level_in_order_each_recorded_once(tea
     assert sla_sweep(now=at(51)) == NOTHING
     assert sla_sweep(now=at(600)) == NOTHING
     kinds = SlaEvent.objects.values_list("kind", "level").order_by("kind", "level")
-    assert list(kinds) == [("breach", 0), ("escalation", 1), ("escalation", 2), ("warning", 0)]
+    assert list(kinds) == [("breach", 0), ("escalation", 1), ("escalation", 2)]
     assert refresh(ticket).priority == "high"
 
 
@@ -315,36 +329,42 @@ def test_a_reply_before_the_next_level_stops_the_escalation(team, agent):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_sweepers_running_at_once_raise_one_breach_and_one_notification_per_recipient(team):
+def test_sweepers_running_at_once_raise_one_alert_and_one_notification_per_recipient(team):
     agent = online_agent(team, username="li.na", capacity=500)
     tickets = [open_ticket() for _ in range(200)]
     assert Ticket.objects.filter(assignee=agent).count() == 200
     sweepers = 4
-    barrier = threading.Barrier(sweepers)
-    results, errors = [], []
 
-    def sweep():
-        try:
-            barrier.wait(timeout=30)
-            results.append(sla_sweep(now=at(20), batch_size=50))
-        except Exception as error:  # reported by the assertion below
-            errors.append(error)
-        finally:
-            connections.close_all()
+    def sweep_at_once(now) -> list[SweepResult]:
+        barrier = threading.Barrier(sweepers)
+        results, errors = [], []
 
-    threads = [threading.Thread(target=sweep) for _ in range(sweepers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+        def sweep():
+            try:
+                barrier.wait(timeout=30)
+                results.append(sla_sweep(now=now, batch_size=50))
+            except Exception as error:  # reported by the assertion below
+                errors.append(error)
+            finally:
+                connections.close_all()
 
-    assert not errors
-    assert len(results) == sweepers
+        threads = [threading.Thread(target=sweep) for _ in range(sweepers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not errors
+        assert len(results) == sweepers
+        return results
+
+    warned = sweep_at_once(at(12))
+    assert sum(r.warned for r in warned) == 200
+    results = sweep_at_once(at(20))
     # A sweeper takes at most one batch of escalations, and leaves those of clocks another
     # sweeper breached after it looked: the next sweep runs them, once each as well.
     results.append(sla_sweep(now=at(20)))
     assert (results[-1].warned, results[-1].breached) == (0, 0)
-    assert sum(r.warned for r in results) == 200
+    assert sum(r.warned for r in results) == 0
     assert sum(r.breached for r in results) == 200
     assert sum(r.escalated for r in results) == 200  # level 1: notify the supervisor
     clocks = SlaClock.objects.filter(ticket__in=tickets, metric="first_response")
@@ -355,10 +375,10 @@ def test_sweepers_running_at_once_raise_one_breach_and_one_notification_per_reci
     assert breaches.count() == 200
     per_breach = breaches.annotate(n=Count("notifications")).values_list("n", flat=True)
     assert set(per_breach) == {2}  # the assignee and the supervisor, once each
+    assert Notification.objects.filter(kind="sla_warning").count() == 200  # the assignee
     assert Notification.objects.count() == 200 + 400 + 200
     assert notifications_send_due(now=at(20)) == Notification.objects.count()
     assert len(mail.outbox) == Notification.objects.count()  # every one e-mailed once
-    assert not Notification.objects.filter(emailed_at__isnull=True).exists()
 
 
 @pytest.mark.postgres
@@ -442,7 +462,7 @@ def test_a_retried_sweep_task_alerts_once(team, agent):
     with time_machine.travel(at(21), tick=False):
         later = sla_sweep_task.delay().get()
 
-    assert first == {"warned": 1, "breached": 1, "escalated": 1}
+    assert first == {"warned": 0, "breached": 1, "escalated": 1}  # past due: no warning
     assert retried == later == {"warned": 0, "breached": 0, "escalated": 0}
     assert len(sla_events(ticket, "breach")) == 1
     assert recipients("sla_breach") == ["boss", "li.na"]
@@ -539,28 +559,24 @@ def test_notifications_wait_for_the_teams_business_hours_where_the_team_has_them
     sweep_and_email(friday(18, 45, 15))
 
     held = Notification.objects.filter(ticket=ticket)
-    assert sorted(held.values_list("kind", flat=True)) == [
-        "sla_breach",
-        "sla_breach",
-        "sla_warning",
-    ]
+    assert sorted(held.values_list("kind", flat=True)) == ["sla_breach", "sla_breach"]
     assert {n.deliver_after for n in held} == {MONDAY_OPENING}
     assert mail.outbox == []
-    assert sweep_and_email(MONDAY_OPENING) == 3
+    assert sweep_and_email(MONDAY_OPENING) == 2
 
 
 def test_without_team_hours_a_calendar_time_target_holds_nothing(team, agent):
     first_response_policy(minutes=15, calendar=None, hold=True)
     open_ticket(now=friday(18, 30))
 
-    assert sweep_and_email(friday(18, 45, 15)) == 3
+    assert sweep_and_email(friday(18, 45, 15)) == 2  # the breach, to assignee and supervisor
 
 
 def test_notifications_are_not_held_when_the_target_does_not_say_so(team, agent, weekdays_9_to_18):
     first_response_policy(minutes=15, calendar=weekdays_9_to_18, hold=False)
     open_ticket(now=friday(17, 45))
 
-    assert sweep_and_email(friday(18, 0, 15)) == 3  # warning and breach, at once
+    assert sweep_and_email(friday(18, 0, 15)) == 2  # the breach (past due: no warning)
 
     breach_notes = Notification.objects.filter(kind="sla_breach")
     assert {n.deliver_after for n in breach_notes} == {friday(18, 0, 15)}

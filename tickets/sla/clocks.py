@@ -230,7 +230,7 @@ def ticket_clocks_sync(
         SlaClock.objects.bulk_update(list(touched.values()), CLOCK_FIELDS)
     _ticket_due_times(ticket, [*clocks, *created])
     if breaches:
-        breaches_record(breaches, now=now)
+        breaches_record(breaches, ticket=ticket, now=now)
 
 
 CLOCK_FIELDS = [

@@ -16,6 +16,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from csplatform.bulk import RowWriter
+
 from ..signals import sla_breached
 from .policies import calendar_for, work_calendar_of
 
@@ -35,8 +37,8 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int = 500) -> SweepRes
     up the next breach."""
     now = now or timezone.now()
     result = SweepResult()
-    result.warned = _in_batches(_warnings_batch, now, batch_size)
     result.breached = _in_batches(_breaches_batch, now, batch_size)
+    result.warned = _in_batches(_warnings_batch, now, batch_size)
     result.escalated = _escalations(now, batch_size)
     return result
 
@@ -51,22 +53,109 @@ def _in_batches(step, now: datetime, batch_size: int) -> int:
             return total
 
 
-def _locked(queryset, batch_size: int, due_field: str) -> list:
-    # The ticket is locked with its clock, as the ticket services lock it (ticket, then
-    # clocks): a clock whose ticket a service holds waits for the next sweep instead of
-    # deadlocking on the notification rows that reference the ticket.
-    # The most overdue first, in the order of the partial index the filter uses: a batch is
-    # read off the index, where ordering by id would join and sort every due clock.
-    return list(
-        queryset.select_for_update(skip_locked=True, of=("self", "ticket"))
-        .select_related(
-            "ticket__assignee",
-            "ticket__team__supervisor",
-            "ticket__team__calendar",
-            "target__calendar",
+@dataclass(slots=True)
+class DueClock:
+    """What a warning or breach needs of a clock, its ticket and its recipients, read as
+    plain values (a batch of model instances with five related rows each costs more to build
+    than the statements that write the batch)."""
+
+    pk: int
+    ticket_id: int
+    metric: str
+    due_at: datetime | None
+    breached_at: datetime | None
+    stopped_at: datetime | None
+    policy_id: int | None
+    ticket_number: str
+    ticket_kind: str
+    assignee_id: int | None  # None as well when the assignee's account is inactive
+    supervisor_id: int | None  # the team supervisor, likewise
+    hold_calendar_id: int | None  # the calendar its notifications wait for, if any
+    holds: bool  # the target holds notifications outside business hours
+    status: str = ACTIVE
+    escalation_level: int = 0
+    next_escalation_at: datetime | None = None
+
+
+_DUE_FIELDS = (
+    "id",
+    "ticket_id",
+    "metric",
+    "due_at",
+    "breached_at",
+    "stopped_at",
+    "policy_id",
+    "ticket__number",
+    "ticket__kind",
+    "ticket__assignee_id",
+    "ticket__assignee__is_active",
+    "ticket__team__supervisor_id",
+    "ticket__team__supervisor__is_active",
+    "ticket__team__calendar_id",
+    "target__hold_notifications_outside_hours",
+    "target__calendar_id",
+)
+
+
+def _due_clocks(queryset) -> list[DueClock]:
+    return [
+        DueClock(
+            pk=pk,
+            ticket_id=ticket_id,
+            metric=metric,
+            due_at=due_at,
+            breached_at=breached_at,
+            stopped_at=stopped_at,
+            policy_id=policy_id,
+            ticket_number=number,
+            ticket_kind=kind,
+            assignee_id=assignee_id if assignee_active else None,
+            supervisor_id=supervisor_id if supervisor_active else None,
+            # The team's hours, else the target's calendar (none: calendar time, no wait).
+            hold_calendar_id=team_calendar_id or target_calendar_id,
+            holds=bool(holds),
         )
+        for (
+            pk,
+            ticket_id,
+            metric,
+            due_at,
+            breached_at,
+            stopped_at,
+            policy_id,
+            number,
+            kind,
+            assignee_id,
+            assignee_active,
+            supervisor_id,
+            supervisor_active,
+            team_calendar_id,
+            holds,
+            target_calendar_id,
+        ) in queryset.values_list(*_DUE_FIELDS)
+    ]
+
+
+def _locked(queryset, batch_size: int, due_field: str) -> list[DueClock]:
+    """Lock a batch of due clocks with their tickets, skipping rows others hold; then read
+    what the batch needs as values.
+
+    The ticket is locked with its clock, as the ticket services lock it (ticket, then
+    clocks): a clock whose ticket a service holds waits for the next sweep instead of
+    deadlocking on the notification rows that reference the ticket. The most overdue first,
+    in the order of the partial index the filter uses: a batch is read off the index, where
+    ordering by id would join and sort every due clock.
+    """
+    from ..models import SlaClock
+
+    ids = [
+        clock.pk
+        for clock in queryset.select_for_update(skip_locked=True, of=("self", "ticket"))
+        .select_related("ticket")
+        .only("id", "ticket__id")
         .order_by(due_field, "id")[:batch_size]
-    )
+    ]
+    return _due_clocks(SlaClock.objects.filter(pk__in=ids).order_by(due_field, "id"))
 
 
 def _due_detail(clock) -> dict:
@@ -91,34 +180,84 @@ def _hold_calendar(clock):
     return calendar_for(target)
 
 
+class _Deliveries:
+    """When a batch's notifications are delivered: now, or for a target that holds them
+    outside business hours the next opening of the calendar; one lookup per calendar."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+        self.by_calendar: dict[int, datetime] = {}
+
+    def after(self, clock: DueClock) -> datetime:
+        if not clock.holds or clock.hold_calendar_id is None:
+            return self.now
+        at = self.by_calendar.get(clock.hold_calendar_id)
+        if at is None:
+            from ..models import BusinessCalendar
+
+            calendar = work_calendar_of(BusinessCalendar.objects.get(pk=clock.hold_calendar_id))
+            at = calendar.next_opening(self.now) if calendar.has_open_time else self.now
+            self.by_calendar[clock.hold_calendar_id] = at
+        return at
+
+
+def _notifications(clocks, event_ids, recipients, kind: str, now: datetime) -> list[dict]:
+    """One notification per distinct recipient of each clock's event, as rows to insert."""
+    from ..notifications import TEXTS
+
+    deliveries = _Deliveries(now)
+    rows = []
+    for clock, event_id in zip(clocks, event_ids, strict=True):
+        text = TEXTS[kind].format(number=clock.ticket_number, metric=_metric_label(clock))[:300]
+        deliver_after = deliveries.after(clock)
+        for user_id in dict.fromkeys(u for u in recipients(clock) if u is not None):
+            rows.append(
+                {
+                    "user": user_id,
+                    "ticket": clock.ticket_id,
+                    "kind": kind,
+                    "text": text,
+                    "created_at": now,
+                    "deliver_after": deliver_after,
+                    "sla_event": event_id,
+                }
+            )
+    return rows
+
+
+def _events_and_notifications(clocks, kind: str, recipients, now: datetime) -> None:
+    """Insert one ``kind`` event per clock and its notifications: two COPYs on PostgreSQL."""
+    from ..models import Notification, SlaEvent
+
+    writer = RowWriter(now, SlaEvent)
+    event_ids = writer.insert(
+        SlaEvent,
+        [{"clock": c.pk, "kind": kind, "at": now, "detail": _due_detail(c)} for c in clocks],
+        with_ids=True,
+    )
+    notification_kind = f"sla_{kind}"
+    writer.insert(
+        Notification, _notifications(clocks, event_ids, recipients, notification_kind, now)
+    )
+
+
 def _warnings_batch(now: datetime, batch_size: int) -> int:
-    from ..models import Notification, SlaClock, SlaEvent, SlaEventKind
-    from ..notifications import notifications_for
+    """Warn the clocks that reached their warning share and are not yet due: one that is
+    already due gets its breach instead (the breaches run first), not two alerts at once."""
+    from ..models import SlaClock, SlaEventKind
 
     clocks = _locked(
-        SlaClock.objects.filter(status=ACTIVE, warned_at__isnull=True, warn_at__lte=now),
+        SlaClock.objects.filter(
+            status=ACTIVE, warned_at__isnull=True, warn_at__lte=now, due_at__gt=now
+        ),
         batch_size,
         "warn_at",
     )
-    events = SlaEvent.objects.bulk_create(
-        SlaEvent(clock=c, kind=SlaEventKind.WARNING, at=now, detail=_due_detail(c)) for c in clocks
+    # The assignee, else the team's supervisor.
+    _events_and_notifications(
+        clocks, SlaEventKind.WARNING.value, lambda c: [c.assignee_id or c.supervisor_id], now
     )
-    notifications = []
-    for clock, event in zip(clocks, events, strict=True):
-        clock.warned_at = now
-        ticket = clock.ticket
-        recipient = ticket.assignee or (ticket.team.supervisor if ticket.team else None)
-        notifications += notifications_for(
-            users=[recipient],
-            ticket=ticket,
-            kind="sla_warning",
-            now=now,
-            sla_event=event,
-            hold_until_open=_hold_calendar(clock),
-            metric=_metric_label(clock),
-        )
-    # The whole batch in one INSERT and one UPDATE (warned now, all of them).
-    Notification.objects.bulk_create(notifications)
+    # The whole batch in one UPDATE (warned now, all of them).
     SlaClock.objects.filter(pk__in=[c.pk for c in clocks]).update(warned_at=now)
     return len(clocks)
 
@@ -130,7 +269,7 @@ def _breaches_batch(now: datetime, batch_size: int) -> int:
     for clock in clocks:
         clock.status = BREACHED
         clock.breached_at = clock.due_at
-    breaches_record(clocks, now=now)
+    _breaches_write(clocks, now=now)
     return len(clocks)
 
 
@@ -146,29 +285,58 @@ def _rules_for(clocks) -> dict:
     return rules
 
 
-def breaches_record(clocks, *, now: datetime) -> None:
-    """Record breaches (status already set): one event each, notify, schedule escalations."""
-    from ..models import Notification, SlaEvent, SlaEventKind
-    from ..notifications import notifications_for
+def breaches_record(clocks, *, ticket, now: datetime) -> None:
+    """Record the breaches of clocks a ticket service stopped late (``ticket``, which it
+    holds locked, as it stands in that service): one event each, notify, schedule
+    escalations. The clocks are saved as breached already."""
+    from django.contrib.auth import get_user_model
 
     if not clocks:
         return
-    events = SlaEvent.objects.bulk_create(
-        SlaEvent(clock=c, kind=SlaEventKind.BREACH, at=now, detail=_due_detail(c)) for c in clocks
+    team = ticket.team
+    supervisor_id = team.supervisor_id if team else None
+    active = set(
+        get_user_model()
+        .objects.filter(pk__in={ticket.assignee_id, supervisor_id} - {None}, is_active=True)
+        .values_list("pk", flat=True)
+    )
+    _breaches_write(
+        [
+            DueClock(
+                pk=c.pk,
+                ticket_id=ticket.pk,
+                metric=c.metric,
+                due_at=c.due_at,
+                breached_at=c.breached_at,
+                stopped_at=c.stopped_at,
+                policy_id=c.policy_id,
+                ticket_number=ticket.number,
+                ticket_kind=ticket.kind,
+                assignee_id=ticket.assignee_id if ticket.assignee_id in active else None,
+                supervisor_id=supervisor_id if supervisor_id in active else None,
+                hold_calendar_id=(team.calendar_id if team else None)
+                or (c.target.calendar_id if c.target else None),
+                holds=bool(c.target and c.target.hold_notifications_outside_hours),
+                status=c.status,
+            )
+            for c in clocks
+        ],
+        now,
+    )
+
+
+def _breaches_write(clocks: list[DueClock], now: datetime) -> None:
+    """One breach event per clock (status and breach time set), its notifications to the
+    assignee and the team supervisor, and the first escalation level scheduled."""
+    from ..models import SlaEventKind
+
+    if not clocks:
+        return
+    _events_and_notifications(
+        clocks, SlaEventKind.BREACH.value, lambda c: [c.assignee_id, c.supervisor_id], now
     )
     rules = _rules_for(clocks)
-    notifications = []
-    for clock, event in zip(clocks, events, strict=True):
-        ticket = clock.ticket
-        notifications += notifications_for(
-            users=[ticket.assignee, ticket.team.supervisor if ticket.team else None],
-            ticket=ticket,
-            kind="sla_breach",
-            now=now,
-            sla_event=event,
-            hold_until_open=_hold_calendar(clock),
-            metric=_metric_label(clock),
-        )
+    for clock in clocks:
         ladder = rules.get((clock.policy_id, clock.metric), [])
         clock.escalation_level = 0
         clock.next_escalation_at = (
@@ -176,9 +344,8 @@ def breaches_record(clocks, *, now: datetime) -> None:
             if ladder and clock.stopped_at is None
             else None
         )
-    Notification.objects.bulk_create(notifications)
     _breach_fields_save(clocks)
-    breached = [(c.ticket_id, c.pk, c.metric, c.ticket.kind) for c in clocks]
+    breached = [(c.ticket_id, c.pk, c.metric, c.ticket_kind) for c in clocks]
     transaction.on_commit(lambda: _breaches_announce(breached, now))
 
 
