@@ -97,6 +97,17 @@ class RowWriter:
             return self._copy(model, fields, defaults, rows, with_ids, own_ids)
         return self._bulk_create(model, fields, defaults, rows, with_ids, own_ids)
 
+    def insert_instances(self, model, objs) -> None:
+        """Insert unsaved instances of ``model``; those whose primary key is not drawn from a
+        sequence (a one-to-one key, say) bring theirs."""
+        auto = model._meta.pk.get_internal_type() in ("AutoField", "BigAutoField", "SmallAutoField")
+        fields = [f for f in model._meta.concrete_fields if not (auto and f.primary_key)]
+        self.insert(
+            model,
+            [{f.name: getattr(obj, f.attname) for f in fields} for obj in objs],
+            own_ids=not auto,
+        )
+
     def _encrypt(self, fields, rows: list[dict]) -> None:
         """Encrypt the values of encrypted fields, which COPY would otherwise write in clear.
 

@@ -22,6 +22,7 @@ from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from csplatform.bulk import RowWriter
 from tickets.choices import AuthorKind, TicketStatus
 from tickets.models import ClockStatus, Message, SlaClock, Ticket
 
@@ -142,7 +143,7 @@ def ticket_facts_refresh(ticket_ids: Iterable[int]) -> set[date]:
     for fact in facts:
         dirty.update(date.fromisoformat(d) for d in fact.days)
     TicketFact.objects.filter(ticket_id__in=ids).delete()
-    TicketFact.objects.bulk_create(facts, batch_size=1000)
+    RowWriter(timezone.now(), TicketFact).insert_instances(TicketFact, facts)
     return dirty
 
 
@@ -263,12 +264,12 @@ def rollup_days(days: Iterable[date], *, chunk: int = 31) -> int:
                 grain = rows if len(keep) == len(KEY_NAMES) else _collapse(rows, keep)
                 names = [KEY_NAMES[k] for k in keep]
                 model.objects.filter(day__in=some).delete()
-                model.objects.bulk_create(
+                RowWriter(timezone.now(), model).insert_instances(
+                    model,
                     [
                         model(**dict(zip(names, key, strict=True)), **values)
                         for key, values in grain.items()
                     ],
-                    batch_size=500,
                 )
         written += len(rows)
     return written
@@ -340,7 +341,7 @@ def kpis_rebuild(*, now: datetime | None = None, batch_size: int = 5000) -> dict
             if not ids:
                 break
             facts = ticket_facts_build(ids)
-            TicketFact.objects.bulk_create(facts, batch_size=1000)
+            RowWriter(timezone.now(), TicketFact).insert_instances(TicketFact, facts)
             for fact in facts:
                 days.update(date.fromisoformat(d) for d in fact.days)
             seen += len(ids)
