@@ -45,15 +45,35 @@ class KpiTarget(models.Model):
 
 
 class RefreshState(models.Model):
-    """Where the incremental refresh stopped: the newest ``Ticket.updated_at`` it has read."""
+    """Where the incremental refresh stopped: for tickets the newest ``Ticket.updated_at`` it
+    has read, for orders the newest order id."""
 
     name = models.CharField(max_length=32, unique=True)
     watermark = models.DateTimeField(null=True, blank=True)
+    last_id = models.BigIntegerField(null=True, blank=True)  # orders: the newest id counted
     refreshed_at = models.DateTimeField(null=True, blank=True)
     rebuilt_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.name} {self.watermark}"
+
+
+class OrderDayRollup(models.Model):
+    """Orders placed per local day, channel and customer tier: what the "per 1,000 orders"
+    figures divide by, read without counting a period's orders one by one."""
+
+    day = models.DateField()
+    channel = models.CharField(max_length=16)
+    tier = models.CharField(max_length=16)
+    orders = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "channel", "tier"], name="order_day_rollup_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.channel} {self.tier}: {self.orders}"
 
 
 class TicketFact(models.Model):

@@ -18,11 +18,12 @@ from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
+from django.db.models import Case, Count, IntegerField, Max, Min, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from csplatform.bulk import RowWriter
+from orders.models import Order
 from tickets.choices import AuthorKind, TicketStatus
 from tickets.models import ClockStatus, Message, SlaClock, Ticket
 
@@ -30,6 +31,7 @@ from .definitions import HISTOGRAM_BUCKETS, SLA_METRICS, histogram_bucket
 from .models import (
     CALENDARS,
     TIMED,
+    OrderDayRollup,
     RefreshState,
     TicketDayAgentRollup,
     TicketDayRollup,
@@ -44,6 +46,10 @@ FINISHED = (TicketStatus.SOLVED, TicketStatus.CLOSED)
 # Re-read a little before the watermark: a transaction that began earlier may commit later.
 OVERLAP = timedelta(minutes=5)
 STATE = "tickets"
+ORDERS_STATE = "orders"
+# Orders are counted again from a little before the newest id counted: an order whose
+# transaction took its id earlier may commit later.
+ORDER_ID_OVERLAP = 1000
 
 
 def business_tz() -> zoneinfo.ZoneInfo:
@@ -275,6 +281,61 @@ def rollup_days(days: Iterable[date], *, chunk: int = 31) -> int:
     return written
 
 
+# --- Orders per day ------------------------------------------------------------------------
+
+
+def order_days_rollup(days: Iterable[date]) -> None:
+    """Count again the orders placed on these local days, per channel and customer tier.
+
+    An order's tier is its customer's when counted: a customer who changes tier moves their
+    orders at the nightly rebuild.
+    """
+    for first, last in _runs(sorted(set(days))):
+        counts = (
+            Order.objects.filter(
+                placed_at__gte=day_start(first), placed_at__lt=day_start(last + timedelta(1))
+            )
+            .annotate(day=TruncDate("placed_at", tzinfo=business_tz()))
+            .values_list("day", "channel", "customer__tier")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        rows = [
+            OrderDayRollup(day=day, channel=channel, tier=tier, orders=n)
+            for day, channel, tier, n in counts
+        ]
+        OrderDayRollup.objects.filter(day__gte=first, day__lte=last).delete()
+        RowWriter(timezone.now(), OrderDayRollup).insert_instances(OrderDayRollup, rows)
+
+
+def _orders_refresh(*, rebuild: bool) -> int:
+    """Bring the orders per day up to date with the orders created since the last count (all
+    of them when rebuilding); returns the number of days counted again."""
+    state, _ = RefreshState.objects.select_for_update().get_or_create(name=ORDERS_STATE)
+    if rebuild or state.last_id is None:
+        span = Order.objects.aggregate(first=Min("placed_at"), last=Max("placed_at"), id=Max("pk"))
+        OrderDayRollup.objects.all().delete()
+        days: set[date] = set()
+        if span["id"] is not None:
+            day, last = local_day(span["first"]), local_day(span["last"])
+            while day <= last:
+                days.add(day)
+                day += timedelta(days=1)
+        newest = span["id"]
+    else:
+        new = list(
+            Order.objects.filter(pk__gt=state.last_id - ORDER_ID_OVERLAP).values_list(
+                "pk", "placed_at"
+            )
+        )
+        days = {local_day(placed_at) for _, placed_at in new}
+        newest = max((pk for pk, _ in new), default=None)
+    order_days_rollup(days)
+    state.last_id = max(newest or 0, state.last_id or 0)
+    state.save(update_fields=["last_id"])
+    return len(days)
+
+
 # --- Entry points -------------------------------------------------------------------------------
 
 
@@ -315,10 +376,11 @@ def kpis_refresh(*, now: datetime | None = None, batch_size: int = 5000) -> dict
             if Ticket.objects.filter(updated_at=since).count() >= batch_size:
                 since += timedelta(microseconds=1)
         rollup_days(dirty)
+        order_days = _orders_refresh(rebuild=False)
         state.watermark = newest
         state.refreshed_at = now
         state.save()
-    return {"tickets": seen, "days": len(dirty)}
+    return {"tickets": seen, "days": len(dirty), "order_days": order_days}
 
 
 def kpis_rebuild(*, now: datetime | None = None, batch_size: int = 5000) -> dict:
@@ -349,7 +411,8 @@ def kpis_rebuild(*, now: datetime | None = None, batch_size: int = 5000) -> dict
         for model, _keep in GRAINS:
             model.objects.exclude(day__in=days).delete()
         rollup_days(days)
+        order_days = _orders_refresh(rebuild=True)
         state.watermark = newest or now
         state.refreshed_at = state.rebuilt_at = now
         state.save()
-    return {"tickets": seen, "days": len(days)}
+    return {"tickets": seen, "days": len(days), "order_days": order_days}

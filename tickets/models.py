@@ -613,6 +613,12 @@ class SlaClock(models.Model):
                 name="sla_clock_escalation",
                 condition=Q(next_escalation_at__isnull=False),
             ),
+            # The clocks breached and still running: the KPI tile "breached now".
+            models.Index(
+                fields=["ticket"],
+                name="sla_clock_breached_running",
+                condition=Q(status="breached", stopped_at__isnull=True),
+            ),
             models.Index(fields=["policy", "status"], name="sla_clock_policy"),
             models.Index(fields=["stopped_at"], name="sla_clock_stopped"),
         ]

@@ -4,6 +4,7 @@ The week: Monday 16 and Tuesday 17 November 2026, Asia/Shanghai; SLA targets (fi
 15 min, handling 24 h, closure 48 h) on office hours Mon–Fri 09:00–18:00.
 """
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -12,7 +13,7 @@ import pytest
 from csplatform.actors import Actor
 from kpis import definitions as d
 from kpis.rollups import kpis_rebuild, kpis_refresh
-from kpis.selectors import Slice, backlog, breakdown, figures, leaderboard, series
+from kpis.selectors import Slice, backlog, breakdown, figures, leaderboard, orders_count, series
 from refunds.choices import RefundStatus, ReturnReason, ReturnStatus, ReturnType
 from refunds.models import Refund, ReturnRequest
 from surveys.choices import SurveyKind
@@ -280,6 +281,7 @@ def test_returns_and_refunds_per_thousand_orders(week):
             created_at=at(17, 9),
             settled_at=at(17, 10),
         )
+    kpis_rebuild(now=NOW)  # the orders per day
     f = figures(WEEK, now=NOW)
     assert f["returns_per_1000_orders"] == pytest.approx(1000 * 2 / 4)
     assert f["refund_amount"] == Decimal("50.00")
@@ -295,6 +297,26 @@ def test_percentile_of_an_empty_histogram_is_no_figure():
     assert d.meets_target(None, 95, d.HIGHER) is None
     assert d.meets_target(96, 95, d.HIGHER) is True
     assert d.meets_target(16, 15, d.LOWER) is False
+
+
+def test_orders_are_counted_on_the_local_day_they_were_placed_also_when_synced_later(week):
+    OrderFactory(placed_at=at(16, 9), channel="web")
+    kpis_rebuild(now=NOW)
+    assert orders_count(WEEK) == 1
+
+    # Synced after the rebuild: one placed in the week days ago, one after it, one on the app.
+    OrderFactory(placed_at=at(16, 0, 30), channel="web")  # Monday 00:30 local, Sunday in UTC
+    OrderFactory(placed_at=at(18, 9), channel="web")
+    OrderFactory(placed_at=at(17, 9), channel="app")
+    assert orders_count(WEEK) == 1  # not before the refresh
+
+    kpis_refresh(now=NOW)
+
+    assert orders_count(WEEK) == 3
+    assert orders_count(replace(WEEK, channel="web")) == 2
+    assert orders_count(replace(WEEK, channel="app")) == 1
+    kpis_refresh(now=NOW)
+    assert orders_count(WEEK) == 3  # counted again, not added twice
 
 
 def test_complaints_per_thousand_orders_acceptance_and_breakdown(office_hours):
@@ -320,11 +342,10 @@ def test_complaints_per_thousand_orders_acceptance_and_breakdown(office_hours):
     filed(at(16, 10), "logistics", accepted=at(17, 11))  # 25 h: late
     filed(at(16, 11), "service_attitude")  # not accepted, 25 h old at NOW: late
     filed(at(17, 11, 30), "product_quality")  # 30 min old, not accepted: not decided yet
+    kpis_rebuild(now=NOW)
     f = figures(WEEK, now=NOW)
     assert f["complaints_per_1000_orders"] == pytest.approx(1000 * 4 / 8)
     assert f["complaints_accepted_24h"] == pytest.approx(100 / 3)
-    kpis_rebuild(now=NOW)
-    f = figures(WEEK, now=NOW)
     # The acceptance clocks (24 h on office hours) of the two accepted complaints both met.
     assert f["sla_acceptance"] == pytest.approx(100)
     from kpis.selectors import complaint_breakdown
