@@ -29,7 +29,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Min
 from django.utils.translation import gettext as _
 
-from csplatform.management.commands.seed_demo import RowWriter, SeedContext, Weighted
+from csplatform.bulk import RowWriter
+from csplatform.management.commands.seed_demo import SeedContext, Weighted
 from orders.demo import ORDER_NUMBER_BASE
 from orders.models import Order
 from tickets.choices import AuthorKind, TicketEventType, TicketKind, TicketStatus

@@ -28,7 +28,8 @@ from django.db.models import F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from csplatform.management.commands.seed_demo import RowWriter, SeedContext, Weighted
+from csplatform.bulk import RowWriter
+from csplatform.management.commands.seed_demo import SeedContext, Weighted
 from csplatform.roles import SUPERVISOR
 from orders.demo import ORDER_NUMBER_BASE, _tracking_number
 from orders.models import Order, OrderLine

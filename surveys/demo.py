@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.utils.encoding import force_bytes
 
-from csplatform.management.commands.seed_demo import RowWriter, SeedContext, Weighted
+from csplatform.bulk import RowWriter
+from csplatform.management.commands.seed_demo import SeedContext, Weighted
 from orders.demo import ORDER_NUMBER_BASE
 from orders.models import Order
 from tickets.choices import TicketKind, TicketStatus
