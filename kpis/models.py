@@ -76,6 +76,69 @@ class OrderDayRollup(models.Model):
         return f"{self.day} {self.channel} {self.tier}: {self.orders}"
 
 
+SURVEY_MEASURES = (
+    "csat_sent",  # CSAT invitations sent that day …
+    "csat_answered",  # … and of them, answered by now
+    "csat_n",  # responses of that day
+    "csat_good",
+    "csat_total",
+    "nps_n",
+    "nps_promoters",
+    "nps_detractors",
+    "complaint_n",
+    "complaint_good",
+)
+
+
+class SurveyDayRollup(models.Model):
+    """Survey invitations (by the local day they were sent) and responses (by the day they
+    were answered) per team × agent × channel × ticket kind × customer tier, as the surveys
+    attribute them."""
+
+    day = models.DateField()
+    team_id = models.BigIntegerField(null=True)
+    agent_id = models.BigIntegerField(null=True)
+    channel = models.CharField(max_length=16)
+    kind = models.CharField(max_length=16)
+    tier = models.CharField(max_length=16)
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="kpi_survey_rollup_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.team_id} {self.agent_id} {self.channel} {self.kind}"
+
+
+for _name in SURVEY_MEASURES:
+    SurveyDayRollup.add_to_class(_name, models.IntegerField(default=0))
+
+
+class ReturnDayRollup(models.Model):
+    """Return requests (by the local day they were made) and refunds paid out (by the day
+    they settled) per team × agent × channel × kind × customer tier of the return's ticket."""
+
+    day = models.DateField()
+    team_id = models.BigIntegerField(null=True)
+    agent_id = models.BigIntegerField(null=True)
+    channel = models.CharField(max_length=16)
+    kind = models.CharField(max_length=16)
+    tier = models.CharField(max_length=16)
+    returns = models.IntegerField(default=0)
+    refund_amount = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    refunds_of_requests = models.IntegerField(default=0)  # refunds paid for a return request
+    request_to_refund_seconds = models.BigIntegerField(default=0)  # summed over those
+    # Requests refunded (first refund settled) that day, received back before; and of them,
+    # those refunded within the working-day limit of receipt.
+    received = models.IntegerField(default=0)
+    received_in_time = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="kpi_return_rollup_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.team_id} {self.agent_id} {self.channel} {self.kind}"
+
+
 class TicketFact(models.Model):
     ticket = models.OneToOneField(
         "tickets.Ticket", primary_key=True, on_delete=models.CASCADE, related_name="kpi_fact"

@@ -18,21 +18,40 @@ from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, Count, IntegerField, Max, Min, Q, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from csplatform.bulk import RowWriter
 from orders.models import Order
+from refunds.choices import RefundStatus
+from refunds.models import Refund, ReturnRequest
+from surveys.choices import SurveyKind
+from surveys.models import SurveyInvitation, SurveyResponse
 from tickets.choices import AuthorKind, TicketStatus
 from tickets.models import ClockStatus, Message, SlaClock, Ticket
 
 from .definitions import HISTOGRAM_BUCKETS, SLA_METRICS, histogram_bucket
 from .models import (
     CALENDARS,
+    SURVEY_MEASURES,
     TIMED,
     OrderDayRollup,
     RefreshState,
+    ReturnDayRollup,
+    SurveyDayRollup,
     TicketDayAgentRollup,
     TicketDayRollup,
     TicketDayTeamRollup,
@@ -47,6 +66,10 @@ FINISHED = (TicketStatus.SOLVED, TicketStatus.CLOSED)
 OVERLAP = timedelta(minutes=5)
 STATE = "tickets"
 ORDERS_STATE = "orders"
+SURVEYS_STATE = "surveys"  # last_id: responses; watermark: the last refresh
+INVITATIONS_STATE = "survey_invitations"  # last_id: invitations
+RETURNS_STATE = "returns"  # last_id: return requests; watermark: the last refresh
+REFUNDS_STATE = "refunds"  # last_id: refunds
 # Orders are counted again from a little before the newest id counted: an order whose
 # transaction took its id earlier may commit later.
 ORDER_ID_OVERLAP = 1000
@@ -336,6 +359,257 @@ def _orders_refresh(*, rebuild: bool) -> int:
     return len(days)
 
 
+# --- Surveys per day --------------------------------------------------------------------------
+
+SURVEY_DIMENSIONS = ("team_id", "agent_id", "channel", "ticket_kind", "customer__tier")
+
+
+def _day_runs_q(field: str, days: Iterable[date]) -> Q:
+    q = Q(pk__in=[])
+    for first, last in _runs(sorted(set(days))):
+        q |= Q(
+            **{f"{field}__gte": day_start(first), f"{field}__lt": day_start(last + timedelta(1))}
+        )
+    return q
+
+
+def survey_days_rollup(days: Iterable[date]) -> None:
+    """Sum again the survey invitations sent and the responses given on these local days."""
+    days = sorted(set(days))
+    if not days:
+        return
+    tz = business_tz()
+    rows: dict[tuple, dict] = defaultdict(dict)
+    csat, nps, complaint = (
+        Q(kind=SurveyKind.CSAT),
+        Q(kind=SurveyKind.NPS),
+        Q(kind=SurveyKind.COMPLAINT),
+    )
+    responses = (
+        SurveyResponse.objects.filter(_day_runs_q("answered_at", days))
+        .annotate(day=TruncDate("answered_at", tzinfo=tz))
+        .values("day", *SURVEY_DIMENSIONS)
+        .annotate(
+            csat_n=Count("pk", filter=csat),
+            csat_good=Count("pk", filter=csat & Q(score__gte=4)),
+            csat_total=Sum("score", filter=csat, default=0),
+            nps_n=Count("pk", filter=nps),
+            nps_promoters=Count("pk", filter=nps & Q(score__gte=9)),
+            nps_detractors=Count("pk", filter=nps & Q(score__lte=6)),
+            complaint_n=Count("pk", filter=complaint),
+            complaint_good=Count("pk", filter=complaint & Q(score__gte=4)),
+        )
+        .order_by()
+    )
+    sent = (
+        SurveyInvitation.objects.filter(_day_runs_q("sent_at", days), csat)
+        .annotate(day=TruncDate("sent_at", tzinfo=tz))
+        .values("day", *SURVEY_DIMENSIONS)
+        .annotate(
+            csat_sent=Count("pk"), csat_answered=Count("pk", filter=Q(answered_at__isnull=False))
+        )
+        .order_by()
+    )
+    for queryset in (responses, sent):
+        for row in queryset:
+            key = (row.pop("day"), *(row.pop(d) for d in SURVEY_DIMENSIONS))
+            rows[key].update(row)
+    fields = ("day", "team_id", "agent_id", "channel", "kind", "tier")
+    with transaction.atomic():
+        SurveyDayRollup.objects.filter(day__in=days).delete()
+        RowWriter(timezone.now(), SurveyDayRollup).insert_instances(
+            SurveyDayRollup,
+            [
+                SurveyDayRollup(
+                    **dict(zip(fields, key, strict=True)),
+                    **{m: values.get(m) or 0 for m in SURVEY_MEASURES},
+                )
+                for key, values in rows.items()
+            ],
+        )
+
+
+def _surveys_refresh(*, now: datetime, rebuild: bool) -> int:
+    """Bring the surveys per day up to date: the days of responses and invitations created
+    since the last refresh, of the invitations those responses answer, and of invitations
+    sent since then; everything when rebuilding. Returns the number of days summed again."""
+    responses, _ = RefreshState.objects.select_for_update().get_or_create(name=SURVEYS_STATE)
+    invitations, _ = RefreshState.objects.select_for_update().get_or_create(name=INVITATIONS_STATE)
+    days: set[date] = set()
+    if rebuild or responses.last_id is None or invitations.last_id is None:
+        SurveyDayRollup.objects.all().delete()
+        span = SurveyInvitation.objects.aggregate(first=Min("sent_at"), last=Max("sent_at"))
+        answered = SurveyResponse.objects.aggregate(
+            first=Min("answered_at"), last=Max("answered_at")
+        )
+        moments = [m for m in (*span.values(), *answered.values()) if m is not None]
+        if moments:
+            day, last = local_day(min(moments)), local_day(max(moments))
+            while day <= last:
+                days.add(day)
+                day += timedelta(days=1)
+        newest_response = SurveyResponse.objects.aggregate(m=Max("pk"))["m"]
+        newest_invitation = SurveyInvitation.objects.aggregate(m=Max("pk"))["m"]
+    else:
+        since = (responses.watermark or now) - OVERLAP
+        new_responses = list(
+            SurveyResponse.objects.filter(pk__gt=responses.last_id).values_list(
+                "pk", "answered_at", "invitation__sent_at"
+            )
+        )
+        for _pk, answered_at, sent_at in new_responses:
+            days.add(local_day(answered_at))
+            if sent_at is not None:
+                days.add(local_day(sent_at))
+        new_invitations = list(
+            SurveyInvitation.objects.filter(
+                Q(pk__gt=invitations.last_id) | Q(sent_at__gte=since), sent_at__isnull=False
+            ).values_list("pk", "sent_at")
+        )
+        days.update(local_day(sent_at) for _pk, sent_at in new_invitations)
+        newest_response = max((pk for pk, *_ in new_responses), default=None)
+        newest_invitation = SurveyInvitation.objects.aggregate(m=Max("pk"))["m"]
+    survey_days_rollup(days)
+    responses.last_id = max(newest_response or 0, responses.last_id or 0)
+    responses.watermark = now
+    responses.save(update_fields=["last_id", "watermark"])
+    invitations.last_id = max(newest_invitation or 0, invitations.last_id or 0)
+    invitations.save(update_fields=["last_id"])
+    return len(days)
+
+
+# --- Returns and refunds per day --------------------------------------------------------------
+
+
+def _ticket_dimensions(prefix: str) -> dict:
+    """The rollup dimensions of the ticket reached through ``prefix``, as annotations."""
+    from django.db.models import F
+    from django.db.models.functions import Coalesce
+
+    return {
+        "d_team": F(f"{prefix}team_id"),
+        "d_agent": Coalesce(f"{prefix}assignee_id", f"{prefix}owner_id"),
+        "d_channel": Coalesce(f"{prefix}channel", Value("")),
+        "d_kind": Coalesce(f"{prefix}kind", Value("")),
+        "d_tier": Coalesce(f"{prefix}customer__tier", Value("")),
+    }
+
+
+RETURN_DIMENSIONS = ("d_team", "d_agent", "d_channel", "d_kind", "d_tier")
+
+
+def return_days_rollup(days: Iterable[date]) -> None:
+    """Sum again the return requests made and the refunds settled on these local days."""
+    from django.db.models import DurationField, ExpressionWrapper, F
+
+    days = sorted(set(days))
+    if not days:
+        return
+    tz = business_tz()
+    rows: dict[tuple, dict] = defaultdict(dict)
+    requests = (
+        ReturnRequest.objects.filter(_day_runs_q("created_at", days))
+        .annotate(day=TruncDate("created_at", tzinfo=tz), **_ticket_dimensions("ticket__"))
+        .values("day", *RETURN_DIMENSIONS)
+        .annotate(returns=Count("pk"))
+        .order_by()
+    )
+    paid = Refund.objects.filter(_day_runs_q("settled_at", days), status=RefundStatus.SUCCEEDED)
+    refunds = (
+        paid.annotate(
+            day=TruncDate("settled_at", tzinfo=tz), **_ticket_dimensions("request__ticket__")
+        )
+        .values("day", *RETURN_DIMENSIONS)
+        .annotate(
+            refund_amount=Sum("amount"),
+            refunds_of_requests=Count("pk", filter=Q(request__isnull=False)),
+            request_to_refund=Sum(
+                ExpressionWrapper(
+                    F("settled_at") - F("request__created_at"), output_field=DurationField()
+                ),
+                filter=Q(request__isnull=False),
+            ),
+        )
+        .order_by()
+    )
+    # A request counts once, on the day its first refund settled.
+    first_refund = (
+        Refund.objects.filter(request=OuterRef("request"), status=RefundStatus.SUCCEEDED)
+        .order_by("settled_at", "pk")
+        .values("pk")[:1]
+    )
+    received = (
+        paid.filter(request__received_at__isnull=False, pk=Subquery(first_refund))
+        .annotate(day=TruncDate("settled_at", tzinfo=tz), **_ticket_dimensions("request__ticket__"))
+        .values("day", *RETURN_DIMENSIONS)
+        .annotate(
+            received=Count("pk"),
+            received_in_time=Count("pk", filter=Q(request__refund_breached_at__isnull=True)),
+        )
+        .order_by()
+    )
+    for queryset in (requests, refunds, received):
+        for row in queryset:
+            key = (row.pop("day"), *(row.pop(d) for d in RETURN_DIMENSIONS))
+            if "request_to_refund" in row:
+                duration = row.pop("request_to_refund")
+                row["request_to_refund_seconds"] = int(duration.total_seconds()) if duration else 0
+            rows[key].update(row)
+    fields = ("day", "team_id", "agent_id", "channel", "kind", "tier")
+    with transaction.atomic():
+        ReturnDayRollup.objects.filter(day__in=days).delete()
+        RowWriter(timezone.now(), ReturnDayRollup).insert_instances(
+            ReturnDayRollup,
+            [
+                ReturnDayRollup(**dict(zip(fields, key, strict=True)), **values)
+                for key, values in rows.items()
+            ],
+        )
+
+
+def _returns_refresh(*, now: datetime, rebuild: bool) -> int:
+    """Bring the returns per day up to date: the days of requests made and refunds settled
+    since the last refresh; everything when rebuilding. Returns the number of days."""
+    state, _ = RefreshState.objects.select_for_update().get_or_create(name=RETURNS_STATE)
+    refunds, _ = RefreshState.objects.select_for_update().get_or_create(name=REFUNDS_STATE)
+    days: set[date] = set()
+    if rebuild or state.last_id is None:
+        ReturnDayRollup.objects.all().delete()
+        made = ReturnRequest.objects.aggregate(first=Min("created_at"), last=Max("created_at"))
+        settled = Refund.objects.aggregate(first=Min("settled_at"), last=Max("settled_at"))
+        moments = [m for m in (*made.values(), *settled.values()) if m is not None]
+        if moments:
+            day, last = local_day(min(moments)), local_day(max(moments))
+            while day <= last:
+                days.add(day)
+                day += timedelta(days=1)
+        newest = ReturnRequest.objects.aggregate(m=Max("pk"))["m"]
+        newest_refund = Refund.objects.aggregate(m=Max("pk"))["m"]
+    else:
+        since = (state.watermark or now) - OVERLAP
+        new = list(
+            ReturnRequest.objects.filter(pk__gt=state.last_id).values_list("pk", "created_at")
+        )
+        days.update(local_day(created_at) for _pk, created_at in new)
+        # Refunds recorded since (whenever they settled), and refunds settled since.
+        changed = list(
+            Refund.objects.filter(
+                Q(pk__gt=refunds.last_id or 0) | Q(settled_at__gte=since),
+                settled_at__isnull=False,
+            ).values_list("pk", "settled_at")
+        )
+        days.update(local_day(settled_at) for _pk, settled_at in changed)
+        newest = max((pk for pk, _ in new), default=None)
+        newest_refund = Refund.objects.aggregate(m=Max("pk"))["m"]
+    return_days_rollup(days)
+    state.last_id = max(newest or 0, state.last_id or 0)
+    state.watermark = now
+    state.save(update_fields=["last_id", "watermark"])
+    refunds.last_id = max(newest_refund or 0, refunds.last_id or 0)
+    refunds.save(update_fields=["last_id"])
+    return len(days)
+
+
 # --- Entry points -------------------------------------------------------------------------------
 
 
@@ -377,10 +651,18 @@ def kpis_refresh(*, now: datetime | None = None, batch_size: int = 5000) -> dict
                 since += timedelta(microseconds=1)
         rollup_days(dirty)
         order_days = _orders_refresh(rebuild=False)
+        survey_days = _surveys_refresh(now=now, rebuild=False)
+        return_days = _returns_refresh(now=now, rebuild=False)
         state.watermark = newest
         state.refreshed_at = now
         state.save()
-    return {"tickets": seen, "days": len(dirty), "order_days": order_days}
+    return {
+        "tickets": seen,
+        "days": len(dirty),
+        "order_days": order_days,
+        "survey_days": survey_days,
+        "return_days": return_days,
+    }
 
 
 def kpis_rebuild(*, now: datetime | None = None, batch_size: int = 5000) -> dict:
@@ -412,7 +694,15 @@ def kpis_rebuild(*, now: datetime | None = None, batch_size: int = 5000) -> dict
             model.objects.exclude(day__in=days).delete()
         rollup_days(days)
         order_days = _orders_refresh(rebuild=True)
+        survey_days = _surveys_refresh(now=now, rebuild=True)
+        return_days = _returns_refresh(now=now, rebuild=True)
         state.watermark = newest or now
         state.refreshed_at = state.rebuilt_at = now
         state.save()
-    return {"tickets": seen, "days": len(days), "order_days": order_days}
+    return {
+        "tickets": seen,
+        "days": len(days),
+        "order_days": order_days,
+        "survey_days": survey_days,
+        "return_days": return_days,
+    }

@@ -15,16 +15,11 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from complaints.models import Complaint
 from orders.models import Order
-from refunds.choices import RefundStatus
-from refunds.models import Refund, ReturnRequest
-from surveys.choices import SurveyKind
-from surveys.models import SurveyInvitation, SurveyResponse
 from tickets.choices import OPEN_STATUSES, TicketStatus
 from tickets.models import ClockStatus, SlaClock, Team, Ticket
 
@@ -32,15 +27,18 @@ from . import definitions as d
 from .models import (
     CALENDARS,
     MEASURES,
+    SURVEY_MEASURES,
     TIMED,
     KpiTarget,
     OrderDayRollup,
+    ReturnDayRollup,
+    SurveyDayRollup,
     TicketDayAgentRollup,
     TicketDayRollup,
     TicketDayTeamRollup,
     rollup_histogram_field,
 )
-from .rollups import business_tz, day_start
+from .rollups import day_start
 
 DIMENSION_NAMES = ("team", "agent", "channel", "kind", "tier")
 GRANULARITIES = ("day", "week", "month")
@@ -94,9 +92,10 @@ def _ticket_q(s: Slice, prefix: str = "", *, channel: str | None = None) -> Q:
     return q
 
 
-def _survey_q(s: Slice) -> Q:
-    """Surveys carry their attribution (agent, team, channel, kind) frozen at the solve."""
-    q = Q()
+def _day_rollup_q(s: Slice) -> Q:
+    """The slice on a rollup per day × team × agent × channel × kind × tier (the surveys
+    and returns per day)."""
+    q = Q(day__gte=s.start, day__lte=s.end)
     if s.team_ids is not None:
         q &= Q(team_id__in=s.team_ids)
     if s.agent_id is not None:
@@ -104,9 +103,9 @@ def _survey_q(s: Slice) -> Q:
     if s.channel:
         q &= Q(channel=s.channel)
     if s.kind:
-        q &= Q(ticket_kind=s.kind)
+        q &= Q(kind=s.kind)
     if s.tier:
-        q &= Q(customer__tier=s.tier)
+        q &= Q(tier=s.tier)
     return q
 
 
@@ -203,36 +202,39 @@ def ticket_figures(sums: dict) -> dict:
     return out
 
 
-def survey_sums(s: Slice, group_by: str | None = None):
-    responses = SurveyResponse.objects.filter(
-        _survey_q(s), answered_at__gte=s.start_at, answered_at__lt=s.end_at
-    )
-    csat, nps, complaint = (
-        Q(kind=SurveyKind.CSAT),
-        Q(kind=SurveyKind.NPS),
-        Q(kind=SurveyKind.COMPLAINT),
-    )
-    aggregates = {
-        "csat_n": Count("pk", filter=csat),
-        "csat_good": Count("pk", filter=csat & Q(score__gte=4)),
-        "csat_total": Sum("score", filter=csat),
-        "nps_n": Count("pk", filter=nps),
-        "nps_promoters": Count("pk", filter=nps & Q(score__gte=9)),
-        "nps_detractors": Count("pk", filter=nps & Q(score__lte=6)),
-        "complaint_n": Count("pk", filter=complaint),
-        "complaint_good": Count("pk", filter=complaint & Q(score__gte=4)),
-    }
-    if group_by:
-        return responses.values(group_by).annotate(**aggregates).order_by()
-    sums = responses.aggregate(**aggregates)
-    sums.update(
-        SurveyInvitation.objects.filter(
-            _survey_q(s), kind=SurveyKind.CSAT, sent_at__gte=s.start_at, sent_at__lt=s.end_at
-        ).aggregate(
-            csat_sent=Count("pk"), csat_answered=Count("pk", filter=Q(answered_at__isnull=False))
-        )
-    )
-    return sums
+SURVEY_CUBE = ("team_id", "agent_id", "channel", "kind", "tier")
+
+
+def survey_sums(
+    s: Slice,
+    group_by: str | tuple[str, ...] | None = None,
+    *,
+    cube_rows: list[dict] | None = None,
+):
+    """The survey counts of the slice, from the surveys per day; per value of ``group_by``
+    (rollup columns) when given. From the slice's ``survey_cube`` when already read."""
+    groups = (group_by,) if isinstance(group_by, str) else tuple(group_by or ())
+    if cube_rows is not None:
+        if not groups:
+            return _sum_rows(cube_rows, SURVEY_MEASURES)
+        members: dict[tuple, list[dict]] = defaultdict(list)
+        for row in cube_rows:
+            members[tuple(row[g] for g in groups)].append(row)
+        return [
+            {**dict(zip(groups, key, strict=True)), **_sum_rows(rows, SURVEY_MEASURES)}
+            for key, rows in members.items()
+        ]
+    rows = SurveyDayRollup.objects.filter(_day_rollup_q(s))
+    aggregates = {name: Sum(name) for name in SURVEY_MEASURES}
+    if groups:
+        return rows.values(*groups).annotate(**aggregates).order_by()
+    return rows.aggregate(**aggregates)
+
+
+def survey_cube(s: Slice) -> list[dict]:
+    """The slice's survey counts per team × agent × channel × kind × tier (some hundreds of
+    rows), from which the dashboard takes its survey totals and every breakdown in one scan."""
+    return list(survey_sums(s, group_by=SURVEY_CUBE))
 
 
 def survey_figures(sums: dict) -> dict:
@@ -278,32 +280,16 @@ def commerce_figures(s: Slice, *, now: datetime) -> dict:
             filter=Q(accepted_at__isnull=False) | Q(created_at__lte=now - timedelta(hours=24)),
         ),
     )
-    returns = ReturnRequest.objects.filter(
-        _ticket_q(s, "ticket__"), created_at__gte=s.start_at, created_at__lt=s.end_at
-    ).count()
-    refunds = Refund.objects.filter(
-        _ticket_q(s, "request__ticket__"),
-        status=RefundStatus.SUCCEEDED,
-        settled_at__gte=s.start_at,
-        settled_at__lt=s.end_at,
+    money = ReturnDayRollup.objects.filter(_day_rollup_q(s)).aggregate(
+        returns=Sum("returns"),
+        amount=Sum("refund_amount"),
+        refunds_of_requests=Sum("refunds_of_requests"),
+        request_to_refund_seconds=Sum("request_to_refund_seconds"),
+        received=Sum("received"),
+        received_in_time=Sum("received_in_time"),
     )
-    received = Q(request__received_at__isnull=False)
-    money = refunds.aggregate(
-        amount=Sum("amount"),
-        request_to_refund=Avg(
-            ExpressionWrapper(
-                F("settled_at") - F("request__created_at"), output_field=DurationField()
-            ),
-            filter=Q(request__isnull=False),
-        ),
-        received=Count("request", distinct=True, filter=received),
-        received_in_time=Count(
-            "request",
-            distinct=True,
-            filter=received & Q(request__refund_breached_at__isnull=True),
-        ),
-    )
-    request_to_refund = money["request_to_refund"]
+    returns = money["returns"] or 0
+    paid_for_requests = money["refunds_of_requests"] or 0
     return {
         "orders": orders,
         "complaints": complaints["n"],
@@ -313,9 +299,13 @@ def commerce_figures(s: Slice, *, now: datetime) -> dict:
         "returns_per_1000_orders": d.per_thousand(returns, orders),
         "refund_amount": money["amount"] or 0,
         "refund_hours_mean": (
-            request_to_refund.total_seconds() / 3600 if request_to_refund is not None else None
+            money["request_to_refund_seconds"] / paid_for_requests / 3600
+            if paid_for_requests
+            else None
         ),
-        "refund_within_3_working_days": d.ratio(money["received_in_time"], money["received"]),
+        "refund_within_3_working_days": d.ratio(
+            money["received_in_time"] or 0, money["received"] or 0
+        ),
     }
 
 
@@ -397,6 +387,7 @@ def figures(
     now: datetime | None = None,
     open_tickets: dict | None = None,
     cube_rows: list[dict] | None = None,
+    survey_rows: list[dict] | None = None,
 ) -> dict:
     """Every KPI of the slice, by metric key (``open_tickets``, ``cube_rows``: its backlog and
     its ``cube``, when already read)."""
@@ -407,7 +398,7 @@ def figures(
         rows = rollup_sums(s)
         sums = rows[0] if rows else {}
     out = ticket_figures(sums)
-    out.update(survey_figures(survey_sums(s)))
+    out.update(survey_figures(survey_sums(s, cube_rows=survey_rows)))
     commerce = commerce_figures(s, now=now)
     out.update({k: v for k, v in commerce.items() if k in d.METRICS})
     out["breached_now"] = breached_now(s)
@@ -485,15 +476,9 @@ def series(s: Slice, granularity: str = "day") -> list[dict]:
         for key, value in row.items():
             bucket[key] += value or 0
     csat = (
-        SurveyResponse.objects.filter(
-            _survey_q(s),
-            kind=SurveyKind.CSAT,
-            answered_at__gte=s.start_at,
-            answered_at__lt=s.end_at,
-        )
-        .annotate(day=TruncDate("answered_at", tzinfo=business_tz()))
+        SurveyDayRollup.objects.filter(_day_rollup_q(s))
         .values("day")
-        .annotate(csat_n=Count("pk"), csat_good=Count("pk", filter=Q(score__gte=4)))
+        .annotate(csat_n=Sum("csat_n"), csat_good=Sum("csat_good"))
         .order_by("day")
     )
     for row in csat:
@@ -552,13 +537,7 @@ ROLLUP_FIELD = {
     "kind": "kind",
     "tier": "tier",
 }
-SURVEY_FIELD = {
-    "team": "team_id",
-    "agent": "agent_id",
-    "channel": "channel",
-    "kind": "ticket_kind",
-    "tier": "customer__tier",
-}
+SURVEY_FIELD = ROLLUP_FIELD  # the surveys per day have the same dimension columns
 
 
 def _complaints_by(s: Slice, dimension: str) -> dict:
@@ -596,7 +575,13 @@ def labels(dimension: str, keys) -> dict:
     return {value: str(label) for value, label in choices}
 
 
-def breakdown(s: Slice, dimension: str, *, cube_rows: list[dict] | None = None) -> list[dict]:
+def breakdown(
+    s: Slice,
+    dimension: str,
+    *,
+    cube_rows: list[dict] | None = None,
+    survey_rows: list[dict] | None = None,
+) -> list[dict]:
     """One row per team, agent, channel, kind or tier: the table columns of the dashboard."""
     field_ = ROLLUP_FIELD[dimension]
     rows: dict = {}
@@ -611,7 +596,7 @@ def breakdown(s: Slice, dimension: str, *, cube_rows: list[dict] | None = None) 
             rows[row.pop(field_)] = ticket_figures(row)
     surveys = {
         row[SURVEY_FIELD[dimension]]: survey_figures(row)
-        for row in survey_sums(s, group_by=SURVEY_FIELD[dimension])
+        for row in survey_sums(s, group_by=SURVEY_FIELD[dimension], cube_rows=survey_rows)
     }
     complaints = _complaints_by(s, dimension)
     keys = set(rows) | set(surveys) | set(complaints)
@@ -629,10 +614,11 @@ def breakdown(s: Slice, dimension: str, *, cube_rows: list[dict] | None = None) 
     return out
 
 
-def leaderboard(s: Slice) -> list[dict]:
+def leaderboard(s: Slice, *, survey_rows: list[dict] | None = None) -> list[dict]:
     """The agent scorecard: tickets handled (solved), first-response and handling medians,
     SLA compliance, CSAT and complaints; the most tickets handled first."""
-    return [row for row in breakdown(s, "agent") if row["key"] is not None]
+    rows = breakdown(s, "agent", survey_rows=survey_rows)
+    return [row for row in rows if row["key"] is not None]
 
 
 def open_load_by_agent(team_ids: tuple[int, ...] | None) -> list[dict]:

@@ -87,7 +87,10 @@ def dashboard_page(request):
     s = kpi.slice
     backlog = selectors.backlog(s, now=now)
     cube_rows = selectors.cube(s)
-    values = selectors.figures(s, now=now, open_tickets=backlog, cube_rows=cube_rows)
+    survey_rows = selectors.survey_cube(s)
+    values = selectors.figures(
+        s, now=now, open_tickets=backlog, cube_rows=cube_rows, survey_rows=survey_rows
+    )
     metrics = selectors.metric_rows(values, selectors.targets())
     by_key = {m["key"]: m for m in metrics}
     series = selectors.series(s, kpi.granularity)
@@ -120,10 +123,14 @@ def dashboard_page(request):
         "metrics": metrics,
         "charts": charts,
         "breakdowns": [
-            (name, label, selectors.breakdown(s, name, cube_rows=cube_rows))
+            (
+                name,
+                label,
+                selectors.breakdown(s, name, cube_rows=cube_rows, survey_rows=survey_rows),
+            )
             for name, label in BREAKDOWNS
         ],
-        "leaderboard": selectors.leaderboard(s),
+        "leaderboard": selectors.leaderboard(s, survey_rows=survey_rows),
         "complaints": selectors.complaint_breakdown(s),
         "backlog": backlog,
         "querystring": _query(request),

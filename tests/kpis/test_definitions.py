@@ -244,12 +244,36 @@ def test_csat_nps_and_complaint_satisfaction(week):
         answered(SurveyKind.NPS, score)
     for score in (5, 3):
         answered(SurveyKind.COMPLAINT, score)
+    kpis_rebuild(now=NOW)  # the surveys per day
     f = figures(WEEK, now=NOW)
     assert f["csat"] == pytest.approx(100 * 2 / 3)
     assert f["csat_mean"] == pytest.approx(11 / 3)
     assert f["csat_response_rate"] == pytest.approx(100 * 3 / 4)
     assert f["nps"] == pytest.approx(100 * (2 - 1) / 4)  # 10, 9 promote; 3 detracts
     assert f["complaint_satisfaction"] == pytest.approx(50)
+
+
+def test_surveys_sent_and_answered_after_a_rebuild_are_counted_by_the_next_refresh(week):
+    kpis_rebuild(now=NOW)
+    monday = SurveyInvitationFactory(kind=SurveyKind.CSAT, created_at=at(16, 9))
+    SurveyInvitationFactory(kind=SurveyKind.CSAT, created_at=at(16, 10))  # never answered
+    assert figures(WEEK, now=NOW)["csat_response_rate"] is None  # not before the refresh
+
+    kpis_refresh(now=NOW)
+    assert figures(WEEK, now=NOW)["csat_response_rate"] == pytest.approx(0)
+    assert figures(WEEK, now=NOW)["csat"] is None  # no responses: no CSAT, not 0 %
+
+    survey_answer(invitation=monday, score=5, now=at(17, 11))
+    kpis_refresh(now=NOW)
+
+    f = figures(WEEK, now=NOW)
+    assert f["csat_response_rate"] == pytest.approx(50)  # Monday's invitation, answered Tuesday
+    assert f["csat"] == pytest.approx(100)
+    tuesday = Slice(start=date(2026, 11, 17), end=date(2026, 11, 17))
+    assert figures(tuesday, now=NOW)["csat"] == pytest.approx(100)  # the day it was answered
+    assert figures(tuesday, now=NOW)["csat_response_rate"] is None  # sent on Monday
+    kpis_refresh(now=NOW)
+    assert figures(WEEK, now=NOW)["csat_response_rate"] == pytest.approx(50)  # not counted twice
 
 
 def test_returns_and_refunds_per_thousand_orders(week):
@@ -317,6 +341,46 @@ def test_orders_are_counted_on_the_local_day_they_were_placed_also_when_synced_l
     assert orders_count(replace(WEEK, channel="app")) == 1
     kpis_refresh(now=NOW)
     assert orders_count(WEEK) == 3  # counted again, not added twice
+
+
+def test_returns_and_refunds_after_a_rebuild_are_counted_by_the_next_refresh(week):
+    order = OrderFactory(placed_at=at(16, 9))
+    kpis_rebuild(now=NOW)
+    request = ReturnRequest.objects.create(
+        order=order,
+        type=ReturnType.REFUND_ONLY,
+        reason=ReturnReason.QUALITY,
+        status=ReturnStatus.REFUNDED,
+        requested_amount=Decimal("80.00"),
+        received_at=at(16, 12),
+        created_at=at(16, 10),
+        updated_at=at(17, 10),
+    )
+    assert figures(WEEK, now=NOW)["returns_per_1000_orders"] == 0  # not before the refresh
+
+    kpis_refresh(now=NOW)
+    f = figures(WEEK, now=NOW)
+    assert f["returns_per_1000_orders"] == pytest.approx(1000)  # one return, one order
+    assert (f["refund_amount"], f["refund_hours_mean"]) == (0, None)
+
+    Refund.objects.create(
+        request=request,
+        order=order,
+        amount=Decimal("80.00"),
+        status=RefundStatus.SUCCEEDED,
+        provider_reference="ok",
+        created_at=at(17, 9),
+        settled_at=at(17, 10),
+    )
+    kpis_refresh(now=NOW)
+
+    f = figures(WEEK, now=NOW)
+    assert f["returns_per_1000_orders"] == pytest.approx(1000)
+    assert f["refund_amount"] == Decimal("80.00")
+    assert f["refund_hours_mean"] == pytest.approx(24)
+    assert f["refund_within_3_working_days"] == pytest.approx(100)
+    kpis_refresh(now=NOW)
+    assert figures(WEEK, now=NOW)["refund_amount"] == Decimal("80.00")  # not counted twice
 
 
 def test_complaints_per_thousand_orders_acceptance_and_breakdown(office_hours):
