@@ -45,12 +45,12 @@ class KpiTarget(models.Model):
 
 
 class RefreshState(models.Model):
-    """Where the incremental refresh stopped: for tickets the newest ``Ticket.updated_at`` it
-    has read, for orders the newest order id."""
+    """Where the incremental refresh stopped: the newest ``updated_at`` (tickets, orders) or
+    id (survey responses and invitations, return requests, refunds) it has read."""
 
     name = models.CharField(max_length=32, unique=True)
     watermark = models.DateTimeField(null=True, blank=True)
-    last_id = models.BigIntegerField(null=True, blank=True)  # orders: the newest id counted
+    last_id = models.BigIntegerField(null=True, blank=True)  # the newest id counted
     refreshed_at = models.DateTimeField(null=True, blank=True)
     rebuilt_at = models.DateTimeField(null=True, blank=True)
 

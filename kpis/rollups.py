@@ -332,30 +332,33 @@ def order_days_rollup(days: Iterable[date]) -> None:
 
 
 def _orders_refresh(*, rebuild: bool) -> int:
-    """Bring the orders per day up to date with the orders created since the last count (all
-    of them when rebuilding); returns the number of days counted again."""
+    """Bring the orders per day up to date with the orders created or changed since the last
+    count (all of them when rebuilding); returns the number of days counted again."""
     state, _ = RefreshState.objects.select_for_update().get_or_create(name=ORDERS_STATE)
-    if rebuild or state.last_id is None:
-        span = Order.objects.aggregate(first=Min("placed_at"), last=Max("placed_at"), id=Max("pk"))
+    days: set[date] = set()
+    if rebuild or state.watermark is None:
+        span = Order.objects.aggregate(
+            first=Min("placed_at"), last=Max("placed_at"), newest=Max("updated_at")
+        )
         OrderDayRollup.objects.all().delete()
-        days: set[date] = set()
-        if span["id"] is not None:
+        if span["first"] is not None:
             day, last = local_day(span["first"]), local_day(span["last"])
             while day <= last:
                 days.add(day)
                 day += timedelta(days=1)
-        newest = span["id"]
+        newest = span["newest"]
     else:
-        new = list(
-            Order.objects.filter(pk__gt=state.last_id - ORDER_ID_OVERLAP).values_list(
-                "pk", "placed_at"
+        changed = list(
+            Order.objects.filter(updated_at__gte=state.watermark - OVERLAP).values_list(
+                "placed_at", "updated_at"
             )
         )
-        days = {local_day(placed_at) for _, placed_at in new}
-        newest = max((pk for pk, _ in new), default=None)
+        days = {local_day(placed_at) for placed_at, _ in changed}
+        newest = max((updated_at for _, updated_at in changed), default=None)
     order_days_rollup(days)
-    state.last_id = max(newest or 0, state.last_id or 0)
-    state.save(update_fields=["last_id"])
+    if newest is not None and (state.watermark is None or newest > state.watermark):
+        state.watermark = newest
+    state.save(update_fields=["watermark"])
     return len(days)
 
 
@@ -461,12 +464,10 @@ def _surveys_refresh(*, now: datetime, rebuild: bool) -> int:
             days.add(local_day(answered_at))
             if sent_at is not None:
                 days.add(local_day(sent_at))
-        new_invitations = list(
-            SurveyInvitation.objects.filter(
-                Q(pk__gt=invitations.last_id) | Q(sent_at__gte=since), sent_at__isnull=False
-            ).values_list("pk", "sent_at")
-        )
-        days.update(local_day(sent_at) for _pk, sent_at in new_invitations)
+        # Two range reads, each off its own index (an OR of the two would scan the table).
+        sent = SurveyInvitation.objects.filter(sent_at__isnull=False)
+        for recent in (sent.filter(pk__gt=invitations.last_id), sent.filter(sent_at__gte=since)):
+            days.update(local_day(sent_at) for sent_at in recent.values_list("sent_at", flat=True))
         newest_response = max((pk for pk, *_ in new_responses), default=None)
         newest_invitation = SurveyInvitation.objects.aggregate(m=Max("pk"))["m"]
     survey_days_rollup(days)
@@ -592,13 +593,12 @@ def _returns_refresh(*, now: datetime, rebuild: bool) -> int:
         )
         days.update(local_day(created_at) for _pk, created_at in new)
         # Refunds recorded since (whenever they settled), and refunds settled since.
-        changed = list(
-            Refund.objects.filter(
-                Q(pk__gt=refunds.last_id or 0) | Q(settled_at__gte=since),
-                settled_at__isnull=False,
-            ).values_list("pk", "settled_at")
-        )
-        days.update(local_day(settled_at) for _pk, settled_at in changed)
+        settled = Refund.objects.filter(settled_at__isnull=False)
+        for recent in (
+            settled.filter(pk__gt=refunds.last_id or 0),
+            settled.filter(settled_at__gte=since),
+        ):
+            days.update(local_day(at) for at in recent.values_list("settled_at", flat=True))
         newest = max((pk for pk, _ in new), default=None)
         newest_refund = Refund.objects.aggregate(m=Max("pk"))["m"]
     return_days_rollup(days)

@@ -164,6 +164,8 @@ class Order(models.Model):
             models.Index(fields=["status", "placed_at"]),
             models.Index(fields=["status", "paid_at"]),
             models.Index(fields=["placed_at"]),
+            # The orders changed since the KPIs' last count of orders per day.
+            models.Index(fields=["updated_at"], name="order_updated_at"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -144,7 +144,7 @@ def prepare(config: dict, name: str, *, orders: int, tickets: int) -> None:
         started = time.perf_counter()
         call_command("seed_demo", orders=orders, tickets=tickets, stdout=out)
         took = time.perf_counter() - started
-    lines = [line for line in out.getvalue().splitlines() if line.startswith(("orders", "ticke"))]
+    lines = [line for line in out.getvalue().splitlines() if ": created" in line]
     state = "created and seeded" if created else "seeded (existing rows reused)"
     print(f"database {name}: {state} in {took:.1f} s")
     for line in lines:
