@@ -269,17 +269,12 @@ def orders_count(s: Slice) -> int:
     return days.aggregate(n=Sum("orders"))["n"] or 0
 
 
-def commerce_figures(s: Slice, *, now: datetime) -> dict:
+def commerce_figures(s: Slice, *, now: datetime, complaint_rows: list[dict] | None = None) -> dict:
     """Complaints, returns and refunds, and the orders they are measured against."""
     orders = orders_count(s)
-    complaints = complaints_in(s).aggregate(
-        n=Count("pk"),
-        accepted_24h=Count("pk", filter=Q(accepted_at__lte=F("created_at") + timedelta(hours=24))),
-        decided=Count(
-            "pk",
-            filter=Q(accepted_at__isnull=False) | Q(created_at__lte=now - timedelta(hours=24)),
-        ),
-    )
+    if complaint_rows is None:
+        complaint_rows = complaint_cube(s, now=now)
+    complaints = _sum_rows(complaint_rows, ("n", "accepted_24h", "decided"))
     money = ReturnDayRollup.objects.filter(_day_rollup_q(s)).aggregate(
         returns=Sum("returns"),
         amount=Sum("refund_amount"),
@@ -309,15 +304,11 @@ def commerce_figures(s: Slice, *, now: datetime) -> dict:
     }
 
 
-def complaint_breakdown(s: Slice) -> dict:
-    complaints = complaints_in(s)
+def complaint_breakdown(s: Slice, *, rows: list[dict] | None = None) -> dict:
+    rows = complaint_cube(s, now=timezone.now()) if rows is None else rows
     return {
-        "by_category": dict(
-            complaints.values_list("category").annotate(n=Count("pk")).order_by("category")
-        ),
-        "by_severity": dict(
-            complaints.values_list("severity").annotate(n=Count("pk")).order_by("severity")
-        ),
+        "by_category": dict(sorted(_complaints_by(rows, "category").items())),
+        "by_severity": dict(sorted(_complaints_by(rows, "severity").items())),
     }
 
 
@@ -388,6 +379,7 @@ def figures(
     open_tickets: dict | None = None,
     cube_rows: list[dict] | None = None,
     survey_rows: list[dict] | None = None,
+    complaint_rows: list[dict] | None = None,
 ) -> dict:
     """Every KPI of the slice, by metric key (``open_tickets``, ``cube_rows``: its backlog and
     its ``cube``, when already read)."""
@@ -399,7 +391,7 @@ def figures(
         sums = rows[0] if rows else {}
     out = ticket_figures(sums)
     out.update(survey_figures(survey_sums(s, cube_rows=survey_rows)))
-    commerce = commerce_figures(s, now=now)
+    commerce = commerce_figures(s, now=now, complaint_rows=complaint_rows)
     out.update({k: v for k, v in commerce.items() if k in d.METRICS})
     out["breached_now"] = breached_now(s)
     out["backlog"] = (open_tickets or backlog(s, now=now))["total"]
@@ -438,11 +430,12 @@ def metric_rows(values: dict, target_by_metric: dict[str, KpiTarget]) -> list[di
 def summary(s: Slice, *, now: datetime | None = None) -> dict:
     now = now or timezone.now()
     open_tickets = backlog(s, now=now)
-    values = figures(s, now=now, open_tickets=open_tickets)
+    complaint_rows = complaint_cube(s, now=now)
+    values = figures(s, now=now, open_tickets=open_tickets, complaint_rows=complaint_rows)
     return {
         "metrics": metric_rows(values, targets()),
         "backlog": open_tickets,
-        "complaints": complaint_breakdown(s),
+        "complaints": complaint_breakdown(s, rows=complaint_rows),
     }
 
 
@@ -540,24 +533,54 @@ ROLLUP_FIELD = {
 SURVEY_FIELD = ROLLUP_FIELD  # the surveys per day have the same dimension columns
 
 
-def _complaints_by(s: Slice, dimension: str) -> dict:
-    complaints = complaints_in(s)
-    if dimension == "agent":
-        # The ticket's agent: its assignee, else its owner (as everywhere in the KPIs).
-        rows = complaints.values_list("ticket__assignee_id", "ticket__owner_id").annotate(
-            n=Count("pk")
+COMPLAINT_CUBE = {
+    "team": "ticket__team_id",
+    "assignee": "ticket__assignee_id",
+    "owner": "ticket__owner_id",
+    "channel": "channel",
+    "kind": "ticket__kind",
+    "tier": "customer__tier",
+    "category": "category",
+    "severity": "severity",
+}
+
+
+def complaint_cube(s: Slice, *, now: datetime) -> list[dict]:
+    """The slice's complaints counted per team × agent × channel × kind × tier × category ×
+    severity (complaints are few): every complaint figure and table is taken from it."""
+    rows = (
+        complaints_in(s)
+        .values(*COMPLAINT_CUBE.values())
+        .annotate(
+            n=Count("pk"),
+            accepted_24h=Count(
+                "pk", filter=Q(accepted_at__lte=F("created_at") + timedelta(hours=24))
+            ),
+            decided=Count(
+                "pk",
+                filter=Q(accepted_at__isnull=False) | Q(created_at__lte=now - timedelta(hours=24)),
+            ),
         )
-        out: dict = defaultdict(int)
-        for assignee, owner, n in rows.order_by():
-            out[assignee or owner] += n
-        return out
-    field_ = {
-        "team": "ticket__team_id",
-        "channel": "channel",
-        "kind": "ticket__kind",
-        "tier": "customer__tier",
-    }[dimension]
-    return dict(complaints.values_list(field_).annotate(n=Count("pk")).order_by())
+        .order_by()
+    )
+    names = {field: name for name, field in COMPLAINT_CUBE.items()}
+    out = []
+    for row in rows:
+        item = {names[field]: row[field] for field in COMPLAINT_CUBE.values()}
+        # The ticket's agent: its assignee, else its owner (as everywhere in the KPIs).
+        item["agent"] = item["assignee"] or item["owner"]
+        item.update(n=row["n"], accepted_24h=row["accepted_24h"], decided=row["decided"])
+        out.append(item)
+    return out
+
+
+def _complaints_by(rows: list[dict], dimension: str) -> dict:
+    """Complaints per value of ``dimension`` (team, agent, channel, kind, tier, category,
+    severity), from a ``complaint_cube``."""
+    out: dict = defaultdict(int)
+    for row in rows:
+        out[row[dimension]] += row["n"]
+    return out
 
 
 def labels(dimension: str, keys) -> dict:
@@ -581,6 +604,7 @@ def breakdown(
     *,
     cube_rows: list[dict] | None = None,
     survey_rows: list[dict] | None = None,
+    complaint_rows: list[dict] | None = None,
 ) -> list[dict]:
     """One row per team, agent, channel, kind or tier: the table columns of the dashboard."""
     field_ = ROLLUP_FIELD[dimension]
@@ -598,7 +622,9 @@ def breakdown(
         row[SURVEY_FIELD[dimension]]: survey_figures(row)
         for row in survey_sums(s, group_by=SURVEY_FIELD[dimension], cube_rows=survey_rows)
     }
-    complaints = _complaints_by(s, dimension)
+    if complaint_rows is None:
+        complaint_rows = complaint_cube(s, now=timezone.now())
+    complaints = _complaints_by(complaint_rows, dimension)
     keys = set(rows) | set(surveys) | set(complaints)
     if dimension in ("team", "agent"):
         keys.discard("")
@@ -614,10 +640,15 @@ def breakdown(
     return out
 
 
-def leaderboard(s: Slice, *, survey_rows: list[dict] | None = None) -> list[dict]:
+def leaderboard(
+    s: Slice,
+    *,
+    survey_rows: list[dict] | None = None,
+    complaint_rows: list[dict] | None = None,
+) -> list[dict]:
     """The agent scorecard: tickets handled (solved), first-response and handling medians,
     SLA compliance, CSAT and complaints; the most tickets handled first."""
-    rows = breakdown(s, "agent", survey_rows=survey_rows)
+    rows = breakdown(s, "agent", survey_rows=survey_rows, complaint_rows=complaint_rows)
     return [row for row in rows if row["key"] is not None]
 
 

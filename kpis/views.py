@@ -88,9 +88,9 @@ def dashboard_page(request):
     backlog = selectors.backlog(s, now=now)
     cube_rows = selectors.cube(s)
     survey_rows = selectors.survey_cube(s)
-    values = selectors.figures(
-        s, now=now, open_tickets=backlog, cube_rows=cube_rows, survey_rows=survey_rows
-    )
+    complaint_rows = selectors.complaint_cube(s, now=now)
+    cubes = {"survey_rows": survey_rows, "complaint_rows": complaint_rows}
+    values = selectors.figures(s, now=now, open_tickets=backlog, cube_rows=cube_rows, **cubes)
     metrics = selectors.metric_rows(values, selectors.targets())
     by_key = {m["key"]: m for m in metrics}
     series = selectors.series(s, kpi.granularity)
@@ -126,12 +126,12 @@ def dashboard_page(request):
             (
                 name,
                 label,
-                selectors.breakdown(s, name, cube_rows=cube_rows, survey_rows=survey_rows),
+                selectors.breakdown(s, name, cube_rows=cube_rows, **cubes),
             )
             for name, label in BREAKDOWNS
         ],
-        "leaderboard": selectors.leaderboard(s, survey_rows=survey_rows),
-        "complaints": selectors.complaint_breakdown(s),
+        "leaderboard": selectors.leaderboard(s, **cubes),
+        "complaints": selectors.complaint_breakdown(s, rows=complaint_rows),
         "backlog": backlog,
         "querystring": _query(request),
         "previous_query": _query(request, date=previous.isoformat()) if previous else None,
