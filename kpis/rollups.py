@@ -348,13 +348,16 @@ def _orders_refresh(*, rebuild: bool) -> int:
                 day += timedelta(days=1)
         newest = span["newest"]
     else:
-        changed = list(
-            Order.objects.filter(updated_at__gte=state.watermark - OVERLAP).values_list(
-                "placed_at", "updated_at"
-            )
+        # The local days of the changed orders, worked out by the database: after a bulk
+        # change the window holds many orders but few days.
+        changed = Order.objects.filter(updated_at__gte=state.watermark - OVERLAP)
+        days = set(
+            changed.annotate(day=TruncDate("placed_at", tzinfo=business_tz()))
+            .values_list("day", flat=True)
+            .distinct()
+            .order_by()
         )
-        days = {local_day(placed_at) for placed_at, _ in changed}
-        newest = max((updated_at for _, updated_at in changed), default=None)
+        newest = changed.aggregate(m=Max("updated_at"))["m"]
     order_days_rollup(days)
     if newest is not None and (state.watermark is None or newest > state.watermark):
         state.watermark = newest
