@@ -194,6 +194,15 @@ def _runs(days: list[date]) -> list[tuple[date, date]]:
     return [(first, last) for first, last in runs]
 
 
+def _days_spanning(*moments: datetime | None) -> set[date]:
+    """Every local day from the earliest to the latest of these moments (``None`` ignored)."""
+    known = [m for m in moments if m is not None]
+    if not known:
+        return set()
+    first, last = local_day(min(known)), local_day(max(known))
+    return {first + timedelta(days=n) for n in range((last - first).days + 1)}
+
+
 def _timed_aggregates(timed: str) -> dict:
     aggregates = {
         f"{timed}_count": Count("pk"),
@@ -341,11 +350,7 @@ def _orders_refresh(*, rebuild: bool) -> int:
             first=Min("placed_at"), last=Max("placed_at"), newest=Max("updated_at")
         )
         OrderDayRollup.objects.all().delete()
-        if span["first"] is not None:
-            day, last = local_day(span["first"]), local_day(span["last"])
-            while day <= last:
-                days.add(day)
-                day += timedelta(days=1)
+        days = _days_spanning(span["first"], span["last"])
         newest = span["newest"]
     else:
         # The local days of the changed orders, worked out by the database: after a bulk
@@ -448,12 +453,7 @@ def _surveys_refresh(*, now: datetime, rebuild: bool) -> int:
         answered = SurveyResponse.objects.aggregate(
             first=Min("answered_at"), last=Max("answered_at")
         )
-        moments = [m for m in (*span.values(), *answered.values()) if m is not None]
-        if moments:
-            day, last = local_day(min(moments)), local_day(max(moments))
-            while day <= last:
-                days.add(day)
-                day += timedelta(days=1)
+        days = _days_spanning(*span.values(), *answered.values())
         newest_response = SurveyResponse.objects.aggregate(m=Max("pk"))["m"]
         newest_invitation = SurveyInvitation.objects.aggregate(m=Max("pk"))["m"]
     else:
@@ -581,12 +581,7 @@ def _returns_refresh(*, now: datetime, rebuild: bool) -> int:
         ReturnDayRollup.objects.all().delete()
         made = ReturnRequest.objects.aggregate(first=Min("created_at"), last=Max("created_at"))
         settled = Refund.objects.aggregate(first=Min("settled_at"), last=Max("settled_at"))
-        moments = [m for m in (*made.values(), *settled.values()) if m is not None]
-        if moments:
-            day, last = local_day(min(moments)), local_day(max(moments))
-            while day <= last:
-                days.add(day)
-                day += timedelta(days=1)
+        days = _days_spanning(*made.values(), *settled.values())
         newest = ReturnRequest.objects.aggregate(m=Max("pk"))["m"]
         newest_refund = Refund.objects.aggregate(m=Max("pk"))["m"]
     else:
