@@ -76,6 +76,27 @@ class OrderDayRollup(models.Model):
         return f"{self.day} {self.channel} {self.tier}: {self.orders}"
 
 
+# The dimensions of the rollups at the finest grain, in the order of their keys.
+CUBE_FIELDS = ("day", "team_id", "agent_id", "channel", "kind", "tier")
+
+
+class DayCube(models.Model):
+    """A rollup row's key: local day × team × agent × channel × ticket kind × customer tier."""
+
+    day = models.DateField()
+    team_id = models.BigIntegerField(null=True)
+    agent_id = models.BigIntegerField(null=True)
+    channel = models.CharField(max_length=16)
+    kind = models.CharField(max_length=16)
+    tier = models.CharField(max_length=16)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.team_id} {self.agent_id} {self.channel} {self.kind}"
+
+
 SURVEY_MEASURES = (
     "csat_sent",  # CSAT invitations sent that day …
     "csat_answered",  # … and of them, answered by now
@@ -90,39 +111,23 @@ SURVEY_MEASURES = (
 )
 
 
-class SurveyDayRollup(models.Model):
+class SurveyDayRollup(DayCube):
     """Survey invitations (by the local day they were sent) and responses (by the day they
     were answered) per team × agent × channel × ticket kind × customer tier, as the surveys
     attribute them."""
 
-    day = models.DateField()
-    team_id = models.BigIntegerField(null=True)
-    agent_id = models.BigIntegerField(null=True)
-    channel = models.CharField(max_length=16)
-    kind = models.CharField(max_length=16)
-    tier = models.CharField(max_length=16)
-
     class Meta:
         indexes = [models.Index(fields=["day"], name="kpi_survey_rollup_day")]
-
-    def __str__(self) -> str:
-        return f"{self.day} {self.team_id} {self.agent_id} {self.channel} {self.kind}"
 
 
 for _name in SURVEY_MEASURES:
     SurveyDayRollup.add_to_class(_name, models.IntegerField(default=0))
 
 
-class ReturnDayRollup(models.Model):
+class ReturnDayRollup(DayCube):
     """Return requests (by the local day they were made) and refunds paid out (by the day
     they settled) per team × agent × channel × kind × customer tier of the return's ticket."""
 
-    day = models.DateField()
-    team_id = models.BigIntegerField(null=True)
-    agent_id = models.BigIntegerField(null=True)
-    channel = models.CharField(max_length=16)
-    kind = models.CharField(max_length=16)
-    tier = models.CharField(max_length=16)
     returns = models.IntegerField(default=0)
     refund_amount = models.DecimalField(max_digits=16, decimal_places=2, default=0)
     refunds_of_requests = models.IntegerField(default=0)  # refunds paid for a return request
@@ -134,9 +139,6 @@ class ReturnDayRollup(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["day"], name="kpi_return_rollup_day")]
-
-    def __str__(self) -> str:
-        return f"{self.day} {self.team_id} {self.agent_id} {self.channel} {self.kind}"
 
 
 class TicketFact(models.Model):
@@ -179,15 +181,8 @@ for _timed in TIMED:
         TicketFact.add_to_class(f"{_timed}_{_cal}_bucket", models.SmallIntegerField(null=True))
 
 
-class TicketDayRollup(models.Model):
+class TicketDayRollup(DayCube):
     """The finest grain: day × team × agent × channel × kind × tier."""
-
-    day = models.DateField()
-    team_id = models.BigIntegerField(null=True)
-    agent_id = models.BigIntegerField(null=True)
-    channel = models.CharField(max_length=16)
-    kind = models.CharField(max_length=16)
-    tier = models.CharField(max_length=16)
 
     class Meta:
         indexes = [

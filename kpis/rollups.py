@@ -46,7 +46,7 @@ from tickets.models import ClockStatus, Message, SlaClock, Ticket
 from .definitions import HISTOGRAM_BUCKETS, SLA_METRICS, histogram_bucket
 from .models import (
     CALENDARS,
-    SURVEY_MEASURES,
+    CUBE_FIELDS,
     TIMED,
     OrderDayRollup,
     RefreshState,
@@ -286,7 +286,7 @@ GRAINS = (
     (TicketDayTeamRollup, (0, 1, 3, 4, 5)),
     (TicketDayAgentRollup, (0, 1, 2)),
 )
-KEY_NAMES = ("day", *DIMENSIONS)
+KEY_NAMES = CUBE_FIELDS  # ("day", *DIMENSIONS)
 
 
 def rollup_days(days: Iterable[date], *, chunk: int = 31) -> int:
@@ -370,6 +370,31 @@ def _orders_refresh(*, rebuild: bool) -> int:
     return len(days)
 
 
+def _days_replace(model, days: list[date], rows: dict[tuple, dict]) -> None:
+    """Replace these days' rows of a ``DayCube`` rollup by ``rows`` (keyed by
+    ``CUBE_FIELDS``; measures left out are 0)."""
+    with transaction.atomic():
+        model.objects.filter(day__in=days).delete()
+        RowWriter(timezone.now(), model).insert_instances(
+            model,
+            [
+                model(**dict(zip(CUBE_FIELDS, key, strict=True)), **values)
+                for key, values in rows.items()
+            ],
+        )
+
+
+def _ids_advance(state: RefreshState, newest: int | None, *, now: datetime | None = None) -> None:
+    """Move a refresh state's id watermark forward to ``newest`` (never back); with ``now``,
+    note it as the time of this refresh."""
+    state.last_id = max(newest or 0, state.last_id or 0)
+    fields = ["last_id"]
+    if now is not None:
+        state.watermark = now
+        fields.append("watermark")
+    state.save(update_fields=fields)
+
+
 # --- Surveys per day --------------------------------------------------------------------------
 
 SURVEY_DIMENSIONS = ("team_id", "agent_id", "channel", "ticket_kind", "customer__tier")
@@ -425,19 +450,7 @@ def survey_days_rollup(days: Iterable[date]) -> None:
         for row in queryset:
             key = (row.pop("day"), *(row.pop(d) for d in SURVEY_DIMENSIONS))
             rows[key].update(row)
-    fields = ("day", "team_id", "agent_id", "channel", "kind", "tier")
-    with transaction.atomic():
-        SurveyDayRollup.objects.filter(day__in=days).delete()
-        RowWriter(timezone.now(), SurveyDayRollup).insert_instances(
-            SurveyDayRollup,
-            [
-                SurveyDayRollup(
-                    **dict(zip(fields, key, strict=True)),
-                    **{m: values.get(m) or 0 for m in SURVEY_MEASURES},
-                )
-                for key, values in rows.items()
-            ],
-        )
+    _days_replace(SurveyDayRollup, days, rows)
 
 
 def _surveys_refresh(*, now: datetime, rebuild: bool) -> int:
@@ -474,11 +487,8 @@ def _surveys_refresh(*, now: datetime, rebuild: bool) -> int:
         newest_response = max((pk for pk, *_ in new_responses), default=None)
         newest_invitation = SurveyInvitation.objects.aggregate(m=Max("pk"))["m"]
     survey_days_rollup(days)
-    responses.last_id = max(newest_response or 0, responses.last_id or 0)
-    responses.watermark = now
-    responses.save(update_fields=["last_id", "watermark"])
-    invitations.last_id = max(newest_invitation or 0, invitations.last_id or 0)
-    invitations.save(update_fields=["last_id"])
+    _ids_advance(responses, newest_response, now=now)
+    _ids_advance(invitations, newest_invitation)
     return len(days)
 
 
@@ -559,16 +569,7 @@ def return_days_rollup(days: Iterable[date]) -> None:
                 duration = row.pop("request_to_refund")
                 row["request_to_refund_seconds"] = int(duration.total_seconds()) if duration else 0
             rows[key].update(row)
-    fields = ("day", "team_id", "agent_id", "channel", "kind", "tier")
-    with transaction.atomic():
-        ReturnDayRollup.objects.filter(day__in=days).delete()
-        RowWriter(timezone.now(), ReturnDayRollup).insert_instances(
-            ReturnDayRollup,
-            [
-                ReturnDayRollup(**dict(zip(fields, key, strict=True)), **values)
-                for key, values in rows.items()
-            ],
-        )
+    _days_replace(ReturnDayRollup, days, rows)
 
 
 def _returns_refresh(*, now: datetime, rebuild: bool) -> int:
@@ -600,11 +601,8 @@ def _returns_refresh(*, now: datetime, rebuild: bool) -> int:
         newest = max((pk for pk, _ in new), default=None)
         newest_refund = Refund.objects.aggregate(m=Max("pk"))["m"]
     return_days_rollup(days)
-    state.last_id = max(newest or 0, state.last_id or 0)
-    state.watermark = now
-    state.save(update_fields=["last_id", "watermark"])
-    refunds.last_id = max(newest_refund or 0, refunds.last_id or 0)
-    refunds.save(update_fields=["last_id"])
+    _ids_advance(state, newest, now=now)
+    _ids_advance(refunds, newest_refund)
     return len(days)
 
 
