@@ -134,6 +134,9 @@ class Complaint(models.Model):
             models.Index(fields=["customer", "created_at"], name="complaint_customer"),
             models.Index(fields=["status", "confirmation_due_at"], name="complaint_confirm_due"),
             models.Index(fields=["status", "severity", "escalation_level"], name="complaint_queue"),
+            # The KPIs: complaints filed in a period, and those changed since the last refresh.
+            models.Index(fields=["created_at"], name="complaint_created"),
+            models.Index(fields=["updated_at"], name="complaint_updated"),
         ]
         constraints = [
             models.CheckConstraint(

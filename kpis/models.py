@@ -97,6 +97,37 @@ class DayCube(models.Model):
         return f"{self.day} {self.team_id} {self.agent_id} {self.channel} {self.kind}"
 
 
+class DayTeamCube(models.Model):
+    """The same key without the agent: a few hundred rows a day whatever the volume, for every
+    slice that neither filters nor groups by agent."""
+
+    day = models.DateField()
+    team_id = models.BigIntegerField(null=True)
+    channel = models.CharField(max_length=16)
+    kind = models.CharField(max_length=16)
+    tier = models.CharField(max_length=16)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.day} team={self.team_id}"
+
+
+class DayAgentCube(models.Model):
+    """The same key per agent and team only: the leaderboard."""
+
+    day = models.DateField()
+    team_id = models.BigIntegerField(null=True)
+    agent_id = models.BigIntegerField(null=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.day} agent={self.agent_id}"
+
+
 SURVEY_MEASURES = (
     "csat_sent",  # CSAT invitations sent that day …
     "csat_answered",  # … and of them, answered by now
@@ -117,11 +148,30 @@ class SurveyDayRollup(DayCube):
     attribute them."""
 
     class Meta:
-        indexes = [models.Index(fields=["day"], name="kpi_survey_rollup_day")]
+        indexes = [
+            models.Index(fields=["day"], name="kpi_survey_rollup_day"),
+            models.Index(fields=["agent_id", "day"], name="kpi_survey_rollup_agent"),
+        ]
 
 
-for _name in SURVEY_MEASURES:
-    SurveyDayRollup.add_to_class(_name, models.IntegerField(default=0))
+class SurveyDayTeamRollup(DayTeamCube):
+    """The survey counts without the agent."""
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="kpi_survey_team_rollup_day")]
+
+
+class SurveyDayAgentRollup(DayAgentCube):
+    """The survey counts per agent and team only."""
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="kpi_survey_agent_rollup_day")]
+
+
+SURVEY_ROLLUPS = (SurveyDayRollup, SurveyDayTeamRollup, SurveyDayAgentRollup)
+for _model in SURVEY_ROLLUPS:
+    for _name in SURVEY_MEASURES:
+        _model.add_to_class(_name, models.IntegerField(default=0))
 
 
 class ReturnDayRollup(DayCube):
@@ -139,6 +189,20 @@ class ReturnDayRollup(DayCube):
 
     class Meta:
         indexes = [models.Index(fields=["day"], name="kpi_return_rollup_day")]
+
+
+class ComplaintDayRollup(DayCube):
+    """Complaints by the local day they were filed, per team × agent × channel × kind × tier of
+    their ticket (the channel the complaint came in by, the tier of its customer), category and
+    severity; with those accepted within 24 hours of filing."""
+
+    category = models.CharField(max_length=24)
+    severity = models.CharField(max_length=8)
+    complaints = models.IntegerField(default=0)
+    accepted_24h = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="kpi_complaint_rollup_day")]
 
 
 class TicketFact(models.Model):
@@ -195,15 +259,8 @@ class TicketDayRollup(DayCube):
         return f"{self.day} team={self.team_id} agent={self.agent_id}"
 
 
-class TicketDayTeamRollup(models.Model):
-    """The same sums without the agent: a few hundred rows a day whatever the volume, for
-    every slice that neither filters nor groups by agent."""
-
-    day = models.DateField()
-    team_id = models.BigIntegerField(null=True)
-    channel = models.CharField(max_length=16)
-    kind = models.CharField(max_length=16)
-    tier = models.CharField(max_length=16)
+class TicketDayTeamRollup(DayTeamCube):
+    """The ticket sums without the agent."""
 
     class Meta:
         indexes = [
@@ -211,25 +268,15 @@ class TicketDayTeamRollup(models.Model):
             models.Index(fields=["team_id", "day"], name="kpi_team_rollup_team"),
         ]
 
-    def __str__(self) -> str:
-        return f"{self.day} team={self.team_id}"
 
-
-class TicketDayAgentRollup(models.Model):
-    """The same sums per agent and team only: the leaderboard."""
-
-    day = models.DateField()
-    team_id = models.BigIntegerField(null=True)
-    agent_id = models.BigIntegerField(null=True)
+class TicketDayAgentRollup(DayAgentCube):
+    """The ticket sums per agent and team only."""
 
     class Meta:
         indexes = [
             models.Index(fields=["day"], name="kpi_agent_rollup_day"),
             models.Index(fields=["agent_id", "day"], name="kpi_agent_rollup_agent"),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.day} agent={self.agent_id}"
 
 
 ROLLUPS = (TicketDayRollup, TicketDayTeamRollup, TicketDayAgentRollup)

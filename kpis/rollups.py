@@ -21,6 +21,9 @@ from django.db import transaction
 from django.db.models import (
     Case,
     Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
     IntegerField,
     Max,
     Min,
@@ -31,9 +34,10 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from complaints.models import Complaint
 from csplatform.bulk import RowWriter
 from orders.models import Order
 from refunds.choices import RefundStatus
@@ -47,14 +51,13 @@ from .definitions import HISTOGRAM_BUCKETS, SLA_METRICS, histogram_bucket
 from .models import (
     CALENDARS,
     CUBE_FIELDS,
+    ROLLUPS,
+    SURVEY_ROLLUPS,
     TIMED,
+    ComplaintDayRollup,
     OrderDayRollup,
     RefreshState,
     ReturnDayRollup,
-    SurveyDayRollup,
-    TicketDayAgentRollup,
-    TicketDayRollup,
-    TicketDayTeamRollup,
     TicketFact,
 )
 
@@ -70,6 +73,7 @@ SURVEYS_STATE = "surveys"  # last_id: responses; watermark: the last refresh
 INVITATIONS_STATE = "survey_invitations"  # last_id: invitations
 RETURNS_STATE = "returns"  # last_id: return requests; watermark: the last refresh
 REFUNDS_STATE = "refunds"  # last_id: refunds
+COMPLAINTS_STATE = "complaints"  # watermark: the newest ``updated_at`` counted
 # Orders are counted again from a little before the newest id counted: an order whose
 # transaction took its id earlier may commit later.
 ORDER_ID_OVERLAP = 1000
@@ -280,15 +284,6 @@ def _collapse(rows: dict[tuple, dict], keep: tuple[int, ...]) -> dict[tuple, dic
     return out
 
 
-# Key positions in (day, team_id, agent_id, channel, kind, tier) that each rollup keeps.
-GRAINS = (
-    (TicketDayRollup, (0, 1, 2, 3, 4, 5)),
-    (TicketDayTeamRollup, (0, 1, 3, 4, 5)),
-    (TicketDayAgentRollup, (0, 1, 2)),
-)
-KEY_NAMES = CUBE_FIELDS  # ("day", *DIMENSIONS)
-
-
 def rollup_days(days: Iterable[date], *, chunk: int = 31) -> int:
     """Sum these days again from the facts and clocks, at every grain; returns the number of
     finest-grain rows written."""
@@ -297,18 +292,7 @@ def rollup_days(days: Iterable[date], *, chunk: int = 31) -> int:
     for i in range(0, len(ordered), chunk):
         some = ordered[i : i + chunk]
         rows = _rows_for_days(some)
-        with transaction.atomic():
-            for model, keep in GRAINS:
-                grain = rows if len(keep) == len(KEY_NAMES) else _collapse(rows, keep)
-                names = [KEY_NAMES[k] for k in keep]
-                model.objects.filter(day__in=some).delete()
-                RowWriter(timezone.now(), model).insert_instances(
-                    model,
-                    [
-                        model(**dict(zip(names, key, strict=True)), **values)
-                        for key, values in grain.items()
-                    ],
-                )
+        _days_replace(ROLLUPS, some, rows)
         written += len(rows)
     return written
 
@@ -344,25 +328,12 @@ def _orders_refresh(*, rebuild: bool) -> int:
     """Bring the orders per day up to date with the orders created or changed since the last
     count (all of them when rebuilding); returns the number of days counted again."""
     state, _ = RefreshState.objects.select_for_update().get_or_create(name=ORDERS_STATE)
-    days: set[date] = set()
     if rebuild or state.watermark is None:
-        span = Order.objects.aggregate(
-            first=Min("placed_at"), last=Max("placed_at"), newest=Max("updated_at")
-        )
         OrderDayRollup.objects.all().delete()
-        days = _days_spanning(span["first"], span["last"])
-        newest = span["newest"]
+        since = None
     else:
-        # The local days of the changed orders, worked out by the database: after a bulk
-        # change the window holds many orders but few days.
-        changed = Order.objects.filter(updated_at__gte=state.watermark - OVERLAP)
-        days = set(
-            changed.annotate(day=TruncDate("placed_at", tzinfo=business_tz()))
-            .values_list("day", flat=True)
-            .distinct()
-            .order_by()
-        )
-        newest = changed.aggregate(m=Max("updated_at"))["m"]
+        since = state.watermark - OVERLAP
+    days, newest = _changed_days(Order.objects.all(), "placed_at", since=since)
     order_days_rollup(days)
     if newest is not None and (state.watermark is None or newest > state.watermark):
         state.watermark = newest
@@ -370,18 +341,44 @@ def _orders_refresh(*, rebuild: bool) -> int:
     return len(days)
 
 
-def _days_replace(model, days: list[date], rows: dict[tuple, dict]) -> None:
-    """Replace these days' rows of a ``DayCube`` rollup by ``rows`` (keyed by
-    ``CUBE_FIELDS``; measures left out are 0)."""
+def _days_replace(models, days: list[date], rows: dict[tuple, dict], keys=CUBE_FIELDS) -> None:
+    """Replace these days' rows of a rollup, at each of its grains (``models``, the finest
+    first), by ``rows`` keyed by the finest grain's ``keys`` (measures left out are 0). A
+    coarser grain keeps the key columns it has and sums over the others."""
     with transaction.atomic():
-        model.objects.filter(day__in=days).delete()
-        RowWriter(timezone.now(), model).insert_instances(
-            model,
-            [
-                model(**dict(zip(CUBE_FIELDS, key, strict=True)), **values)
-                for key, values in rows.items()
-            ],
-        )
+        for model in models:
+            columns = {f.column for f in model._meta.concrete_fields}
+            keep = tuple(i for i, name in enumerate(keys) if name in columns)
+            grain = rows if len(keep) == len(keys) else _collapse(rows, keep)
+            names = [keys[i] for i in keep]
+            model.objects.filter(day__in=days).delete()
+            RowWriter(timezone.now(), model).insert_instances(
+                model,
+                [
+                    model(**dict(zip(names, key, strict=True)), **values)
+                    for key, values in grain.items()
+                ],
+            )
+
+
+def _changed_days(
+    rows, day_field: str, *, since: datetime | None
+) -> tuple[set[date], datetime | None]:
+    """The local days (of ``day_field``) of the rows changed since ``since`` (by their
+    ``updated_at``), or every day from the first row to the last when ``since`` is None; and
+    the newest ``updated_at`` among those rows."""
+    if since is None:
+        span = rows.aggregate(first=Min(day_field), last=Max(day_field), newest=Max("updated_at"))
+        return _days_spanning(span["first"], span["last"]), span["newest"]
+    # Worked out by the database: after a bulk change the window holds many rows but few days.
+    changed = rows.filter(updated_at__gte=since)
+    days = set(
+        changed.annotate(day=TruncDate(day_field, tzinfo=business_tz()))
+        .values_list("day", flat=True)
+        .distinct()
+        .order_by()
+    )
+    return days, changed.aggregate(m=Max("updated_at"))["m"]
 
 
 def _ids_advance(state: RefreshState, newest: int | None, *, now: datetime | None = None) -> None:
@@ -450,7 +447,7 @@ def survey_days_rollup(days: Iterable[date]) -> None:
         for row in queryset:
             key = (row.pop("day"), *(row.pop(d) for d in SURVEY_DIMENSIONS))
             rows[key].update(row)
-    _days_replace(SurveyDayRollup, days, rows)
+    _days_replace(SURVEY_ROLLUPS, days, rows)
 
 
 def _surveys_refresh(*, now: datetime, rebuild: bool) -> int:
@@ -461,7 +458,8 @@ def _surveys_refresh(*, now: datetime, rebuild: bool) -> int:
     invitations, _ = RefreshState.objects.select_for_update().get_or_create(name=INVITATIONS_STATE)
     days: set[date] = set()
     if rebuild or responses.last_id is None or invitations.last_id is None:
-        SurveyDayRollup.objects.all().delete()
+        for model in SURVEY_ROLLUPS:
+            model.objects.all().delete()
         span = SurveyInvitation.objects.aggregate(first=Min("sent_at"), last=Max("sent_at"))
         answered = SurveyResponse.objects.aggregate(
             first=Min("answered_at"), last=Max("answered_at")
@@ -497,9 +495,6 @@ def _surveys_refresh(*, now: datetime, rebuild: bool) -> int:
 
 def _ticket_dimensions(prefix: str) -> dict:
     """The rollup dimensions of the ticket reached through ``prefix``, as annotations."""
-    from django.db.models import F
-    from django.db.models.functions import Coalesce
-
     return {
         "d_team": F(f"{prefix}team_id"),
         "d_agent": Coalesce(f"{prefix}assignee_id", f"{prefix}owner_id"),
@@ -509,13 +504,11 @@ def _ticket_dimensions(prefix: str) -> dict:
     }
 
 
-RETURN_DIMENSIONS = ("d_team", "d_agent", "d_channel", "d_kind", "d_tier")
+TICKET_DIMENSION_ALIASES = ("d_team", "d_agent", "d_channel", "d_kind", "d_tier")
 
 
 def return_days_rollup(days: Iterable[date]) -> None:
     """Sum again the return requests made and the refunds settled on these local days."""
-    from django.db.models import DurationField, ExpressionWrapper, F
-
     days = sorted(set(days))
     if not days:
         return
@@ -524,7 +517,7 @@ def return_days_rollup(days: Iterable[date]) -> None:
     requests = (
         ReturnRequest.objects.filter(_day_runs_q("created_at", days))
         .annotate(day=TruncDate("created_at", tzinfo=tz), **_ticket_dimensions("ticket__"))
-        .values("day", *RETURN_DIMENSIONS)
+        .values("day", *TICKET_DIMENSION_ALIASES)
         .annotate(returns=Count("pk"))
         .order_by()
     )
@@ -533,7 +526,7 @@ def return_days_rollup(days: Iterable[date]) -> None:
         paid.annotate(
             day=TruncDate("settled_at", tzinfo=tz), **_ticket_dimensions("request__ticket__")
         )
-        .values("day", *RETURN_DIMENSIONS)
+        .values("day", *TICKET_DIMENSION_ALIASES)
         .annotate(
             refund_amount=Sum("amount"),
             refunds_of_requests=Count("pk", filter=Q(request__isnull=False)),
@@ -555,7 +548,7 @@ def return_days_rollup(days: Iterable[date]) -> None:
     received = (
         paid.filter(request__received_at__isnull=False, pk=Subquery(first_refund))
         .annotate(day=TruncDate("settled_at", tzinfo=tz), **_ticket_dimensions("request__ticket__"))
-        .values("day", *RETURN_DIMENSIONS)
+        .values("day", *TICKET_DIMENSION_ALIASES)
         .annotate(
             received=Count("pk"),
             received_in_time=Count("pk", filter=Q(request__refund_breached_at__isnull=True)),
@@ -564,12 +557,12 @@ def return_days_rollup(days: Iterable[date]) -> None:
     )
     for queryset in (requests, refunds, received):
         for row in queryset:
-            key = (row.pop("day"), *(row.pop(d) for d in RETURN_DIMENSIONS))
+            key = (row.pop("day"), *(row.pop(d) for d in TICKET_DIMENSION_ALIASES))
             if "request_to_refund" in row:
                 duration = row.pop("request_to_refund")
                 row["request_to_refund_seconds"] = int(duration.total_seconds()) if duration else 0
             rows[key].update(row)
-    _days_replace(ReturnDayRollup, days, rows)
+    _days_replace((ReturnDayRollup,), days, rows)
 
 
 def _returns_refresh(*, now: datetime, rebuild: bool) -> int:
@@ -606,6 +599,80 @@ def _returns_refresh(*, now: datetime, rebuild: bool) -> int:
     return len(days)
 
 
+# --- Complaints per day ----------------------------------------------------------------------
+
+COMPLAINT_DIMENSIONS = (*TICKET_DIMENSION_ALIASES, "category", "severity")
+COMPLAINT_KEYS = (*CUBE_FIELDS, "category", "severity")
+ACCEPTANCE_LIMIT = timedelta(hours=24)
+
+
+def complaints_counted(complaints, *, now: datetime | None = None, by_day: bool = False):
+    """These complaints counted per team, agent, channel, kind and tier (as ``d_team`` …
+    ``d_tier``: their ticket's team, agent and kind, the channel they came in by, their
+    customer's tier), category and severity, and per local day filed when ``by_day``: how
+    many (``complaints``), how many accepted within 24 hours of filing, and with ``now`` how
+    many are decided (accepted, or 24 hours old without being accepted)."""
+    measures = {
+        "complaints": Count("pk"),
+        "accepted_24h": Count("pk", filter=Q(accepted_at__lte=F("created_at") + ACCEPTANCE_LIMIT)),
+    }
+    if now is not None:
+        measures["decided"] = Count(
+            "pk", filter=Q(accepted_at__isnull=False) | Q(created_at__lte=now - ACCEPTANCE_LIMIT)
+        )
+    groups = COMPLAINT_DIMENSIONS
+    if by_day:
+        complaints = complaints.annotate(day=TruncDate("created_at", tzinfo=business_tz()))
+        groups = ("day", *groups)
+    return (
+        complaints.annotate(
+            **{
+                **_ticket_dimensions("ticket__"),
+                "d_channel": F("channel"),
+                "d_tier": Coalesce("customer__tier", Value("")),
+            }
+        )
+        .values(*groups)
+        .annotate(**measures)
+        .order_by()
+    )
+
+
+def complaint_days_rollup(days: Iterable[date]) -> None:
+    """Count again the complaints filed on these local days."""
+    days = sorted(set(days))
+    if not days:
+        return
+    filed = Complaint.objects.filter(_day_runs_q("created_at", days))
+    rows = {
+        (row["day"], *(row[d] for d in COMPLAINT_DIMENSIONS)): {
+            "complaints": row["complaints"],
+            "accepted_24h": row["accepted_24h"],
+        }
+        for row in complaints_counted(filed, by_day=True)
+    }
+    _days_replace((ComplaintDayRollup,), days, rows, keys=COMPLAINT_KEYS)
+
+
+def _complaints_refresh(*, rebuild: bool, days: set[date]) -> int:
+    """Bring the complaints per day up to date: the days of complaints changed since the last
+    refresh and ``days`` (those of complaints whose ticket changed); everything when
+    rebuilding. Returns the number of days counted again."""
+    state, _ = RefreshState.objects.select_for_update().get_or_create(name=COMPLAINTS_STATE)
+    if rebuild or state.watermark is None:
+        ComplaintDayRollup.objects.all().delete()
+        since = None
+    else:
+        since = state.watermark - OVERLAP
+    changed, newest = _changed_days(Complaint.objects.all(), "created_at", since=since)
+    days = days | changed
+    complaint_days_rollup(days)
+    if newest is not None and (state.watermark is None or newest > state.watermark):
+        state.watermark = newest
+    state.save(update_fields=["watermark"])
+    return len(days)
+
+
 # --- Entry points -------------------------------------------------------------------------------
 
 
@@ -626,6 +693,7 @@ def kpis_refresh(*, now: datetime | None = None, batch_size: int = 5000) -> dict
             return kpis_rebuild(now=now)
         since = state.watermark - OVERLAP
         dirty: set[date] = set()
+        complaint_days: set[date] = set()
         seen = 0
         newest = state.watermark
         while True:
@@ -636,7 +704,15 @@ def kpis_refresh(*, now: datetime | None = None, batch_size: int = 5000) -> dict
             )
             if not changed:
                 break
-            dirty |= ticket_facts_refresh([pk for pk, _ in changed])
+            ids = [pk for pk, _ in changed]
+            dirty |= ticket_facts_refresh(ids)
+            # A complaint counts under its ticket's team, agent and kind.
+            complaint_days.update(
+                local_day(filed)
+                for filed in Complaint.objects.filter(ticket_id__in=ids).values_list(
+                    "created_at", flat=True
+                )
+            )
             seen += len(changed)
             newest = max(newest, changed[-1][1])
             if len(changed) < batch_size:
@@ -649,6 +725,7 @@ def kpis_refresh(*, now: datetime | None = None, batch_size: int = 5000) -> dict
         order_days = _orders_refresh(rebuild=False)
         survey_days = _surveys_refresh(now=now, rebuild=False)
         return_days = _returns_refresh(now=now, rebuild=False)
+        complaint_days = _complaints_refresh(rebuild=False, days=complaint_days)
         state.watermark = newest
         state.refreshed_at = now
         state.save()
@@ -658,6 +735,7 @@ def kpis_refresh(*, now: datetime | None = None, batch_size: int = 5000) -> dict
         "order_days": order_days,
         "survey_days": survey_days,
         "return_days": return_days,
+        "complaint_days": complaint_days,
     }
 
 
@@ -686,12 +764,13 @@ def kpis_rebuild(*, now: datetime | None = None, batch_size: int = 5000) -> dict
                 days.update(date.fromisoformat(d) for d in fact.days)
             seen += len(ids)
             last_id = ids[-1]
-        for model, _keep in GRAINS:
+        for model in ROLLUPS:
             model.objects.exclude(day__in=days).delete()
         rollup_days(days)
         order_days = _orders_refresh(rebuild=True)
         survey_days = _surveys_refresh(now=now, rebuild=True)
         return_days = _returns_refresh(now=now, rebuild=True)
+        complaint_days = _complaints_refresh(rebuild=True, days=set())
         state.watermark = newest or now
         state.refreshed_at = state.rebuilt_at = now
         state.save()
@@ -701,4 +780,5 @@ def kpis_rebuild(*, now: datetime | None = None, batch_size: int = 5000) -> dict
         "order_days": order_days,
         "survey_days": survey_days,
         "return_days": return_days,
+        "complaint_days": complaint_days,
     }

@@ -9,13 +9,12 @@ returns more rows than a chart or a table shows; the formulas are in ``kpis.defi
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from complaints.models import Complaint
@@ -27,18 +26,25 @@ from . import definitions as d
 from .models import (
     CALENDARS,
     MEASURES,
+    ROLLUPS,
     SURVEY_MEASURES,
+    SURVEY_ROLLUPS,
     TIMED,
+    ComplaintDayRollup,
     KpiTarget,
     OrderDayRollup,
     ReturnDayRollup,
-    SurveyDayRollup,
-    TicketDayAgentRollup,
-    TicketDayRollup,
-    TicketDayTeamRollup,
     rollup_histogram_field,
 )
-from .rollups import day_start
+from .rollups import (
+    ACCEPTANCE_LIMIT,
+    COMPLAINT_DIMENSIONS,
+    COMPLAINT_KEYS,
+    TICKET_DIMENSION_ALIASES,
+    complaints_counted,
+    day_start,
+    local_day,
+)
 
 DIMENSION_NAMES = ("team", "agent", "channel", "kind", "tier")
 GRANULARITIES = ("day", "week", "month")
@@ -74,7 +80,7 @@ class Slice:
         return day_start(self.end + timedelta(days=1))
 
 
-def _ticket_q(s: Slice, prefix: str = "", *, channel: str | None = None) -> Q:
+def _ticket_q(s: Slice, prefix: str = "") -> Q:
     """The slice's filters on a ticket reached through ``prefix`` (``""``, ``"ticket__"``)."""
     q = Q()
     if s.team_ids is not None:
@@ -84,7 +90,7 @@ def _ticket_q(s: Slice, prefix: str = "", *, channel: str | None = None) -> Q:
             **{f"{prefix}assignee__isnull": True, f"{prefix}owner_id": s.agent_id}
         )
     if s.channel:
-        q &= Q(**{channel or f"{prefix}channel": s.channel})
+        q &= Q(**{f"{prefix}channel": s.channel})
     if s.kind:
         q &= Q(**{f"{prefix}kind": s.kind})
     if s.tier:
@@ -92,48 +98,68 @@ def _ticket_q(s: Slice, prefix: str = "", *, channel: str | None = None) -> Q:
     return q
 
 
-def _day_rollup_q(s: Slice) -> Q:
-    """The slice on a rollup per day × team × agent × channel × kind × tier (the surveys
-    and returns per day)."""
-    q = Q(day__gte=s.start, day__lte=s.end)
+CUBE_COLUMNS = {
+    "team": "team_id",
+    "agent": "agent_id",
+    "channel": "channel",
+    "kind": "kind",
+    "tier": "tier",
+}
+
+
+def _cube_q(s: Slice, columns: dict[str, str] = CUBE_COLUMNS) -> Q:
+    """The slice's team, agent, channel, kind and tier on rows that carry them in ``columns``
+    (by default a rollup's own)."""
+    q = Q()
     if s.team_ids is not None:
-        q &= Q(team_id__in=s.team_ids)
+        q &= Q(**{f"{columns['team']}__in": s.team_ids})
     if s.agent_id is not None:
-        q &= Q(agent_id=s.agent_id)
-    if s.channel:
-        q &= Q(channel=s.channel)
-    if s.kind:
-        q &= Q(kind=s.kind)
-    if s.tier:
-        q &= Q(tier=s.tier)
+        q &= Q(**{columns["agent"]: s.agent_id})
+    for name in ("channel", "kind", "tier"):
+        if getattr(s, name):
+            q &= Q(**{columns[name]: getattr(s, name)})
     return q
 
 
-def rollup_for(s: Slice, groups: tuple[str, ...] = ()):
-    """The coarsest rollup that holds what the slice filters and groups by."""
+def _day_rollup_q(s: Slice) -> Q:
+    """The slice on a rollup per day × team × agent × channel × kind × tier."""
+    return Q(day__gte=s.start, day__lte=s.end) & _cube_q(s)
+
+
+def rollup_for(s: Slice, groups: tuple[str, ...] = (), family=ROLLUPS):
+    """The coarsest of a rollup's grains (``family``: per day × team × agent × channel × kind ×
+    tier, without the agent, per agent only) that holds what the slice filters and groups by."""
+    finest, without_agent, by_agent_only = family
     by_agent = s.agent_id is not None or "agent_id" in groups
     by_ticket = any((s.channel, s.kind, s.tier)) or bool({"channel", "kind", "tier"} & set(groups))
     if by_agent and by_ticket:
-        return TicketDayRollup
-    return TicketDayAgentRollup if by_agent else TicketDayTeamRollup
+        return finest
+    return by_agent_only if by_agent else without_agent
 
 
 def rollup_sums(
-    s: Slice, *, fields=SUM_FIELDS, group_by: str | tuple[str, ...] | None = None
+    s: Slice,
+    *,
+    fields=SUM_FIELDS,
+    group_by: str | tuple[str, ...] | None = None,
+    family=ROLLUPS,
 ) -> list[dict]:
     """``SUM`` of the rollup columns over the slice, optionally per value of ``group_by`` (a
-    column or a tuple of columns).
+    column or a tuple of columns), from the coarsest grain of ``family`` that holds them.
 
     Plain SQL, the same on PostgreSQL and SQLite: the ORM spends longer compiling two hundred
     ``Sum`` expressions than the database spends summing a year of rollup rows.
     """
     groups = (group_by,) if isinstance(group_by, str) else tuple(group_by or ())
-    if any(g not in ("day", *ROLLUP_FIELD.values()) for g in groups):
+    model = rollup_for(s, groups, family)
+    known = {f.column for f in model._meta.concrete_fields}
+    keys = ("day", *CUBE_COLUMNS.values())
+    if any(g not in known or g not in keys for g in groups):
         raise ValueError(group_by)
-    if any(f not in SUM_FIELDS for f in fields):
+    if any(f not in known or f in keys for f in fields):
         raise ValueError(fields)
     quote = connection.ops.quote_name
-    table = quote(rollup_for(s, groups)._meta.db_table)
+    table = quote(model._meta.db_table)
     where, params = ["day >= %s", "day <= %s"], [s.start, s.end]
     if s.team_ids is not None:
         if not s.team_ids:
@@ -147,7 +173,8 @@ def rollup_sums(
         if getattr(s, name):
             where.append(f"{quote(name)} = %s")
             params.append(getattr(s, name))
-    columns = ", ".join(f"SUM({quote(f)})" for f in fields)
+    # Sums of bigint columns come back as bigint too (PostgreSQL would make them numeric).
+    columns = ", ".join(f"CAST(SUM({quote(f)}) AS BIGINT)" for f in fields)
     grouped = ", ".join(quote(g) for g in groups)
     group = f"{grouped}, " if groups else ""
     # Identifiers are this model's own columns, quoted; every value is a parameter.
@@ -157,17 +184,18 @@ def rollup_sums(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [*groups, *fields]
-        # PostgreSQL sums bigint columns as numeric: back to int.
-        return [
-            {n: int(v) if isinstance(v, Decimal) else v for n, v in zip(names, row, strict=True)}
-            for row in cursor.fetchall()
-        ]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+HISTOGRAM_FIELDS = {
+    (timed, cal): tuple(rollup_histogram_field(timed, cal, b) for b in range(d.HISTOGRAM_BUCKETS))
+    for timed in TIMED
+    for cal in CALENDARS
+}
 
 
 def _histogram(sums: dict, timed: str, cal: str) -> list[int]:
-    return [
-        sums.get(rollup_histogram_field(timed, cal, b)) or 0 for b in range(d.HISTOGRAM_BUCKETS)
-    ]
+    return [sums.get(name) or 0 for name in HISTOGRAM_FIELDS[timed, cal]]
 
 
 def ticket_figures(sums: dict) -> dict:
@@ -202,9 +230,6 @@ def ticket_figures(sums: dict) -> dict:
     return out
 
 
-SURVEY_CUBE = ("team_id", "agent_id", "channel", "kind", "tier")
-
-
 def survey_sums(
     s: Slice,
     group_by: str | tuple[str, ...] | None = None,
@@ -212,9 +237,10 @@ def survey_sums(
     cube_rows: list[dict] | None = None,
 ):
     """The survey counts of the slice, from the surveys per day; per value of ``group_by``
-    (rollup columns) when given. From the slice's ``survey_cube`` when already read."""
+    (rollup columns) when given. From the slice's ``survey_cube`` when already read and it
+    holds the columns."""
     groups = (group_by,) if isinstance(group_by, str) else tuple(group_by or ())
-    if cube_rows is not None:
+    if cube_rows is not None and set(groups) <= set(CUBE):
         if not groups:
             return _sum_rows(cube_rows, SURVEY_MEASURES)
         members: dict[tuple, list[dict]] = defaultdict(list)
@@ -224,17 +250,16 @@ def survey_sums(
             {**dict(zip(groups, key, strict=True)), **_sum_rows(rows, SURVEY_MEASURES)}
             for key, rows in members.items()
         ]
-    rows = SurveyDayRollup.objects.filter(_day_rollup_q(s))
-    aggregates = {name: Sum(name) for name in SURVEY_MEASURES}
+    rows = rollup_sums(s, fields=SURVEY_MEASURES, group_by=groups, family=SURVEY_ROLLUPS)
     if groups:
-        return rows.values(*groups).annotate(**aggregates).order_by()
-    return rows.aggregate(**aggregates)
+        return rows
+    return rows[0] if rows else {}
 
 
 def survey_cube(s: Slice) -> list[dict]:
-    """The slice's survey counts per team × agent × channel × kind × tier (some hundreds of
-    rows), from which the dashboard takes its survey totals and every breakdown in one scan."""
-    return list(survey_sums(s, group_by=SURVEY_CUBE))
+    """The slice's survey counts per team × channel × kind × tier (a few hundred rows), from
+    which the dashboard takes its survey totals and its breakdowns in one scan."""
+    return survey_sums(s, group_by=CUBE)
 
 
 def survey_figures(sums: dict) -> dict:
@@ -248,14 +273,6 @@ def survey_figures(sums: dict) -> dict:
         "nps": d.nps(v("nps_promoters"), v("nps_detractors"), v("nps_n")),
         "complaint_satisfaction": d.ratio(v("complaint_good"), v("complaint_n")),
     }
-
-
-def complaints_in(s: Slice):
-    return Complaint.objects.filter(
-        _ticket_q(s, "ticket__", channel="channel"),
-        created_at__gte=s.start_at,
-        created_at__lt=s.end_at,
-    )
 
 
 def orders_count(s: Slice) -> int:
@@ -355,21 +372,14 @@ def targets() -> dict[str, KpiTarget]:
 CUBE = ("team_id", "channel", "kind", "tier")
 
 
-def cube(s: Slice) -> list[dict] | None:
+def cube(s: Slice) -> list[dict]:
     """The slice's sums per team × channel × kind × tier (a few hundred rows at most), from
-    which the dashboard takes its totals and its breakdowns in one scan; ``None`` for a slice
-    of one agent (its rows are few: each table reads them directly)."""
-    if s.agent_id is not None:
-        return None
+    which the dashboard takes its totals and its breakdowns in one scan."""
     return rollup_sums(s, group_by=CUBE)
 
 
 def _sum_rows(rows, fields) -> dict:
-    out = dict.fromkeys(fields, 0)
-    for row in rows:
-        for name in fields:
-            out[name] += row[name] or 0
-    return out
+    return {name: sum(row[name] or 0 for row in rows) for name in fields}
 
 
 def figures(
@@ -468,14 +478,12 @@ def series(s: Slice, granularity: str = "day") -> list[dict]:
         bucket = buckets[period_start(day, granularity)]
         for key, value in row.items():
             bucket[key] += value or 0
-    csat = (
-        SurveyDayRollup.objects.filter(_day_rollup_q(s))
-        .values("day")
-        .annotate(csat_n=Sum("csat_n"), csat_good=Sum("csat_good"))
-        .order_by("day")
-    )
+    csat = survey_sums(s, group_by="day")
     for row in csat:
-        bucket = buckets[period_start(row["day"], granularity)]
+        day = row["day"]
+        if isinstance(day, str):
+            day = date.fromisoformat(day)
+        bucket = buckets[period_start(day, granularity)]
         bucket["csat_n"] += row["csat_n"]
         bucket["csat_good"] += row["csat_good"]
     out = []
@@ -523,54 +531,44 @@ BREAKDOWN_FIELDS = [
     *(rollup_histogram_field("handling", "bus", b) for b in range(d.HISTOGRAM_BUCKETS)),
     *(f"sla_{m}_{o}" for m in d.SLA_METRICS for o in ("met", "breached")),
 ]
-ROLLUP_FIELD = {
-    "team": "team_id",
-    "agent": "agent_id",
-    "channel": "channel",
-    "kind": "kind",
-    "tier": "tier",
-}
-SURVEY_FIELD = ROLLUP_FIELD  # the surveys per day have the same dimension columns
+ROLLUP_FIELD = CUBE_COLUMNS  # the column of each breakdown's dimension, in every rollup
 
 
-COMPLAINT_CUBE = {
-    "team": "ticket__team_id",
-    "assignee": "ticket__assignee_id",
-    "owner": "ticket__owner_id",
-    "channel": "channel",
-    "kind": "ticket__kind",
-    "tier": "customer__tier",
-    "category": "category",
-    "severity": "severity",
-}
+COMPLAINT_COLUMNS = ("team", "agent", "channel", "kind", "tier", "category", "severity")
 
 
 def complaint_cube(s: Slice, *, now: datetime) -> list[dict]:
     """The slice's complaints counted per team × agent × channel × kind × tier × category ×
-    severity (complaints are few): every complaint figure and table is taken from it."""
-    rows = (
-        complaints_in(s)
-        .values(*COMPLAINT_CUBE.values())
-        .annotate(
-            n=Count("pk"),
-            accepted_24h=Count(
-                "pk", filter=Q(accepted_at__lte=F("created_at") + timedelta(hours=24))
-            ),
-            decided=Count(
-                "pk",
-                filter=Q(accepted_at__isnull=False) | Q(created_at__lte=now - timedelta(hours=24)),
-            ),
-        )
-        .order_by()
-    )
-    names = {field: name for name, field in COMPLAINT_CUBE.items()}
+    severity (complaints are few): every complaint figure and table is taken from it.
+
+    Days before the last 24 hours come from the complaints per day, where every complaint is
+    decided (accepted, or late); the last days, whose complaints may still be inside their
+    24 hours, are counted from the complaints themselves.
+    """
     out = []
-    for row in rows:
-        item = {names[field]: row[field] for field in COMPLAINT_CUBE.values()}
-        # The ticket's agent: its assignee, else its owner (as everywhere in the KPIs).
-        item["agent"] = item["assignee"] or item["owner"]
-        item.update(n=row["n"], accepted_24h=row["accepted_24h"], decided=row["decided"])
-        out.append(item)
+    counted_live_from = local_day(now - ACCEPTANCE_LIMIT)
+    last_rolled = min(s.end, counted_live_from - timedelta(days=1))
+    if s.start <= last_rolled:
+        rolled = (
+            ComplaintDayRollup.objects.filter(_day_rollup_q(replace(s, end=last_rolled)))
+            .values(*COMPLAINT_KEYS[1:])
+            .annotate(n=Sum("complaints"), accepted_24h=Sum("accepted_24h"))
+            .order_by()
+        )
+        for row in rolled:
+            item = dict(zip(COMPLAINT_COLUMNS, (row[k] for k in COMPLAINT_KEYS[1:]), strict=True))
+            item.update(n=row["n"], accepted_24h=row["accepted_24h"], decided=row["n"])
+            out.append(item)
+    if s.end >= counted_live_from:
+        recent = Complaint.objects.filter(
+            created_at__gte=day_start(max(s.start, counted_live_from)), created_at__lt=s.end_at
+        )
+        aliases = dict(zip(CUBE_COLUMNS, TICKET_DIMENSION_ALIASES, strict=True))
+        for row in complaints_counted(recent, now=now).filter(_cube_q(s, aliases)):
+            item = dict(zip(COMPLAINT_COLUMNS, (row[a] for a in COMPLAINT_DIMENSIONS), strict=True))
+            item.update(n=row["complaints"], accepted_24h=row["accepted_24h"])
+            item["decided"] = row["decided"]
+            out.append(item)
     return out
 
 
@@ -619,8 +617,8 @@ def breakdown(
         for row in rollup_sums(s, fields=BREAKDOWN_FIELDS, group_by=field_):
             rows[row.pop(field_)] = ticket_figures(row)
     surveys = {
-        row[SURVEY_FIELD[dimension]]: survey_figures(row)
-        for row in survey_sums(s, group_by=SURVEY_FIELD[dimension], cube_rows=survey_rows)
+        row[field_]: survey_figures(row)
+        for row in survey_sums(s, group_by=field_, cube_rows=survey_rows)
     }
     if complaint_rows is None:
         complaint_rows = complaint_cube(s, now=timezone.now())

@@ -417,3 +417,58 @@ def test_complaints_per_thousand_orders_acceptance_and_breakdown(office_hours):
     split = complaint_breakdown(WEEK)
     assert split["by_category"] == {"logistics": 2, "product_quality": 1, "service_attitude": 1}
     assert sum(split["by_severity"].values()) == 4
+
+
+def test_complaints_older_than_a_day_are_read_from_the_rollup_and_follow_their_changes(
+    office_hours,
+):
+    """Seen a week later, the same four complaints come from the complaints per day: all are
+    decided now (the one filed Tuesday 11:30 was never accepted, so it is late), and a
+    complaint re-classified or whose ticket moves team is counted again at the next refresh."""
+    from complaints.services import complaint_accept, complaint_classify, complaint_create
+    from kpis.models import ComplaintDayRollup
+    from kpis.selectors import complaint_breakdown, complaint_cube
+    from tests.factories import TeamFactory, admin_user
+    from tickets.services import ticket_update
+
+    def filed(created, category, accepted=None):
+        complaint = complaint_create(
+            customer=CustomerFactory(),
+            category=category,
+            channel="app",
+            description="快递员态度很差",
+            actor=Actor.system("shop"),
+            now=created,
+        )
+        if accepted:
+            complaint_accept(complaint=complaint, actor=Actor.system("test"), now=accepted)
+        return complaint
+
+    for _ in range(8):
+        OrderFactory(placed_at=at(16, 9))
+    first = filed(at(16, 9), "logistics", accepted=at(16, 20))  # within 24 h
+    filed(at(16, 10), "logistics", accepted=at(17, 11))  # 25 h: late
+    filed(at(16, 11), "service_attitude")  # never accepted: late
+    last = filed(at(17, 11, 30), "product_quality")  # never accepted: late a week later
+    week_later = at(24, 12)
+    kpis_rebuild(now=week_later)
+    assert sum(r.complaints for r in ComplaintDayRollup.objects.all()) == 4
+    # Nothing of the 16th–17th is read from the complaints themselves any more.
+    assert all(row["decided"] == row["n"] for row in complaint_cube(WEEK, now=week_later))
+    f = figures(WEEK, now=week_later)
+    assert f["complaints_per_1000_orders"] == pytest.approx(1000 * 4 / 8)
+    assert f["complaints_accepted_24h"] == pytest.approx(100 / 4)
+    # Read live, the day it was filed, the last one was still inside its 24 hours.
+    assert figures(WEEK, now=NOW)["complaints_accepted_24h"] == pytest.approx(100 / 3)
+
+    complaint_classify(
+        complaint=last, category="logistics", actor=Actor.system("test"), now=at(24, 12, 1)
+    )
+    elsewhere = TeamFactory(name="Escalations")
+    first.ticket.refresh_from_db()
+    ticket_update(ticket=first.ticket, by_user=admin_user(), team=elsewhere, now=at(24, 12, 2))
+    kpis_refresh(now=at(24, 12, 3))
+    split = complaint_breakdown(WEEK, rows=complaint_cube(WEEK, now=at(24, 12, 3)))
+    assert split["by_category"] == {"logistics": 3, "service_attitude": 1}
+    moved = replace(WEEK, team_ids=(elsewhere.pk,))
+    assert sum(r["n"] for r in complaint_cube(moved, now=at(24, 12, 3))) == 1

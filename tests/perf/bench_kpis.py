@@ -174,7 +174,10 @@ def refresh_after_new_tickets(repeat: int) -> bool:
         started = time.perf_counter()
         result = kpis_refresh()
         samples.append(time.perf_counter() - started)
-        print(f"    run {run + 1}: {result['tickets']} tickets, {result['days']} days")
+        print(
+            f"    run {run + 1}: {samples[-1]:.2f} s, {result['tickets']} tickets, "
+            f"{result['days']} days, {result['complaint_days']} days of complaints"
+        )
         Ticket.objects.filter(pk__in=created_ids).delete()
         rollup_days({local_day(now)})  # deleted rows leave no trace for the watermark to see
     return report(
