@@ -18,7 +18,7 @@ from hypothesis.extra.django import TestCase
 
 from kpis import definitions as d
 from kpis.rollups import kpis_rebuild, kpis_refresh, local_day
-from kpis.selectors import Slice, breakdown, cube, figures
+from kpis.selectors import Slice, breakdown, cube, figures, leaderboard, survey_cube
 from tests.factories import CustomerFactory, TeamFactory, TicketFactory, UserFactory
 from tickets.choices import AuthorKind, TicketStatus
 from tickets.models import ClockStatus, Message, SlaClock, Ticket
@@ -227,3 +227,137 @@ class RollupAgreesWithDirectComputation(TestCase):
             t.save()
         kpis_refresh(now=later)
         self.assert_agree(later)
+
+
+csat_survey = st.fixed_dictionaries(
+    {
+        "sent": st.integers(0, SPAN_MINUTES),
+        "answered_after": st.one_of(st.none(), st.integers(0, 2 * 24 * 60)),  # minutes
+        "score": st.integers(1, 5),
+        "team": st.one_of(st.none(), st.integers(0, 1)),
+        "agent": st.one_of(st.none(), st.integers(0, 2)),
+        "channel": st.sampled_from(CHANNELS),
+        "kind": st.sampled_from(KINDS),
+        "vip": st.booleans(),
+    }
+)
+
+
+def direct_csat(s: Slice) -> tuple[dict, dict]:
+    """CSAT, its mean and its response rate of the slice, and CSAT per agent, from the
+    invitations and responses one by one."""
+    from surveys.models import SurveyInvitation, SurveyResponse
+
+    def attributed(row) -> bool:
+        return (
+            (s.team_ids is None or row.team_id in s.team_ids)
+            and (s.agent_id is None or row.agent_id == s.agent_id)
+            and (not s.channel or row.channel == s.channel)
+            and (not s.kind or row.ticket_kind == s.kind)
+            and (not s.tier or row.customer.tier == s.tier)
+        )
+
+    def in_period(moment) -> bool:
+        return s.start <= local_day(moment) <= s.end
+
+    sent = [
+        i
+        for i in SurveyInvitation.objects.select_related("customer", "response")
+        if attributed(i) and in_period(i.sent_at)
+    ]
+    answered = [
+        r
+        for r in SurveyResponse.objects.select_related("customer")
+        if attributed(r) and in_period(r.answered_at)
+    ]
+    scores = [r.score for r in answered]
+    per_agent = defaultdict(list)
+    for r in answered:
+        per_agent[r.agent_id].append(r.score)
+    return (
+        {
+            "csat": d.ratio(sum(1 for x in scores if x >= 4), len(scores)),
+            "csat_mean": d.mean(sum(scores), len(scores)),
+            "csat_response_rate": d.ratio(
+                sum(1 for i in sent if hasattr(i, "response")), len(sent)
+            ),
+        },
+        {
+            agent: d.ratio(sum(1 for x in mine if x >= 4), len(mine))
+            for agent, mine in per_agent.items()
+            if agent is not None
+        },
+    )
+
+
+class SurveyRollupsAgreeWithDirectComputation(TestCase):
+    """The surveys per day at their three grains (all dimensions, without the agent, per
+    agent) give the figures, the breakdowns and the leaderboard that the responses give."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.teams = [TeamFactory(), TeamFactory()]
+        cls.agents = [UserFactory() for _ in range(3)]
+        cls.customers = [CustomerFactory(tier="regular"), CustomerFactory(tier="vip")]
+
+    def arrange(self, spec: dict) -> None:
+        from surveys.choices import InvitationStatus, SurveyKind
+        from surveys.models import SurveyResponse
+        from tests.factories import SurveyInvitationFactory
+
+        sent = START + timedelta(minutes=spec["sent"])
+        attribution = {
+            "team": self.teams[spec["team"]] if spec["team"] is not None else None,
+            "agent": self.agents[spec["agent"]] if spec["agent"] is not None else None,
+            "channel": spec["channel"],
+            "ticket_kind": spec["kind"],
+            "customer": self.customers[spec["vip"]],
+        }
+        answered = spec["answered_after"] is not None
+        invitation = SurveyInvitationFactory(
+            kind=SurveyKind.CSAT,
+            ticket=TicketFactory(status=TicketStatus.SOLVED, customer=attribution["customer"]),
+            created_at=sent,
+            status=InvitationStatus.ANSWERED if answered else InvitationStatus.SENT,
+            **attribution,
+        )
+        if answered:
+            at_ = sent + timedelta(minutes=spec["answered_after"])
+            invitation.answered_at = at_
+            invitation.save(update_fields=["answered_at"])
+            SurveyResponse.objects.create(
+                invitation=invitation,
+                kind=SurveyKind.CSAT,
+                score=spec["score"],
+                language="zh-hans",
+                answered_at=at_,
+                **attribution,
+            )
+
+    @settings(
+        max_examples=10,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(st.lists(csat_survey, min_size=1, max_size=25))
+    def test_survey_rollups_agree_with_the_responses(self, specs):
+        for spec in specs:
+            self.arrange(spec)
+        now = START + timedelta(days=6)
+        kpis_rebuild(now=now)
+        first, last = date(2026, 11, 16), date(2026, 11, 22)
+        for s in (
+            Slice(start=first, end=last),
+            Slice(start=date(2026, 11, 17), end=date(2026, 11, 18)),
+            Slice(start=first, end=last, team_ids=(self.teams[1].pk,)),
+            Slice(start=first, end=last, channel="chat", tier="vip"),
+            Slice(start=first, end=last, kind="order_issue", agent_id=self.agents[0].pk),
+            Slice(start=first, end=last, agent_id=self.agents[2].pk),
+        ):
+            expected, per_agent = direct_csat(s)
+            got = figures(s, now=now, survey_rows=survey_cube(s))
+            for key, value in expected.items():
+                assert got[key] == (pytest.approx(value) if value is not None else None), (s, key)
+            board = {row["key"]: row["csat"] for row in leaderboard(s)}
+            for agent, value in per_agent.items():
+                assert board[agent] == pytest.approx(value), (s, agent)
