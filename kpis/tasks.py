@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from .rollups import kpis_rebuild, kpis_refresh
+from .rollups import kpis_rebuild, kpis_refresh, rollups_vacuum
 
 
 @shared_task(ignore_result=True)
@@ -11,5 +11,8 @@ def kpis_refresh_task() -> dict:
 
 @shared_task(ignore_result=True)
 def kpis_rebuild_task() -> dict:
-    """Nightly: every fact and day re-derived from the source tables."""
-    return kpis_rebuild()
+    """Nightly: every fact and day re-derived from the source tables, then the replaced rows
+    reclaimed."""
+    result = kpis_rebuild()
+    rollups_vacuum()
+    return result

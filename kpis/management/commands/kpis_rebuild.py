@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from kpis.rollups import kpis_rebuild
+from kpis.rollups import kpis_rebuild, rollups_vacuum
 
 
 class Command(BaseCommand):
@@ -8,4 +8,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         result = kpis_rebuild()
-        self.stdout.write(f"{result['tickets']} tickets, {result['days']} days")
+        vacuumed = rollups_vacuum()
+        self.stdout.write(
+            f"{result['tickets']} tickets, {result['days']} days; {len(vacuumed)} tables vacuumed"
+        )
