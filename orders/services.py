@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -193,11 +193,19 @@ def order_upsert(
         "shipping_address": shipping_address,
     }
     order = Order.objects.select_for_update().filter(number=number).first()
-    if order is not None and order.storefront_id != storefront.pk:
+    if order is None:
+        try:
+            with transaction.atomic():  # a savepoint: the customer written above stays
+                return _order_create(number, storefront, values, lines, status, actor, now), True
+        except IntegrityError:
+            # Another request created this number meanwhile (the unique index waited for it
+            # to commit): go on as if it had been there, replacing it or refusing as below.
+            order = Order.objects.select_for_update().filter(number=number).first()
+            if order is None:
+                raise
+    if order.storefront_id != storefront.pk:
         # Rolls back the customer written above too.
         raise Order.DoesNotExist("The order is another storefront's.")
-    if order is None:
-        return _order_create(number, storefront, values, lines, status, actor, now), True
 
     if status != order.status:
         check_transition(order.status, status)

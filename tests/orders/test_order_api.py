@@ -775,6 +775,60 @@ def test_the_same_event_sent_concurrently_is_recorded_once():
     assert (order.status, order.paid_amount) == ("paid", order.total)
 
 
+def _concurrently(senders: int, send) -> list[int]:
+    """Run ``send(client)`` in ``senders`` threads released together, each with its own
+    client and database connection; the response statuses."""
+    start = threading.Barrier(senders)
+    statuses: list[int] = []
+
+    def run(n: int) -> None:
+        try:
+            start.wait(timeout=10)
+            statuses.append(send(n))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return sorted(statuses)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_new_order_put_concurrently_is_created_once_and_replaced_by_the_others():
+    _, key = storefront_api_key()
+
+    def put(_n: int) -> int:
+        client = APIClient()
+        client.credentials(**api_key_header(key))
+        return client.put(order_url(), order_body(), format="json").status_code
+
+    assert _concurrently(6, put) == [200] * 5 + [201]
+    order = Order.objects.get(number="SO-1001")
+    assert order.lines.count() == 2
+    assert Customer.objects.filter(external_id="C-778").count() == 1
+    assert OrderEvent.objects.filter(order=order, type="created").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_storefronts_putting_the_same_new_number_at_once_one_gets_it_the_other_404():
+    from tests.factories import StorefrontFactory
+
+    keys = [storefront_api_key()[1], storefront_api_key(storefront=StorefrontFactory())[1]]
+
+    def put(n: int) -> int:
+        client = APIClient()
+        client.credentials(**api_key_header(keys[n]))
+        return client.put(order_url(), order_body(), format="json").status_code
+
+    assert _concurrently(2, put) == [201, 404]
+    assert Order.objects.filter(number="SO-1001").count() == 1
+
+
 def test_order_lines_of_other_orders_are_untouched_by_a_replace(storefront):
     other = OrderFactory(lines=2)
     storefront.put(order_url(), order_body(), format="json")
