@@ -15,8 +15,11 @@ Money stays lenient, as the API always was: a decimal string, or a JSON number r
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.fields import empty
@@ -118,3 +121,32 @@ class StrictSerializer(serializers.Serializer):
             if isinstance(exc.detail, dict):
                 raise ValidationError({**exc.detail, **type_errors}) from None
         raise ValidationError(type_errors)
+
+
+# A storefront's moments (an order placed, a payment or a parcel scan) fall in this range;
+# anything outside is a broken clock or a typing slip, and some of it (a year 3) would not
+# even come back out as an RFC 3339 date-time.
+EARLIEST_MOMENT = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_MOMENT = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "date-time",
+        "pattern": "^20[0-9]{2}-",
+        "description": "A date-time with its offset, in the years 2000–2099.",
+    }
+)
+class MomentField(serializers.DateTimeField):
+    """A date-time with its offset, in the years 2000–2099."""
+
+    default_error_messages = {
+        "implausible": _("Give a moment in the years 2000–2099."),
+    }
+
+    def to_internal_value(self, value):
+        moment = super().to_internal_value(value)
+        if not EARLIEST_MOMENT <= moment < LATEST_MOMENT:
+            self.fail("implausible")
+        return moment

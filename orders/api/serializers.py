@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from csplatform.api.strict import StrictSerializer
+from csplatform.api.strict import MomentField, StrictSerializer
 from csplatform.privacy import mask_email, mask_name, mask_phone
 
 from ..choices import (
@@ -71,13 +71,13 @@ class OrderPutInputSerializer(StrictSerializer):
     status = serializers.ChoiceField(
         choices=OrderStatus.choices, required=False, default=OrderStatus.PENDING_PAYMENT
     )
-    placed_at = serializers.DateTimeField()
+    placed_at = MomentField()
     shipping_address = AddressSerializer(required=False, default=dict)
 
 
 class OrderEventInputSerializer(StrictSerializer):
     type = serializers.ChoiceField(choices=[(t.value, t.label) for t in STOREFRONT_EVENT_TYPES])
-    at = serializers.DateTimeField()
+    at = MomentField()
     # paid / payment_failed
     amount = serializers.DecimalField(**MONEY, min_value=Decimal("0"), required=False)
     method = serializers.CharField(max_length=32, required=False, allow_blank=True)

@@ -2,7 +2,7 @@
 POST /api/v1/orders/{number}/events/."""
 
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -773,6 +773,27 @@ def test_the_same_event_sent_concurrently_is_recorded_once():
     assert OrderEvent.objects.filter(order=order, type="paid").count() == 1
     order.refresh_from_db()
     assert (order.status, order.paid_amount) == ("paid", order.total)
+
+
+@pytest.mark.parametrize("moment", ["0003-01-01T00:00:00+08:00", "2100-01-01T00:00:00Z"])
+def test_an_order_placed_outside_the_years_2000_to_2099_is_refused(storefront, moment):
+    response = storefront.put(order_url(), order_body(placed_at=moment), format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"]["placed_at"] == ["Give a moment in the years 2000–2099."]
+    assert not Order.objects.filter(number="SO-1001").exists()
+
+
+def test_an_event_dated_before_2000_is_refused(storefront):
+    order = OrderFactory(placed_at=T0)
+
+    response = post_event(
+        storefront, order.number, "paid", at=datetime(1999, 12, 31, tzinfo=UTC), amount="1.00"
+    )
+
+    assert response.status_code == 400
+    assert "at" in response.json()["errors"]
+    assert not OrderEvent.objects.filter(order=order, type="paid").exists()
 
 
 def _concurrently(senders: int, send) -> list[int]:
