@@ -324,21 +324,39 @@ def order_days_rollup(days: Iterable[date]) -> None:
         RowWriter(timezone.now(), OrderDayRollup).insert_instances(OrderDayRollup, rows)
 
 
-def _orders_refresh(*, rebuild: bool) -> int:
-    """Bring the orders per day up to date with the orders created or changed since the last
-    count (all of them when rebuilding); returns the number of days counted again."""
-    state, _ = RefreshState.objects.select_for_update().get_or_create(name=ORDERS_STATE)
+def _refresh_by_updated_at(
+    state_name: str, rows, day_field: str, models, recount, *, rebuild: bool, days=frozenset()
+) -> int:
+    """Bring a rollup counted per local day of ``day_field`` up to date: count again (with
+    ``recount``) the days of the ``rows`` changed since the state's watermark (by their
+    ``updated_at``, re-read a little before it), and ``days``; every day when rebuilding, after
+    emptying ``models``. Returns the number of days counted again."""
+    state, _ = RefreshState.objects.select_for_update().get_or_create(name=state_name)
     if rebuild or state.watermark is None:
-        OrderDayRollup.objects.all().delete()
+        for model in models:
+            model.objects.all().delete()
         since = None
     else:
         since = state.watermark - OVERLAP
-    days, newest = _changed_days(Order.objects.all(), "placed_at", since=since)
-    order_days_rollup(days)
+    changed, newest = _changed_days(rows, day_field, since=since)
+    days = set(days) | changed
+    recount(days)
     if newest is not None and (state.watermark is None or newest > state.watermark):
         state.watermark = newest
     state.save(update_fields=["watermark"])
     return len(days)
+
+
+def _orders_refresh(*, rebuild: bool) -> int:
+    """The orders per day, after the orders created or changed since the last count."""
+    return _refresh_by_updated_at(
+        ORDERS_STATE,
+        Order.objects.all(),
+        "placed_at",
+        (OrderDayRollup,),
+        order_days_rollup,
+        rebuild=rebuild,
+    )
 
 
 def _days_replace(models, days: list[date], rows: dict[tuple, dict], keys=CUBE_FIELDS) -> None:
@@ -655,22 +673,17 @@ def complaint_days_rollup(days: Iterable[date]) -> None:
 
 
 def _complaints_refresh(*, rebuild: bool, days: set[date]) -> int:
-    """Bring the complaints per day up to date: the days of complaints changed since the last
-    refresh and ``days`` (those of complaints whose ticket changed); everything when
-    rebuilding. Returns the number of days counted again."""
-    state, _ = RefreshState.objects.select_for_update().get_or_create(name=COMPLAINTS_STATE)
-    if rebuild or state.watermark is None:
-        ComplaintDayRollup.objects.all().delete()
-        since = None
-    else:
-        since = state.watermark - OVERLAP
-    changed, newest = _changed_days(Complaint.objects.all(), "created_at", since=since)
-    days = days | changed
-    complaint_days_rollup(days)
-    if newest is not None and (state.watermark is None or newest > state.watermark):
-        state.watermark = newest
-    state.save(update_fields=["watermark"])
-    return len(days)
+    """The complaints per day, after the complaints changed since the last refresh and on
+    ``days`` (those of complaints whose ticket changed)."""
+    return _refresh_by_updated_at(
+        COMPLAINTS_STATE,
+        Complaint.objects.all(),
+        "created_at",
+        (ComplaintDayRollup,),
+        complaint_days_rollup,
+        rebuild=rebuild,
+        days=days,
+    )
 
 
 # --- Entry points -------------------------------------------------------------------------------

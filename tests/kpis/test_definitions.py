@@ -383,25 +383,26 @@ def test_returns_and_refunds_after_a_rebuild_are_counted_by_the_next_refresh(wee
     assert figures(WEEK, now=NOW)["refund_amount"] == Decimal("80.00")  # not counted twice
 
 
-def test_complaints_per_thousand_orders_acceptance_and_breakdown(office_hours):
+def _complaint_filed(created, category, accepted=None):
     from complaints.services import complaint_accept, complaint_create
 
+    complaint = complaint_create(
+        customer=CustomerFactory(),
+        category=category,
+        channel="app",
+        description="快递员态度很差",
+        actor=Actor.system("shop"),
+        now=created,
+    )
+    if accepted:
+        complaint_accept(complaint=complaint, actor=Actor.system("test"), now=accepted)
+    return complaint
+
+
+def test_complaints_per_thousand_orders_acceptance_and_breakdown(office_hours):
     for _ in range(8):
         OrderFactory(placed_at=at(16, 9))
-
-    def filed(created, category, accepted=None):
-        complaint = complaint_create(
-            customer=CustomerFactory(),
-            category=category,
-            channel="app",
-            description="快递员态度很差",
-            actor=Actor.system("shop"),
-            now=created,
-        )
-        if accepted:
-            complaint_accept(complaint=complaint, actor=Actor.system("test"), now=accepted)
-        return complaint
-
+    filed = _complaint_filed
     filed(at(16, 9), "logistics", accepted=at(16, 20))  # within 24 h
     filed(at(16, 10), "logistics", accepted=at(17, 11))  # 25 h: late
     filed(at(16, 11), "service_attitude")  # not accepted, 25 h old at NOW: late
@@ -425,25 +426,13 @@ def test_complaints_older_than_a_day_are_read_from_the_rollup_and_follow_their_c
     """Seen a week later, the same four complaints come from the complaints per day: all are
     decided now (the one filed Tuesday 11:30 was never accepted, so it is late), and a
     complaint re-classified or whose ticket moves team is counted again at the next refresh."""
-    from complaints.services import complaint_accept, complaint_classify, complaint_create
+    from complaints.services import complaint_classify
     from kpis.models import ComplaintDayRollup
     from kpis.selectors import complaint_breakdown, complaint_cube
     from tests.factories import TeamFactory, admin_user
     from tickets.services import ticket_update
 
-    def filed(created, category, accepted=None):
-        complaint = complaint_create(
-            customer=CustomerFactory(),
-            category=category,
-            channel="app",
-            description="快递员态度很差",
-            actor=Actor.system("shop"),
-            now=created,
-        )
-        if accepted:
-            complaint_accept(complaint=complaint, actor=Actor.system("test"), now=accepted)
-        return complaint
-
+    filed = _complaint_filed
     for _ in range(8):
         OrderFactory(placed_at=at(16, 9))
     first = filed(at(16, 9), "logistics", accepted=at(16, 20))  # within 24 h

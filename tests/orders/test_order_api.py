@@ -1,13 +1,12 @@
 """The storefront's order endpoints of api.md: PUT and GET /api/v1/orders/{number}/, and
 POST /api/v1/orders/{number}/events/."""
 
-import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from rest_framework.test import APIClient
 
 from orders.models import (
@@ -20,6 +19,7 @@ from orders.models import (
     Shipment,
     ShipmentEvent,
 )
+from tests.concurrency import run_at_once
 from tests.factories import (
     CustomerFactory,
     OrderEventFactory,
@@ -749,24 +749,14 @@ def test_the_same_event_sent_concurrently_is_recorded_once():
     _, key = storefront_api_key()
     body = {"type": "paid", "at": AT.isoformat(), "amount": str(order.total)}
     senders = 6
-    start = threading.Barrier(senders)
-    statuses: list[int] = []
 
-    def send() -> None:
+    def send(_n: int) -> int:
         # Each thread has its own client and its own database connection.
         client = APIClient()
         client.credentials(**api_key_header(key))
-        try:
-            start.wait(timeout=10)
-            statuses.append(client.post(events_url(order.number), body, format="json").status_code)
-        finally:
-            connection.close()
+        return client.post(events_url(order.number), body, format="json").status_code
 
-    threads = [threading.Thread(target=send) for _ in range(senders)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    statuses = run_at_once(senders, send)
 
     assert sorted(statuses) == [200] * (senders - 1) + [201]
     assert Payment.objects.filter(order=order).count() == 1
@@ -796,27 +786,6 @@ def test_an_event_dated_before_2000_is_refused(storefront):
     assert not OrderEvent.objects.filter(order=order, type="paid").exists()
 
 
-def _concurrently(senders: int, send) -> list[int]:
-    """Run ``send(client)`` in ``senders`` threads released together, each with its own
-    client and database connection; the response statuses."""
-    start = threading.Barrier(senders)
-    statuses: list[int] = []
-
-    def run(n: int) -> None:
-        try:
-            start.wait(timeout=10)
-            statuses.append(send(n))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(senders)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return sorted(statuses)
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_same_new_order_put_concurrently_is_created_once_and_replaced_by_the_others():
@@ -827,7 +796,7 @@ def test_the_same_new_order_put_concurrently_is_created_once_and_replaced_by_the
         client.credentials(**api_key_header(key))
         return client.put(order_url(), order_body(), format="json").status_code
 
-    assert _concurrently(6, put) == [200] * 5 + [201]
+    assert sorted(run_at_once(6, put)) == [200] * 5 + [201]
     order = Order.objects.get(number="SO-1001")
     assert order.lines.count() == 2
     assert Customer.objects.filter(external_id="C-778").count() == 1
@@ -846,7 +815,7 @@ def test_two_storefronts_putting_the_same_new_number_at_once_one_gets_it_the_oth
         client.credentials(**api_key_header(keys[n]))
         return client.put(order_url(), order_body(), format="json").status_code
 
-    assert _concurrently(2, put) == [201, 404]
+    assert sorted(run_at_once(2, put)) == [201, 404]
     assert Order.objects.filter(number="SO-1001").count() == 1
 
 

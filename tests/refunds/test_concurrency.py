@@ -6,13 +6,11 @@ SQLite serialises writers, so these run only against PostgreSQL (``DATABASE_URL`
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
 from decimal import Decimal
 from unittest import mock
 
 import pytest
-from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -26,37 +24,12 @@ from refunds.services import (
     return_request_receive,
 )
 from refunds.tasks import refund_payout_task
+from tests.concurrency import run_at_once
 from tests.factories import api_key_header, storefront_api_key
 
 from .helpers import delivered_order, desk_agent, desk_supervisor, file_request
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_at_once(count: int, work) -> list:
-    """Run ``work(i)`` in ``count`` threads released together; return their results in order.
-    Each thread closes its own database connection."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-    errors: list = []
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    assert not errors, errors
-    return results
 
 
 def recent_order(lines=None, **kwargs):

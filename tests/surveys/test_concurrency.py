@@ -6,45 +6,19 @@ running at once send each survey once and respect the per-customer cooldown betw
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.core import mail
-from django.db import connection
 from rest_framework.test import APIClient
 
 from surveys.choices import InvitationReason, InvitationStatus
 from surveys.models import SurveyInvitation, SurveyResponse
 from surveys.sweeper import surveys_sweep
+from tests.concurrency import run_at_once
 from tests.factories import CustomerFactory, SurveyInvitationFactory, survey_token
 from tests.surveys.helpers import DAY, T0, Desk
 from tickets.choices import TicketStatus
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_at_once(count: int, work) -> list:
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-    errors: list = []
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    assert not errors, errors
-    return results
 
 
 def test_eight_simultaneous_answers_record_one_and_open_one_follow_up():

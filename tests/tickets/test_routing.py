@@ -2,19 +2,18 @@
 online member with the fewest open tickets under capacity (taking turns among equals), agents
 claim and supervisors reassign; order exceptions open their ticket exactly once."""
 
-import threading
 from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.db import connection
 
 from csplatform.actors import Actor
 from csplatform.api.errors import DomainError
 from orders.models import OrderException
 from orders.services import order_exception_raise
+from tests.concurrency import run_at_once
 from tests.factories import (
     CustomerFactory,
     OrderExceptionFactory,
@@ -598,24 +597,8 @@ def test_20_tickets_created_at_once_spread_5_each_over_4_online_agents():
     rule(team)
     agents = [online_agent(team, username=f"agent{i}") for i in range(4)]
     customers = [CustomerFactory() for _ in range(20)]
-    start = threading.Barrier(20)
-    errors: list[BaseException] = []
 
-    def create(customer) -> None:
-        try:
-            start.wait(timeout=10)
-            open_ticket(customer, now=None)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
+    run_at_once(20, lambda i: open_ticket(customers[i], now=None))
 
-    threads = [threading.Thread(target=create, args=(c,)) for c in customers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert not errors, errors
     loads = Counter(Ticket.objects.filter(team=team).values_list("assignee__username", flat=True))
     assert loads == {a.username: 5 for a in agents}

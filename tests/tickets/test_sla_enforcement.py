@@ -16,6 +16,7 @@ from django.db import connections, transaction
 from django.db.models import Count
 
 from csplatform.actors import Actor
+from tests.concurrency import run_at_once
 from tests.factories import CustomerFactory, TeamFactory, online_agent, supervisor_user
 from tickets.models import (
     BusinessCalendar,
@@ -336,26 +337,7 @@ def test_sweepers_running_at_once_raise_one_alert_and_one_notification_per_recip
     sweepers = 4
 
     def sweep_at_once(now) -> list[SweepResult]:
-        barrier = threading.Barrier(sweepers)
-        results, errors = [], []
-
-        def sweep():
-            try:
-                barrier.wait(timeout=30)
-                results.append(sla_sweep(now=now, batch_size=50))
-            except Exception as error:  # reported by the assertion below
-                errors.append(error)
-            finally:
-                connections.close_all()
-
-        threads = [threading.Thread(target=sweep) for _ in range(sweepers)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        assert not errors
-        assert len(results) == sweepers
-        return results
+        return run_at_once(sweepers, lambda _i: sla_sweep(now=now, batch_size=50))
 
     warned = sweep_at_once(at(12))
     assert sum(r.warned for r in warned) == 200
