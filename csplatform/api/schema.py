@@ -44,12 +44,15 @@ class StorefrontKeyScheme(OpenApiAuthenticationExtension):
 
 
 def document_common_errors(result, generator, request, public):
-    """Postprocessing hook: every operation may be throttled (429), and every operation that
-    needs credentials may answer 401 and 403; document those where a view did not."""
+    """Postprocessing hook: every operation may be throttled (429), every operation that
+    needs credentials may answer 401 and 403, and every operation that takes a body may refuse
+    one it cannot read as any of its media types (415); document those where a view did not."""
     error = {"$ref": "#/components/schemas/Error"}
     descriptions = {
         "401": "No valid credentials",
         "403": "Not allowed for this principal",
+        "415": "The body's media type is not one this operation reads, or the body cannot be "
+        "read as it",
         "429": "Too many requests; retry after the Retry-After header's seconds",
     }
     for path in result.get("paths", {}).values():
@@ -59,6 +62,8 @@ def document_common_errors(result, generator, request, public):
             security = operation.get("security") or []
             needs_credentials = bool(security) and {} not in security
             codes = ["429", *(["401", "403"] if needs_credentials else [])]
+            if "requestBody" in operation:
+                codes.append("415")
             for code in codes:
                 operation["responses"].setdefault(
                     code,
@@ -115,10 +120,10 @@ def decimal_pattern(field) -> str:
     whole_rest = rf"\d{{0,{whole - 1}}}" if whole else r"\d*"
     if not field.decimal_places:
         return rf"^0*[1-9]{whole_rest}$"
-    return (
-        rf"^(?:0*[1-9]{whole_rest}{fraction}"
-        rf"|0*\.(?:0{{0,{field.decimal_places - 1}}}[1-9]\d{{0,{field.decimal_places - 1}}}))$"
-    )
+    # A fraction alone: k leading zeros, a non-zero digit, then at most the places left.
+    places = field.decimal_places
+    nonzero = "|".join(rf"0{{{k}}}[1-9]\d{{0,{places - 1 - k}}}" for k in range(places))
+    return rf"^(?:0*[1-9]{whole_rest}{fraction}|0*\.(?:{nonzero}))$"
 
 
 def decimal_number(field) -> dict:

@@ -8,7 +8,9 @@ class ReturnQueueFilter(django_filters.FilterSet):
 
     status = django_filters.MultipleChoiceFilter(choices=ReturnStatus.choices)
     type = django_filters.MultipleChoiceFilter(choices=ReturnType.choices)
-    order = django_filters.CharFilter(max_length=40)
+    order = django_filters.CharFilter(max_length=40, help_text="An order number.")
     needs_supervisor = django_filters.ChoiceFilter(
-        choices=[(v, v) for v in ("1", "0", "true", "false")]
+        choices=[(v, v) for v in ("1", "0", "true", "false")],
+        help_text="`1`: approvals an agent proposed that wait for a supervisor, and payouts "
+        "that failed for good.",
     )

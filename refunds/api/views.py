@@ -18,7 +18,7 @@ from csplatform.api.permissions import (
     is_storefront_request,
     request_storefront,
 )
-from csplatform.api.schema import ERROR_RESPONSES, ErrorSerializer
+from csplatform.api.schema import ERROR_RESPONSES, ErrorSerializer, filterset_parameters
 from csplatform.api.views import StorefrontCreates, validated
 from csplatform.idempotency import SCHEMA_PARAMETER as IDEMPOTENCY_PARAMETER
 from csplatform.idempotency import idempotent
@@ -26,7 +26,6 @@ from csplatform.uploads import MAX_PER_RETURN_REQUEST, UploadParser
 from orders.models import Order
 
 from .. import services
-from ..choices import ReturnStatus, ReturnType
 from ..models import RefundRules, ReturnRequest
 from ..selectors import return_detail, return_queue, returns_visible_to
 from .filters import ReturnQueueFilter
@@ -85,23 +84,7 @@ class ReturnListCreateApi(StorefrontCreates, APIView):
 
     @extend_schema(
         operation_id="returns_list",
-        parameters=[
-            OpenApiParameter(
-                "status", str, many=True, enum=[s.value for s in ReturnStatus], explode=True
-            ),
-            OpenApiParameter(
-                "type", str, many=True, enum=[t.value for t in ReturnType], explode=True
-            ),
-            OpenApiParameter("order", str, description="An order number."),
-            OpenApiParameter(
-                "needs_supervisor",
-                str,
-                enum=["1", "0", "true", "false"],
-                description="`1`: approvals an agent proposed that wait for a supervisor, and "
-                "payouts that failed for good.",
-            ),
-            OpenApiParameter("page", int),
-        ],
+        parameters=[*filterset_parameters(ReturnQueueFilter), OpenApiParameter("page", int)],
         responses={200: ReturnListItemSerializer(many=True), **ERROR_RESPONSES},
     )
     def get(self, request):

@@ -129,7 +129,12 @@ def test_non_empty_lists_have_min_items_in_the_schema(components):
     ("serializer_class", "field", "valid", "invalid"),
     [
         (OrderPutInputSerializer, "total", ["0", "12.5", "9999999999.99"], ["", "-1", "1.234"]),
-        (RefundCreateInputSerializer, "amount", ["0.01", "0.5", "10"], ["0", "0.00", ".0", ""]),
+        (
+            RefundCreateInputSerializer,
+            "amount",
+            ["0.01", "0.5", "10", "00.09", ".5"],
+            ["0", "0.00", ".0", "", "0.070", "00000000.070", "0.001"],
+        ),
     ],
 )
 def test_money_patterns_match_what_the_serializer_takes(
@@ -153,6 +158,38 @@ def test_the_queue_filters_are_enums_and_pages_start_at_1(openapi):
     assert "urgent" in parameters["priority"]["items"]["enum"]
     assert parameters["sla"]["enum"] == ["", "breached", "breaching_soon"]
     assert parameters["page"] == {"type": "integer", "minimum": 1}
+    returns = openapi["paths"]["/api/v1/returns/"]["get"]
+    parameters = {p["name"]: p["schema"] for p in returns["parameters"]}
+    # The blank is "not given", as the form reads it.
+    assert parameters["needs_supervisor"]["enum"] == ["", "0", "1", "false", "true"]
+
+
+def test_operations_that_take_a_body_document_415(openapi):
+    token = openapi["paths"]["/api/v1/auth/token/"]["post"]
+    assert "415" in token["responses"]
+    assert "415" not in openapi["paths"]["/api/v1/tickets/"]["get"]["responses"]
+
+
+@pytest.mark.parametrize(
+    ("moment", "valid"),
+    [
+        ("2000-01-01T00:03:00+01:04", True),  # 1999 in UTC, 2000 as written
+        ("2099-12-31T23:59:59-12:00", True),
+        ("1999-12-31T23:59:59Z", False),
+        ("2100-01-01T00:00:00+14:00", False),
+        ("0003-01-01T00:00:00+08:00", False),
+    ],
+)
+def test_a_moment_is_taken_when_its_year_as_written_is_2000_to_2099(openapi, moment, valid):
+    from csplatform.api.strict import MomentField
+
+    schema = openapi["components"]["schemas"]["OrderPutInputRequest"]["properties"]["placed_at"]
+    assert bool(re.search(schema["pattern"], moment)) is valid
+    if valid:
+        MomentField().run_validation(moment)
+    else:
+        with pytest.raises(serializers.ValidationError):
+            MomentField().run_validation(moment)
 
 
 @pytest.mark.django_db
