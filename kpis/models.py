@@ -80,26 +80,10 @@ class OrderDayRollup(models.Model):
 CUBE_FIELDS = ("day", "team_id", "agent_id", "channel", "kind", "tier")
 
 
-class DayCube(models.Model):
-    """A rollup row's key: local day × team × agent × channel × ticket kind × customer tier."""
-
-    day = models.DateField()
-    team_id = models.BigIntegerField(null=True)
-    agent_id = models.BigIntegerField(null=True)
-    channel = models.CharField(max_length=16)
-    kind = models.CharField(max_length=16)
-    tier = models.CharField(max_length=16)
-
-    class Meta:
-        abstract = True
-
-    def __str__(self) -> str:
-        return f"{self.day} {self.team_id} {self.agent_id} {self.channel} {self.kind}"
-
-
 class DayTeamCube(models.Model):
-    """The same key without the agent: a few hundred rows a day whatever the volume, for every
-    slice that neither filters nor groups by agent."""
+    """A rollup row's key without the agent: local day × team × channel × ticket kind ×
+    customer tier; a few hundred rows a day whatever the volume, for every slice that neither
+    filters nor groups by agent."""
 
     day = models.DateField()
     team_id = models.BigIntegerField(null=True)
@@ -112,6 +96,18 @@ class DayTeamCube(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} team={self.team_id}"
+
+
+class DayCube(DayTeamCube):
+    """The finest key: the same with the agent (``CUBE_FIELDS``)."""
+
+    agent_id = models.BigIntegerField(null=True)
+
+    class Meta(DayTeamCube.Meta):
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.team_id} {self.agent_id} {self.channel} {self.kind}"
 
 
 class DayAgentCube(models.Model):
