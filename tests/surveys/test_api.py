@@ -161,7 +161,7 @@ def test_the_schema_describes_the_survey_endpoints_truthfully(api):
     schema = api.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     survey = schema["paths"]["/api/v1/surveys/{token}/"]
     assert set(survey["get"]["responses"]) == {"200", "404", "410", "429"}
-    assert set(survey["post"]["responses"]) == {"201", "400", "404", "409", "410", "429"}
+    assert set(survey["post"]["responses"]) == {"201", "400", "404", "409", "410", "415", "429"}
     assert survey["get"].get("security", []) in ([], [{}])  # no credentials: the token is one
     assert "security" not in schema
     lookup = schema["paths"]["/api/v1/surveys/"]["get"]
