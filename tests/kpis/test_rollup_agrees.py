@@ -361,3 +361,151 @@ class SurveyRollupsAgreeWithDirectComputation(TestCase):
             board = {row["key"]: row["csat"] for row in leaderboard(s)}
             for agent, value in per_agent.items():
                 assert board[agent] == pytest.approx(value), (s, agent)
+
+
+complaint_spec = st.fixed_dictionaries(
+    {
+        "created": st.integers(0, SPAN_MINUTES),
+        "accepted_after": st.one_of(st.none(), st.integers(0, 2 * 24 * 60)),  # minutes
+        "category": st.sampled_from(("logistics", "product_quality", "service_attitude")),
+        "severity": st.sampled_from(("minor", "major")),
+        "channel": st.sampled_from(CHANNELS),
+        "ticket": st.one_of(
+            st.none(),
+            st.fixed_dictionaries(
+                {
+                    "team": st.integers(0, 1),
+                    "agent": st.one_of(st.none(), st.integers(0, 2)),
+                    "kind": st.sampled_from(KINDS),
+                }
+            ),
+        ),
+        "vip": st.booleans(),
+    }
+)
+complaint_change = st.fixed_dictionaries({"index": st.integers(0, 40), "accept": st.booleans()})
+
+
+def direct_complaints(s: Slice, now) -> dict:
+    """Complaints of the slice, their share accepted within 24 hours and their split by
+    category, from the complaints one by one."""
+    from complaints.models import Complaint
+
+    def counts(c) -> bool:
+        t = c.ticket
+        return (
+            s.start <= local_day(c.created_at) <= s.end
+            and (s.team_ids is None or (t is not None and t.team_id in s.team_ids))
+            and (
+                s.agent_id is None
+                or (t is not None and (t.assignee_id or t.owner_id) == s.agent_id)
+            )
+            and (not s.channel or c.channel == s.channel)
+            and (not s.kind or (t is not None and t.kind == s.kind))
+            and (not s.tier or c.customer.tier == s.tier)
+        )
+
+    mine = [c for c in Complaint.objects.select_related("ticket", "customer") if counts(c)]
+    limit = timedelta(hours=24)
+    in_time = [c for c in mine if c.accepted_at and c.accepted_at <= c.created_at + limit]
+    decided = [c for c in mine if c.accepted_at or c.created_at <= now - limit]
+    categories = defaultdict(int)
+    for c in mine:
+        categories[c.category] += 1
+    return {
+        "complaints": len(mine),
+        "accepted_24h": d.ratio(len(in_time), len(decided)),
+        "by_category": dict(categories),
+    }
+
+
+class ComplaintRollupAgreesWithDirectComputation(TestCase):
+    """The complaints per day (older days) and the live count (the last day) together give
+    what the complaints give, after a rebuild and after changes caught by the refresh."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.teams = [TeamFactory(), TeamFactory()]
+        cls.agents = [UserFactory() for _ in range(3)]
+        cls.customers = [CustomerFactory(tier="regular"), CustomerFactory(tier="vip")]
+
+    def arrange(self, spec: dict):
+        from tests.factories import ComplaintFactory
+
+        created = START + timedelta(minutes=spec["created"])
+        ticket = None
+        if spec["ticket"] is not None:
+            t = spec["ticket"]
+            ticket = TicketFactory(
+                created_at=created,
+                updated_at=created,
+                team=self.teams[t["team"]],
+                assignee=self.agents[t["agent"]] if t["agent"] is not None else None,
+                kind=t["kind"],
+                customer=self.customers[spec["vip"]],
+            )
+        accepted = spec["accepted_after"]
+        return ComplaintFactory(
+            customer=self.customers[spec["vip"]],
+            ticket=ticket,
+            category=spec["category"],
+            severity=spec["severity"],
+            channel=spec["channel"],
+            created_at=created,
+            accepted_at=created + timedelta(minutes=accepted) if accepted is not None else None,
+        )
+
+    def assert_agree(self, now):
+        from kpis.selectors import complaint_breakdown, complaint_cube
+
+        first, last = date(2026, 11, 16), date(2026, 11, 19)
+        for s in (
+            Slice(start=first, end=last),
+            Slice(start=first, end=first),
+            Slice(start=first, end=last, team_ids=(self.teams[1].pk,)),
+            Slice(start=first, end=last, channel="chat", tier="vip"),
+            Slice(start=first, end=last, kind="order_issue", agent_id=self.agents[0].pk),
+        ):
+            expected = direct_complaints(s, now)
+            rows = complaint_cube(s, now=now)
+            got = figures(s, now=now, complaint_rows=rows)
+            assert sum(r["n"] for r in rows) == expected["complaints"], s
+            if expected["accepted_24h"] is None:
+                assert got["complaints_accepted_24h"] is None, s
+            else:
+                assert got["complaints_accepted_24h"] == pytest.approx(expected["accepted_24h"])
+            split = complaint_breakdown(s, rows=rows)["by_category"]
+            assert split == expected["by_category"], s
+
+    @settings(
+        max_examples=15,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(
+        st.lists(complaint_spec, min_size=1, max_size=20),
+        st.lists(complaint_change, max_size=5),
+        st.integers(0, 2 * 24 * 60),
+    )
+    def test_complaint_rollup_agrees_with_the_complaints(self, specs, changes, read_after):
+        complaints = [self.arrange(spec) for spec in specs]
+        # Read at some moment from the third day on: the days before the last one come from
+        # the complaints per day, the last one is counted live.
+        now = START + timedelta(days=2, minutes=read_after)
+        kpis_rebuild(now=now)
+        self.assert_agree(now)
+        later = now
+        for n, c in enumerate(changes):
+            complaint = complaints[c["index"] % len(complaints)]
+            later = now + timedelta(minutes=n + 1)
+            if complaint.ticket is not None:  # moves to the other team
+                other = 1 if complaint.ticket.team_id == self.teams[0].pk else 0
+                complaint.ticket.team = self.teams[other]
+                complaint.ticket.updated_at = later
+                complaint.ticket.save()
+            if c["accept"] and complaint.accepted_at is None:
+                complaint.accepted_at = later
+                complaint.updated_at = later
+                complaint.save()
+        kpis_refresh(now=later)
+        self.assert_agree(later)
