@@ -58,10 +58,10 @@ class OrderEventInline(ReadOnlyInline):
 class StorefrontAdmin(admin.ModelAdmin):
     """The shop fronts whose keys sync orders; a key sees its storefront's data only."""
 
-    list_display = ["name", "active", "created_at"]
+    list_display = ["name", "active", "is_default", "created_at"]
     list_filter = ["active"]
     search_fields = ["name"]
-    readonly_fields = ["created_at"]
+    readonly_fields = ["is_default", "created_at"]
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Customers, orders and keys point at it; deactivate it instead.

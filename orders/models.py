@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Round
 from django.utils.translation import gettext_lazy as _
@@ -42,20 +42,42 @@ class Storefront(models.Model):
     active = models.BooleanField(
         _("active"), default=True, help_text=_("An inactive storefront's keys are refused.")
     )
+    # The storefront of the data that predates storefronts, of the demo data, and of keys
+    # created without naming one; found by this flag, so that it may be renamed.
+    is_default = models.BooleanField(_("default storefront"), default=False, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("storefront")
         verbose_name_plural = _("storefronts")
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="storefront_one_default",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
 
     @classmethod
     def default(cls) -> "Storefront":
-        """The storefront of the data that predates storefronts, and of the demo data."""
-        return cls.objects.get_or_create(name=DEFAULT_STOREFRONT_NAME)[0]
+        """The default storefront, whatever it is called now (made on first use, named
+        ``DEFAULT_STOREFRONT_NAME``, where there is none)."""
+        found = cls.objects.filter(is_default=True).first()
+        if found is not None:
+            return found
+        try:
+            with transaction.atomic():
+                return cls.objects.create(name=DEFAULT_STOREFRONT_NAME, is_default=True)
+        except IntegrityError:  # made meanwhile, or a storefront already has the name
+            found = cls.objects.filter(is_default=True).first()
+            if found is None:  # the one of that name becomes the default
+                cls.objects.filter(name=DEFAULT_STOREFRONT_NAME).update(is_default=True)
+                found = cls.objects.get(name=DEFAULT_STOREFRONT_NAME)
+            return found
 
 
 class Customer(models.Model):

@@ -378,6 +378,32 @@ def test_create_api_key_makes_a_key_of_the_named_storefront_creating_it_if_neede
     assert Storefront.objects.filter(name="Shop B").count() == 1
 
 
+def test_the_default_storefront_stays_the_default_when_renamed():
+    shop = Storefront.default()
+    assert shop.is_default and shop.name == "Default storefront"  # marked by the migration
+    Storefront.objects.filter(pk=shop.pk).update(name="天猫旗舰店")
+
+    assert Storefront.default() == shop
+    call_command("create_api_key", "flagship key", stdout=StringIO())
+    assert ApiKeyProfile.objects.get(api_key__name="flagship key").storefront == shop
+    assert not Storefront.objects.filter(name="Default storefront").exists()
+
+
+def test_there_is_only_one_default_storefront():
+    Storefront.default()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Storefront.objects.create(name="Another", is_default=True)
+
+
+def test_a_database_without_a_default_storefront_gets_one_on_first_use():
+    Storefront.objects.filter(is_default=True).update(is_default=False, name="Old shop")
+
+    made = Storefront.default()
+
+    assert (made.name, made.is_default) == ("Default storefront", True)
+    assert Storefront.default() == made
+
+
 # --- Admin -----------------------------------------------------------------------------------
 
 

@@ -4,7 +4,7 @@ from django.db import transaction
 
 from csplatform.models import ApiScope
 from csplatform.services import storefront_get_or_create, storefront_key_create
-from orders.models import DEFAULT_STOREFRONT_NAME
+from orders.models import DEFAULT_STOREFRONT_NAME, Storefront
 
 
 class Command(BaseCommand):
@@ -19,9 +19,10 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--storefront",
-            default=DEFAULT_STOREFRONT_NAME,
+            default=None,
             help="The storefront whose data the key sees, by name; created if there is none "
-            f"of this name (default: {DEFAULT_STOREFRONT_NAME!r}).",
+            f"of this name (default: the default storefront, first named "
+            f"{DEFAULT_STOREFRONT_NAME!r}).",
         )
         parser.add_argument(
             "--scopes",
@@ -30,7 +31,7 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, *args, name: str, expires: str | None, scopes: str, storefront: str, **options
+        self, *args, name: str, expires: str | None, scopes: str, storefront: str | None, **options
     ):
         name = name.strip()
         if not name:
@@ -51,7 +52,10 @@ class Command(BaseCommand):
                 expiry = make_aware(expiry, get_current_timezone())
         try:
             with transaction.atomic():  # no new storefront without its key
-                shop, shop_created = storefront_get_or_create(name=storefront)
+                if storefront is None:
+                    shop, shop_created = Storefront.default(), False
+                else:
+                    shop, shop_created = storefront_get_or_create(name=storefront)
                 api_key, key = storefront_key_create(
                     name=name,
                     storefront=shop,
