@@ -221,6 +221,14 @@ def _timed_aggregates(timed: str) -> dict:
     return aggregates
 
 
+def _rows_add(rows: dict[tuple, dict], queryset, day_field: str, dimensions) -> None:
+    """Add the measures of each row of ``queryset`` (a ``values()`` of the day, the dimensions
+    and measures) to ``rows``, under the key (day, *dimensions)."""
+    for row in queryset:
+        key = (row.pop(day_field), *(row.pop(d) for d in dimensions))
+        rows[key].update(row)
+
+
 def _rows_for_days(days: list[date]) -> dict[tuple, dict]:
     """Rollup rows of these days, keyed by (day, *dimensions): one query per measure group."""
     rows: dict[tuple, dict] = defaultdict(dict)
@@ -233,9 +241,7 @@ def _rows_for_days(days: list[date]) -> dict[tuple, dict]:
             .annotate(**aggregates)
             .order_by()
         )
-        for row in queryset:
-            key = (row.pop(day_field), *(row.pop(d) for d in DIMENSIONS))
-            rows[key].update(row)
+        _rows_add(rows, queryset, day_field, DIMENSIONS)
 
     add("created_day", {"created": Count("pk"), "finished": _count_if(Q(finished=True))})
     add(
@@ -462,9 +468,7 @@ def survey_days_rollup(days: Iterable[date]) -> None:
         .order_by()
     )
     for queryset in (responses, sent):
-        for row in queryset:
-            key = (row.pop("day"), *(row.pop(d) for d in SURVEY_DIMENSIONS))
-            rows[key].update(row)
+        _rows_add(rows, queryset, "day", SURVEY_DIMENSIONS)
     _days_replace(SURVEY_ROLLUPS, days, rows)
 
 
@@ -574,12 +578,11 @@ def return_days_rollup(days: Iterable[date]) -> None:
         .order_by()
     )
     for queryset in (requests, refunds, received):
-        for row in queryset:
-            key = (row.pop("day"), *(row.pop(d) for d in TICKET_DIMENSION_ALIASES))
-            if "request_to_refund" in row:
-                duration = row.pop("request_to_refund")
-                row["request_to_refund_seconds"] = int(duration.total_seconds()) if duration else 0
-            rows[key].update(row)
+        _rows_add(rows, queryset, "day", TICKET_DIMENSION_ALIASES)
+    for values in rows.values():
+        if "request_to_refund" in values:
+            duration = values.pop("request_to_refund")
+            values["request_to_refund_seconds"] = int(duration.total_seconds()) if duration else 0
     _days_replace((ReturnDayRollup,), days, rows)
 
 
@@ -662,13 +665,8 @@ def complaint_days_rollup(days: Iterable[date]) -> None:
     if not days:
         return
     filed = Complaint.objects.filter(_day_runs_q("created_at", days))
-    rows = {
-        (row["day"], *(row[d] for d in COMPLAINT_DIMENSIONS)): {
-            "complaints": row["complaints"],
-            "accepted_24h": row["accepted_24h"],
-        }
-        for row in complaints_counted(filed, by_day=True)
-    }
+    rows: dict[tuple, dict] = defaultdict(dict)
+    _rows_add(rows, complaints_counted(filed, by_day=True), "day", COMPLAINT_DIMENSIONS)
     _days_replace((ComplaintDayRollup,), days, rows, keys=COMPLAINT_KEYS)
 
 
