@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import io
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-import time_machine
-from django.core.management import call_command
 
 from complaints import demo
 from complaints.choices import ComplaintStatus, EscalationLevel
 from complaints.models import Complaint, ComplaintEvent
 from complaints.transitions import ALLOWED_TRANSITIONS
+from tests.seeding import DEMO_NOW, seed_demo_at
 from tickets.choices import TicketEventType, TicketKind, TicketStatus
 from tickets.models import SlaClock
 
@@ -20,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 ORDERS = 600
 TICKETS = 1_500
-NOW = datetime(2026, 3, 4, 12, 15, 7, 123456, tzinfo=UTC)
+NOW = DEMO_NOW
 S = ComplaintStatus
 
 
@@ -31,10 +29,7 @@ def _more_complaints(monkeypatch):
 
 
 def seed(orders: int = ORDERS, tickets: int = TICKETS) -> str:
-    out = io.StringIO()
-    with time_machine.travel(NOW, tick=False):
-        call_command("seed_demo", orders=orders, tickets=tickets, stdout=out)
-    return out.getvalue()
+    return seed_demo_at(orders=orders, tickets=tickets)
 
 
 def row_counts() -> dict[str, int]:

@@ -31,6 +31,16 @@ CHANNELS = ("web", "chat", "phone")
 KINDS = ("inquiry", "order_issue")
 STATUSES = ("new", "open", "pending", "solved", "closed")
 
+
+def random_runs(examples: int):
+    """Hypothesis settings for these tests: each example arranges rows in the database."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
+
 clock = st.one_of(
     st.none(),
     st.tuples(
@@ -206,11 +216,7 @@ class RollupAgreesWithDirectComputation(TwoTeamsThreeAgents):
                     else:
                         assert got[key] == pytest.approx(value), (s, key, got[key], value)
 
-    @settings(
-        max_examples=12,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+    @random_runs(12)
     @given(st.lists(ticket, min_size=1, max_size=25), st.lists(change, max_size=6))
     def test_rollups_agree_after_a_rebuild_and_after_incremental_refreshes(self, specs, changes):
         tickets = [self.arrange(spec) for spec in specs]
@@ -332,11 +338,7 @@ class SurveyRollupsAgreeWithDirectComputation(TwoTeamsThreeAgents):
                 **attribution,
             )
 
-    @settings(
-        max_examples=10,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+    @random_runs(10)
     @given(st.lists(csat_survey, min_size=1, max_size=25))
     def test_survey_rollups_agree_with_the_responses(self, specs):
         for spec in specs:
@@ -472,11 +474,7 @@ class ComplaintRollupAgreesWithDirectComputation(TwoTeamsThreeAgents):
             split = complaint_breakdown(s, rows=rows)["by_category"]
             assert split == expected["by_category"], s
 
-    @settings(
-        max_examples=15,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+    @random_runs(15)
     @given(
         st.lists(complaint_spec, min_size=1, max_size=20),
         st.lists(complaint_change, max_size=5),

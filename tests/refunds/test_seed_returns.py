@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import io
 from collections import Counter
-from datetime import UTC, datetime
 
 import pytest
-import time_machine
-from django.core.management import call_command
 from django.db.models import Sum
 
 from orders.models import Order, OrderLine
@@ -16,21 +12,19 @@ from refunds import demo
 from refunds.choices import GOODS_BACK, RefundStatus, ReturnStatus
 from refunds.models import GatewayPayout, Refund, ReturnEvent, ReturnLine, ReturnRequest
 from refunds.transitions import ALLOWED_TRANSITIONS
+from tests.seeding import DEMO_NOW, seed_demo_at
 from tickets.choices import TicketKind
 
 pytestmark = pytest.mark.django_db
 
 ORDERS = 600
 TICKETS = 1_500
-NOW = datetime(2026, 3, 4, 12, 15, 7, 123456, tzinfo=UTC)
+NOW = DEMO_NOW
 S = ReturnStatus
 
 
 def seed(orders: int = ORDERS, tickets: int = TICKETS) -> str:
-    out = io.StringIO()
-    with time_machine.travel(NOW, tick=False):
-        call_command("seed_demo", orders=orders, tickets=tickets, stdout=out)
-    return out.getvalue()
+    return seed_demo_at(orders=orders, tickets=tickets)
 
 
 def row_counts() -> dict[str, int]:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from itertools import pairwise
 
 import pytest
-import time_machine
-from django.core.management import call_command
 
 from complaints import demo as complaints_demo
 from complaints.choices import ComplaintStatus
@@ -18,6 +15,7 @@ from orders.models import Order
 from surveys.choices import InvitationReason, InvitationStatus, SurveyKind
 from surveys.models import SurveyCooldown, SurveyInvitation, SurveyResponse, SurveySettings
 from surveys.tokens import token_for, token_hash
+from tests.seeding import DEMO_NOW, seed_demo_at
 from tickets.choices import TicketKind, TicketStatus
 from tickets.models import Ticket
 
@@ -25,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 ORDERS = 600
 TICKETS = 1_500
-NOW = datetime(2026, 3, 4, 12, 15, 7, 123456, tzinfo=UTC)
+NOW = DEMO_NOW
 IS = InvitationStatus
 K = SurveyKind
 
@@ -36,10 +34,7 @@ def _more_complaints(monkeypatch):
 
 
 def seed(orders: int = ORDERS, tickets: int = TICKETS) -> str:
-    out = io.StringIO()
-    with time_machine.travel(NOW, tick=False):
-        call_command("seed_demo", orders=orders, tickets=tickets, stdout=out)
-    return out.getvalue()
+    return seed_demo_at(orders=orders, tickets=tickets)
 
 
 def row_counts() -> dict[str, int]:

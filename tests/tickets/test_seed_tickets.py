@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.db import transaction
 
 from csplatform.actors import Actor
@@ -17,6 +15,7 @@ from csplatform.roles import AGENT, DEMO_GROUP, SUPERVISOR
 from orders.models import Customer
 from surveys.models import SurveyInvitation, SurveyResponse
 from tests.csplatform.test_seed_demo import delete_aftercare_rows
+from tests.seeding import DEMO_NOW, seed_demo_at
 from tickets import demo
 from tickets.choices import OPEN_STATUSES, AuthorKind, TicketEventType, TicketStatus
 from tickets.models import (
@@ -38,17 +37,12 @@ pytestmark = pytest.mark.django_db
 S = TicketStatus
 ORDERS = 150
 TICKETS = 120
-# Seeding reads the clock once; a fixed one makes runs comparable (a quarter past eight in
-# the evening in Beijing, when agents are on shift).
-NOW = datetime(2026, 3, 4, 12, 15, 7, 123456, tzinfo=UTC)
+NOW = DEMO_NOW
 User = get_user_model()
 
 
 def seed(tickets: int = TICKETS, orders: int = ORDERS, **options) -> str:
-    out = io.StringIO()
-    with time_machine.travel(NOW, tick=False):
-        call_command("seed_demo", orders=orders, tickets=tickets, stdout=out, **options)
-    return out.getvalue()
+    return seed_demo_at(orders=orders, tickets=tickets, **options)
 
 
 def row_counts() -> dict[str, int]:
