@@ -488,6 +488,16 @@ def complaint_request_confirmation(
     complaint.confirmation_requested_at = now
     complaint.confirmation_due_at = now + timedelta(hours=SeverityRules.load().confirmation_hours)
     _save(complaint, now)
+    if complaint.ticket_id:
+        # The customer's turn: the ticket waits in pending, where its closure timer pauses.
+        ticket_system_change(
+            ticket=complaint.ticket,
+            actor=actor,
+            status=TicketStatus.PENDING,
+            note=_("Complaint %(number)s: waiting for the customer to confirm the outcome.")
+            % {"number": complaint.number},
+            now=now,
+        )
     return complaint
 
 
@@ -574,6 +584,16 @@ def complaint_confirm(
     complaint.confirmation_due_at = None
     _escalate(complaint, reason=_("The customer rejected the outcome."), actor=actor, now=now)
     _save(complaint, now)
+    if complaint.ticket_id:
+        # Our turn again: the ticket leaves pending and its closure timer runs on.
+        ticket_system_change(
+            ticket=complaint.ticket,
+            actor=actor,
+            status=TicketStatus.OPEN,
+            note=_("Complaint %(number)s: the customer rejected the outcome.")
+            % {"number": complaint.number},
+            now=now,
+        )
     return complaint
 
 

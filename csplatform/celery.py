@@ -24,6 +24,13 @@ app.conf.beat_schedule = {
         "schedule": 15.0,
         "options": {"expires": 14},
     },
+    # Every running clock resynced after the SLA rules changed under it (a request row, so a
+    # run cut short is done again by the next one).
+    "sla-recompute-requested": {
+        "task": "tickets.tasks.sla_recompute_requested_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "orders-cancel-unpaid": {"task": "orders.tasks.orders_cancel_unpaid_task", "schedule": 60.0},
     "orders-flag-shipping-overdue": {
         "task": "orders.tasks.orders_flag_shipping_overdue_task",

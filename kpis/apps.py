@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class KpisConfig(AppConfig):
     name = "kpis"
     verbose_name = _("KPIs")
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401 - connects to the tickets app's signals

@@ -139,16 +139,24 @@ _TIMES = {
         ),
     ),
     "handling": (
-        _("Handling time"),
+        _("Handling time (preliminary solution)"),
         _(
-            "handling clocks stopped in the period (the ticket reached solved); a ticket that "
-            "was reopened and solved again counts once, at its last solve, with its total used "
-            "time"
+            "handling clocks stopped in the period: calendar time from the ticket's creation "
+            "until a solution or next step was with the customer (the first time the ticket "
+            "went to pending after a public agent reply, or was solved), and business time as "
+            "the clock's used time, without the time on hold; complaint and after-sales "
+            "tickets are measured by acceptance and plan instead"
         ),
     ),
     "closure": (
-        _("Closure time"),
-        _("closure clocks stopped in the period (the ticket reached closed)"),
+        _("Closure time (闭环)"),
+        _(
+            "closure clocks stopped in the period: calendar time from the ticket's creation to "
+            "its solve (not the automatic close after it), and business time as the clock's "
+            "used time, without the time the ticket waited on the customer or a third party "
+            "(pending, on hold); a ticket reopened and solved again counts once, at its last "
+            "solve, with its total used time"
+        ),
     ),
 }
 
@@ -277,8 +285,35 @@ _SLA_LABELS = {
     "next_response": _("Next response"),
     "handling": _("Handling"),
     "closure": _("Closure"),
-    "acceptance": _("Complaint acceptance"),
-    "plan": _("Complaint handling plan"),
+    "acceptance": _("Acceptance (受理)"),
+    "plan": _("Handling plan (处理方案)"),
+}
+# What meets each metric's clock (sla.md, "Metrics"), for the definitions below.
+_SLA_MEANINGS = {
+    "first_response": _(
+        "the first public agent reply (or the solve) within the target: 15 minutes by default, "
+        "5 in chat and live-stream rooms"
+    ),
+    "next_response": _(
+        "each answer to a customer message that waited after the first response, within the "
+        "target (5 minutes in chat and live-stream rooms; off elsewhere by default)"
+    ),
+    "handling": _(
+        "a preliminary solution with the customer (the ticket first set pending after a public "
+        "reply, or solved) within the target, 24 hours by default, time on hold not counted"
+    ),
+    "closure": _(
+        "the ticket solved within the target, 48 hours by default, time pending or on hold not "
+        "counted; a reopened ticket is judged again at its next solve"
+    ),
+    "acceptance": _(
+        "a complaint, return or after-sales case accepted (受理: the complaint accepted, the "
+        "return request decided, or an agent's Accept) within the target, 24 hours by default"
+    ),
+    "plan": _(
+        "a handling plan given (the complaint's plan proposed, the return approved, or an "
+        "after-sales reply sent as the plan) within the target, 48 hours by default"
+    ),
 }
 for _metric in SLA_METRICS:
     _add(
@@ -288,9 +323,12 @@ for _metric in SLA_METRICS:
             PERCENT,
             HIGHER,
             SLA,
-            _(
-                "Clocks of this metric that stopped in the period: met ÷ (met + breached). "
-                "Cancelled clocks do not count."
+            format_lazy(
+                _(
+                    "Clocks of this metric that stopped in the period, met when {meaning}: "
+                    "met ÷ (met + breached). Cancelled clocks do not count."
+                ),
+                meaning=_SLA_MEANINGS[_metric],
             ),
         )
     )

@@ -20,7 +20,7 @@ from csplatform.api.errors import ConflictError, DomainError, InvalidInput
 from csplatform.roles import ADMIN, SUPERVISOR, role_of
 from orders.models import Order, OrderLine
 from tickets.choices import TicketKind
-from tickets.services import ticket_create
+from tickets.services import ticket_create, ticket_milestone_record
 
 from . import rules as return_rules
 from .choices import GOODS_BACK, RefundStatus, ReturnStatus, ReturnType
@@ -210,6 +210,15 @@ def return_request_create(
     return request
 
 
+def _ticket_milestones(request, milestones: tuple[str, ...], actor: Actor, now: datetime) -> None:
+    """The decision is the case's acceptance (受理), an approval also its handling plan: the
+    ticket's timers of those names stop. Locked after the order and the request."""
+    if request.ticket_id is None:
+        return
+    for milestone in milestones:
+        ticket_milestone_record(ticket=request.ticket, milestone=milestone, actor=actor, now=now)
+
+
 def _approve(order, request, *, actor: Actor, now: datetime, reason: str = "") -> None:
     return_apply_transition(
         request=request, target=ReturnStatus.APPROVED, actor=actor, now=now, reason=reason
@@ -224,6 +233,7 @@ def _approve(order, request, *, actor: Actor, now: datetime, reason: str = "") -
         )
         request.return_due_at = now + timedelta(days=RefundRules.load().return_shipping_days)
     request.save()
+    _ticket_milestones(request, ("acceptance", "plan"), actor, now)
     if request.type == ReturnType.REFUND_ONLY:
         _refund(order, request, amount=request.requested_amount, actor=actor, now=now)
 
@@ -288,6 +298,7 @@ def return_request_reject(
     request.decided_by, request.decided_at, request.decision_reason = by_user, now, reason
     request.respond_due_at = None
     request.save()
+    _ticket_milestones(request, ("acceptance",), Actor.for_user(by_user), now)
     return request
 
 

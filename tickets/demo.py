@@ -65,7 +65,16 @@ from .models import (
     TicketEvent,
     TicketSettings,
 )
-from .sla.clocks import MILESTONES
+from .sla.clocks import (
+    ACTIVE,
+    BREACHED,
+    CANCELLED,
+    MET,
+    NEXT_RESPONSE,
+    PAUSED,
+    RESUMED_ON_REOPEN,
+    metric_fulfilled,
+)
 from .sla.policies import active_policies, calendar_for, policy_for
 
 S = TicketStatus
@@ -469,13 +478,6 @@ SHOWCASE_STATUSES = (S.NEW, S.OPEN, S.PENDING, S.ON_HOLD, S.SOLVED, S.OPEN, S.NE
 SHOWCASE_PATHS = {S.NEW: DIALOG, S.OPEN: DIALOG, S.PENDING: PENDING, S.ON_HOLD: ON_HOLD}
 
 PRIORITY_ORDER = (Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT)
-ACTIVE, PAUSED, MET, BREACHED, CANCELLED = "active", "paused", "met", "breached", "cancelled"
-FIRST_RESPONSE, NEXT_RESPONSE, HANDLING, CLOSURE = (
-    "first_response",
-    "next_response",
-    "handling",
-    "closure",
-)
 
 
 def seed(ctx: SeedContext) -> dict[str, int]:
@@ -1418,15 +1420,16 @@ class _Life:
 
     # --- SLA clocks: ticket_clocks_sync ---------------------------------------------------
 
-    def _fulfilled(self, metric: str, replied: bool) -> bool:
-        status = self.status
-        if metric == FIRST_RESPONSE:
-            return self.first_response_at is not None or status in (S.SOLVED, S.CLOSED)
-        if metric == NEXT_RESPONSE:
-            return replied or status in (S.SOLVED, S.CLOSED)
-        if metric in (HANDLING, *MILESTONES):  # demo complaints never record a milestone
-            return status in (S.SOLVED, S.CLOSED)
-        return status == S.CLOSED
+    def _fulfilled(self, metric: str, replied: bool, targeted) -> bool:
+        # Demo tickets record no milestone: their cases are seeded by the apps above.
+        return metric_fulfilled(
+            metric,
+            status=self.status,
+            responded=self.first_response_at is not None,
+            replied=replied,
+            milestones={},
+            targeted=targeted,
+        )
 
     def _bank(self, clock: _Clock, cal: _Cal, now: int) -> None:
         if clock.running_since is not None and now > clock.running_since:
@@ -1472,9 +1475,10 @@ class _Life:
         world = self.world
         loaded = world.policy_for(self)
         latest = {clock.metric: clock for clock in self.clocks}
+        targeted = frozenset(loaded.targets) if loaded else frozenset()
         breaches: list[_Clock] = []
         for metric, clock in latest.items():
-            if clock.status == CANCELLED or (clock.stopped_at and metric != HANDLING):
+            if clock.status == CANCELLED or (clock.stopped_at and metric not in RESUMED_ON_REOPEN):
                 continue
             self._bank(clock, world.calendar(clock.target), now)
             target = loaded.targets.get(metric) if loaded else None
@@ -1499,16 +1503,16 @@ class _Life:
                 elif not waiting:
                     continue
             elif not live:
-                if self._fulfilled(metric, replied):
+                if self._fulfilled(metric, replied, targeted):
                     continue
                 start = self.created_at if clock is None else now
                 clock = _Clock(metric, clock.cycle + 1 if clock else 1, loaded, start)
                 self.clocks.append(clock)
-            elif clock.stopped_at is not None and metric != HANDLING:
+            elif clock.stopped_at is not None and metric not in RESUMED_ON_REOPEN:
                 continue
             cal = world.calendar(target)
             self._bank(clock, cal, now)
-            fulfilled = self._fulfilled(metric, replied)
+            fulfilled = self._fulfilled(metric, replied, targeted)
             if fulfilled and clock.stopped_at is None:
                 self._stop(clock, cal, now, breaches)
             elif not fulfilled and clock.stopped_at is not None:

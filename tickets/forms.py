@@ -38,6 +38,7 @@ REPLY_ACTIONS = {
     "reply": None,
     "reply_pending": TicketStatus.PENDING,
     "reply_solve": TicketStatus.SOLVED,
+    "reply_plan": None,  # the reply is the handling plan of an after-sales ticket
     "note": None,
 }
 # Statuses a person may set by hand: "new" is where tickets start, never a target.

@@ -346,6 +346,11 @@ class TicketSettings(models.Model):
     attachment_max_mb = models.PositiveIntegerField(
         _("largest attachment (MB)"), default=10, validators=[MinValueValidator(1)]
     )
+    # Set when the rules of every running clock changed (an upgrade of the SLA metrics): the
+    # periodic recompute resyncs all of them, then clears it; kept until a run finishes.
+    sla_recompute_requested_at = models.DateTimeField(
+        _("SLA recompute of all running clocks requested at"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("ticket settings")

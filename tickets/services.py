@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
-from csplatform.api.errors import ConflictError, DomainError
+from csplatform.api.errors import ConflictError, DomainError, InvalidInput
 from csplatform.uploads import MAX_PER_MESSAGE, CheckedUpload, uploads_check
 from orders.models import Customer, Order, OrderException
 
@@ -300,13 +300,15 @@ def ticket_reply(
     internal: bool = False,
     then_status: str | None = None,
     attachments: list | None = None,
+    as_plan: bool = False,
     now: datetime | None = None,
 ) -> Message:
     """An agent's public reply or internal note; a reply may also set pending or solved.
 
     The first public reply sets the first-response time and makes the agent the owner.
     ``attachments``: uploaded files, checked before anything is written; a note's files are
-    as internal as the note.
+    as internal as the note. ``as_plan``: the reply is the handling plan (处理方案) of an
+    after-sales ticket, which also accepts it if that was not recorded yet.
     """
     now = now or timezone.now()
     ticket = _lock(ticket)
@@ -315,6 +317,11 @@ def ticket_reply(
         raise ConflictError(_("The ticket is closed."), code="ticket_closed")
     if not body.strip():
         raise DomainError(_("The message is empty."), code="invalid", errors={"body": ["empty"]})
+    if as_plan:
+        if internal:
+            message = _("A handling plan is a public reply, not an internal note.")
+            raise InvalidInput(message, errors={"as_plan": [message]})
+        _agent_milestone_check(ticket, "plan")
     checked = uploads_check(attachments, max_count=MAX_PER_MESSAGE)
     message = Message.objects.create(
         ticket=ticket,
@@ -347,6 +354,9 @@ def ticket_reply(
             )
         if ticket.status == TicketStatus.NEW and then_status is None:
             then_status = TicketStatus.OPEN
+        if as_plan:
+            _milestone_set(ticket, "acceptance", actor, now)
+            _milestone_set(ticket, "plan", actor, now)
     if then_status and then_status != ticket.status:
         ticket_apply_transition(ticket=ticket, target=then_status, actor=actor, now=now)
     ticket_clocks_sync(ticket, now=now, replied=not internal)
@@ -751,6 +761,22 @@ def ticket_escalate(
 # --- Changes made by other apps' processes ----------------------------------------------------
 
 
+def _milestone_set(ticket: Ticket, milestone: str, actor: Actor, now: datetime) -> bool:
+    """Record ``milestone`` on the locked ticket (the first time only); the caller syncs the
+    clocks and saves. Returns whether it was new."""
+    from .sla.clocks import MILESTONES
+
+    if milestone not in MILESTONES:
+        raise ValueError(f"Unknown milestone {milestone!r}; known: {', '.join(MILESTONES)}")
+    if milestone in ticket.milestones:
+        return False
+    ticket.milestones = {**ticket.milestones, milestone: now.isoformat()}
+    ticket_event_record(
+        ticket=ticket, type=TicketEventType.MILESTONE, new=milestone, actor=actor, now=now
+    )
+    return True
+
+
 @transaction.atomic
 def ticket_milestone_record(
     *, ticket: Ticket, milestone: str, actor: Actor, now: datetime | None = None
@@ -758,18 +784,48 @@ def ticket_milestone_record(
     """Record that the process behind the ticket reached ``milestone`` (once; later calls keep
     the first time). The SLA target of the same name, if the ticket's policy has one, stops.
     """
-    from .sla.clocks import MILESTONES
-
-    if milestone not in MILESTONES:
-        raise ValueError(f"Unknown milestone {milestone!r}; known: {', '.join(MILESTONES)}")
     now = now or timezone.now()
     ticket = _lock(ticket)
-    if milestone in ticket.milestones:
+    if not _milestone_set(ticket, milestone, actor, now):
         return ticket
-    ticket.milestones = {**ticket.milestones, milestone: now.isoformat()}
-    ticket_event_record(
-        ticket=ticket, type=TicketEventType.MILESTONE, new=milestone, actor=actor, now=now
-    )
+    ticket_clocks_sync(ticket, now=now)
+    ticket.updated_at = now
+    ticket.save()
+    return ticket
+
+
+# The kinds whose acceptance (受理) and handling plan (处理方案) an agent records on the ticket
+# itself; a complaint or a return request records them on its own case.
+AGENT_MILESTONE_KINDS = (TicketKind.AFTER_SALES,)
+
+
+def _agent_milestone_check(ticket: Ticket, milestone: str) -> None:
+    if ticket.kind not in AGENT_MILESTONE_KINDS:
+        raise ConflictError(
+            _(
+                "Acceptance and the handling plan are recorded on after-sales tickets here; "
+                "a complaint or a return records them on its own case."
+            ),
+            code="milestone_not_on_ticket",
+            kind=ticket.kind,
+        )
+    if ticket.status == TicketStatus.CLOSED:
+        raise ConflictError(_("The ticket is closed."), code="ticket_closed")
+    if milestone in ticket.milestones:
+        message = {
+            "acceptance": _("The ticket was accepted already."),
+            "plan": _("A handling plan was given already."),
+        }[milestone]
+        raise ConflictError(message, code=f"{milestone}_recorded", at=ticket.milestones[milestone])
+
+
+@transaction.atomic
+def ticket_accept(*, ticket: Ticket, user, now: datetime | None = None) -> Ticket:
+    """受理: an agent takes on an after-sales case; the ticket's acceptance timer stops."""
+    now = now or timezone.now()
+    ticket = _lock(ticket)
+    _agent_milestone_check(ticket, "acceptance")
+    _milestone_set(ticket, "acceptance", Actor.for_user(user), now)
     ticket_clocks_sync(ticket, now=now)
     ticket.updated_at = now
     ticket.save()

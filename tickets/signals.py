@@ -15,3 +15,7 @@ ticket_status_changed = Signal()
 # ``ticket_id``, ``ticket_kind``, ``clock_id``, ``metric``, ``at``: an SLA clock of the ticket
 # breached (the kind as it was then, so that receivers skip the tickets they don't own).
 sla_breached = Signal()
+
+# ``count``: the clocks of every running ticket were recomputed under changed rules (an upgrade
+# of the SLA metrics); figures derived from stopped clocks are to be computed again.
+sla_clocks_recomputed = Signal()

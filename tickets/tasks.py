@@ -44,3 +44,10 @@ def notifications_email_task() -> int:
     from .notifications import notifications_send_due
 
     return notifications_send_due(now=timezone.now())
+
+
+@shared_task
+def sla_recompute_requested_task() -> int | None:
+    from .sla.recompute import sla_recompute_requested
+
+    return sla_recompute_requested()

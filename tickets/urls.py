@@ -19,6 +19,7 @@ desk_urlpatterns = [
     ),
     path("tickets/<str:number>/fields/", views.ticket_fields_update, name="ticket-fields"),
     path("tickets/<str:number>/assign/", views.ticket_assign, name="ticket-assign"),
+    path("tickets/<str:number>/accept/", views.ticket_accept, name="ticket-accept"),
     path("tickets/<str:number>/canned/", views.ticket_canned_reply, name="ticket-canned"),
     path("tickets/<str:number>/next/", views.ticket_next, name="ticket-next"),
 ]

@@ -304,6 +304,7 @@ def ticket_reply(request, number: str):
                 internal=action == "note",
                 then_status=REPLY_ACTIONS[action],
                 attachments=request.FILES.getlist("attachments"),
+                as_plan=action == "reply_plan",
             )
         except DomainError as exc:
             # htmx swaps 403/409/422 answers (base.html): a refused file (400) shows as 422.
@@ -400,6 +401,27 @@ def ticket_assign(request, number: str):
         user,
         number,
         parts=["header", "fields", "timeline"],
+        status=status,
+        fields_error=error,
+    )
+
+
+@require_POST
+@login_required
+def ticket_accept(request, number: str):
+    """受理 of an after-sales ticket: the acceptance timer stops."""
+    user = desk_user(request)
+    ticket = _visible_ticket(user, number)
+    error, status = "", 200
+    try:
+        services.ticket_accept(ticket=ticket, user=user)
+    except DomainError as exc:
+        error, status = error_message(exc), exc.status_code
+    return _after_change(
+        request,
+        user,
+        number,
+        parts=["header", "fields", "reply", "timeline"],
         status=status,
         fields_error=error,
     )

@@ -58,13 +58,15 @@ def _ticket(created, customer=None):
 def week(office_hours, general_team):
     """Five tickets that count and one merged duplicate that does not:
 
-    A  Mon 10:00, reply + solve 10:05                 FRT 5/5 met, handling 5/5, FCR
+    A  Mon 10:00, reply + solve 10:05                 FRT 5/5 met, handling and closure 5/5,
+                                                      FCR
     B  Mon 08:00, reply 09:30, reply + solve 10:00    FRT 90 cal / 30 business, breached;
-       closed Tue 11:00                               handling 120 cal / 60 business;
-                                                      closure 1620 cal / 540 + 120 business
+       closed Tue 11:00 (bookkeeping: no clock)       handling and closure 120 cal / 60
+                                                      business (met at the solve)
     C  Mon 17:50, reply Tue 09:10, still open         FRT 920 cal / 20 business, breached
     D  Mon 11:00, reply + solve 11:10, reopened Tue 10:00 by the customer, reply + solve 10:30
-                                                      FRT 10/10 met; handling 1410 cal /
+                                                      FRT 10/10 met; handling 10/10 (met once,
+                                                      stays met); closure resumed: 1410 cal /
                                                       (10 + 30) = 40 business; solved once (Tue)
     E  Mon 12:00, merged into D at 12:30              left out everywhere
     F  Tue 11:30, never answered                      backlog < 1 h; breached at 11:45
@@ -126,23 +128,24 @@ def test_first_response_statistics_in_calendar_and_business_minutes(week):
     assert f["frt_within_target"] == pytest.approx(50)  # A and D met; B and C breached
 
 
-def test_handling_counts_a_reopened_ticket_once_with_its_total_time(week):
+def test_closure_counts_a_reopened_ticket_once_with_its_total_time_handling_its_first(week):
     kpis_rebuild(now=NOW)
     f = figures(WEEK, now=NOW)
-    # Calendar: A 5, B 120, D Mon 11:00 → Tue 10:30 = 1410; buckets [5,6) [120,180) [960,1440).
-    assert f["handling_median_cal"] == pytest.approx(120 + 60 * 0.5)
-    assert f["handling_mean_cal"] == pytest.approx((5 + 120 + 1410) / 3)
-    # Business: A 5, B 60 (09:00–10:00), D 10 + 30 = 40 → [5,6) [40,50) [60,90).
-    assert f["handling_median_bus"] == pytest.approx(40 + 10 * 0.5)
-    assert f["handling_mean_bus"] == pytest.approx((5 + 60 + 40) / 3)
-    # Closure, B alone: 1620 calendar minutes in [1440, 2160): the median is the middle of the
-    # bucket, 1800; the mean is exact. Business: 660 in [480, 720) → 600; mean 660.
-    assert f["closure_median_cal"] == pytest.approx(1800)
-    assert f["closure_mean_cal"] == pytest.approx(1620)
-    assert f["closure_median_bus"] == pytest.approx(600)
-    assert f["closure_mean_bus"] == pytest.approx(660)
-    monday = figures(Slice(start=date(2026, 11, 16), end=date(2026, 11, 16)), now=NOW)
-    assert monday["closure_median_cal"] is None  # nothing closed on Monday: no figure, not 0
+    # Handling, met at each first solve: A 5, D 10, B 120 calendar minutes in buckets [5,6)
+    # [10,12) [120,180); median rank 1.5 → half of [10,12) = 11.
+    assert f["handling_median_cal"] == pytest.approx(10 + 2 * 0.5)
+    assert f["handling_mean_cal"] == pytest.approx((5 + 10 + 120) / 3)
+    # Business: A 5, D 10, B 60 (09:00–10:00) → [5,6) [10,12) [60,90).
+    assert f["handling_median_bus"] == pytest.approx(10 + 2 * 0.5)
+    assert f["handling_mean_bus"] == pytest.approx((5 + 10 + 60) / 3)
+    # Closure, to the last solve: A 5, B 120, D Mon 11:00 → Tue 10:30 = 1410 calendar minutes
+    # in [5,6) [120,180) [960,1440); business A 5, D 10 + 30 = 40, B 60 → [5,6) [40,50) [60,90).
+    assert f["closure_median_cal"] == pytest.approx(120 + 60 * 0.5)
+    assert f["closure_mean_cal"] == pytest.approx((5 + 120 + 1410) / 3)
+    assert f["closure_median_bus"] == pytest.approx(40 + 10 * 0.5)
+    assert f["closure_mean_bus"] == pytest.approx((5 + 60 + 40) / 3)
+    wednesday = figures(Slice(start=date(2026, 11, 18), end=date(2026, 11, 18)), now=NOW)
+    assert wednesday["closure_median_cal"] is None  # nothing solved that day: no figure, not 0
 
 
 def test_sla_compliance_per_metric_and_breached_now(week):
@@ -150,8 +153,9 @@ def test_sla_compliance_per_metric_and_breached_now(week):
     f = figures(WEEK, now=NOW)
     assert f["sla_first_response"] == pytest.approx(50)  # A, D met; B, C breached
     assert f["sla_handling"] == pytest.approx(100)  # A, B, D within 24 business hours
-    assert f["sla_closure"] == pytest.approx(100)  # B, within 48 business hours
-    assert f["sla_all"] == pytest.approx(100 * 6 / 8)
+    assert f["sla_closure"] == pytest.approx(100)  # A, B, D solved within 48 business hours
+    # Stopped: first response A D met, B C breached; handling and closure A B D met.
+    assert f["sla_all"] == pytest.approx(100 * 8 / 10)
     assert f["breached_now"] == 1  # F's first response, still owed
 
 
@@ -184,8 +188,8 @@ def test_agent_breakdown_is_the_scorecard(week):
     # Li Na is the owner (first replier) of A, B, C and D; F has no agent yet.
     assert na["tickets_created"] == 4 and na["tickets_solved"] == 3
     assert na["frt_median_cal"] == pytest.approx(12)
-    assert na["handling_median_bus"] == pytest.approx(45)
-    assert na["sla_all"] == pytest.approx(100 * 6 / 8)
+    assert na["handling_median_bus"] == pytest.approx(11)
+    assert na["sla_all"] == pytest.approx(100 * 8 / 10)
     assert na["csat"] is None and na["complaints"] == 0
     assert [r["label"] for r in leaderboard(WEEK)] == [na["label"]]
 

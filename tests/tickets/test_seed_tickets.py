@@ -27,6 +27,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
+from tickets.reference_data import CASE_KINDS
 from tickets.selectors import ticket_queue
 from tickets.services import ticket_create
 from tickets.sla.clocks import ticket_clocks_sync
@@ -333,20 +334,11 @@ def test_every_open_ticket_with_a_running_clock_has_its_next_due_time():
     assert breaching.exists()
 
 
-def test_every_ticket_has_the_clocks_of_the_default_policy_in_a_consistent_state():
+def test_every_ticket_has_the_clocks_of_the_default_policies_in_a_consistent_state():
     seed()
 
-    for clock in SlaClock.objects.select_related("ticket"):
-        assert (
-            clock.target_minutes
-            == {
-                "first_response": 15,
-                "handling": 24 * 60,
-                "closure": 48 * 60,
-                "acceptance": 24 * 60,
-                "plan": 48 * 60,
-            }[clock.metric]
-        )
+    for clock in SlaClock.objects.select_related("ticket", "target"):
+        assert clock.target_minutes == clock.target.minutes
         stopped = clock.stopped_at is not None
         assert stopped == (clock.status in ("met", "breached") and clock.running_since is None)
         if stopped:
@@ -357,18 +349,34 @@ def test_every_ticket_has_the_clocks_of_the_default_policy_in_a_consistent_state
             assert clock.due_at is not None and clock.due_at > NOW
         if clock.status == "paused":
             assert clock.ticket.status in ("pending", "on_hold") and clock.due_at is None
-    complaints = Ticket.objects.filter(kind="complaint").count()
-    assert complaints
-    assert Counter(SlaClock.objects.values_list("metric", flat=True)) == {
+    cases = Ticket.objects.filter(kind__in=CASE_KINDS)
+    chats = Ticket.objects.filter(channel__in=("chat", "live_stream")).exclude(kind__in=CASE_KINDS)
+    assert cases.exists() and chats.exists()
+    first_cycles = Counter(
+        SlaClock.objects.exclude(metric="next_response").values_list("metric", flat=True)
+    )
+    assert first_cycles == {
         "first_response": TICKETS,
-        "handling": TICKETS,
+        "handling": TICKETS - cases.count(),
         "closure": TICKETS,
-        "acceptance": complaints,
-        "plan": complaints,
+        "acceptance": cases.count(),
+        "plan": cases.count(),
     }
+    assert set(
+        SlaClock.objects.filter(metric="next_response").values_list("ticket__channel", flat=True)
+    ) <= {"chat", "live_stream"}
     breached = SlaClock.objects.filter(status="breached")
     assert breached.exists()
     assert SlaEvent.objects.filter(kind="breach").count() == breached.count()
+
+
+def test_no_solved_or_closed_ticket_has_a_running_closure_clock():
+    seed()
+
+    ended = SlaClock.objects.filter(metric="closure", ticket__status__in=("solved", "closed"))
+    assert ended.exists()
+    assert not ended.filter(stopped_at__isnull=True).exists()
+    assert set(ended.values_list("status", flat=True)) <= {"met", "breached"}
 
 
 def test_the_sla_engine_finds_nothing_left_to_do_at_the_seeding_moment():

@@ -34,6 +34,13 @@ class MessageInputSerializer(StrictSerializer):
         required=False,
         help_text="Agents: set this status with the reply (reply and set pending / solve).",
     )
+    as_plan = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Agents, after-sales tickets: this public reply is the handling plan "
+        "(处理方案); it stops the plan timer (and the acceptance timer, if still running). "
+        "409 `milestone_not_on_ticket` on other kinds, `plan_recorded` when given already.",
+    )
 
 
 class MessageMultipartInputSerializer(MessageInputSerializer):

@@ -1,7 +1,13 @@
 from django.urls import path
 
 from .sla import SlaCalendarsApi, SlaPoliciesApi
-from .views import TicketDetailApi, TicketListCreateApi, TicketMergeApi, TicketMessageCreateApi
+from .views import (
+    TicketAcceptApi,
+    TicketDetailApi,
+    TicketListCreateApi,
+    TicketMergeApi,
+    TicketMessageCreateApi,
+)
 
 urlpatterns = [
     path("sla/policies/", SlaPoliciesApi.as_view(), name="sla-policies"),
@@ -12,4 +18,5 @@ urlpatterns = [
         "tickets/<str:number>/messages/", TicketMessageCreateApi.as_view(), name="ticket-messages"
     ),
     path("tickets/<str:number>/merge/", TicketMergeApi.as_view(), name="ticket-merge"),
+    path("tickets/<str:number>/accept/", TicketAcceptApi.as_view(), name="ticket-accept"),
 ]

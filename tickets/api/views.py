@@ -234,7 +234,7 @@ class TicketMessageCreateApi(APIView):
         data = serializer.validated_data
         attachments = request.FILES.getlist("attachments")
         if is_storefront_request(request):
-            agents_only = [f for f in ("internal", "status") if data.get(f)]
+            agents_only = [f for f in ("internal", "status", "as_plan") if data.get(f)]
             if agents_only:
                 raise ValidationError(
                     {f: ["The storefront posts customer messages only."] for f in agents_only}
@@ -253,6 +253,7 @@ class TicketMessageCreateApi(APIView):
                 internal=data["internal"],
                 then_status=data.get("status"),
                 attachments=attachments,
+                as_plan=data["as_plan"],
             )
         return Response(
             _representation(request, _ticket_for(request, ticket.number)),
@@ -275,3 +276,25 @@ class TicketMergeApi(APIView):
         target = _ticket_for(request, serializer.validated_data["into"])
         services.ticket_merge(source=source, target=target, by_user=request.user)
         return Response(_representation(request, _ticket_for(request, target.number)))
+
+
+class TicketAcceptApi(APIView):
+    """受理: an agent accepts an after-sales ticket; its acceptance timer stops."""
+
+    permission_classes = [IsDeskUser]
+
+    @extend_schema(
+        operation_id="tickets_accept",
+        request=None,
+        responses={
+            200: AgentTicketSerializer,
+            **ERROR_RESPONSES,
+        },
+        description="After-sales tickets only (409 `milestone_not_on_ticket` otherwise: a "
+        "complaint or a return request records its acceptance on its own case); 409 "
+        "`acceptance_recorded` when accepted already, `ticket_closed` on a closed ticket.",
+    )
+    def post(self, request, number: str):
+        ticket = _ticket_for(request, number)
+        services.ticket_accept(ticket=ticket, user=request.user)
+        return Response(_representation(request, _ticket_for(request, number)))

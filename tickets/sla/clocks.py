@@ -22,28 +22,60 @@ FIRST_RESPONSE, NEXT_RESPONSE, HANDLING, CLOSURE = (
     "handling",
     "closure",
 )
-# Met when the owning app records the milestone of the same name on the ticket.
-MILESTONES = ("acceptance", "plan")
+# Met when the owning case (complaint, return request) or an agent's explicit action on an
+# after-sales ticket records the milestone of the same name on the ticket.
+ACCEPTANCE, PLAN = "acceptance", "plan"
+MILESTONES = (ACCEPTANCE, PLAN)
 ACTIVE, PAUSED, MET, BREACHED, CANCELLED = "active", "paused", "met", "breached", "cancelled"
 
 
-def _fulfilled(metric: str, ticket, *, replied: bool) -> bool:
-    status = ticket.status
+# The clocks a reopen resumes with the time already used (sla.md rule 5); every other metric,
+# once fulfilled, stays so.
+RESUMED_ON_REOPEN = frozenset({CLOSURE})
+
+
+def metric_fulfilled(
+    metric: str,
+    *,
+    status: str,
+    responded: bool,
+    replied: bool,
+    milestones,
+    targeted,
+) -> bool:
+    """Whether ``metric`` is fulfilled for a ticket in this state (sla.md, "Metrics").
+
+    ``responded``: a public agent reply was ever written; ``replied``: one was just written;
+    ``milestones``: the milestones the owning case recorded; ``targeted``: the metrics the
+    governing policy targets. Plain values only, so the demo seeder asks the same question.
+    """
+    ended = status in (TicketStatus.SOLVED, TicketStatus.CLOSED)
     if metric == FIRST_RESPONSE:
-        return ticket.first_response_at is not None or status in (
-            TicketStatus.SOLVED,
-            TicketStatus.CLOSED,
-        )
+        return responded or ended
     if metric == NEXT_RESPONSE:
-        return replied or status in (TicketStatus.SOLVED, TicketStatus.CLOSED)
+        return replied or ended
     if metric == HANDLING:
-        return status in (TicketStatus.SOLVED, TicketStatus.CLOSED)
-    if metric in MILESTONES:
-        return metric in (ticket.milestones or {}) or status in (
-            TicketStatus.SOLVED,
-            TicketStatus.CLOSED,
+        # A solution or next step is with the customer: pending after a reply, or solved.
+        # Where the policy does not measure acceptance, a recorded acceptance counts too.
+        return (
+            ended
+            or (responded and status == TicketStatus.PENDING)
+            or (ACCEPTANCE in milestones and ACCEPTANCE not in targeted)
         )
-    return status == TicketStatus.CLOSED
+    if metric in MILESTONES:
+        return metric in milestones or ended
+    return ended  # closure: solved (closed is bookkeeping after it)
+
+
+def _fulfilled(metric: str, ticket, *, replied: bool, targeted) -> bool:
+    return metric_fulfilled(
+        metric,
+        status=ticket.status,
+        responded=ticket.first_response_at is not None,
+        replied=replied,
+        milestones=ticket.milestones or {},
+        targeted=targeted,
+    )
 
 
 def _bank(clock, cal: WorkCalendar, now: datetime) -> None:
@@ -67,7 +99,7 @@ def schedule(clock, cal: WorkCalendar) -> None:
             clock.next_escalation_at = None
         return
     if clock.status == BREACHED:
-        # Keeps the due time it breached at (a reopened ticket's handling clock too, whose
+        # Keeps the due time it breached at (a reopened ticket's closure clock too, whose
         # due time was cleared when it stopped); no further warnings.
         clock.due_at = clock.due_at or clock.breached_at
         clock.warn_at = None
@@ -159,13 +191,14 @@ def ticket_clocks_sync(
     loaded = policy_for(ticket, policies)
     clocks = list(SlaClock.objects.select_for_update().filter(ticket=ticket).order_by("cycle"))
     latest = {clock.metric: clock for clock in clocks}  # the last cycle of each metric
+    targeted = frozenset(loaded.targets) if loaded else frozenset()
     touched: dict[int, SlaClock] = {}
     created: list[SlaClock] = []
     breaches: list[SlaClock] = []
 
     # 1. Bank the time run so far on the calendar that counted it; follow a policy change.
     for metric, clock in latest.items():
-        if clock.status == CANCELLED or (clock.stopped_at and metric != HANDLING):
+        if clock.status == CANCELLED or (clock.stopped_at and metric not in RESUMED_ON_REOPEN):
             continue
         _bank(clock, calendar_for(clock.target), now)
         touched[clock.pk] = clock
@@ -193,22 +226,22 @@ def ticket_clocks_sync(
             elif not waiting:
                 continue
         elif not live:
-            if _fulfilled(metric, ticket, replied=replied):
+            if _fulfilled(metric, ticket, replied=replied, targeted=targeted):
                 continue  # governed only after the fact: nothing left to measure
             start = ticket.created_at if clock is None else now
             clock = _new_clock(ticket, metric, clock.cycle + 1 if clock else 1, loaded, start)
             created.append(clock)
-        elif clock.stopped_at is not None and metric != HANDLING:
+        elif clock.stopped_at is not None and metric not in RESUMED_ON_REOPEN:
             continue
 
         cal = calendar_for(target)
         _bank(clock, cal, now)
         clock._warning_share = target.warning_percent / 100
-        fulfilled = _fulfilled(metric, ticket, replied=replied)
+        fulfilled = _fulfilled(metric, ticket, replied=replied, targeted=targeted)
         if fulfilled and clock.stopped_at is None:
             _stop(clock, cal, now, breaches)
         elif not fulfilled and clock.stopped_at is not None:
-            # A reopened ticket: handling resumes with the time already used.
+            # A reopened ticket: closure resumes with the time already used.
             clock.stopped_at = None
             clock.margin = None
             if clock.status == MET:

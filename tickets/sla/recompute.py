@@ -53,38 +53,74 @@ def sla_recompute(
     *,
     policy_ids: list[int] | None = None,
     calendar_ids: list[int] | None = None,
+    everything: bool = False,
     now: datetime | None = None,
     batch_size: int = 500,
 ) -> int:
-    """Resync every open ticket governed by these policies or counting on these calendars.
+    """Resync every open ticket governed by these policies or counting on these calendars;
+    with ``everything``, every open ticket and every ticket with a clock still running.
 
-    Works in batches, each its own transaction; returns how many tickets were resynced.
+    Works in batches, each its own transaction; returns how many tickets were resynced. A
+    solved or closed ticket whose clock still runs (the rules changed under it) is resynced as
+    of its solve, so the clock stops where the current rules stop it; breaches already
+    recorded stay recorded.
     """
     from ..choices import OPEN_STATUSES
     from ..models import SlaClock, Ticket
 
     now = now or timezone.now()
-    governed = Q(policy__isnull=True) & Q(stopped_at__isnull=True)
-    if policy_ids:
-        governed |= Q(policy_id__in=policy_ids)
-    if calendar_ids:
-        governed |= Q(target__calendar_id__in=calendar_ids)
-    ticket_ids = list(
-        SlaClock.objects.filter(governed, status__in=RUNNING, ticket__status__in=OPEN_STATUSES)
-        .values_list("ticket_id", flat=True)
-        .distinct()
-        .order_by("ticket_id")
-    )
+    if everything:
+        running = SlaClock.objects.filter(status__in=RUNNING, stopped_at__isnull=True)
+        ticket_ids = sorted(
+            set(Ticket.objects.filter(status__in=OPEN_STATUSES).values_list("pk", flat=True))
+            | set(running.values_list("ticket_id", flat=True))
+        )
+    else:
+        governed = Q(policy__isnull=True) & Q(stopped_at__isnull=True)
+        if policy_ids:
+            governed |= Q(policy_id__in=policy_ids)
+        if calendar_ids:
+            governed |= Q(target__calendar_id__in=calendar_ids)
+        ticket_ids = list(
+            SlaClock.objects.filter(governed, status__in=RUNNING, ticket__status__in=OPEN_STATUSES)
+            .values_list("ticket_id", flat=True)
+            .distinct()
+            .order_by("ticket_id")
+        )
     policies = active_policies()
     for start in range(0, len(ticket_ids), batch_size):
         with transaction.atomic():
             tickets = list(
                 Ticket.objects.select_for_update(of=("self",))
                 .select_related("customer")
-                .filter(pk__in=ticket_ids[start : start + batch_size])
+                .filter(pk__in=ticket_ids[start : start + batch_size], merged_into__isnull=True)
                 .order_by("pk")
             )
             for ticket in tickets:
-                ticket_clocks_sync(ticket, now=now, policies=policies)
+                moment = now
+                if ticket.status not in OPEN_STATUSES and ticket.solved_at:
+                    moment = min(ticket.solved_at, now)
+                ticket_clocks_sync(ticket, now=moment, policies=policies)
             Ticket.objects.bulk_update(tickets, ["next_due_at", "next_warn_at"])
     return len(ticket_ids)
+
+
+def sla_recompute_requested(*, now: datetime | None = None, batch_size: int = 500) -> int | None:
+    """Run the recompute of every running clock an upgrade requested, if one is waiting.
+
+    The request is cleared only after the run, and only if no newer one came meanwhile, so a
+    run cut short (worker killed) is simply done again by the next beat. Returns the number of
+    tickets resynced, or None when nothing was requested.
+    """
+    from ..models import TicketSettings
+    from ..signals import sla_clocks_recomputed
+
+    requested = TicketSettings.load().sla_recompute_requested_at
+    if requested is None:
+        return None
+    count = sla_recompute(everything=True, now=now, batch_size=batch_size)
+    TicketSettings.objects.filter(pk=1, sla_recompute_requested_at=requested).update(
+        sla_recompute_requested_at=None
+    )
+    transaction.on_commit(lambda: sla_clocks_recomputed.send(sender=TicketSettings, count=count))
+    return count

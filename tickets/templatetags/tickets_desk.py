@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from ..choices import Presence, Priority, TicketEventType, TicketKind, TicketStatus
+from ..models import SlaMetric
 from ..selectors import sla_state
 
 register = template.Library()
@@ -23,6 +24,7 @@ _LABELLED_EVENTS = {
     TicketEventType.REOPENED: dict(TicketStatus.choices),
     TicketEventType.PRIORITY: dict(Priority.choices),
     TicketEventType.KIND: dict(TicketKind.choices),
+    TicketEventType.MILESTONE: dict(SlaMetric.choices),
 }
 
 
@@ -109,3 +111,12 @@ def person(user) -> str:
 def first_filter(query, name: str) -> str:
     """The value a single-choice select shows for one of the queue's multi-valued filters."""
     return query.first(name)
+
+
+@register.filter
+def iso_time(value: str):
+    """A moment stored as ISO text (a ticket's milestones) as an aware datetime, or None."""
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
