@@ -469,6 +469,15 @@ AUTO_ASSIGN_SHARE = 0.6  # of tickets created while agents are on shift
 NOTE_SHARE = 0.15  # an internal note before the solving reply
 NO_CUSTOMER_REPLY_SHARE = 0.15  # of tickets waiting on the customer
 REOPEN_SHARE = 0.06  # of solved tickets: the customer writes again within days
+# Of conversations: a busy day, the team solves them only one to three days later (their
+# closure may breach; a well-run team keeps this rare).
+SLOW_SOLVE_SHARE = 0.04
+# Of chat and live-stream answers after the first: quick, as the rooms' 5-minute promise asks.
+CHAT_QUICK_SHARE = 0.9
+# Cases whose acceptance (受理) and handling plan (处理方案) the agent records on the ticket: the
+# first answer accepts, the reply that leaves a next step with the customer is the plan.
+# (Complaint tickets get theirs from the complaints seeder.)
+AGENT_MILESTONE_KINDS = (K.AFTER_SALES, K.RETURN_REFUND)
 MANUAL_CLOSE_SHARE = 0.55  # of solved tickets: closed by the agent rather than the auto-close
 TAG_SHARE = 0.6  # of tickets: tagged by the agent when first answering
 PRIORITY_CHANGE_SHARE = 0.1  # of tickets: the agent changes the priority when first answering
@@ -934,6 +943,7 @@ class _Life:
         self.next_due_at = self.next_warn_at = None
         self.reopen_count = 0
         self.tag_ids: list[int] = []
+        self.milestones: dict[str, str] = {}
 
     # --- planning -----------------------------------------------------------------------
 
@@ -1041,7 +1051,7 @@ class _Life:
         steps: list[tuple] = []
         if slow_first_response:
             first = created + rng.randrange(5 * MINUTE, 3 * HOUR)
-        elif self.channel == Channel.CHAT and rng.random() < 0.92:
+        elif self.chat and rng.random() < 0.92:
             first = created + int((0.3 + 3.7 * rng.random() ** 2) * MINUTE)
         else:
             roll = rng.random()
@@ -1063,7 +1073,7 @@ class _Life:
                 steps.append((solved, "reply", S.SOLVED, "no_reply"))
             else:
                 info = first + int((5 + 1435 * rng.random() ** 2) * MINUTE)
-                solved = shift(info + int((2 + 178 * rng.random() ** 2) * MINUTE))
+                solved = shift(info + self._answer_delay(2, 180))
                 steps += [(info, "customer", "info"), (solved, "reply", S.SOLVED, "solve")]
         elif path == ON_HOLD:
             noted = first + rng.randrange(MINUTE, 20 * MINUTE)
@@ -1076,9 +1086,11 @@ class _Life:
             ]
         else:  # DIALOG
             more = first + int((2 + 238 * rng.random() ** 2) * MINUTE)
-            answer = shift(more + int((3 + 117 * rng.random() ** 2) * MINUTE))
+            answer = shift(more + self._answer_delay(3, 120))
             info = answer + int((5 + 715 * rng.random() ** 2) * MINUTE)
-            solved = shift(info + int((5 + 295 * rng.random() ** 2) * MINUTE))
+            solved = shift(info + self._answer_delay(5, 300))
+            if rng.random() < SLOW_SOLVE_SHARE:
+                solved = shift(solved + rng.randrange(24 * HOUR, 72 * HOUR))
             steps += [
                 (first, "reply", None, "ack"),
                 (more, "customer", "more"),
@@ -1091,13 +1103,25 @@ class _Life:
             steps = [*head, (last[0], "note", "note"), last]
         if rng.random() < REOPEN_SHARE:
             again = solved + rng.randrange(2 * HOUR, 80 * HOUR)
-            solved = shift(again + rng.randrange(5 * MINUTE, 2 * HOUR))
+            solved = shift(again + self._answer_delay(5, 120))
             steps += [(again, "customer", "reopen"), (solved, "reply", S.SOLVED, "solve_again")]
         if rng.random() < MANUAL_CLOSE_SHARE:
             steps.append((shift(solved + rng.randrange(10 * MINUTE, 8 * HOUR)), "status", S.CLOSED))
         else:
             steps.append((solved + self.world.auto_close_after, "auto_close"))
         return steps
+
+    @property
+    def chat(self) -> bool:
+        return self.channel in (Channel.CHAT, Channel.LIVE_STREAM)
+
+    def _answer_delay(self, low: float, high: float) -> int:
+        """How long an agent takes to answer a customer's message: minutes in a chat room,
+        ``low`` to ``high`` minutes (mostly near ``low``) elsewhere."""
+        rng = self.rng
+        if self.chat and rng.random() < CHAT_QUICK_SHARE:
+            return int((0.3 + 4.2 * rng.random() ** 2) * MINUTE)
+        return int((low + (high - low) * rng.random() ** 2) * MINUTE)
 
     def _on_shift(self, moment: int) -> int:
         """Agents act from 08:00 to midnight: a step due at night waits for the morning."""
@@ -1211,10 +1235,20 @@ class _Life:
             self._event(E.OWNER, at, new=self.world.usernames[agent], **actor)
         if self.status == S.NEW and then_status is None:
             then_status = S.OPEN
+        if self.kind in AGENT_MILESTONE_KINDS:
+            self._milestone("acceptance", at, actor)
+            if then_status in (S.PENDING, S.SOLVED):
+                self._milestone("plan", at, actor)
         if then_status and then_status != self.status:
             self._transition(then_status, at, actor)
         self._sync(at, replied=True)
         self.updated_at = at
+
+    def _milestone(self, milestone: str, at: int, actor: dict) -> None:
+        """``ticket_accept`` / a reply sent as the plan: recorded once."""
+        if milestone not in self.milestones:
+            self.milestones[milestone] = _dt(at).isoformat()
+            self._event(E.MILESTONE, at, new=milestone, **actor)
 
     def _first_answer_changes(self, at: int, agent: int) -> None:
         """What agents often set when they first take a ticket: tags, a priority."""
@@ -1376,6 +1410,7 @@ class _Life:
                 "reopen_count": self.reopen_count,
                 "next_due_at": _maybe_dt(self.next_due_at),
                 "next_warn_at": _maybe_dt(self.next_warn_at),
+                "milestones": self.milestones,
             }
         )
         for tag_id in self.tag_ids:
@@ -1421,13 +1456,12 @@ class _Life:
     # --- SLA clocks: ticket_clocks_sync ---------------------------------------------------
 
     def _fulfilled(self, metric: str, replied: bool, targeted) -> bool:
-        # Demo tickets record no milestone: their cases are seeded by the apps above.
         return metric_fulfilled(
             metric,
             status=self.status,
             responded=self.first_response_at is not None,
             replied=replied,
-            milestones={},
+            milestones=self.milestones,
             targeted=targeted,
         )
 
