@@ -165,7 +165,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "csplatform.api.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["csplatform.api.parsers.BoundedJSONParser"],
     "COERCE_DECIMAL_TO_STRING": True,
     # The answer's format follows the Accept header only; ?format= is an ordinary parameter.
     "URL_FORMAT_OVERRIDE": None,

@@ -3,12 +3,12 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from csplatform.actors import Actor
 from csplatform.api.pagination import PeekPagination
+from csplatform.api.parsers import BoundedJSONParser
 from csplatform.api.permissions import (
     IsDeskUser,
     IsStorefrontOrDeskUser,
@@ -206,7 +206,7 @@ class TicketMessageCreateApi(APIView):
     """
 
     permission_classes = [IsStorefrontOrDeskUser]
-    parser_classes = [JSONParser, UploadParser]
+    parser_classes = [BoundedJSONParser, UploadParser]
     upload_max_count = MAX_PER_MESSAGE
 
     @extend_schema(
