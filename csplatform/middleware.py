@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import resolve_url
 
 SIGNED_IN_AT = "_signed_in_at"
@@ -96,3 +96,56 @@ def session_mark_sign_in(sender, request, user, **kwargs) -> None:
     """Connected to ``user_logged_in``: the 12 hours and the 30 idle minutes start now."""
     if request is not None and hasattr(request, "session"):
         request.session[SIGNED_IN_AT] = request.session[LAST_SEEN] = time.time()
+
+
+# --- The API's error shape for errors raised outside DRF's views -------------------------------
+
+API_PREFIX = "/api/"
+_STATUS_CODES = {
+    400: ("bad_request", "The request could not be read."),
+    403: ("permission_denied", "You do not have permission to perform this action."),
+    404: ("not_found", "Not found."),
+    405: ("method_not_allowed", "Method not allowed."),
+    413: ("request_too_large", "The request body is larger than the server accepts."),
+    500: ("server_error", "The server could not answer this request; it has been logged."),
+}
+
+
+class ApiErrorBodyMiddleware:
+    """Every 4xx and 5xx answer under ``/api/`` is JSON ``{"code", "detail"}``.
+
+    DRF's views answer their own errors in that shape; what fails outside them (a body over
+    Django's size limit read by a middleware, a URL that matches nothing, an exception that
+    reaches Django's handler) would be an HTML page, and with ``DEBUG`` the debug page with
+    settings, local variables and the request's data. Those are replaced here.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            not request.path.startswith(API_PREFIX)
+            or response.status_code < 400
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
+            return response
+        status = response.status_code
+        if status == 400 and _body_too_large(request):
+            status = 413
+        code, detail = _STATUS_CODES.get(status, _STATUS_CODES[500 if status >= 500 else 400])
+        replaced = JsonResponse({"code": code, "detail": detail}, status=status)
+        for header in ("Retry-After", "Allow", "WWW-Authenticate"):
+            if header in response:
+                replaced[header] = response[header]
+        return replaced
+
+
+def _body_too_large(request: HttpRequest) -> bool:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return limit is not None and length > limit

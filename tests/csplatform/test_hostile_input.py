@@ -70,3 +70,42 @@ def test_ordinary_nesting_is_read_as_before():
     response = client.post("/api/v1/tickets/", {"customer": {"external_id": ""}}, format="json")
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
+def test_a_ten_megabyte_body_is_answered_in_the_apis_json_shape(content_type):
+    client = storefront_client()
+    body = b"a=" + b"x" * (10 * 1024 * 1024)
+    response = client.post("/api/v1/tickets/", body, content_type=content_type)
+    assert 400 <= response.status_code < 500
+    assert response["Content-Type"].startswith("application/json")
+    assert set(response.json()) >= {"code", "detail"}
+
+
+@pytest.mark.django_db
+def test_an_unknown_api_url_is_a_json_404():
+    response = storefront_client().get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json() == {"code": "not_found", "detail": "Not found."}
+
+
+@pytest.mark.django_db
+def test_a_server_error_under_the_api_never_shows_the_debug_page(settings, monkeypatch):
+    from tickets.api import views
+
+    settings.DEBUG = True
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret local state")
+
+    monkeypatch.setattr(views, "storefront_tickets", broken)
+    client = storefront_client()
+    client.raise_request_exception = False
+    response = client.get("/api/v1/tickets/?customer=C-1")
+    assert response.status_code == 500
+    assert response.json() == {
+        "code": "server_error",
+        "detail": "The server could not answer this request; it has been logged.",
+    }
+    assert b"secret local state" not in response.content
