@@ -12,9 +12,14 @@ from tickets.sla.calendar import WorkCalendar
 WEEKDAYS_9_TO_5 = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
 
 
-def calendar(week=None, tz="UTC", holidays=()):
+def calendar(week=None, tz="UTC", holidays=(), workdays=()):
     return WorkCalendar.from_spec(
-        {"timezone": tz, "week": WEEKDAYS_9_TO_5 if week is None else week, "holidays": holidays}
+        {
+            "timezone": tz,
+            "week": WEEKDAYS_9_TO_5 if week is None else week,
+            "holidays": holidays,
+            "workdays": workdays,
+        }
     )
 
 
@@ -23,7 +28,7 @@ def utc(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
 
 
-MON, TUE, WED, THU, FRI, SAT = 2, 3, 4, 5, 6, 7
+MON, TUE, WED, THU, FRI, SAT, SUN = 2, 3, 4, 5, 6, 7, 8
 NEXT_MON = 9
 
 
@@ -190,6 +195,125 @@ def test_spec_round_trips():
     assert cal.holidays == (date(2026, 10, 1),)
 
 
+@pytest.mark.parametrize(
+    "workdays",
+    [
+        pytest.param(["2026-09-20", date(2026, 10, 10)], id="monday-hours"),
+        pytest.param({"2026-09-20": None, "2026-10-10": [["10:00", "14:00"]]}, id="own-hours"),
+    ],
+)
+def test_spec_round_trips_with_make_up_days(workdays):
+    cal = calendar(tz="Asia/Shanghai", holidays=["2026-10-01"], workdays=workdays)
+    spec = cal.to_spec()
+    assert WorkCalendar.from_spec(spec) == cal
+    assert [day for day, _hours in cal.workdays] == [date(2026, 9, 20), date(2026, 10, 10)]
+    if isinstance(workdays, list):
+        assert spec["workdays"] == ["2026-09-20", "2026-10-10"]
+    else:
+        assert spec["workdays"] == {"2026-09-20": None, "2026-10-10": [["10:00", "14:00"]]}
+
+
+# --- Make-up working days (调休) -------------------------------------------------------------
+
+MONDAY_8_TO_12 = {**WEEKDAYS_9_TO_5, "mon": [["08:00", "12:00"]]}
+
+
+def test_a_make_up_day_is_worked_with_the_monday_hours():
+    cal = calendar(week=MONDAY_8_TO_12, workdays=["2026-11-07"])  # Saturday
+    assert cal.is_open(utc(SAT, 8))
+    assert cal.is_open(utc(SAT, 11, 59))
+    assert not cal.is_open(utc(SAT, 12))
+    assert not cal.is_open(utc(SUN, 10))
+    # Friday 16:00 + 2 h: one hour on Friday, the next on Saturday from 08:00.
+    assert cal.add(utc(FRI, 16), timedelta(hours=2)) == utc(SAT, 9)
+    assert cal.next_opening(utc(FRI, 17)) == utc(SAT, 8)
+
+
+def test_a_make_up_day_is_worked_with_hours_of_its_own():
+    cal = calendar(
+        week=MONDAY_8_TO_12, workdays={"2026-11-08": [["10:00", "12:00"], ["13:00", "15:00"]]}
+    )
+    assert not cal.is_open(utc(SAT, 10))
+    assert cal.is_open(utc(SUN, 10))
+    assert not cal.is_open(utc(SUN, 12, 30))
+    # Friday 16:00–17:00, then Sunday 10:00–12:00 and 13:00–…
+    assert cal.add(utc(FRI, 16), timedelta(hours=3)) == utc(SUN, 12)
+    assert cal.add(utc(FRI, 16), timedelta(hours=3, minutes=30)) == utc(SUN, 13, 30)
+    assert cal.between(utc(SAT, 0), utc(NEXT_MON, 0)) == timedelta(hours=4)
+
+
+def test_between_counts_a_make_up_day():
+    cal = calendar(workdays=["2026-11-07"])  # Saturday, with the Monday hours 09:00–17:00
+    # Friday 00:00 → Monday 09:30: Friday 8 h, Saturday 8 h, Monday 30 min.
+    assert cal.between(utc(FRI, 0), utc(NEXT_MON, 9, 30)) == timedelta(hours=16, minutes=30)
+
+
+def test_a_week_holding_a_make_up_day_is_not_jumped_over_in_one_step():
+    cal = calendar(workdays=["2026-11-21"])  # a Saturday in the third week
+    six_weeks = (utc(MON, 9), utc(MON, 9) + timedelta(weeks=6))
+    # Six weeks of 40 h and one Saturday of 8 h.
+    assert cal.between(*six_weeks) == timedelta(hours=248)
+    assert cal.add(utc(MON, 9), timedelta(hours=248)) == datetime(2026, 12, 11, 17, tzinfo=UTC)
+    # 130 hours from Monday 2 November: the make-up Saturday's eight hours bring the deadline
+    # a working day earlier.
+    due = datetime(2026, 11, 23, 11, tzinfo=UTC)
+    assert calendar().add(utc(MON, 9), timedelta(hours=130)) == due + timedelta(days=1)
+    assert cal.add(utc(MON, 9), timedelta(hours=130)) == due
+    assert cal.between(utc(MON, 9), due) == timedelta(hours=130)
+
+
+def test_a_make_up_day_moves_a_deadline_across_national_day_2026():
+    """国庆 2026: closed 1–7 October, Saturday 10 October worked (the Monday hours)."""
+    shanghai = ZoneInfo("Asia/Shanghai")
+    cal = calendar(
+        tz="Asia/Shanghai",
+        week={d: [["09:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+        holidays=[f"2026-10-0{d}" for d in range(1, 8)],
+        workdays=["2026-09-20", "2026-10-10"],
+    )
+    friday = datetime(2026, 10, 9, 17, 0, tzinfo=shanghai)
+    assert cal.add(friday, timedelta(hours=2)) == datetime(2026, 10, 10, 10, 0, tzinfo=shanghai)
+    assert cal.is_open(datetime(2026, 9, 20, 9, 0, tzinfo=shanghai))  # Sunday before 国庆
+    # Wednesday 30 September 17:00 + 2 h: one hour, then 国庆, then Thursday 8 October.
+    eve = datetime(2026, 9, 30, 17, 0, tzinfo=shanghai)
+    assert cal.add(eve, timedelta(hours=2)) == datetime(2026, 10, 8, 10, 0, tzinfo=shanghai)
+
+
+def test_a_date_both_a_holiday_and_a_make_up_day_is_refused_naming_it():
+    with pytest.raises(ValueError, match="2026-10-10 is both a holiday and a make-up working day"):
+        calendar(holidays=["2026-10-01", "2026-10-10"], workdays=["2026-10-10"])
+    with pytest.raises(ValueError, match="2026-10-10 is both a holiday and a make-up working day"):
+        calendar(holidays=[date(2026, 10, 10)], workdays={"2026-10-10": [["09:00", "12:00"]]})
+
+
+class TestBadMakeUpDays:
+    @pytest.mark.parametrize(
+        ("workdays", "message"),
+        [
+            (
+                {"2026-10-10": [["18:00", "09:00"]]},
+                "2026-10-10: 18:00–09:00 closes before it opens",
+            ),
+            (
+                {"2026-10-10": [["09:00", "13:00"], ["12:00", "14:00"]]},
+                "2026-10-10: 12:00–14:00 overlaps 09:00–13:00",
+            ),
+            ({"2026-10-10": [["9:00", "17:00"]]}, "2026-10-10: '9:00' is not a time of day"),
+            (
+                {"2026-10-10": [["09:00"]]},
+                r"2026-10-10: \['09:00'\] is not an \[open, close\] pair",
+            ),
+            ({"2026-10-10": "09:00-17:00"}, "2026-10-10: '09:00-17:00' is not a list of"),
+            ({"2026-10-10": []}, "Make-up day 2026-10-10 has no open hours"),
+            (["2026-10-32"], "Make-up day '2026-10-32' is not a date"),
+            ("2026-10-10", "Make-up days: give a list of dates or a mapping"),
+        ],
+    )
+    def test_bad_make_up_days_are_refused_naming_the_date(self, workdays, message):
+        with pytest.raises(ValueError, match=message):
+            calendar(workdays=workdays)
+
+
 # --- Properties ---------------------------------------------------------------------------
 
 BUSINESS = calendar(
@@ -203,11 +327,30 @@ BUSINESS = calendar(
         "sat": [["10:00", "14:00"]],
     },
     holidays=["2026-12-25", "2026-12-26", "2027-01-01", "2026-04-03"],
+    workdays={"2026-03-29": None, "2026-10-11": [["08:00", "12:00"]], "2027-01-03": None},
 )
 moments = st.datetimes(
     min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
 )
 durations = st.integers(min_value=0, max_value=60 * 24 * 120).map(lambda m: timedelta(minutes=m))
+
+
+def between_day_by_day(cal: WorkCalendar, start: datetime, end: datetime) -> timedelta:
+    """``between`` one local day at a time, so that no week is ever jumped over."""
+    total = timedelta(0)
+    day = datetime.combine(start.astimezone(cal.tz).date(), datetime.min.time(), tzinfo=cal.tz)
+    while day < end:
+        following = datetime.combine(day.date() + timedelta(days=1), day.time(), tzinfo=cal.tz)
+        total += cal.between(max(start, day), min(end, following))
+        day = following
+    return total
+
+
+@settings(max_examples=150, deadline=None)
+@given(start=moments, duration=durations)
+def test_jumping_whole_weeks_counts_as_much_as_counting_day_by_day(start, duration):
+    due = BUSINESS.add(start, duration)
+    assert between_day_by_day(BUSINESS, start, due) == duration
 
 
 @settings(max_examples=300, deadline=None)

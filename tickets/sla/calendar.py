@@ -1,9 +1,10 @@
 """Business-hours arithmetic: pure Python, no database.
 
-A calendar has a time zone, open intervals per weekday in local wall-clock time and holidays.
-All arithmetic is done on UTC instants, so days on which daylight-saving time changes are
-measured in real elapsed time; whole weeks without holidays or offset changes are skipped in
-one step, which keeps a year-long span to a few dozen operations.
+A calendar has a time zone, open intervals per weekday in local wall-clock time, holidays, and
+make-up working days (调休: normally closed dates that are worked, with the Monday hours or hours
+of their own). All arithmetic is done on UTC instants, so days on which daylight-saving time
+changes are measured in real elapsed time; whole weeks without holidays, make-up days or offset
+changes are skipped in one step, which keeps a year-long span to a few dozen operations.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from operator import itemgetter
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -34,11 +36,23 @@ def _label(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+def _date(item, what: str) -> date:
+    try:
+        return item if isinstance(item, date) else date.fromisoformat(item)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} {item!r} is not a date (YYYY-MM-DD).") from None
+
+
+Intervals = tuple[tuple[int, int], ...]  # (open, close) in minutes of the local day
+_workday_date = itemgetter(0)
+
+
 @dataclass(frozen=True)
 class WorkCalendar:
     tz: ZoneInfo | None  # None: always open
-    week: tuple[tuple[tuple[int, int], ...], ...]  # per weekday, (open, close) in minutes
+    week: tuple[Intervals, ...]  # per weekday
     holidays: tuple[date, ...]  # sorted
+    workdays: tuple[tuple[date, Intervals], ...] = ()  # make-up days with their hours, sorted
 
     # --- construction -----------------------------------------------------------------------
 
@@ -48,9 +62,13 @@ class WorkCalendar:
 
     @classmethod
     def from_spec(cls, spec: Mapping) -> WorkCalendar:
-        """Build from ``{"timezone", "week": {"mon": [["09:00", "18:00"]], ...}, "holidays"}``.
+        """Build from ``{"timezone", "week": {"mon": [["09:00", "18:00"]], ...}, "holidays",
+        "workdays"}``.
 
-        Raises ``ValueError`` naming the offending interval, day, date or zone.
+        ``workdays`` is a list of dates worked with the Monday hours, or a mapping of dates to
+        their own ``[open, close]`` intervals (``None``: the Monday hours). Raises
+        ``ValueError`` naming the offending interval, day, date or zone, and for a date that
+        is both a holiday and a make-up day.
         """
         name = spec.get("timezone", "")
         try:
@@ -62,13 +80,43 @@ class WorkCalendar:
         if unknown:
             raise ValueError(f"Unknown weekday {unknown[0]!r}; use {', '.join(WEEKDAYS)}.")
         week = tuple(cls._day(day, week_spec.get(day) or ()) for day in WEEKDAYS)
-        holidays = []
-        for item in spec.get("holidays") or ():
-            try:
-                holidays.append(item if isinstance(item, date) else date.fromisoformat(item))
-            except (TypeError, ValueError):
-                raise ValueError(f"Holiday {item!r} is not a date (YYYY-MM-DD).") from None
-        return cls(tz=tz, week=week, holidays=tuple(sorted(set(holidays))))
+        holidays = tuple(sorted({_date(item, "Holiday") for item in spec.get("holidays") or ()}))
+        workdays = cls._workdays(spec.get("workdays") or (), monday=week[0], holidays=holidays)
+        return cls(tz=tz, week=week, holidays=holidays, workdays=workdays)
+
+    @classmethod
+    def _workdays(
+        cls, value, *, monday: Intervals, holidays: tuple[date, ...]
+    ) -> tuple[tuple[date, Intervals], ...]:
+        if isinstance(value, Mapping):
+            items = list(value.items())
+        elif isinstance(value, list | tuple):
+            items = [(item, None) for item in value]
+        else:
+            raise ValueError(
+                "Make-up days: give a list of dates or a mapping of dates to [open, close] pairs."
+            )
+        out: dict[date, Intervals] = {}
+        for item, intervals in items:
+            day = _date(item, "Make-up day")
+            label = day.isoformat()
+            if day in holidays:
+                raise ValueError(f"{label} is both a holiday and a make-up working day.")
+            if intervals is None:
+                hours = monday
+            elif not isinstance(intervals, list | tuple):
+                raise ValueError(f"{label}: {intervals!r} is not a list of [open, close] pairs.")
+            else:
+                hours = cls._day(label, intervals)
+                if not hours:
+                    raise ValueError(
+                        f"Make-up day {label} has no open hours: give its hours, or none "
+                        f"(null) for the Monday hours."
+                    )
+            if out.get(day, hours) != hours:
+                raise ValueError(f"Make-up day {label} is given twice with different hours.")
+            out[day] = hours
+        return tuple(sorted(out.items()))
 
     @staticmethod
     def _day(day: str, intervals: Iterable) -> tuple[tuple[int, int], ...]:
@@ -99,6 +147,17 @@ class WorkCalendar:
                 d: [[_label(a), _label(b)] for a, b in self.week[i]] for i, d in enumerate(WEEKDAYS)
             },
             "holidays": [h.isoformat() for h in self.holidays],
+            "workdays": self._workdays_spec(),
+        }
+
+    def _workdays_spec(self) -> list[str] | dict[str, list[list[str]] | None]:
+        """A list when every make-up day keeps the Monday hours, else a mapping."""
+        monday = self.week[0]
+        if all(hours == monday for _day, hours in self.workdays):
+            return [day.isoformat() for day, _hours in self.workdays]
+        return {
+            day.isoformat(): None if hours == monday else [[_label(a), _label(b)] for a, b in hours]
+            for day, hours in self.workdays
         }
 
     # --- facts ------------------------------------------------------------------------------
@@ -119,12 +178,26 @@ class WorkCalendar:
         i = bisect.bisect_left(self.holidays, first)
         return i < len(self.holidays) and self.holidays[i] < first + timedelta(days=days)
 
+    def _workday_hours(self, day: date) -> Intervals | None:
+        """The hours of ``day`` when it is a make-up working day, else None."""
+        i = bisect.bisect_left(self.workdays, day, key=_workday_date)
+        if i < len(self.workdays) and self.workdays[i][0] == day:
+            return self.workdays[i][1]
+        return None
+
+    def _workday_within(self, first: date, days: int) -> bool:
+        i = bisect.bisect_left(self.workdays, first, key=_workday_date)
+        return i < len(self.workdays) and self.workdays[i][0] < first + timedelta(days=days)
+
     def _intervals(self, day: date) -> list[tuple[datetime, datetime]]:
         """The open intervals of a local date, as UTC instants."""
         if self._is_holiday(day):
             return []
+        hours = self._workday_hours(day) if self.workdays else None
+        if hours is None:
+            hours = self.week[day.weekday()]
         out = []
-        for start, end in self.week[day.weekday()]:
+        for start, end in hours:
             out.append((self._instant(day, start), self._instant(day, end)))
         return out
 
@@ -135,8 +208,9 @@ class WorkCalendar:
         return local.astimezone(UTC)
 
     def _week_skippable(self, day: date) -> bool:
-        """A whole week from ``day`` counts exactly ``_week_open``: no holiday, no DST change."""
-        if self._holiday_within(day, 7):
+        """A whole week from ``day`` counts exactly ``_week_open``: no holiday, no make-up day,
+        no DST change."""
+        if self._holiday_within(day, 7) or self._workday_within(day, 7):
             return False
         start = datetime.combine(day, time(), tzinfo=self.tz)
         end = datetime.combine(day + WEEK, time(), tzinfo=self.tz)
