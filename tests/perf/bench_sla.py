@@ -21,7 +21,8 @@ transaction the index entries of rows updated earlier in it could not be skipped
 batch would read them again. The copy first gets the notification history the seeded SLA
 events would have left (e-mailed and read), as a production table has. E-mails are built to
 the bytes SMTP would send, and not sent.
-- ``WorkCalendar.add`` on a business-hours calendar with holidays (limit 50 µs a call).
+- ``WorkCalendar.add`` on a business-hours calendar with holidays and make-up days (limit 50
+  µs a call).
 """
 
 from __future__ import annotations
@@ -318,6 +319,11 @@ def calendar_add() -> bool:
                 date(2026, 9, 25).isoformat(),
                 *(date(2026, 10, d).isoformat() for d in range(1, 8)),
             ],
+            # and its make-up working days (调休), with the Monday hours.
+            "workdays": [
+                *("2026-01-04", "2026-02-14", "2026-02-28"),
+                *("2026-05-09", "2026-09-20", "2026-10-10"),
+            ],
         }
     )
     rng = random.Random(7)
@@ -336,7 +342,7 @@ def calendar_add() -> bool:
 
     per_call = [t / len(cases) for t in timeit.repeat(run, number=1, repeat=20)]
     return report(
-        "add(start, 15 min … 5 days) on Mon–Sat hours, 2026 holidays",
+        "add(start, 15 min … 5 days) on Mon–Sat hours, 2026 holidays and make-up days",
         per_call,
         limit=ADD_LIMIT,
         unit="µs",

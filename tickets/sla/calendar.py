@@ -4,7 +4,8 @@ A calendar has a time zone, open intervals per weekday in local wall-clock time,
 make-up working days (调休: normally closed dates that are worked, with the Monday hours or hours
 of their own). All arithmetic is done on UTC instants, so days on which daylight-saving time
 changes are measured in real elapsed time; whole weeks without holidays, make-up days or offset
-changes are skipped in one step, which keeps a year-long span to a few dozen operations.
+changes are passed in one step, and so are the ordinary days up to the next holiday or make-up
+day, which keeps a year-long span to about a hundred operations.
 """
 
 from __future__ import annotations
@@ -13,15 +14,14 @@ import bisect
 import itertools
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from operator import itemgetter
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ZERO = timedelta(0)
 DAY = timedelta(days=1)
-WEEK = timedelta(days=7)
+MIDNIGHT = time()
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 
 
@@ -44,7 +44,10 @@ def _date(item, what: str) -> date:
 
 
 Intervals = tuple[tuple[int, int], ...]  # (open, close) in minutes of the local day
-_workday_date = itemgetter(0)
+
+
+def _workday_date(workday: tuple[date, Intervals]) -> date:
+    return workday[0]
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,14 @@ class WorkCalendar:
     week: tuple[Intervals, ...]  # per weekday
     holidays: tuple[date, ...]  # sorted
     workdays: tuple[tuple[date, Intervals], ...] = ()  # make-up days with their hours, sorted
+    # Derived: the open time of an ordinary day per weekday, and of a whole ordinary week.
+    _day_open: tuple[timedelta, ...] = field(init=False, repr=False, compare=False)
+    _week_open: timedelta = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        day_open = tuple(timedelta(minutes=sum(b - a for a, b in day)) for day in self.week)
+        object.__setattr__(self, "_day_open", day_open)
+        object.__setattr__(self, "_week_open", sum(day_open, ZERO))
 
     # --- construction -----------------------------------------------------------------------
 
@@ -166,17 +177,16 @@ class WorkCalendar:
     def has_open_time(self) -> bool:
         return any(self.week)
 
-    @property
-    def _week_open(self) -> timedelta:
-        return timedelta(minutes=sum(b - a for day in self.week for a, b in day))
+    def _days_open(self, day: date, days: int) -> timedelta:
+        """Open time of ``days`` ordinary days from ``day`` on."""
+        if days == 7:
+            return self._week_open
+        weekday = day.weekday()
+        return sum((self._day_open[(weekday + i) % 7] for i in range(days)), ZERO)
 
     def _is_holiday(self, day: date) -> bool:
         i = bisect.bisect_left(self.holidays, day)
         return i < len(self.holidays) and self.holidays[i] == day
-
-    def _holiday_within(self, first: date, days: int) -> bool:
-        i = bisect.bisect_left(self.holidays, first)
-        return i < len(self.holidays) and self.holidays[i] < first + timedelta(days=days)
 
     def _workday_hours(self, day: date) -> Intervals | None:
         """The hours of ``day`` when it is a make-up working day, else None."""
@@ -184,10 +194,6 @@ class WorkCalendar:
         if i < len(self.workdays) and self.workdays[i][0] == day:
             return self.workdays[i][1]
         return None
-
-    def _workday_within(self, first: date, days: int) -> bool:
-        i = bisect.bisect_left(self.workdays, first, key=_workday_date)
-        return i < len(self.workdays) and self.workdays[i][0] < first + timedelta(days=days)
 
     def _intervals(self, day: date) -> list[tuple[datetime, datetime]]:
         """The open intervals of a local date, as UTC instants."""
@@ -207,14 +213,23 @@ class WorkCalendar:
         local = datetime.combine(day, time(minutes // 60, minutes % 60), tzinfo=self.tz)
         return local.astimezone(UTC)
 
-    def _week_skippable(self, day: date) -> bool:
-        """A whole week from ``day`` counts exactly ``_week_open``: no holiday, no make-up day,
-        no DST change."""
-        if self._holiday_within(day, 7) or self._workday_within(day, 7):
-            return False
-        start = datetime.combine(day, time(), tzinfo=self.tz)
-        end = datetime.combine(day + WEEK, time(), tzinfo=self.tz)
-        return start.utcoffset() == end.utcoffset()
+    def _ordinary_days(self, day: date, limit: int) -> int:
+        """How many days from ``day`` on (at most ``limit`` and a week) open for exactly their
+        weekday's usual time: no holiday, no make-up day and one UTC offset throughout."""
+        days = min(limit, 7)
+        if self.holidays:
+            i = bisect.bisect_left(self.holidays, day)
+            if i < len(self.holidays):
+                days = min(days, (self.holidays[i] - day).days)
+        if self.workdays:
+            i = bisect.bisect_left(self.workdays, day, key=_workday_date)
+            if i < len(self.workdays):
+                days = min(days, (self.workdays[i][0] - day).days)
+        if days <= 0:
+            return 0
+        start = datetime.combine(day, MIDNIGHT, tzinfo=self.tz)
+        end = datetime.combine(day + timedelta(days=days), MIDNIGHT, tzinfo=self.tz)
+        return days if start.utcoffset() == end.utcoffset() else 0
 
     @staticmethod
     def _utc(moment: datetime, name: str) -> datetime:
@@ -255,11 +270,12 @@ class WorkCalendar:
         total = ZERO
         first = day = start.astimezone(self.tz).date()
         last = end.astimezone(self.tz).date()
-        week_open = self._week_open
         while day <= last:
-            if day > first and day + WEEK < last and self._week_skippable(day):
-                total += week_open
-                day += WEEK
+            # Days wholly inside the span, up to a week at a time, count their usual time.
+            days = self._ordinary_days(day, (last - day).days) if day > first else 0
+            if days:
+                total += self._days_open(day, days)
+                day += timedelta(days=days)
                 continue
             for a, b in self._intervals(day):
                 lo, hi = max(a, start), min(b, end)
@@ -285,12 +301,26 @@ class WorkCalendar:
             return start
         remaining = duration
         first = day = at.astimezone(self.tz).date()
-        week_open = self._week_open
+        day_open, week_open = self._day_open, self._week_open
         while True:
-            if day > first and remaining > week_open and self._week_skippable(day):
-                remaining -= week_open
-                day += WEEK
-                continue
+            # Ordinary days that end before the deadline, up to a week at a time, are passed
+            # whole; the day the deadline falls on is walked through.
+            if day > first and remaining > day_open[day.weekday()]:
+                days = self._ordinary_days(day, 7)
+                if days == 7 and remaining > week_open:
+                    remaining -= week_open
+                    day += timedelta(days=7)
+                    continue
+                passed = 0
+                for i in range(days):
+                    usual = day_open[(day.weekday() + i) % 7]
+                    if remaining <= usual:
+                        break
+                    remaining -= usual
+                    passed += 1
+                if passed:
+                    day += timedelta(days=passed)
+                    continue
             for a, b in self._intervals(day):
                 lo = max(a, at)
                 if lo >= b:
