@@ -14,6 +14,7 @@ AUDITED = (
     ("tickets", "BusinessCalendar", ()),
     ("tickets", "BusinessHours", ()),
     ("tickets", "Holiday", ()),
+    ("tickets", "BusinessCalendarWorkday", ()),
     ("tickets", "RoutingRule", ()),
     ("tickets", "Team", ()),
     ("tickets", "TicketSettings", ()),

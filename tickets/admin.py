@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.forms.models import BaseInlineFormSet
+from django.forms.models import BaseInlineFormSet, inlineformset_factory
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
@@ -13,6 +13,7 @@ from .choices import Priority, TicketKind, TicketStatus
 from .models import (
     AgentProfile,
     BusinessCalendar,
+    BusinessCalendarWorkday,
     BusinessHours,
     CannedReply,
     EscalationRule,
@@ -27,7 +28,13 @@ from .models import (
     TicketSettings,
 )
 from .sla.calendar import WEEKDAYS
-from .sla.config import calendar_check
+from .sla.config import (
+    DaysAdded,
+    calendar_check,
+    calendar_days_add,
+    days_clash_check,
+    workdays_check,
+)
 
 
 @admin.register(Team)
@@ -164,6 +171,60 @@ class HolidayInline(admin.TabularInline):
     extra = 1
 
 
+# The holidays inline as posted, read again by the make-up days' check.
+PostedHolidays = inlineformset_factory(BusinessCalendar, Holiday, fields=["date", "name"])
+
+
+def _posted_holiday_dates(formset: BaseInlineFormSet) -> set | None:
+    """The holiday dates of the change form that ``formset`` came with; None when they do not
+    read (the holidays inline shows why)."""
+    holidays = PostedHolidays(
+        formset.data, instance=formset.instance, prefix=PostedHolidays.get_default_prefix()
+    )
+    if not holidays.is_valid():
+        return None
+    return {
+        f.cleaned_data["date"]
+        for f in holidays.forms
+        if f.cleaned_data and not f.cleaned_data.get("DELETE", False)
+    }
+
+
+class WorkdayFormSet(BaseInlineFormSet):
+    """Make-up days: hours that read, a date with its own hours or none, and no date that the
+    holidays inline has too."""
+
+    def clean(self):
+        super().clean()
+        if any(f.errors for f in self.forms if not self._should_delete_form(f)):
+            return
+        rows = [
+            f.instance
+            for f in self.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE", False)
+        ]
+        both = sorted({r.date for r in rows if r.opens} & {r.date for r in rows if not r.opens})
+        if both:
+            raise ValidationError(
+                _(
+                    "%(date)s: give it hours of its own or leave the times empty for the Monday "
+                    "hours, not both."
+                )
+                % {"date": both[0].isoformat()}
+            )
+        holidays = _posted_holiday_dates(self)
+        if holidays is not None:
+            days_clash_check(holidays, {r.date for r in rows})
+        workdays_check(BusinessCalendarWorkday.spec_of(rows))
+
+
+class WorkdayInline(admin.TabularInline):
+    model = BusinessCalendarWorkday
+    formset = WorkdayFormSet
+    fields = ["date", "opens", "closes", "name"]
+    extra = 1
+
+
 class HolidayImportForm(forms.Form):
     country = forms.CharField(
         label=_("Country code"), max_length=2, initial="CN", help_text=_("ISO code, e.g. CN.")
@@ -177,10 +238,23 @@ def _recompute_after_commit(**ids) -> None:
     transaction.on_commit(lambda: sla_recompute_task.delay(**ids))
 
 
+def _days_added_messages(request, added: DaysAdded) -> None:
+    messages.success(request, _("%(n)d holidays added.") % {"n": added.holidays})
+    if added.left:
+        messages.warning(
+            request,
+            _(
+                "Left as they were, because the calendar has them as the other kind of day: "
+                "%(dates)s."
+            )
+            % {"dates": ", ".join(day.isoformat() for day in added.left)},
+        )
+
+
 @admin.register(BusinessCalendar)
 class BusinessCalendarAdmin(admin.ModelAdmin):
     list_display = ["name", "timezone", "updated_at"]
-    inlines = [BusinessHoursInline, HolidayInline]
+    inlines = [BusinessHoursInline, HolidayInline, WorkdayInline]
     change_form_template = "admin/tickets/businesscalendar/change_form.html"
 
     def save_related(self, request, form, formsets, change):
@@ -194,17 +268,44 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
                 "<int:pk>/import-holidays/",
                 self.admin_site.admin_view(self.import_holidays),
                 name="tickets_businesscalendar_import_holidays",
-            )
+            ),
         ]
         return own + super().get_urls()
+
+    def _calendar_to_change(self, request, pk: int) -> BusinessCalendar:
+        calendar = get_object_or_404(BusinessCalendar, pk=pk)
+        if not self.has_change_permission(request, calendar):
+            raise PermissionDenied
+        return calendar
+
+    def _days_add(self, request, calendar, *, holidays, workdays):
+        """Add the days, recompute the tickets that count on the calendar, say what changed,
+        and go back to the calendar."""
+        with transaction.atomic():
+            added = calendar_days_add(calendar=calendar, holidays=holidays, workdays=workdays)
+            if added.holidays or added.workdays:
+                _recompute_after_commit(calendar_ids=[calendar.pk])
+        _days_added_messages(request, added)
+        return redirect(reverse("admin:tickets_businesscalendar_change", args=[calendar.pk]))
+
+    def _import_page(self, request, calendar, form, *, template: str, title):
+        return render(
+            request,
+            f"admin/tickets/businesscalendar/{template}",
+            {
+                **self.admin_site.each_context(request),
+                "form": form,
+                "calendar": calendar,
+                "title": title,
+                "opts": self.model._meta,
+            },
+        )
 
     def import_holidays(self, request, pk: int):
         """Add a year's public holidays of a country, from the ``holidays`` package."""
         import holidays as public_holidays
 
-        calendar = get_object_or_404(BusinessCalendar, pk=pk)
-        if not self.has_change_permission(request, calendar):
-            raise PermissionDenied
+        calendar = self._calendar_to_change(request, pk)
         form = HolidayImportForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             country = form.cleaned_data["country"].upper()
@@ -212,28 +313,14 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
                 form.add_error("country", _("No holiday data for this country."))
             else:
                 found = public_holidays.country_holidays(country, years=form.cleaned_data["year"])
-                existing = set(calendar.holidays.values_list("date", flat=True))
-                new = [
-                    Holiday(calendar=calendar, date=day, name=str(name)[:100])
-                    for day, name in sorted(found.items())
-                    if day not in existing
-                ]
-                with transaction.atomic():
-                    Holiday.objects.bulk_create(new)
-                    calendar.save(update_fields=["updated_at"])
-                    _recompute_after_commit(calendar_ids=[calendar.pk])
-                messages.success(request, _("%(n)d holidays added.") % {"n": len(new)})
-                return redirect(reverse("admin:tickets_businesscalendar_change", args=[pk]))
-        return render(
-            request,
-            "admin/tickets/businesscalendar/import_holidays.html",
-            {
-                **self.admin_site.each_context(request),
-                "form": form,
-                "calendar": calendar,
-                "title": _("Import holidays"),
-                "opts": self.model._meta,
-            },
+                return self._days_add(
+                    request,
+                    calendar,
+                    holidays={day: str(name) for day, name in found.items()},
+                    workdays={},
+                )
+        return self._import_page(
+            request, calendar, form, template="import_holidays.html", title=_("Import holidays")
         )
 
 

@@ -368,7 +368,8 @@ class TicketSettings(models.Model):
 
 
 class BusinessCalendar(models.Model):
-    """Open hours per weekday in a time zone, and holidays; SLA targets count on it."""
+    """Open hours per weekday in a time zone, holidays and make-up working days; SLA targets
+    count on it."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     timezone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
@@ -382,12 +383,13 @@ class BusinessCalendar(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def spec(self, hours=None, holidays=None) -> dict:
+    def spec(self, hours=None, holidays=None, workdays=None) -> dict:
         """The calendar as ``WorkCalendar.from_spec`` reads it (optionally with unsaved rows)."""
         from .sla.calendar import WEEKDAYS
 
         hours = list(self.hours.all()) if hours is None else hours
         holidays = list(self.holidays.all()) if holidays is None else holidays
+        workdays = list(self.workdays.all()) if workdays is None else workdays
         week = {day: [] for day in WEEKDAYS}
         for row in sorted(hours, key=lambda h: (h.weekday, h.opens)):
             week[WEEKDAYS[row.weekday]].append([row.opens, row.closes])
@@ -395,6 +397,7 @@ class BusinessCalendar(models.Model):
             "timezone": self.timezone,
             "week": week,
             "holidays": [h.date.isoformat() for h in holidays],
+            "workdays": BusinessCalendarWorkday.spec_of(workdays),
         }
 
     def work_calendar(self):
@@ -446,6 +449,64 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.name}"
+
+
+class BusinessCalendarWorkday(models.Model):
+    """A make-up working day (调休): a date the calendar is normally closed on that is worked.
+
+    A row without times works the date with the Monday hours; rows with times give the date
+    hours of its own, one interval a row.
+    """
+
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="workdays"
+    )
+    date = models.DateField(_("date"))
+    opens = models.CharField(
+        _("opens"), max_length=5, blank=True, help_text=_("HH:MM; empty: the Monday hours")
+    )
+    closes = models.CharField(
+        _("closes"), max_length=5, blank=True, help_text=_("HH:MM; 24:00 = midnight")
+    )
+    name = models.CharField(
+        _("name"), max_length=100, blank=True, help_text=_("E.g. the holiday it makes up for.")
+    )
+
+    class Meta:
+        verbose_name = _("make-up working day")
+        verbose_name_plural = _("make-up working days")
+        ordering = ["date", "opens"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["calendar", "date", "opens"], name="workday_interval_once_per_calendar"
+            ),
+            models.CheckConstraint(
+                condition=Q(opens="", closes="") | (~Q(opens="") & ~Q(closes="")),
+                name="workday_opens_and_closes_together",
+                violation_error_message=_(
+                    "Give both the opening and the closing time, or neither for the Monday hours."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        hours = f" {self.opens}–{self.closes}" if self.opens else ""
+        return f"{self.date}{hours} {self.name}".rstrip()
+
+    @staticmethod
+    def spec_of(rows) -> list[str] | dict[str, list[list[str]] | None]:
+        """The ``workdays`` of a calendar spec: the dates when they all keep the Monday hours,
+        else each date with its own intervals (None: the Monday hours)."""
+        days: dict[str, list[list[str]] | None] = {}
+        for row in sorted(rows, key=lambda w: (w.date, w.opens)):
+            day = row.date.isoformat()
+            if row.opens:
+                days[day] = [*(days.get(day) or []), [row.opens, row.closes]]
+            else:
+                days.setdefault(day, None)
+        if all(hours is None for hours in days.values()):
+            return list(days)
+        return days
 
 
 class SlaMetric(models.TextChoices):

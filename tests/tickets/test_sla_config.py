@@ -22,6 +22,7 @@ from tests.factories import (
 )
 from tickets.models import (
     BusinessCalendar,
+    BusinessCalendarWorkday,
     BusinessHours,
     Holiday,
     SlaClock,
@@ -105,9 +106,10 @@ def calendar():
     return calendar
 
 
-def calendar_form(calendar, *, timezone=None, add=(), delete=()) -> dict:
+def calendar_form(calendar, *, timezone=None, add=(), delete=(), holidays=(), workdays=()) -> dict:
     """The change form of ``calendar`` as the admin posts it: its rows, plus ``add`` rows
-    ``(weekday, opens, closes)``, with the rows of the weekdays in ``delete`` marked deleted."""
+    ``(weekday, opens, closes)``, with the rows of the weekdays in ``delete`` marked deleted,
+    plus new ``holidays`` (dates) and ``workdays`` rows ``(date, opens, closes)``."""
     hours = list(calendar.hours.order_by("id"))
     data = {
         "name": calendar.name,
@@ -116,10 +118,6 @@ def calendar_form(calendar, *, timezone=None, add=(), delete=()) -> dict:
         "hours-INITIAL_FORMS": len(hours),
         "hours-MIN_NUM_FORMS": 0,
         "hours-MAX_NUM_FORMS": 1000,
-        "holidays-TOTAL_FORMS": 0,
-        "holidays-INITIAL_FORMS": 0,
-        "holidays-MIN_NUM_FORMS": 0,
-        "holidays-MAX_NUM_FORMS": 1000,
     }
     rows = [(h.pk, h.weekday, h.opens, h.closes) for h in hours]
     rows += [("", weekday, opens, closes) for weekday, opens, closes in add]
@@ -133,6 +131,42 @@ def calendar_form(calendar, *, timezone=None, add=(), delete=()) -> dict:
         }
         if pk and weekday in delete:
             data[f"hours-{i}-DELETE"] = "on"
+    stored = list(calendar.holidays.order_by("id"))
+    data |= inline_form(
+        "holidays",
+        calendar,
+        [{"id": h.pk, "date": h.date, "name": h.name} for h in stored]
+        + [{"id": "", "date": day, "name": ""} for day in holidays],
+        initial=len(stored),
+    )
+    stored = list(calendar.workdays.order_by("id"))
+    data |= inline_form(
+        "workdays",
+        calendar,
+        [
+            {"id": w.pk, "date": w.date, "opens": w.opens, "closes": w.closes, "name": w.name}
+            for w in stored
+        ]
+        + [
+            {"id": "", "date": day, "opens": opens, "closes": closes, "name": ""}
+            for day, opens, closes in workdays
+        ],
+        initial=len(stored),
+    )
+    return data
+
+
+def inline_form(prefix: str, calendar, rows: list[dict], *, initial: int) -> dict:
+    """The rows of one inline of the calendar's change form, as posted."""
+    data = {
+        f"{prefix}-TOTAL_FORMS": len(rows),
+        f"{prefix}-INITIAL_FORMS": initial,
+        f"{prefix}-MIN_NUM_FORMS": 0,
+        f"{prefix}-MAX_NUM_FORMS": 1000,
+    }
+    for i, row in enumerate(rows):
+        data |= {f"{prefix}-{i}-{field}": value for field, value in row.items()}
+        data[f"{prefix}-{i}-calendar"] = calendar.pk
     return data
 
 
@@ -243,6 +277,135 @@ def test_importing_holidays_of_an_unknown_country_is_refused_on_the_form(admin_s
     assert response.status_code == 200
     assert "No holiday data for this country." in response.content.decode()
     assert not calendar.holidays.exists()
+
+
+def test_importing_holidays_leaves_a_date_the_calendar_works_as_a_make_up_day(admin_site, calendar):
+    BusinessCalendarWorkday.objects.create(calendar=calendar, date=date(2026, 10, 1))
+    url = f"/admin/tickets/businesscalendar/{calendar.pk}/import-holidays/"
+
+    response = admin_site.post(url, {"country": "CN", "year": 2026}, follow=True)
+
+    assert [str(m) for m in response.context["messages"]][-1] == (
+        "Left as they were, because the calendar has them as the other kind of day: 2026-10-01."
+    )
+    assert not calendar.holidays.filter(date=date(2026, 10, 1)).exists()
+    assert calendar.holidays.filter(date=date(2026, 10, 2)).exists()
+    assert calendar.work_calendar().is_open(datetime(2026, 10, 1, 10, 0, tzinfo=SHANGHAI))
+
+
+def refused_workdays(response) -> list[str]:
+    """The errors the admin shows on the make-up working days; the form came back (200)."""
+    assert response.status_code == 200, response.status_code
+    [workdays] = [
+        f for f in response.context["inline_admin_formsets"] if f.formset.prefix == "workdays"
+    ]
+    errors = list(workdays.formset.non_form_errors())
+    for form_errors in workdays.formset.errors:
+        errors += [f"{field}: {message}" for field, ms in form_errors.items() for message in ms]
+    return errors
+
+
+NATIONAL_DAY_SATURDAY = date(2026, 10, 10)  # 国庆 2026's second make-up day
+
+
+def test_saving_a_make_up_day_in_the_admin_opens_the_calendar_on_it_and_recomputes_the_tickets(
+    admin_site, calendar, agent, django_capture_on_commit_callbacks
+):
+    SlaTarget.objects.filter(metric="first_response").update(calendar=calendar)
+    friday_evening = datetime(2026, 3, 6, 17, 55, tzinfo=SHANGHAI)
+    ticket = open_ticket(now=friday_evening)
+    assert first_response(ticket).due_at == datetime(2026, 3, 9, 9, 10, tzinfo=SHANGHAI)
+
+    saturday_worked = calendar_form(calendar, workdays=[(date(2026, 3, 7), "", "")])
+    with (
+        time_machine.travel(friday_evening + timedelta(minutes=2), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = admin_site.post(calendar_change_url(calendar), saturday_worked)
+
+    assert response.status_code == 302
+    saturday_morning = datetime(2026, 3, 7, 9, 10, tzinfo=SHANGHAI)  # the Monday hours
+    assert first_response(ticket).due_at == saturday_morning
+    assert Ticket.objects.get(pk=ticket.pk).next_due_at == saturday_morning
+    assert calendar.spec()["workdays"] == ["2026-03-07"]
+
+
+def test_a_make_up_day_saved_in_the_admin_with_hours_of_its_own_keeps_them(admin_site, calendar):
+    own_hours = [
+        (NATIONAL_DAY_SATURDAY, "09:00", "12:00"),
+        (NATIONAL_DAY_SATURDAY, "13:00", "17:00"),
+    ]
+
+    response = admin_site.post(
+        calendar_change_url(calendar), calendar_form(calendar, workdays=own_hours)
+    )
+
+    assert response.status_code == 302
+    assert calendar.spec()["workdays"] == {"2026-10-10": [["09:00", "12:00"], ["13:00", "17:00"]]}
+    saturday = calendar.work_calendar()
+    assert saturday.is_open(datetime(2026, 10, 10, 16, 30, tzinfo=SHANGHAI))
+    assert not saturday.is_open(datetime(2026, 10, 10, 12, 30, tzinfo=SHANGHAI))
+
+
+@pytest.mark.parametrize(
+    ("stored", "posted"),
+    [
+        pytest.param((), [NATIONAL_DAY_SATURDAY], id="both-new"),
+        pytest.param([NATIONAL_DAY_SATURDAY], (), id="holiday-stored"),
+    ],
+)
+def test_the_admin_refuses_a_date_that_is_both_a_holiday_and_a_make_up_day_as_a_form_error(
+    admin_site, calendar, stored, posted
+):
+    Holiday.objects.bulk_create(Holiday(calendar=calendar, date=day) for day in stored)
+    before = stored_calendars()
+
+    response = admin_site.post(
+        calendar_change_url(calendar),
+        calendar_form(calendar, holidays=posted, workdays=[(NATIONAL_DAY_SATURDAY, "", "")]),
+    )
+
+    assert refused_workdays(response) == ["2026-10-10 is both a holiday and a make-up working day."]
+    assert stored_calendars() == before
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        pytest.param(
+            [(NATIONAL_DAY_SATURDAY, "18:00", "09:00")],
+            "2026-10-10: 18:00–09:00 closes before it opens.",
+            id="inverted",
+        ),
+        pytest.param(
+            [(NATIONAL_DAY_SATURDAY, "09:00", "13:00"), (NATIONAL_DAY_SATURDAY, "12:00", "14:00")],
+            "2026-10-10: 12:00–14:00 overlaps 09:00–13:00.",
+            id="overlap",
+        ),
+        pytest.param(
+            [(NATIONAL_DAY_SATURDAY, "", ""), (NATIONAL_DAY_SATURDAY, "13:00", "14:00")],
+            "2026-10-10: give it hours of its own or leave the times empty for the Monday "
+            "hours, not both.",
+            id="monday-and-own-hours",
+        ),
+        pytest.param(
+            [(NATIONAL_DAY_SATURDAY, "09:00", "")],
+            "__all__: Give both the opening and the closing time, or neither for the Monday hours.",
+            id="no-closing-time",
+        ),
+    ],
+)
+def test_the_admin_refuses_make_up_day_hours_that_do_not_read_and_names_them(
+    admin_site, calendar, rows, message
+):
+    before = stored_calendars()
+
+    response = admin_site.post(
+        calendar_change_url(calendar), calendar_form(calendar, workdays=rows)
+    )
+
+    assert refused_workdays(response) == [message]
+    assert stored_calendars() == before
 
 
 # ==============================================================================================
@@ -414,6 +577,7 @@ def shanghai_office(**changes) -> dict:
         "timezone": "Asia/Shanghai",
         "week": WEEK_9_TO_18,
         "holidays": ["2026-10-01", "2026-10-02"],
+        "workdays": [],
         **changes,
     }
 
@@ -426,6 +590,69 @@ def test_an_admin_replaces_a_calendar_through_the_api_and_reads_it_back(admin_ap
     assert admin_api.get(CALENDARS_URL).json() == [shanghai_office()]
     calendar = BusinessCalendar.objects.get(name="Shanghai office").work_calendar()
     assert calendar.is_open(datetime(2026, 3, 2, 12, 30, tzinfo=SHANGHAI)) is False  # lunch
+
+
+@pytest.mark.parametrize(
+    "workdays",
+    [
+        pytest.param(["2026-09-20", "2026-10-10"], id="monday-hours"),
+        pytest.param(
+            {"2026-09-20": None, "2026-10-10": [["09:00", "12:00"], ["13:00", "17:00"]]},
+            id="own-hours",
+        ),
+    ],
+)
+def test_an_admin_replaces_a_calendars_make_up_days_through_the_api_and_reads_them_back(
+    admin_api, django_capture_on_commit_callbacks, workdays
+):
+    office = shanghai_office(workdays=workdays)
+
+    with django_capture_on_commit_callbacks() as recompute:
+        response = admin_api.put(CALENDARS_URL, [office], format="json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json() == [office]
+    assert admin_api.get(CALENDARS_URL).json() == [office]
+    assert len(recompute) == 1
+    calendar = BusinessCalendar.objects.get(name="Shanghai office").work_calendar()
+    assert calendar.is_open(datetime(2026, 10, 10, 16, 30, tzinfo=SHANGHAI))
+    # Sunday 20 September is worked with the Monday hours, lunch break included.
+    assert calendar.is_open(datetime(2026, 9, 20, 10, 0, tzinfo=SHANGHAI))
+    assert not calendar.is_open(datetime(2026, 9, 20, 12, 30, tzinfo=SHANGHAI))
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        pytest.param(
+            {"workdays": ["2026-10-02"]},
+            "2026-10-02 is both a holiday and a make-up working day.",
+            id="holiday-too",
+        ),
+        pytest.param(
+            {"workdays": {"2026-10-10": [["09:00", "13:00"], ["12:00", "14:00"]]}},
+            "2026-10-10: 12:00–14:00 overlaps 09:00–13:00.",
+            id="overlap",
+        ),
+        pytest.param(
+            {"workdays": ["2026-10-32"]},
+            "Make-up day '2026-10-32' is not a date (YYYY-MM-DD).",
+            id="not-a-date",
+        ),
+    ],
+)
+def test_the_api_refuses_bad_make_up_days_naming_the_date_and_writes_nothing(
+    admin_api, changes, message
+):
+    admin_api.put(CALENDARS_URL, [shanghai_office(workdays=["2026-09-20"])], format="json")
+    before = stored_calendars()
+    good = shanghai_office(name="Hangzhou office", workdays=["2026-10-10"])
+
+    response = admin_api.put(CALENDARS_URL, [good, shanghai_office(**changes)], format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"[1] Shanghai office": [message]}
+    assert stored_calendars() == before  # not even the good one before it
 
 
 def test_an_admin_replaces_the_policies_through_the_api_and_reads_them_back(admin_api):

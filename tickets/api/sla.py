@@ -42,6 +42,14 @@ CalendarSchema = inline_serializer(
             child=serializers.ListField(child=serializers.ListField(child=serializers.CharField()))
         ),
         "holidays": serializers.ListField(child=serializers.DateField()),
+        "workdays": serializers.JSONField(
+            help_text=(
+                "Make-up working days (调休): a list of dates worked with the Monday hours, or "
+                'an object mapping each date to its own [["HH:MM", "HH:MM"], ...] intervals '
+                "(null: the Monday hours). A date may not also be a holiday."
+            ),
+            required=False,
+        ),
     },
 )
 PolicySchema = inline_serializer(

@@ -6,9 +6,14 @@ bad interval or target never reaches the tables.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from orders.choices import Channel, CustomerTier
 
@@ -29,6 +34,28 @@ def calendar_check(spec: dict) -> WorkCalendar:
     if not calendar.has_open_time:
         raise ValidationError(_("The calendar has no open time at all: add opening hours."))
     return calendar
+
+
+def workdays_check(workdays) -> None:
+    """The ``workdays`` of a calendar spec read: dates, and hours like a weekday's."""
+    try:
+        WorkCalendar.from_spec({"timezone": "UTC", "workdays": workdays})
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
+
+
+def days_clash_check(holidays: set[date], workdays: set[date]) -> None:
+    """A date is a holiday or a make-up working day, not both."""
+    both = sorted(holidays & workdays)
+    if both:
+        raise ValidationError(
+            ngettext(
+                "%(dates)s is both a holiday and a make-up working day.",
+                "%(dates)s are both holidays and make-up working days.",
+                len(both),
+            )
+            % {"dates": ", ".join(day.isoformat() for day in both)}
+        )
 
 
 def _choices(values, allowed, field: str) -> list[str]:
@@ -66,7 +93,7 @@ def calendars_export() -> list[dict]:
 
     return [
         {"name": c.name, **c.spec()}
-        for c in BusinessCalendar.objects.prefetch_related("hours", "holidays")
+        for c in BusinessCalendar.objects.prefetch_related("hours", "holidays", "workdays")
     ]
 
 
@@ -116,7 +143,7 @@ def policies_export() -> list[dict]:
 @transaction.atomic
 def calendars_replace(items: list[dict]) -> list[int]:
     """Replace every calendar named in ``items`` (others stay); returns the changed ids."""
-    from ..models import BusinessCalendar, BusinessHours, Holiday
+    from ..models import BusinessCalendar, BusinessCalendarWorkday, BusinessHours, Holiday
 
     changed = []
     for index, item in enumerate(items):
@@ -132,6 +159,7 @@ def calendars_replace(items: list[dict]) -> list[int]:
         cal.save()
         cal.hours.all().delete()
         cal.holidays.all().delete()
+        cal.workdays.all().delete()
         BusinessHours.objects.bulk_create(
             BusinessHours(calendar=cal, weekday=WEEKDAYS.index(day), opens=a, closes=b)
             for day, intervals in (item.get("week") or {}).items()
@@ -140,8 +168,58 @@ def calendars_replace(items: list[dict]) -> list[int]:
         Holiday.objects.bulk_create(
             Holiday(calendar=cal, date=day) for day in sorted(set(item.get("holidays") or []))
         )
+        # A list: the Monday hours (a row without times); a mapping: the date's own intervals,
+        # one row each, or None for the Monday hours. Checked above by calendar_check.
+        workdays = item.get("workdays") or []
+        if not isinstance(workdays, dict):
+            workdays = dict.fromkeys(workdays)
+        BusinessCalendarWorkday.objects.bulk_create(
+            BusinessCalendarWorkday(calendar=cal, date=day, opens=opens, closes=closes)
+            for day, intervals in workdays.items()
+            for opens, closes in (intervals if intervals is not None else [("", "")])
+        )
         changed.append(cal.pk)
     return changed
+
+
+@dataclass(frozen=True)
+class DaysAdded:
+    holidays: int
+    workdays: int
+    left: list[date]  # dates already of the other kind, left as they were
+
+
+def calendar_days_add(
+    *, calendar, holidays: Mapping[date, str], workdays: Mapping[date, str]
+) -> DaysAdded:
+    """Add the holidays and make-up working days (with the Monday hours) that ``calendar`` does
+    not have yet, with their names. A date the calendar already has as the other kind of day
+    is left as it is and reported: adding it would make the calendar contradict itself.
+    Running it twice adds nothing the second time."""
+    from ..models import BusinessCalendar, BusinessCalendarWorkday, Holiday
+
+    with transaction.atomic():
+        # One import at a time per calendar: both would otherwise add the same dates.
+        calendar = BusinessCalendar.objects.select_for_update().get(pk=calendar.pk)
+        had_holidays = set(calendar.holidays.values_list("date", flat=True))
+        had_workdays = set(calendar.workdays.values_list("date", flat=True))
+        left = (set(holidays) & had_workdays) | (set(workdays) & had_holidays)
+        left |= set(holidays) & set(workdays)
+        new_holidays = [
+            Holiday(calendar=calendar, date=day, name=name[:100])
+            for day, name in sorted(holidays.items())
+            if day not in had_holidays and day not in left
+        ]
+        new_workdays = [
+            BusinessCalendarWorkday(calendar=calendar, date=day, name=name[:100])
+            for day, name in sorted(workdays.items())
+            if day not in had_workdays and day not in left
+        ]
+        Holiday.objects.bulk_create(new_holidays)
+        BusinessCalendarWorkday.objects.bulk_create(new_workdays)
+        if new_holidays or new_workdays:
+            calendar.save(update_fields=["updated_at"])  # a new version for the calendar cache
+    return DaysAdded(holidays=len(new_holidays), workdays=len(new_workdays), left=sorted(left))
 
 
 @transaction.atomic
