@@ -28,6 +28,7 @@ from .models import (
     TicketSettings,
 )
 from .sla.calendar import WEEKDAYS
+from .sla.china import ChinaYearUnknown, mainland_china_year
 from .sla.config import (
     DaysAdded,
     calendar_check,
@@ -232,14 +233,25 @@ class HolidayImportForm(forms.Form):
     year = forms.IntegerField(label=_("Year"), min_value=2000, max_value=2100)
 
 
+class ChinaImportForm(forms.Form):
+    year = forms.IntegerField(label=_("Year"), min_value=2000, max_value=2100)
+
+
 def _recompute_after_commit(**ids) -> None:
     from .tasks import sla_recompute_task
 
     transaction.on_commit(lambda: sla_recompute_task.delay(**ids))
 
 
-def _days_added_messages(request, added: DaysAdded) -> None:
-    messages.success(request, _("%(n)d holidays added.") % {"n": added.holidays})
+def _days_added_messages(request, added: DaysAdded, *, with_workdays: bool) -> None:
+    if with_workdays:
+        messages.success(
+            request,
+            _("%(holidays)d holidays and %(workdays)d make-up working days added.")
+            % {"holidays": added.holidays, "workdays": added.workdays},
+        )
+    else:
+        messages.success(request, _("%(n)d holidays added.") % {"n": added.holidays})
     if added.left:
         messages.warning(
             request,
@@ -269,6 +281,11 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.import_holidays),
                 name="tickets_businesscalendar_import_holidays",
             ),
+            path(
+                "<int:pk>/import-china/",
+                self.admin_site.admin_view(self.import_china),
+                name="tickets_businesscalendar_import_china",
+            ),
         ]
         return own + super().get_urls()
 
@@ -285,7 +302,7 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
             added = calendar_days_add(calendar=calendar, holidays=holidays, workdays=workdays)
             if added.holidays or added.workdays:
                 _recompute_after_commit(calendar_ids=[calendar.pk])
-        _days_added_messages(request, added)
+        _days_added_messages(request, added, with_workdays=bool(workdays))
         return redirect(reverse("admin:tickets_businesscalendar_change", args=[calendar.pk]))
 
     def _import_page(self, request, calendar, form, *, template: str, title):
@@ -321,6 +338,41 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
                 )
         return self._import_page(
             request, calendar, form, template="import_holidays.html", title=_("Import holidays")
+        )
+
+    def import_china(self, request, pk: int):
+        """Add a year's mainland China holidays and make-up working days, from the
+        ``chinesecalendar`` package."""
+        calendar = self._calendar_to_change(request, pk)
+        form = ChinaImportForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                year = mainland_china_year(form.cleaned_data["year"])
+            except ChinaYearUnknown as unknown:
+                form.add_error(
+                    "year",
+                    _(
+                        "chinesecalendar %(version)s has no holidays for %(year)d yet (it knows "
+                        "%(first)d–%(last)d). Upgrade it once the State Council has published "
+                        "that year's notice."
+                    )
+                    % {
+                        "version": unknown.version,
+                        "year": unknown.year,
+                        "first": unknown.known[0],
+                        "last": unknown.known[-1],
+                    },
+                )
+            else:
+                return self._days_add(
+                    request, calendar, holidays=year.holidays, workdays=year.workdays
+                )
+        return self._import_page(
+            request,
+            calendar,
+            form,
+            template="import_china.html",
+            title=_("Import mainland China holidays and make-up days"),
         )
 
 

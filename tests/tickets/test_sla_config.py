@@ -6,6 +6,7 @@ open tickets it governs.
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import chinese_calendar
 import holidays
 import pytest
 import time_machine
@@ -406,6 +407,65 @@ def test_the_admin_refuses_make_up_day_hours_that_do_not_read_and_names_them(
 
     assert refused_workdays(response) == [message]
     assert stored_calendars() == before
+
+
+def test_importing_mainland_china_adds_a_year_of_holidays_and_make_up_days_once(
+    admin_site, calendar, django_capture_on_commit_callbacks
+):
+    url = f"/admin/tickets/businesscalendar/{calendar.pk}/import-china/"
+    days_off = {d for d in chinese_calendar.holidays if d.year == 2026}
+    worked = {d for d in chinese_calendar.workdays if d.year == 2026}
+
+    assert admin_site.get(url).status_code == 200
+    with django_capture_on_commit_callbacks() as first_recompute:
+        first = admin_site.post(url, {"year": 2026})
+    with django_capture_on_commit_callbacks() as second_recompute:
+        second = admin_site.post(url, {"year": 2026})
+
+    assert (first.status_code, second.status_code) == (302, 302)
+    assert (len(first_recompute), len(second_recompute)) == (1, 0)  # nothing new the 2nd time
+    assert set(calendar.holidays.values_list("date", flat=True)) == days_off
+    assert set(calendar.workdays.values_list("date", flat=True)) == worked
+    assert Holiday.objects.count() == len(days_off)
+    assert BusinessCalendarWorkday.objects.count() == len(worked)
+    # 国庆 2026: 1–7 October off, Sunday 20 September and Saturday 10 October worked.
+    assert {date(2026, 10, d) for d in range(1, 8)} <= days_off
+    assert {date(2026, 9, 20), NATIONAL_DAY_SATURDAY} <= worked
+    assert calendar.holidays.get(date=date(2026, 10, 1)).name == "National Day"
+    assert calendar.workdays.get(date=NATIONAL_DAY_SATURDAY).name == "National Day"
+    hours = calendar.work_calendar()
+    assert not hours.is_open(datetime(2026, 10, 1, 10, 0, tzinfo=SHANGHAI))
+    assert hours.is_open(datetime(2026, 10, 10, 10, 0, tzinfo=SHANGHAI))
+
+
+def test_importing_mainland_china_for_a_year_the_package_does_not_know_is_refused(
+    admin_site, calendar
+):
+    url = f"/admin/tickets/businesscalendar/{calendar.pk}/import-china/"
+
+    response = admin_site.post(url, {"year": 2000})
+
+    assert response.status_code == 200
+    assert "has no holidays for 2000 yet" in response.content.decode()
+    assert not calendar.holidays.exists() and not calendar.workdays.exists()
+
+
+def test_an_import_leaves_a_date_the_calendar_has_as_the_other_kind_of_day(admin_site, calendar):
+    Holiday.objects.create(calendar=calendar, date=NATIONAL_DAY_SATURDAY, name="Company outing")
+    BusinessCalendarWorkday.objects.create(calendar=calendar, date=date(2026, 10, 1))
+
+    response = admin_site.post(
+        f"/admin/tickets/businesscalendar/{calendar.pk}/import-china/", {"year": 2026}, follow=True
+    )
+
+    shown = [str(m) for m in response.context["messages"]]
+    assert (
+        "Left as they were, because the calendar has them as the other kind of day: " in (shown[-1])
+    )
+    assert "2026-10-01, 2026-10-10" in shown[-1]
+    assert calendar.holidays.get(date=NATIONAL_DAY_SATURDAY).name == "Company outing"
+    assert not calendar.holidays.filter(date=date(2026, 10, 1)).exists()
+    calendar.work_calendar()  # still reads: no date is both
 
 
 # ==============================================================================================
