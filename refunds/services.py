@@ -399,21 +399,24 @@ def return_request_ship_back(
 
 
 def refund_working_days_calendar(rules: RefundRules):
-    """Whole working days: the rules' calendar's open weekdays and holidays, or Mon–Fri.
+    """Whole working days: the rules' calendar's open weekdays, holidays and make-up working
+    days (a Saturday worked after 国庆 is a working day), or Mon–Fri.
 
-    Business hours do not matter for a deadline in working days, so every open weekday
-    counts from midnight to midnight.
+    Business hours do not matter for a deadline in working days, so every open weekday and
+    every make-up day counts from midnight to midnight.
     """
     from tickets.sla.calendar import WorkCalendar
 
+    whole_day = ((0, 1440),)
     if rules.working_calendar_id:
         calendar = rules.working_calendar.work_calendar()
         if calendar.tz is None:
             return calendar
         return WorkCalendar(
             tz=calendar.tz,
-            week=tuple(((0, 1440),) if day else () for day in calendar.week),
+            week=tuple(whole_day if day else () for day in calendar.week),
             holidays=calendar.holidays,
+            workdays=tuple((day, whole_day if hours else ()) for day, hours in calendar.workdays),
         )
     return WorkCalendar.from_spec(
         {

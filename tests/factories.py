@@ -41,7 +41,19 @@ from orders.models import (
     Storefront,
 )
 from tickets.choices import AuthorKind, Presence, Priority, TicketKind, TicketStatus
-from tickets.models import AgentProfile, CannedReply, Message, Tag, Team, Ticket, TicketEvent
+from tickets.models import (
+    AgentProfile,
+    BusinessCalendar,
+    BusinessCalendarWorkday,
+    BusinessHours,
+    CannedReply,
+    Holiday,
+    Message,
+    Tag,
+    Team,
+    Ticket,
+    TicketEvent,
+)
 
 # ============================================================================================
 # Users, roles and credentials (csplatform)
@@ -391,6 +403,39 @@ def online_agent(team: Team | None = None, *, capacity: int = 20, **kwargs):
         user=user, defaults={"presence": Presence.ONLINE, "capacity": capacity}
     )
     return user
+
+
+class BusinessCalendarFactory(DjangoModelFactory):
+    """A business calendar in Shanghai, open Monday to Friday 09:00–18:00 unless
+    ``hours=[(weekday, "HH:MM", "HH:MM"), ...]`` says otherwise; ``holidays=[date, ...]`` and
+    ``workdays=[date, ...]`` (make-up working days, with the Monday hours) add days."""
+
+    class Meta:
+        model = BusinessCalendar
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Calendar {n}")
+    timezone = "Asia/Shanghai"
+
+    @factory.post_generation
+    def hours(self, create, extracted, **kwargs):
+        if create:
+            rows = [(d, "09:00", "18:00") for d in range(5)] if extracted is None else extracted
+            BusinessHours.objects.bulk_create(
+                BusinessHours(calendar=self, weekday=d, opens=a, closes=b) for d, a, b in rows
+            )
+
+    @factory.post_generation
+    def holidays(self, create, extracted, **kwargs):
+        if create and extracted:
+            Holiday.objects.bulk_create(Holiday(calendar=self, date=d) for d in extracted)
+
+    @factory.post_generation
+    def workdays(self, create, extracted, **kwargs):
+        if create and extracted:
+            BusinessCalendarWorkday.objects.bulk_create(
+                BusinessCalendarWorkday(calendar=self, date=d) for d in extracted
+            )
 
 
 WARN_BEFORE_DUE = timedelta(minutes=30)

@@ -1,6 +1,6 @@
 """The return request lifecycle: the transition table and every service that moves it."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -23,8 +23,10 @@ from refunds.services import (
     return_request_ship_back,
 )
 from refunds.transitions import ALLOWED_TRANSITIONS, ReturnTransitionNotAllowed, check_transition
-from tests.factories import agent_user, supervisor_user
+from tests.factories import BusinessCalendarFactory, agent_user, supervisor_user
 from tickets.models import BusinessCalendar, BusinessHours, Holiday
+from tickets.sla.china import mainland_china_year
+from tickets.sla.config import calendar_days_add
 
 from .helpers import DAY, DELIVERED, SHANGHAI, STOREFRONT, delivered_order, file_request
 
@@ -327,6 +329,39 @@ def test_the_refund_deadline_counts_whole_days_of_the_rules_calendar_and_skips_h
     # Friday 16:00; Monday is a holiday: Tuesday, Wednesday, Thursday → Thursday 16:00.
     request = received_at(datetime(2026, 3, 6, 16, 0, tzinfo=SHANGHAI))
     assert request.refund_due_at == datetime(2026, 3, 12, 16, 0, tzinfo=SHANGHAI)
+
+
+@pytest.mark.parametrize(
+    ("received", "due"),
+    [
+        # Wednesday 30 September, the eve of 国庆: Thursday 8, Friday 9, Saturday 10 October.
+        (datetime(2026, 9, 30, 16, 0), datetime(2026, 10, 10, 16, 0)),
+        # Friday 9 October: Saturday 10 (worked), Monday 12, Tuesday 13 October.
+        (datetime(2026, 10, 9, 16, 0), datetime(2026, 10, 13, 16, 0)),
+        # Saturday 19 September: Sunday 20 (worked), Monday 21, Tuesday 22 → Wednesday 00:00.
+        (datetime(2026, 9, 19, 11, 0), datetime(2026, 9, 23, 0, 0)),
+    ],
+)
+def test_the_refund_deadline_counts_make_up_working_days_as_working_days(received, due):
+    """国庆 2026 as chinesecalendar has it: 1–7 October off, Sunday 20 September and Saturday
+    10 October worked."""
+    calendar = BusinessCalendarFactory(name="Warehouse")  # Monday to Friday 09:00–18:00
+    china = mainland_china_year(2026)
+    assert {date(2026, 9, 20), date(2026, 10, 10)} <= set(china.workdays)
+    assert {date(2026, 10, d) for d in range(1, 8)} <= set(china.holidays)
+    calendar_days_add(calendar=calendar, holidays=china.holidays, workdays=china.workdays)
+    rules = RefundRules.load()
+    rules.working_calendar = calendar
+    rules.save()
+
+    order = delivered_order(delivered_at=received.replace(tzinfo=SHANGHAI) - 3 * DAY)
+    request = file_request(order, now=received.replace(tzinfo=SHANGHAI) - 2 * DAY)
+    return_request_receive(
+        request=request, by_user=agent_user(), now=received.replace(tzinfo=SHANGHAI)
+    )
+    request.refresh_from_db()
+
+    assert request.refund_due_at == due.replace(tzinfo=SHANGHAI)
 
 
 def test_receiving_counts_the_units_as_returned():
