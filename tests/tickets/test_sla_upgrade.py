@@ -238,7 +238,7 @@ def test_the_recompute_command_resyncs_every_running_clock_by_hand(agent, monkey
 def test_the_migration_requests_the_recompute_only_where_policies_changed():
     from importlib import import_module
 
-    migration = import_module("tickets.migrations.0010_sla_metrics_v2")
+    migration = import_module("tickets.migrations.0011_sla_metrics_v2")
     TicketSettings.objects.filter(pk=1).update(sla_recompute_requested_at=None)
     migration.upgrade_policies(apps, None)  # a fresh install is on the defaults already
     assert TicketSettings.load().sla_recompute_requested_at is None

@@ -16,7 +16,7 @@ def upgrade_policies(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0009_sla_clock_breached_running_index"),
+        ("tickets", "0010_business_calendar_workdays"),
     ]
 
     operations = [
