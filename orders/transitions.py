@@ -14,10 +14,13 @@ from .signals import order_status_changed
 
 S = OrderStatus
 
+# A paid order may be reported delivered without a separate ``shipped`` (the live-stream manual:
+# "从已支付更新为已发货或已签收"); ``processing`` is a step inside "paid", so it may too. Such an
+# order has ``delivered_at`` and no ``shipped_at`` and no shipment.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     S.PENDING_PAYMENT: frozenset({S.PAID, S.CANCELLED, S.CLOSED}),
-    S.PAID: frozenset({S.PROCESSING, S.SHIPPED, S.CANCELLED}),
-    S.PROCESSING: frozenset({S.SHIPPED, S.CANCELLED}),
+    S.PAID: frozenset({S.PROCESSING, S.SHIPPED, S.DELIVERED, S.CANCELLED}),
+    S.PROCESSING: frozenset({S.SHIPPED, S.DELIVERED, S.CANCELLED}),
     S.SHIPPED: frozenset({S.DELIVERED}),
     S.DELIVERED: frozenset({S.COMPLETED, S.CLOSED}),
     S.COMPLETED: frozenset({S.CLOSED}),

@@ -215,6 +215,24 @@ def test_shipping_overdue_is_resolved_when_the_order_is_cancelled():
     assert open_exceptions(order) == []
 
 
+@pytest.mark.parametrize("status", ["paid", "processing"])
+def test_delivery_without_a_shipped_report_resolves_shipping_overdue_and_is_never_flagged_again(
+    status,
+):
+    order = OrderFactory(status=status, paid_at=T0)
+    orders_flag_shipping_overdue(now=T0 + timedelta(hours=24))
+    delivered_at = T0 + timedelta(hours=30)
+
+    record(order, "delivered", delivered_at)
+
+    assert open_exceptions(order) == []
+    assert OrderException.objects.get(order=order).resolved_at == delivered_at
+    order.refresh_from_db()
+    assert order.shipped_at is None
+    assert orders_flag_shipping_overdue(now=T0 + timedelta(days=5)) == 0
+    assert open_exceptions(order) == []
+
+
 def test_the_shipping_deadline_edited_in_order_settings_changes_when_orders_are_flagged():
     set_thresholds(ship_within_hours=48)
     order = OrderFactory(status="paid", paid_at=T0)
@@ -310,6 +328,14 @@ def test_delivered_parcels_and_orders_are_not_flagged_logistics_delayed():
     lost.shipments.update(status="lost")
 
     assert orders_flag_logistics_delayed(now=T0 + timedelta(days=10)) == 0
+
+
+def test_an_order_delivered_without_a_shipment_is_never_flagged_by_the_logistics_scan():
+    order = OrderFactory(status="paid", paid_at=T0)
+    record(order, "delivered", T0 + timedelta(hours=2))
+
+    assert orders_flag_logistics_delayed(now=T0 + timedelta(days=10)) == 0
+    assert open_exceptions(order) == []
 
 
 def test_the_logistics_silence_edited_in_order_settings_changes_when_parcels_are_flagged():

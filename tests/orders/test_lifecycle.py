@@ -2,7 +2,9 @@
 
 The expected table is written out here from the issue, not read from ``orders.transitions``:
 pending_payment → paid → processing → shipped → delivered → completed, where a paid order may
-ship without a separate processing step; cancelled from pending_payment, paid or processing;
+ship without a separate processing step, and a paid or processing order may be reported
+delivered without a separate shipped step (the live-stream manual: "从已支付更新为已发货或已签收");
+cancelled from pending_payment, paid or processing;
 closed from pending_payment (an unpaid order closed), delivered, completed and cancelled;
 closed is final and no status moves to itself.
 """
@@ -37,8 +39,8 @@ STATUSES = [
 ]
 ALLOWED = {
     "pending_payment": {"paid", "cancelled", "closed"},
-    "paid": {"processing", "shipped", "cancelled"},
-    "processing": {"shipped", "cancelled"},
+    "paid": {"processing", "shipped", "delivered", "cancelled"},
+    "processing": {"shipped", "delivered", "cancelled"},
     "shipped": {"delivered"},
     "delivered": {"completed", "closed"},
     "completed": {"closed"},
@@ -262,3 +264,44 @@ def test_replacing_an_order_with_its_own_status_is_not_a_transition(storefront):
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "pending_payment"
     assert not OrderEvent.objects.filter(order=order, type="status_changed").exists()
+
+
+# --- Delivered without a shipped report ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["paid", "processing"])
+def test_an_order_reported_delivered_before_any_shipped_report_is_delivered_and_never_shipped(
+    storefront, status
+):
+    order = OrderFactory(status=status, placed_at=T0)
+
+    response = storefront.post(
+        f"/api/v1/orders/{order.number}/events/", lifecycle_event(order, "delivered"), format="json"
+    )
+
+    assert response.status_code == 201, response.json()
+    order.refresh_from_db()
+    assert (order.status, order.delivered_at, order.shipped_at) == ("delivered", AT, None)
+    assert not order.shipments.exists()
+    event = OrderEvent.objects.get(order=order)
+    assert (event.type, event.payload) == ("delivered", {"from": status, "to": "delivered"})
+    shown = storefront.get(f"/api/v1/orders/{order.number}/").json()
+    assert (shown["shipped_at"], shown["shipments"]) == (None, [])
+    assert shown["allowed_next_statuses"] == ["closed", "completed"]
+
+
+def test_an_order_delivered_without_shipping_completes_and_closes_like_any_delivered_one(
+    storefront,
+):
+    order = OrderFactory(status="paid", placed_at=T0)
+    for target in ("delivered", "completed", "closed"):
+        response = storefront.post(
+            f"/api/v1/orders/{order.number}/events/",
+            lifecycle_event(order, target),
+            format="json",
+        )
+        assert response.status_code == 201, (target, response.json())
+
+    order.refresh_from_db()
+    assert (order.status, order.shipped_at) == ("closed", None)
+    assert order.delivered_at == order.completed_at == order.closed_at == AT

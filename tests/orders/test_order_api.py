@@ -716,7 +716,7 @@ def test_a_second_paid_event_at_another_time_is_a_new_event_the_lifecycle_refuse
     )
 
     assert response.status_code == 409
-    assert response.json()["allowed"] == ["cancelled", "processing", "shipped"]
+    assert response.json()["allowed"] == ["cancelled", "delivered", "processing", "shipped"]
     assert Payment.objects.filter(order=order).count() == 1
 
 

@@ -133,3 +133,14 @@ def test_a_search_with_a_nul_character_is_answered_not_an_error(agent_client):
 
     assert response.status_code == 200
     assert "SO-6001" in response.content.decode()
+
+
+def test_an_order_delivered_without_a_shipped_report_shows_no_ship_time_and_says_so(agent_client):
+    order = OrderFactory(number="SO-2051", status="delivered", placed_at=T0, shipped_at=None)
+
+    page = agent_client.get(f"/desk/orders/{order.number}/").content.decode()
+
+    assert "Delivered without a shipment reported." in page
+    assert "Not shipped yet." not in page
+    facts = page.split("<dt>Shipped</dt>", 1)[1].split("</dd>", 1)[0]
+    assert facts == "<dd>—"
