@@ -45,7 +45,7 @@ class ShipmentInline(ReadOnlyInline):
 
 class OrderExceptionInline(ReadOnlyInline):
     model = OrderException
-    fields = ["type", "detected_at", "resolved_at", "details"]
+    fields = ["type", "detected_at", "resolved_at", "outcome", "details"]
 
 
 class OrderEventInline(ReadOnlyInline):
@@ -150,11 +150,22 @@ class OrderAdmin(admin.ModelAdmin):
 
 @admin.register(OrderException)
 class OrderExceptionAdmin(admin.ModelAdmin):
-    list_display = ["order", "type", "detected_at", "resolved_at"]
-    list_filter = ["type", ("resolved_at", admin.EmptyFieldListFilter)]
+    list_display = ["order", "type", "detected_at", "resolved_at", "outcome"]
+    list_filter = ["type", ("resolved_at", admin.EmptyFieldListFilter), "outcome"]
     search_fields = ["=order__number"]
     list_select_related = ["order"]
-    readonly_fields = ["order", "type", "detected_at", "details"]
+    # Resolved from the desk (or by the events that end the problem), which puts the outcome
+    # on the order's timeline; an edit here would leave no event behind.
+    readonly_fields = [
+        "order",
+        "type",
+        "detected_at",
+        "details",
+        "resolved_at",
+        "outcome",
+        "resolved_by",
+        "resolution_note",
+    ]
 
 
 @admin.register(OrderSettings)

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Channel(models.TextChoices):
@@ -96,3 +97,14 @@ class ExceptionType(models.TextChoices):
     LOGISTICS_DELAYED = "logistics_delayed", _("Logistics delayed")
     PARCEL_LOST = "parcel_lost", _("Parcel lost")
     ADDRESS_PROBLEM = "address_problem", _("Address problem")
+
+
+class ExceptionOutcome(models.TextChoices):
+    """How an order exception ended: ``resolved`` when the problem went away (the system saw it
+    go, or an agent fixed it); the others say what an agent did about it."""
+
+    RESOLVED = "resolved", pgettext_lazy("exception outcome", "Resolved")
+    CUSTOMER_NOTIFIED = "customer_notified", pgettext_lazy("exception outcome", "Customer notified")
+    RESHIPPED = "reshipped", pgettext_lazy("exception outcome", "Reshipped")
+    REFUNDED = "refunded", pgettext_lazy("exception outcome", "Refunded")
+    NO_ACTION = "no_action", pgettext_lazy("exception outcome", "No action needed")

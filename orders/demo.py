@@ -33,6 +33,7 @@ from .choices import (
     ActorKind,
     Channel,
     CustomerTier,
+    ExceptionOutcome,
     ExceptionType,
     OrderEventType,
     OrderStatus,
@@ -916,7 +917,9 @@ class _Timeline:
         exception = self.open_exceptions.pop(type, None)
         if exception is not None:
             exception["resolved_at"] = at
-            self.system(OrderEventType.EXCEPTION_RESOLVED, at, {"exception": type})
+            exception["outcome"] = ExceptionOutcome.RESOLVED
+            payload = {"exception": type, "outcome": ExceptionOutcome.RESOLVED}
+            self.system(OrderEventType.EXCEPTION_RESOLVED, at, payload)
 
     def _clear_exceptions(self, status: str, at: datetime) -> None:
         for type in STATUS_CLEARS_EXCEPTIONS.get(status, ()):

@@ -19,6 +19,7 @@ from .choices import (
     ActorKind,
     Channel,
     CustomerTier,
+    ExceptionOutcome,
     ExceptionType,
     OrderEventType,
     OrderStatus,
@@ -351,6 +352,20 @@ class OrderException(models.Model):
     detected_at = models.DateTimeField(_("detected at"))
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)
+    # How it ended, set with resolved_at: by the system (``resolved``, no user) when an event
+    # made the problem go away, or by an agent from a ticket with their outcome and note.
+    outcome = models.CharField(
+        _("outcome"), max_length=20, choices=ExceptionOutcome.choices, blank=True
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("resolved by"),
+    )
+    resolution_note = models.CharField(_("resolution note"), max_length=500, blank=True)
 
     objects = OrderExceptionQuerySet.as_manager()
 
@@ -363,7 +378,18 @@ class OrderException(models.Model):
                 fields=["order", "type"],
                 condition=Q(resolved_at__isnull=True),
                 name="order_exception_one_open_per_type",
-            )
+            ),
+            # An open exception has no outcome yet; a resolved one always has one.
+            models.CheckConstraint(
+                condition=Q(
+                    resolved_at__isnull=True,
+                    outcome="",
+                    resolved_by__isnull=True,
+                    resolution_note="",
+                )
+                | (Q(resolved_at__isnull=False) & ~Q(outcome="")),
+                name="order_exception_outcome_when_resolved",
+            ),
         ]
         indexes = [models.Index(fields=["type", "detected_at"])]
 

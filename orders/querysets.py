@@ -9,14 +9,14 @@ from django.db.models import Prefetch
 class OrderQuerySet(models.QuerySet):
     def with_related(self) -> OrderQuerySet:
         """Everything the order page and the order API show, in a fixed number of queries."""
-        from .models import Shipment
+        from .models import OrderException, Shipment
 
         return self.select_related("customer").prefetch_related(
             "lines",
             "payments",
             Prefetch("shipments", queryset=Shipment.objects.prefetch_related("events")),
             "events",
-            "exceptions",
+            Prefetch("exceptions", queryset=OrderException.objects.select_related("resolved_by")),
         )
 
     def unpaid_placed_before(self, moment: datetime) -> OrderQuerySet:

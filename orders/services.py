@@ -11,11 +11,14 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError, DomainError, InvalidInput
 
 from .choices import (
+    ActorKind,
+    ExceptionOutcome,
     ExceptionType,
     OrderEventType,
     OrderStatus,
@@ -551,22 +554,84 @@ def order_exception_raise(
     return exc, True
 
 
-def order_exception_resolve(
-    *, order: Order, type: str, now: datetime, actor: Actor | None = None
-) -> OrderException | None:
-    exc = OrderException.objects.open().filter(order=order, type=type).first()
-    if exc is None:
-        return None
+def _exception_close(
+    exc: OrderException, *, outcome: str, actor: Actor, now: datetime, note: str = ""
+) -> None:
+    """Resolve an open exception with its outcome and put it on the order's timeline."""
     exc.resolved_at = now
-    exc.save(update_fields=["resolved_at"])
+    exc.outcome = outcome
+    exc.resolved_by = actor.user if actor.kind == ActorKind.USER else None
+    exc.resolution_note = note
+    exc.save(update_fields=["resolved_at", "outcome", "resolved_by", "resolution_note"])
     OrderEvent.objects.create(
-        order=order,
+        order_id=exc.order_id,
         type=OrderEventType.EXCEPTION_RESOLVED,
         at=now,
         recorded_at=now,
-        payload={"exception": type},
-        **(actor or Actor.system()).event_fields(),
+        # Not the note: the storefront reads the timeline (GET /api/v1/orders/{number}/), and an
+        # agent's note is internal.
+        payload={"exception": exc.type, "outcome": outcome},
+        **actor.event_fields(),
     )
+
+
+def order_exception_resolve(
+    *, order: Order, type: str, now: datetime, actor: Actor | None = None
+) -> OrderException | None:
+    """Resolve the open exception of this type, if any: an event made the problem go away."""
+    exc = OrderException.objects.open().filter(order=order, type=type).first()
+    if exc is None:
+        return None
+    _exception_close(exc, outcome=ExceptionOutcome.RESOLVED, actor=actor or Actor.system(), now=now)
+    return exc
+
+
+EXCEPTION_NOTE_MAX_LENGTH = OrderException._meta.get_field("resolution_note").max_length
+
+
+class ExceptionAlreadyResolved(ConflictError):
+    code = "exception_already_resolved"
+
+
+@transaction.atomic
+def order_exception_resolve_by_agent(
+    *,
+    exception: OrderException,
+    user,
+    outcome: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> OrderException:
+    """An agent closes an exception, saying what was done about it (``outcome``), with an
+    optional short note; recorded on the order's timeline with the agent as the actor.
+
+    An exception already resolved, by the system or by another agent meanwhile, is refused
+    (409). Whether the agent may act on the exception is the caller's to check: the desk lets
+    agents resolve the exceptions of the order of a ticket they see, from that ticket
+    (``tickets.services.ticket_order_exception_resolve``).
+    """
+    now = now or timezone.now()
+    if outcome not in ExceptionOutcome.values:
+        message = _("Choose one of the outcomes: %(outcomes)s.") % {
+            "outcomes": ", ".join(str(label) for label in ExceptionOutcome.labels)
+        }
+        raise InvalidInput(message, errors={"outcome": [message]})
+    note = note.strip()
+    if len(note) > EXCEPTION_NOTE_MAX_LENGTH:
+        message = _("The note is longer than %(max)d characters.") % {
+            "max": EXCEPTION_NOTE_MAX_LENGTH
+        }
+        raise InvalidInput(message, errors={"note": [message]})
+    # The order first, as every write to an order and what hangs off it locks.
+    Order.objects.select_for_update().filter(pk=exception.order_id).values_list("pk").get()
+    exc = OrderException.objects.select_for_update().get(pk=exception.pk)
+    if not exc.is_open:
+        raise ExceptionAlreadyResolved(
+            _("This exception is already resolved (%(outcome)s).")
+            % {"outcome": exc.get_outcome_display()},
+            outcome=exc.outcome,
+        )
+    _exception_close(exc, outcome=outcome, actor=Actor.for_user(user), now=now, note=note)
     return exc
 
 

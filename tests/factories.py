@@ -23,6 +23,7 @@ from csplatform.roles import ADMIN, AGENT, ANALYST, DEMO_GROUP, SUPERVISOR
 from orders.choices import (
     ActorKind,
     Channel,
+    ExceptionOutcome,
     ExceptionType,
     OrderEventType,
     OrderStatus,
@@ -345,7 +346,8 @@ class OrderEventFactory(DjangoModelFactory):
 
 
 class OrderExceptionFactory(DjangoModelFactory):
-    """At most one open exception per order and type (a database constraint)."""
+    """At most one open exception per order and type (a database constraint); one given a
+    ``resolved_at`` was resolved by the system unless ``outcome``/``resolved_by`` say otherwise."""
 
     class Meta:
         model = OrderException
@@ -354,6 +356,9 @@ class OrderExceptionFactory(DjangoModelFactory):
     type = ExceptionType.SHIPPING_OVERDUE
     detected_at = factory.LazyFunction(timezone.now)
     resolved_at = None
+    outcome = factory.LazyAttribute(
+        lambda e: ExceptionOutcome.RESOLVED if e.resolved_at is not None else ""
+    )
     details = factory.LazyFunction(dict)
 
 

@@ -190,7 +190,7 @@ class ShipmentOutputSerializer(serializers.ModelSerializer):
 class OrderExceptionOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = OrderException
-        fields = ["type", "detected_at", "resolved_at", "details"]
+        fields = ["type", "detected_at", "resolved_at", "outcome", "details"]
 
 
 class OrderEventOutputSerializer(serializers.ModelSerializer):

@@ -2,18 +2,19 @@
 
 from django import template
 
-from ..choices import ExceptionType, OrderStatus, ShipmentStatus
+from ..choices import ExceptionOutcome, ExceptionType, OrderStatus, ShipmentStatus
 
 register = template.Library()
 
 _LABELS = {
     **dict(OrderStatus.choices),
     **dict(ExceptionType.choices),
+    **dict(ExceptionOutcome.choices),
     **dict(ShipmentStatus.choices),
 }
 
 
 @register.filter
 def order_label(value: str) -> str:
-    """The translated label of an order status, exception type or shipment status."""
+    """The translated label of an order status, exception type or outcome, shipment status."""
     return _LABELS.get(value, value)

@@ -13,11 +13,15 @@ import time_machine
 from django.db import transaction
 
 from csplatform.actors import Actor
+from csplatform.api.errors import InvalidInput
+from orders.choices import ExceptionOutcome, ExceptionType
 from orders.models import OrderEvent, OrderException, OrderSettings
 from orders.services import (
+    ExceptionAlreadyResolved,
     order_event_record,
     order_exception_raise,
     order_exception_resolve,
+    order_exception_resolve_by_agent,
     orders_cancel_unpaid,
     orders_flag_logistics_delayed,
     orders_flag_shipping_overdue,
@@ -28,7 +32,15 @@ from orders.tasks import (
     orders_flag_logistics_delayed_task,
     orders_flag_shipping_overdue_task,
 )
-from tests.factories import OrderExceptionFactory, OrderFactory, ShipmentFactory
+from tests.concurrency import run_at_once
+from tests.factories import (
+    OrderExceptionFactory,
+    OrderFactory,
+    ShipmentFactory,
+    agent_user,
+    order_state,
+    storefront_client,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -203,7 +215,13 @@ def test_shipping_overdue_is_resolved_when_the_order_ships():
     assert exception.resolved_at == shipped_at
     assert open_exceptions(order) == []
     resolved = OrderEvent.objects.get(order=order, type="exception_resolved")
-    assert resolved.payload == {"exception": "shipping_overdue"}
+    assert resolved.payload == {"exception": "shipping_overdue", "outcome": "resolved"}
+    assert (resolved.actor_kind, resolved.actor_user) == ("system", None)
+    assert (exception.outcome, exception.resolved_by, exception.resolution_note) == (
+        "resolved",
+        None,
+        "",
+    )
 
 
 def test_shipping_overdue_is_resolved_when_the_order_is_cancelled():
@@ -408,6 +426,162 @@ def test_delivery_resolves_parcel_lost_and_logistics_delayed():
     record(order, "delivered", T0 + timedelta(hours=90))
 
     assert open_exceptions(order) == []
+
+
+# --- Agents resolve exceptions with an outcome --------------------------------------------------
+
+
+@pytest.mark.parametrize("exception_type", ExceptionType.values)
+def test_an_agent_resolves_any_open_exception_with_an_outcome_and_a_note_on_the_timeline(
+    exception_type,
+):
+    agent = agent_user(username="li.na")
+    exception = OrderExceptionFactory(type=exception_type, detected_at=T0)
+    now = T0 + timedelta(hours=3)
+
+    resolved = order_exception_resolve_by_agent(
+        exception=exception,
+        user=agent,
+        outcome="customer_notified",
+        note="  已电话告知客户  ",
+        now=now,
+    )
+
+    resolved.refresh_from_db()
+    assert (resolved.resolved_at, resolved.outcome, resolved.resolved_by) == (
+        now,
+        "customer_notified",
+        agent,
+    )
+    assert resolved.resolution_note == "已电话告知客户"
+    event = OrderEvent.objects.get(order=exception.order, type="exception_resolved")
+    assert event.payload == {"exception": exception_type, "outcome": "customer_notified"}
+    assert (event.actor_kind, event.actor_user, event.actor_label) == ("user", agent, "li.na")
+    assert (event.at, event.recorded_at) == (now, now)
+
+
+@pytest.mark.parametrize("outcome", ExceptionOutcome.values)
+def test_each_outcome_of_the_list_may_be_chosen(outcome):
+    exception = OrderExceptionFactory(type="parcel_lost", detected_at=T0)
+
+    order_exception_resolve_by_agent(
+        exception=exception, user=agent_user(), outcome=outcome, now=T0
+    )
+
+    exception.refresh_from_db()
+    assert (exception.outcome, exception.resolution_note) == (outcome, "")
+
+
+def test_the_outcomes_are_the_five_of_the_issue():
+    assert ExceptionOutcome.values == [
+        "resolved",
+        "customer_notified",
+        "reshipped",
+        "refunded",
+        "no_action",
+    ]
+
+
+def test_an_exception_already_resolved_by_an_agent_is_refused_with_409_and_kept_as_it_was():
+    exception = OrderExceptionFactory(type="parcel_lost", detected_at=T0)
+    first = agent_user()
+    order_exception_resolve_by_agent(
+        exception=exception, user=first, outcome="reshipped", note="补发", now=T0
+    )
+    before = order_state(exception.order)
+
+    with pytest.raises(ExceptionAlreadyResolved) as refused:
+        order_exception_resolve_by_agent(
+            exception=exception, user=agent_user(), outcome="refunded", now=T0 + timedelta(1)
+        )
+
+    assert refused.value.status_code == 409
+    assert refused.value.as_body()["code"] == "exception_already_resolved"
+    assert refused.value.as_body()["outcome"] == "reshipped"
+    assert order_state(exception.order) == before
+
+
+def test_an_exception_the_system_resolved_is_refused_to_an_agent():
+    order = OrderFactory(status="paid", paid_at=T0)
+    orders_flag_shipping_overdue(now=T0 + timedelta(hours=24))
+    record(order, "shipped", T0 + timedelta(hours=25), carrier="ZTO", tracking_number="Z1")
+    exception = OrderException.objects.get(order=order)
+
+    with pytest.raises(ExceptionAlreadyResolved):
+        order_exception_resolve_by_agent(
+            exception=exception, user=agent_user(), outcome="no_action", now=T0
+        )
+
+    exception.refresh_from_db()
+    assert (exception.outcome, exception.resolved_by) == ("resolved", None)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"outcome": "fixed"}, "outcome"),
+        ({"outcome": ""}, "outcome"),
+        ({"outcome": "resolved", "note": "x" * 501}, "note"),
+    ],
+    ids=["unknown outcome", "no outcome", "note too long"],
+)
+def test_an_unknown_outcome_or_an_overlong_note_is_invalid_input_and_writes_nothing(fields, field):
+    exception = OrderExceptionFactory(type="address_problem", detected_at=T0)
+    before = order_state(exception.order)
+
+    with pytest.raises(InvalidInput) as refused:
+        order_exception_resolve_by_agent(exception=exception, user=agent_user(), now=T0, **fields)
+
+    assert refused.value.status_code == 400
+    assert list(refused.value.as_body()["errors"]) == [field]
+    assert order_state(exception.order) == before
+
+
+def test_a_note_of_500_characters_is_kept_whole():
+    exception = OrderExceptionFactory(type="address_problem", detected_at=T0)
+
+    order_exception_resolve_by_agent(
+        exception=exception, user=agent_user(), outcome="resolved", note="址" * 500, now=T0
+    )
+
+    exception.refresh_from_db()
+    assert exception.resolution_note == "址" * 500
+
+
+def test_the_storefront_reads_the_outcome_but_never_the_agents_note_or_name():
+    agent = agent_user(username="li.na")
+    exception = OrderExceptionFactory(type="parcel_lost", detected_at=T0)
+    order_exception_resolve_by_agent(
+        exception=exception, user=agent, outcome="reshipped", note="内部：仓库漏发", now=T0
+    )
+
+    body = storefront_client().get(f"/api/v1/orders/{exception.order.number}/").json()
+
+    assert [(e["type"], e["outcome"]) for e in body["exceptions"]] == [("parcel_lost", "reshipped")]
+    resolved = [e for e in body["timeline"] if e["type"] == "exception_resolved"]
+    assert [e["payload"] for e in resolved] == [
+        {"exception": "parcel_lost", "outcome": "reshipped"}
+    ]
+    assert "内部：仓库漏发" not in str(body)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_agents_resolving_the_same_exception_at_once_one_wins_the_other_gets_409():
+    exception = OrderExceptionFactory(type="parcel_lost", detected_at=T0)
+    agents = [agent_user(), agent_user()]
+
+    def resolve(i: int) -> str:
+        try:
+            order_exception_resolve_by_agent(
+                exception=exception, user=agents[i], outcome=["reshipped", "refunded"][i], now=T0
+            )
+        except ExceptionAlreadyResolved:
+            return "refused"
+        return "resolved"
+
+    assert sorted(run_at_once(2, resolve)) == ["refused", "resolved"]
+    assert OrderEvent.objects.filter(order=exception.order, type="exception_resolved").count() == 1
 
 
 # --- The signal other apps listen to -----------------------------------------------------------

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from orders.services import order_exception_resolve, order_exception_resolve_by_agent
 from tests.factories import (
     CustomerFactory,
     OrderEventFactory,
@@ -144,3 +145,29 @@ def test_an_order_delivered_without_a_shipped_report_shows_no_ship_time_and_says
     assert "Not shipped yet." not in page
     facts = page.split("<dt>Shipped</dt>", 1)[1].split("</dd>", 1)[0]
     assert facts == "<dd>—"
+
+
+def test_the_order_page_shows_how_each_exception_ended_who_ended_it_and_the_note(agent_client):
+    order = OrderFactory(number="SO-2061", status="shipped", placed_at=T0)
+    lost = OrderExceptionFactory(order=order, type="parcel_lost", detected_at=T0)
+    OrderExceptionFactory(order=order, type="logistics_delayed", detected_at=T0)
+    order_exception_resolve_by_agent(
+        exception=lost,
+        user=agent_user(username="li.na"),
+        outcome="reshipped",
+        note="顺丰补发 SF99",
+        now=T0 + timedelta(hours=1),
+    )
+    order_exception_resolve(order=order, type="logistics_delayed", now=T0 + timedelta(hours=2))
+
+    page = agent_client.get(f"/desk/orders/{order.number}/").content.decode()
+
+    rows = page.split('id="exceptions"', 1)[1].split("</table>", 1)[0].split("<tr")[2:]
+    lost_row, delayed_row = rows
+    assert "Parcel lost" in lost_row
+    assert all(text in lost_row for text in ("Reshipped", "li.na", "顺丰补发 SF99"))
+    assert "Logistics delayed" in delayed_row
+    assert 'Resolved <span class="muted">· system</span>' in delayed_row
+    timeline = page.split('id="timeline"', 1)[1].split("</ol>", 1)[0]
+    assert "<strong>Exception resolved</strong> Parcel lost: Reshipped" in timeline
+    assert "<strong>Exception resolved</strong> Logistics delayed: Resolved" in timeline
