@@ -1013,8 +1013,9 @@ class _Timeline:
         if status in LOGISTICS_EXCEPTIONS:
             details = {"description": description}
             self.raise_exception(LOGISTICS_EXCEPTIONS[status], recorded_at, details)
-        elif status == ShipmentStatus.IN_TRANSIT:
+        elif status == ShipmentStatus.IN_TRANSIT:  # one parcel: it is no longer going back
             self.resolve_exception(ExceptionType.LOGISTICS_DELAYED, recorded_at)
+            self.resolve_exception(ExceptionType.ADDRESS_PROBLEM, recorded_at)
 
     def delivered(self, previous: str, at: datetime) -> None:
         shipped_at = self.shipment["shipped_at"]

@@ -230,6 +230,9 @@ def order_upsert(
     if status != order.status:
         order_apply_transition(order=order, target=status, at=now, actor=actor, now=now)
         _exceptions_clear_for_status(order, now)
+    if "total" in changed and order.paid_amount == order.total:
+        # The storefront corrected the total to what was paid: the amounts agree again.
+        order_exception_resolve(order=order, type=ExceptionType.AMOUNT_MISMATCH, now=now)
     return order, False
 
 
@@ -481,11 +484,13 @@ STATUS_CLEARS_EXCEPTIONS = {
         ExceptionType.SHIPPING_OVERDUE,
         ExceptionType.LOGISTICS_DELAYED,
         ExceptionType.PARCEL_LOST,
+        ExceptionType.ADDRESS_PROBLEM,
     ),
     OrderStatus.COMPLETED: (
         ExceptionType.SHIPPING_OVERDUE,
         ExceptionType.LOGISTICS_DELAYED,
         ExceptionType.PARCEL_LOST,
+        ExceptionType.ADDRESS_PROBLEM,
     ),
     OrderStatus.CANCELLED: (ExceptionType.PAYMENT_FAILED, ExceptionType.SHIPPING_OVERDUE),
     OrderStatus.CLOSED: (ExceptionType.PAYMENT_FAILED, ExceptionType.SHIPPING_OVERDUE),
@@ -527,6 +532,11 @@ def _after_event(order: Order, type: str, at, payload, now) -> None:
             )
         elif status == ShipmentStatus.IN_TRANSIT:
             order_exception_resolve(order=order, type=ExceptionType.LOGISTICS_DELAYED, now=now)
+            # A returned parcel on its way again (to a corrected address) ends the address
+            # problem, once no parcel of the order is still going back; an update older than
+            # the return left the parcel's status alone and so changes nothing here.
+            if not order.shipments.filter(status=ShipmentStatus.RETURNED_TO_SENDER).exists():
+                order_exception_resolve(order=order, type=ExceptionType.ADDRESS_PROBLEM, now=now)
 
 
 def order_exception_raise(

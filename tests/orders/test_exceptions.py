@@ -18,10 +18,12 @@ from orders.choices import ExceptionOutcome, ExceptionType
 from orders.models import OrderEvent, OrderException, OrderSettings
 from orders.services import (
     ExceptionAlreadyResolved,
+    LineInput,
     order_event_record,
     order_exception_raise,
     order_exception_resolve,
     order_exception_resolve_by_agent,
+    order_upsert,
     orders_cancel_unpaid,
     orders_flag_logistics_delayed,
     orders_flag_shipping_overdue,
@@ -426,6 +428,160 @@ def test_delivery_resolves_parcel_lost_and_logistics_delayed():
     record(order, "delivered", T0 + timedelta(hours=90))
 
     assert open_exceptions(order) == []
+
+
+# --- Exceptions that later storefront events resolve ------------------------------------------
+
+
+def replace(order, at: datetime, *, discount: Decimal) -> None:
+    """The storefront sends the order again with another discount (and the total to match)."""
+    order.refresh_from_db()
+    lines = [
+        LineInput(sku=line.sku, name=line.name, quantity=line.quantity, unit_price=line.unit_price)
+        for line in order.lines.all()
+    ]
+    order_upsert(
+        storefront=order.storefront,
+        number=order.number,
+        customer={"external_id": order.customer.external_id},
+        channel=order.channel,
+        currency=order.currency,
+        lines=lines,
+        shipping_fee=order.shipping_fee,
+        discount=discount,
+        total=order.lines_total + order.shipping_fee - discount,
+        status=order.status,
+        placed_at=order.placed_at,
+        shipping_address=order.shipping_address,
+        actor=STOREFRONT,
+        now=at,
+    )
+
+
+def underpaid_order():
+    """Total 109.00, 100.00 paid: amount_mismatch open."""
+    order = OrderFactory(status="pending_payment", placed_at=T0)
+    record(order, "paid", T0 + timedelta(minutes=5), amount="100.00")
+    assert open_exceptions(order) == ["amount_mismatch"]
+    return order
+
+
+def test_an_order_sent_again_with_the_total_that_was_paid_resolves_amount_mismatch():
+    order = underpaid_order()
+    at = T0 + timedelta(hours=1)
+
+    replace(order, at, discount=Decimal("9.00"))  # 99 + 10 - 9 = 100.00, what was paid
+
+    assert open_exceptions(order) == []
+    exception = OrderException.objects.get(order=order)
+    assert (exception.resolved_at, exception.outcome, exception.resolved_by) == (
+        at,
+        "resolved",
+        None,
+    )
+    event = OrderEvent.objects.get(order=order, type="exception_resolved")
+    assert event.payload == {"exception": "amount_mismatch", "outcome": "resolved"}
+    assert event.actor_kind == "system"
+
+
+def test_an_order_sent_again_with_a_total_still_unlike_the_paid_amount_keeps_amount_mismatch():
+    order = underpaid_order()
+
+    replace(order, T0 + timedelta(hours=1), discount=Decimal("5.00"))  # 104.00, 100.00 paid
+
+    assert open_exceptions(order) == ["amount_mismatch"]
+
+
+def test_an_order_sent_again_unchanged_keeps_amount_mismatch():
+    order = underpaid_order()
+
+    replace(order, T0 + timedelta(hours=1), discount=Decimal("0.00"))
+
+    assert open_exceptions(order) == ["amount_mismatch"]
+
+
+def test_a_parcel_on_its_way_again_after_being_returned_resolves_address_problem():
+    order = shipped_order()
+    record(order, "logistics_update", T0 + timedelta(hours=20), status="returned_to_sender")
+    assert open_exceptions(order) == ["address_problem"]
+    at = T0 + timedelta(hours=40)
+
+    record(order, "logistics_update", at, status="in_transit", description="改址后重新派送")
+
+    assert open_exceptions(order) == []
+    exception = OrderException.objects.get(order=order)
+    assert (exception.resolved_at, exception.outcome, exception.resolved_by) == (
+        at,
+        "resolved",
+        None,
+    )
+    event = OrderEvent.objects.get(order=order, type="exception_resolved")
+    assert (event.payload, event.actor_kind) == (
+        {"exception": "address_problem", "outcome": "resolved"},
+        "system",
+    )
+
+
+def test_the_delivery_of_a_returned_parcel_resolves_address_problem():
+    order = shipped_order()
+    record(order, "logistics_update", T0 + timedelta(hours=20), status="returned_to_sender")
+
+    record(order, "delivered", T0 + timedelta(hours=60))
+
+    assert open_exceptions(order) == []
+    assert OrderException.objects.get(order=order).outcome == "resolved"
+
+
+def test_an_in_transit_update_older_than_the_return_leaves_address_problem_open():
+    order = shipped_order()
+    record(order, "logistics_update", T0 + timedelta(hours=20), status="returned_to_sender")
+
+    # Sent late by the carrier: it happened before the parcel was returned.
+    record(order, "logistics_update", T0 + timedelta(hours=10), status="in_transit")
+
+    assert open_exceptions(order) == ["address_problem"]
+
+
+def test_address_problem_stays_open_while_another_parcel_of_the_order_is_still_going_back():
+    order = shipped_order()
+    ShipmentFactory(order=order, tracking_number="YT2", shipped_at=T0, last_update_at=T0)
+    first = order.shipments.exclude(tracking_number="YT2").get().tracking_number
+    for tracking_number in (first, "YT2"):
+        record(
+            order,
+            "logistics_update",
+            T0 + timedelta(hours=20),
+            status="returned_to_sender",
+            tracking_number=tracking_number,
+        )
+
+    record(
+        order,
+        "logistics_update",
+        T0 + timedelta(hours=30),
+        status="in_transit",
+        tracking_number="YT2",
+    )
+    assert open_exceptions(order) == ["address_problem"]
+
+    record(
+        order,
+        "logistics_update",
+        T0 + timedelta(hours=31),
+        status="in_transit",
+        tracking_number=first,
+    )
+    assert open_exceptions(order) == []
+
+
+@pytest.mark.parametrize("status", ["delayed", "lost"])
+def test_a_delayed_or_lost_parcel_after_its_return_leaves_address_problem_open(status):
+    order = shipped_order()
+    record(order, "logistics_update", T0 + timedelta(hours=20), status="returned_to_sender")
+
+    record(order, "logistics_update", T0 + timedelta(hours=30), status=status)
+
+    assert "address_problem" in open_exceptions(order)
 
 
 # --- Agents resolve exceptions with an outcome --------------------------------------------------
