@@ -42,13 +42,26 @@ ORDER_LIST_QUERIES = 7
 
 def small_order():
     """One of everything the page shows: a line, a payment, a parcel with one tracking event,
-    a timeline event, an exception."""
+    a timeline event, an open exception and one an agent resolved."""
     order = OrderFactory(status="shipped", lines=1, placed_at=T0)
     PaymentFactory(order=order)
     ShipmentEventFactory(shipment=ShipmentFactory(order=order))
     OrderEventFactory(order=order, type="created")
     OrderExceptionFactory(order=order, type=ExceptionType.LOGISTICS_DELAYED, detected_at=T0)
+    resolved_by_agent(order, ExceptionType.PARCEL_LOST)
     return order
+
+
+def resolved_by_agent(order, exception_type):
+    """An exception an agent resolved: the page names the agent."""
+    OrderExceptionFactory(
+        order=order,
+        type=exception_type,
+        detected_at=T0,
+        resolved_at=T0 + timedelta(hours=1),
+        outcome="customer_notified",
+        resolved_by=agent_user(),
+    )
 
 
 def big_order():
@@ -69,6 +82,7 @@ def big_order():
         )
     for exception_type in list(ExceptionType)[:5]:
         OrderExceptionFactory(order=order, type=exception_type, detected_at=T0)
+        resolved_by_agent(order, exception_type)
     return order
 
 
@@ -110,7 +124,8 @@ def test_the_big_order_really_is_big():
     assert order.shipments.count() == 5
     assert sum(s.events.count() for s in order.shipments.all()) == 20
     assert order.events.count() == 40
-    assert order.exceptions.count() == 5
+    assert order.exceptions.count() == 10
+    assert order.exceptions.filter(resolved_by__isnull=False).count() == 5
 
 
 @pytest.mark.parametrize("build", [small_order, big_order], ids=["small", "big"])
