@@ -62,3 +62,6 @@ class TicketEventType(models.TextChoices):
     MERGED = "merged", _("Merged")
     FOLLOW_UP = "follow_up", _("Follow-up ticket opened")
     MILESTONE = "milestone", _("Milestone reached")
+    # An agent resolved an exception of the ticket's order from the ticket: old the exception
+    # type, new the outcome.
+    EXCEPTION_RESOLVED = "exception_resolved", _("Order exception resolved")

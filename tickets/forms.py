@@ -1,4 +1,5 @@
-"""The desk's forms: queue filters, the reply box, a ticket's fields, bulk changes, presence."""
+"""The desk's forms: queue filters, the reply box, a ticket's fields, bulk changes, presence,
+resolving an exception of the ticket's order."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from orders.choices import Channel
+from orders.choices import Channel, ExceptionOutcome
+from orders.services import EXCEPTION_NOTE_MAX_LENGTH
 
 from .choices import Presence, Priority, TicketKind, TicketStatus
 from .selectors import ORDERINGS, QueueFilters, queue_views_for
@@ -135,6 +137,19 @@ class ReplyForm(forms.Form):
         if not body.strip():
             raise forms.ValidationError(_("Write a message first."))
         return body
+
+
+class OrderExceptionResolveForm(forms.Form):
+    """The outcome and note an agent gives when resolving an exception of the ticket's order."""
+
+    outcome = forms.ChoiceField(
+        choices=ExceptionOutcome.choices,
+        error_messages={
+            "required": _("Choose an outcome."),
+            "invalid_choice": _("Choose one of the listed outcomes."),
+        },
+    )
+    note = forms.CharField(required=False, max_length=EXCEPTION_NOTE_MAX_LENGTH)
 
 
 class TicketFieldsForm(forms.Form):

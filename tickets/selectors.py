@@ -157,7 +157,9 @@ def ticket_detail(*, user, number: str) -> Ticket | None:
             Prefetch("events", queryset=TicketEvent.objects.select_related("actor_user")),
             Prefetch("sla_clocks", queryset=SlaClock.objects.order_by("metric", "cycle")),
             Prefetch("order__shipments", queryset=shipments),
-            Prefetch("order__exceptions", queryset=OrderException.objects.all()),
+            Prefetch(
+                "order__exceptions", queryset=OrderException.objects.select_related("resolved_by")
+            ),
         )
         .filter(number=number)
         .first()

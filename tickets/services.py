@@ -15,6 +15,7 @@ from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError, DomainError, InvalidInput
 from csplatform.uploads import MAX_PER_MESSAGE, CheckedUpload, uploads_check
 from orders.models import Customer, Order, OrderException
+from orders.services import order_exception_resolve_by_agent
 
 from .access import is_supervisor_of, tickets_visible_to
 from .choices import (
@@ -756,6 +757,52 @@ def ticket_escalate(
     if ticket.assignee_id is None:
         ticket_auto_assign(ticket=ticket, now=now)
     return ticket
+
+
+# --- The ticket's order -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_order_exception_resolve(
+    *,
+    ticket: Ticket,
+    exception: OrderException,
+    by_user,
+    outcome: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> OrderException:
+    """An agent resolves an exception of the ticket's order from the ticket, saying what was
+    done about it (``outcome``) with an optional note; the order's and the ticket's timelines
+    both show it.
+
+    The agent must see the ticket (a ticket of their teams, ``tickets.access``), and the
+    exception must be of the ticket's order: seeing a ticket about an order is what lets an
+    agent act on that order. A closed ticket is read-only. The outcome, the note and an
+    exception already resolved are checked by ``order_exception_resolve_by_agent``.
+    """
+    now = now or timezone.now()
+    # Read again: the page the agent acted from may be older than a move or a closure.
+    current = tickets_visible_to(by_user).filter(pk=ticket.pk).values("status", "order_id").first()
+    if current is None:
+        raise NotAllowed(_("Only the tickets of your teams can be acted on."))
+    if current["order_id"] is None or exception.order_id != current["order_id"]:
+        raise NotAllowed(_("The exception is not one of this ticket's order."))
+    if current["status"] == TicketStatus.CLOSED:
+        raise ConflictError(_("The ticket is closed."), code="ticket_closed")
+    resolved = order_exception_resolve_by_agent(
+        exception=exception, user=by_user, outcome=outcome, note=note, now=now
+    )
+    ticket_event_record(
+        ticket=ticket,
+        type=TicketEventType.EXCEPTION_RESOLVED,
+        old=resolved.type,
+        new=resolved.outcome,
+        payload={"exception_id": resolved.pk},
+        actor=Actor.for_user(by_user),
+        now=now,
+    )
+    return resolved
 
 
 # --- Changes made by other apps' processes ----------------------------------------------------

@@ -20,6 +20,11 @@ desk_urlpatterns = [
     path("tickets/<str:number>/fields/", views.ticket_fields_update, name="ticket-fields"),
     path("tickets/<str:number>/assign/", views.ticket_assign, name="ticket-assign"),
     path("tickets/<str:number>/accept/", views.ticket_accept, name="ticket-accept"),
+    path(
+        "tickets/<str:number>/exceptions/<int:exception_id>/resolve/",
+        views.ticket_exception_resolve,
+        name="ticket-exception-resolve",
+    ),
     path("tickets/<str:number>/canned/", views.ticket_canned_reply, name="ticket-canned"),
     path("tickets/<str:number>/next/", views.ticket_next, name="ticket-next"),
 ]

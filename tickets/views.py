@@ -23,9 +23,11 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from complaints.selectors import desk_complaint_panel
 from csplatform.api.errors import DomainError
-from csplatform.desk import desk_user
+from csplatform.desk import desk_user, htmx_status
 from csplatform.uploads import ACCEPT_ATTRIBUTE, MAX_PER_MESSAGE, upload_response
-from orders.choices import Channel
+from orders.choices import Channel, ExceptionOutcome
+from orders.models import OrderException
+from orders.services import EXCEPTION_NOTE_MAX_LENGTH
 from refunds.selectors import desk_return_panel
 
 from . import services
@@ -38,6 +40,7 @@ from .forms import (
     REPLY_ACTIONS,
     SETTABLE_STATUSES,
     BulkForm,
+    OrderExceptionResolveForm,
     PresenceForm,
     QueueQuery,
     ReplyForm,
@@ -225,6 +228,8 @@ def _ticket_context(user, ticket: Ticket, queue: str) -> dict:
         "sla_clocks": sorted(
             ticket.sla_clocks.all(), key=lambda c: (METRIC_ORDER.get(c.metric, 99), c.cycle)
         ),
+        "exception_outcomes": ExceptionOutcome.choices,
+        "exception_note_max_length": EXCEPTION_NOTE_MAX_LENGTH,
     }
 
 
@@ -276,7 +281,7 @@ def _after_change(request, user, number: str, *, parts: list[str], status: int =
         url = f"{reverse('desk:home')}?{queue}" if queue else reverse("desk:home")
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     if not request.htmx:
-        for key in ("reply_error", "fields_error"):
+        for key in ("reply_error", "fields_error", "order_error"):
             if extra.get(key):
                 messages.error(request, extra[key])
         return redirect(_ticket_url(number, queue))
@@ -424,6 +429,44 @@ def ticket_accept(request, number: str):
         parts=["header", "fields", "reply", "timeline"],
         status=status,
         fields_error=error,
+    )
+
+
+@require_POST
+@login_required
+def ticket_exception_resolve(request, number: str, exception_id: int):
+    """Resolve an open exception of the ticket's order with an outcome and an optional note."""
+    user = desk_user(request)
+    ticket = _visible_ticket(user, number)
+    # An exception of another order is a 404 like one that does not exist.
+    exception = None
+    if ticket.order_id is not None:
+        exception = OrderException.objects.filter(pk=exception_id, order=ticket.order_id).first()
+    if exception is None:
+        raise Http404
+    form = OrderExceptionResolveForm(request.POST)
+    error, status = "", 200
+    if form.is_valid():
+        try:
+            services.ticket_order_exception_resolve(
+                ticket=ticket,
+                exception=exception,
+                by_user=user,
+                outcome=form.cleaned_data["outcome"],
+                note=form.cleaned_data["note"],
+            )
+        except DomainError as exc:
+            error, status = error_message(exc), htmx_status(exc.status_code)
+    else:
+        # 422, not 400: htmx shows 403/409/422 answers only (base.html).
+        error, status = _form_error(form), 422
+    return _after_change(
+        request,
+        user,
+        number,
+        parts=["order", "timeline"],
+        status=status,
+        order_error=error,
     )
 
 

@@ -26,6 +26,7 @@ from csplatform.actors import Actor
 from tests.factories import (
     CannedReplyFactory,
     CustomerFactory,
+    OrderExceptionFactory,
     SurveyInvitationFactory,
     TeamFactory,
     admin_user,
@@ -75,6 +76,7 @@ MATRIX: dict[str, tuple[str, str]] = {
     "desk:ticket-assign": ("POST", "L L o h o o h"),
     "desk:ticket-accept": ("POST", "L L o h o o h"),
     "desk:ticket-canned": ("GET", "L L o h o o h"),
+    "desk:ticket-exception-resolve": ("POST", "L L o h o o h"),
     "desk:ticket-next": ("GET", "L L o o o o h"),
     "desk:ticket-pii-reveal": ("POST", "L L o h o o h"),
     "desk:return-start": ("POST", "L L o h o o h"),
@@ -210,6 +212,7 @@ def world(db):
         description="Parcel late",
         actor=storefront,
     )
+    exception = OrderExceptionFactory(order=order, type="address_problem")
     token = survey_token(SurveyInvitationFactory(ticket=ticket))
     canned = CannedReplyFactory(team=None)
     args = {
@@ -219,6 +222,7 @@ def world(db):
         "public_id": request.public_id,
         "evidence_id": request.evidence.get().pk,
         "refund_id": failed.pk,
+        "exception_id": exception.pk,
         "field": "phone",
         "action": "note",
         "external_id": CustomerFactory().external_id,  # erased: not the world's customer

@@ -941,6 +941,14 @@ def test_the_ticket_page_uses_the_same_queries_for_2_and_30_messages_and_events(
     for exception_type in list(ExceptionType)[: 3 if size > 2 else 1]:
         ShipmentFactory(order=order)
         OrderExceptionFactory(order=order, type=exception_type)
+        # A resolved one names who resolved it: loaded with the exceptions, not one by one.
+        OrderExceptionFactory(
+            order=order,
+            type=exception_type,
+            resolved_at=timezone.now(),
+            outcome="reshipped",
+            resolved_by=UserFactory(),
+        )
         TicketFactory(team=team, customer=customer)
         CannedReplyFactory(team=team)
     ticket = TicketFactory(

@@ -11,6 +11,8 @@ from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from orders.choices import ExceptionOutcome, ExceptionType
+
 from ..choices import Presence, Priority, TicketEventType, TicketKind, TicketStatus
 from ..models import SlaMetric
 from ..selectors import sla_state
@@ -25,6 +27,10 @@ _LABELLED_EVENTS = {
     TicketEventType.PRIORITY: dict(Priority.choices),
     TicketEventType.KIND: dict(TicketKind.choices),
     TicketEventType.MILESTONE: dict(SlaMetric.choices),
+    TicketEventType.EXCEPTION_RESOLVED: {
+        **dict(ExceptionType.choices),
+        **dict(ExceptionOutcome.choices),
+    },
 }
 
 
