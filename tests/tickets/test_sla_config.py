@@ -860,3 +860,102 @@ def test_the_api_refuses_a_target_of_zero_or_below_or_a_warning_share_outside_0_
     errors = response.json()["errors"]
     assert list(errors) == ["Default.first_response"], errors
     assert stored_policies() == before
+
+
+# --- Malformed configuration: a 400 naming the problem, nothing written --------------------------
+
+
+def _default_policy(**changes) -> dict:
+    policy = next(p for p in config.policies_export() if p["name"] == "Default")
+    return {**policy, **changes}
+
+
+def _with_target(**changes) -> dict:
+    policy = _default_policy()
+    policy["targets"] = [
+        {**t, **changes} if t["metric"] == "first_response" else t for t in policy["targets"]
+    ]
+    return policy
+
+
+MALFORMED_POLICIES = {
+    "item-not-an-object": lambda: [1],
+    "item-null": lambda: [None],
+    "name-a-number": lambda: [_default_policy(name=5)],
+    "name-500-chars": lambda: [_default_policy(name="政" * 500)],
+    "name-with-nul": lambda: [_default_policy(name="Def\x00ault")],
+    "targets-an-object": lambda: [_default_policy(targets={})],
+    "target-not-an-object": lambda: [_default_policy(targets=[5])],
+    "escalations-a-string": lambda: [_default_policy(escalations="raise")],
+    "position-2-to-the-40": lambda: [_default_policy(position=2**40)],
+    "position-fractional": lambda: [_default_policy(position=1.5)],
+    "position-negative": lambda: [_default_policy(position=-1)],
+    "active-the-string-false": lambda: [_default_policy(active="false")],
+    "minutes-2-to-the-31": lambda: [_with_target(minutes=2**31)],
+    "minutes-a-string": lambda: [_with_target(minutes="15")],
+    "unknown-metric": lambda: [_with_target(metric="speed")],
+    "kinds-not-a-list": lambda: [_default_policy(kinds="complaint")],
+    "unknown-kind": lambda: [_default_policy(kinds=["refund"])],
+    "team-name-a-number": lambda: [_default_policy(teams=[7])],
+    "escalation-minutes-2-to-the-31": lambda: [
+        _default_policy(
+            escalations=[
+                {
+                    "metric": "first_response",
+                    "minutes_after_breach": 2**31,
+                    "action": "notify_supervisor",
+                }
+            ]
+        )
+    ],
+    "a-body-that-is-no-list": lambda: {"name": "Default"},
+}
+
+
+@pytest.mark.parametrize("payload", MALFORMED_POLICIES.values(), ids=MALFORMED_POLICIES.keys())
+def test_a_malformed_policy_payload_is_a_400_and_changes_nothing(admin_api, payload):
+    before = stored_policies()
+
+    response = admin_api.put(POLICIES_URL, payload(), format="json")
+
+    assert response.status_code == 400, response.content[:300]
+    body = response.json()
+    assert body["code"] == "invalid" and body["errors"]
+    assert stored_policies() == before
+
+
+def test_a_refused_policy_is_named_with_the_field_at_fault(admin_api):
+    policies = config.policies_export()
+    policies[-1] = {**policies[-1], "active": "false"}
+    response = admin_api.put(POLICIES_URL, policies, format="json")
+    assert response.json()["errors"] == {
+        f"{policies[-1]['name']}.active": ["Must be a valid boolean."]
+    }
+
+
+MALFORMED_CALENDARS = {
+    "item-not-an-object": lambda: [1],
+    "item-null": lambda: [None],
+    "name-a-number": lambda: [shanghai_office(name=5)],
+    "name-500-chars": lambda: [shanghai_office(name="日" * 500)],
+    "name-with-nul": lambda: [shanghai_office(name="Shang\x00hai")],
+    "week-a-list": lambda: [shanghai_office(week=[["09:00", "18:00"]])],
+    "interval-of-three": lambda: [shanghai_office(week={"mon": [["09:00", "12:00", "18:00"]]})],
+    "interval-numbers": lambda: [shanghai_office(week={"mon": [[9, 18]]})],
+    "holiday-not-a-date": lambda: [shanghai_office(holidays=["soon"])],
+    "workdays-a-number": lambda: [shanghai_office(workdays=5)],
+    "workday-hours-a-number": lambda: [shanghai_office(workdays={"2026-10-10": 5})],
+    "timezone-a-number": lambda: [shanghai_office(timezone=8)],
+}
+
+
+@pytest.mark.parametrize("payload", MALFORMED_CALENDARS.values(), ids=MALFORMED_CALENDARS.keys())
+def test_a_malformed_calendar_payload_is_a_400_and_changes_nothing(admin_api, payload):
+    admin_api.put(CALENDARS_URL, [shanghai_office()], format="json")
+    before = stored_calendars()
+
+    response = admin_api.put(CALENDARS_URL, payload(), format="json")
+
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()["code"] == "invalid"
+    assert stored_calendars() == before
