@@ -7,12 +7,19 @@ def _on_postgres() -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
+    """On SQLite, skip the tests marked ``postgres``, saying why each needs PostgreSQL:
+    ``@pytest.mark.postgres(reason="row locks: ...")``."""
     if _on_postgres():
         return
-    skip = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL to a PostgreSQL server")
     for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
+        marker = item.get_closest_marker("postgres")
+        if marker is None:
+            continue
+        why = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+        needs = f"needs PostgreSQL ({why})" if why else "needs PostgreSQL"
+        item.add_marker(
+            pytest.mark.skip(reason=f"{needs}: set DATABASE_URL to a PostgreSQL server")
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -35,7 +35,8 @@ DISRUPT_AFTER = 20  # seconds after the creation
 DOWN_FOR = 16  # seconds: longer than beat's 15 s, so a sweep falls into the outage
 
 pytestmark = [
-    pytest.mark.postgres,
+    # database_url() spells the test database as a postgres:// URL for the worker and beat.
+    pytest.mark.postgres(reason="the worker and beat reach the test database by a postgres URL"),
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         REDIS_SERVER is None,

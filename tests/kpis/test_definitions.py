@@ -467,7 +467,7 @@ def test_complaints_older_than_a_day_are_read_from_the_rollup_and_follow_their_c
     assert sum(r["n"] for r in complaint_cube(moved, now=at(24, 12, 3))) == 1
 
 
-@pytest.mark.postgres
+@pytest.mark.postgres(reason="VACUUM (ANALYZE) read back from pg_stat_user_tables")
 @pytest.mark.django_db(transaction=True)
 def test_the_nightly_rebuild_leaves_the_rollups_vacuumed_and_analysed(general_team):
     """A full rebuild replaces every fact and rollup row; the command then reclaims the old

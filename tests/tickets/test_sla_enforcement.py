@@ -328,7 +328,7 @@ def test_a_reply_before_the_next_level_stops_the_escalation(team, agent):
 # --- Once, whatever happens -------------------------------------------------------------------
 
 
-@pytest.mark.postgres
+@pytest.mark.postgres(reason="sweepers in threads share batches through SKIP LOCKED")
 @pytest.mark.django_db(transaction=True)
 def test_sweepers_running_at_once_raise_one_alert_and_one_notification_per_recipient(team):
     agent = online_agent(team, username="li.na", capacity=500)
@@ -363,7 +363,7 @@ def test_sweepers_running_at_once_raise_one_alert_and_one_notification_per_recip
     assert len(mail.outbox) == Notification.objects.count()  # every one e-mailed once
 
 
-@pytest.mark.postgres
+@pytest.mark.postgres(reason="a thread holds the ticket's row lock while a sweep runs")
 @pytest.mark.django_db(transaction=True)
 def test_a_sweep_while_a_ticket_service_holds_the_ticket_neither_deadlocks_nor_loses_the_alert(
     team, agent
