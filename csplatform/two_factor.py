@@ -1,5 +1,10 @@
-"""Two-factor sign-in with a TOTP app (django-otp): optional for supervisors and admins,
-required for admins where ``OTP_REQUIRED_FOR_ADMINS`` is set (production settings).
+"""Two-factor sign-in with a TOTP app (django-otp).
+
+Every signed-in user may set up an authenticator. ``OTP_REQUIRED_FOR_STAFF`` (on in production)
+requires one of every user who signs in: the agent, supervisor, admin and analyst roles, and
+anyone else the admin site would let in; the older ``OTP_REQUIRED_FOR_ADMINS`` of admins alone.
+Where it is required, a user without one is sent to set it up right after the password and can
+reach nothing else until a code from it was accepted.
 
 A user with a confirmed device types the app's 6-digit code on the sign-in form. Enrolling
 shows a QR code and the secret; the device counts once a code from it was accepted.
@@ -9,24 +14,61 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import logout
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_otp import devices_for_user, match_token
+from django_otp import login as otp_login
+from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .roles import ADMIN, SUPERVISOR, role_of
+from .roles import ADMIN, role_of
 
-TWO_FACTOR_ROLES = (SUPERVISOR, ADMIN)
+REFUSALS = {
+    "otp_required": _("Enter the 6-digit code from your authenticator app."),
+    "otp_invalid": _("The authenticator code is wrong or expired. Try the current one."),
+}
 
 
-def may_use_two_factor(user) -> bool:
-    return role_of(user) in TWO_FACTOR_ROLES
+class SecondFactorRefused(Exception):
+    """The password was right, the second factor missing or wrong; ``code`` keys REFUSALS."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+        self.message = REFUSALS[code]
+
+
+def two_factor_required(user) -> bool:
+    """Must this user sign in with a second factor? The settings are read first, so that where
+    nothing is required no request loads its user for this."""
+    if settings.OTP_REQUIRED_FOR_STAFF:
+        return user.is_authenticated
+    if settings.OTP_REQUIRED_FOR_ADMINS:
+        return role_of(user) == ADMIN
+    return False
 
 
 def has_two_factor(user) -> bool:
     return any(True for _ in devices_for_user(user, confirmed=True))
+
+
+def second_factor_verify(user, token: str | None) -> Device | None:
+    """Check the second factor of a user whose password was right: the device that accepted
+    ``token``, or None for a user without one (where two factors are required, the middleware
+    then lets them reach the enrolment page and nothing else)."""
+    if not has_two_factor(user):
+        return None
+    token = (token or "").strip()
+    if not token:
+        raise SecondFactorRefused("otp_required")
+    device = match_token(user, token)
+    if device is None:
+        raise SecondFactorRefused("otp_invalid")
+    return device
 
 
 class SignInForm(AuthenticationForm):
@@ -39,23 +81,14 @@ class SignInForm(AuthenticationForm):
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
 
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "otp_required": _("Enter the 6-digit code from your authenticator app."),
-        "otp_invalid": _("The authenticator code is wrong or expired. Try the current one."),
-    }
-
     def clean(self):
         cleaned = super().clean()
         user = self.get_user()
-        if user is not None and has_two_factor(user):
-            token = (cleaned.get("otp_token") or "").strip()
-            if not token:
-                raise forms.ValidationError(self.error_messages["otp_required"], "otp_required")
-            device = match_token(user, token)
-            if device is None:
-                raise forms.ValidationError(self.error_messages["otp_invalid"], "otp_invalid")
-            self.otp_device = device
+        if user is not None:
+            try:
+                self.otp_device = second_factor_verify(user, cleaned.get("otp_token"))
+            except SecondFactorRefused as refusal:
+                raise forms.ValidationError(refusal.message, refusal.code) from None
         return cleaned
 
 
@@ -71,23 +104,33 @@ def device_pending(user) -> TOTPDevice:
     return device
 
 
+def device_confirm(request, device: TOTPDevice) -> None:
+    """The device counts from now on, and so does this session as signed in with it."""
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    otp_login(request, device)
+
+
 class TwoFactorRequiredMiddleware:
-    """Where admins must use two factors, an admin whose session is not verified can only
-    reach the enrolment page and sign out."""
+    """Where two factors are required, a signed-in user whose session is not verified reaches
+    only the enrolment page and sign-out. One without an authenticator is sent to set one up;
+    one with an authenticator (a session from before the requirement) signs in again with it."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if getattr(settings, "OTP_REQUIRED_FOR_ADMINS", False):
-            user = getattr(request, "user", None)
-            if (
-                user is not None
-                and user.is_authenticated
-                and role_of(user) == ADMIN
-                and not user.is_verified()
-            ):
-                allowed = (reverse("two-factor"), reverse("logout"), settings.STATIC_URL)
-                if not request.path.startswith(tuple("/" + a.lstrip("/") for a in allowed)):
-                    return redirect("two-factor")
+        user = getattr(request, "user", None)
+        if user is not None and two_factor_required(user) and not user.is_verified():
+            allowed = (
+                reverse("two-factor"),
+                reverse("logout"),
+                reverse("set_language"),
+                settings.STATIC_URL,
+            )
+            if not request.path.startswith(tuple("/" + a.lstrip("/") for a in allowed)):
+                if has_two_factor(user):
+                    logout(request)
+                    return redirect_to_login(request.get_full_path())
+                return redirect("two-factor")
         return self.get_response(request)

@@ -37,6 +37,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("desk/", include((desk_patterns, "desk"))),
     path("kpis/", include("kpis.urls")),
+    path("admin/login/", views.admin_sign_in),  # before the admin site's own sign-in form
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -2,27 +2,27 @@ import base64
 
 import qrcode
 import qrcode.image.svg
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import LoginView
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.views import LoginView, redirect_to_login
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from django_otp import login as otp_login
 from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .roles import ADMIN, ANALYST, role_of
+from .roles import ANALYST, role_of
 from .two_factor import (
     ConfirmDeviceForm,
     SignInForm,
+    device_confirm,
     device_pending,
     has_two_factor,
-    may_use_two_factor,
+    two_factor_required,
 )
 
 
@@ -44,10 +44,9 @@ def root(request):
 
 @login_required
 def two_factor(request):
-    """Set up, or turn off, the authenticator app for the signed-in supervisor or admin."""
+    """Set up, or turn off where it is not required, the signed-in user's authenticator app."""
     user = request.user
-    if not may_use_two_factor(user):
-        raise PermissionDenied
+    required = two_factor_required(user)
     error = ""
     if request.method == "POST":
         form = ConfirmDeviceForm(request.POST)
@@ -55,8 +54,8 @@ def two_factor(request):
         if form.is_valid():
             token = form.cleaned_data["token"].strip()
             if action == "disable" and has_two_factor(user):
-                if settings.OTP_REQUIRED_FOR_ADMINS and role_of(user) == ADMIN:
-                    error = _("Admins must keep two-factor sign-in here.")
+                if required:
+                    error = _("Two-factor sign-in is required here: it cannot be turned off.")
                 elif match_token(user, token) is not None:
                     TOTPDevice.objects.filter(user=user).delete()
                     messages.success(request, _("Two-factor sign-in is off."))
@@ -66,16 +65,15 @@ def two_factor(request):
             elif action == "confirm" and not has_two_factor(user):
                 device = device_pending(user)
                 if device.verify_token(token):
-                    device.confirmed = True
-                    device.save(update_fields=["confirmed"])
-                    otp_login(request, device)
+                    device_confirm(request, device)
                     messages.success(request, _("Two-factor sign-in is on."))
-                    return redirect("two-factor")
+                    # Sent here to enrol before anything else: now on to where they start.
+                    return redirect("root" if required else "two-factor")
                 error = _("The code is wrong or expired.")
         else:
             error = _("Type the 6-digit code from the app.")
     enabled = has_two_factor(user)
-    context = {"enabled": enabled, "error": error, "required": settings.OTP_REQUIRED_FOR_ADMINS}
+    context = {"enabled": enabled, "error": error, "required": required}
     if not enabled:
         device = device_pending(user)
         image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage)
@@ -86,6 +84,12 @@ def two_factor(request):
         }
         context["secret"] = base64.b32encode(device.bin_key).decode()
     return render(request, "registration/two_factor.html", context, status=400 if error else 200)
+
+
+@require_GET
+def admin_sign_in(request):
+    """The admin site's own sign-in form knows no second factor: it sends to the desk's."""
+    return redirect_to_login(request.GET.get("next") or reverse("admin:index"))
 
 
 class SignInView(LoginView):

@@ -318,8 +318,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# Two-factor sign-in (csplatform/two_factor.py): optional for supervisors and admins here,
-# required for admins in production.
+# Two-factor sign-in (csplatform/two_factor.py): optional for everyone here, required of every
+# staff role (agent, supervisor, admin, analyst) in production. OTP_REQUIRED_FOR_ADMINS, the
+# older and narrower setting, still requires it of admins alone where it is set.
+OTP_REQUIRED_FOR_STAFF = env.bool("OTP_REQUIRED_FOR_STAFF", default=False)
 OTP_REQUIRED_FOR_ADMINS = env.bool("OTP_REQUIRED_FOR_ADMINS", default=False)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="CS Desk")
 

@@ -29,7 +29,9 @@ CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
-# Admins sign in with a second factor (csplatform/two_factor.py).
+# Every staff role signs in with a second factor (csplatform/two_factor.py). A deployment may
+# turn that off with OTP_REQUIRED_FOR_STAFF=false; admins keep it whatever the environment says.
+OTP_REQUIRED_FOR_STAFF = env.bool("OTP_REQUIRED_FOR_STAFF", default=True)
 OTP_REQUIRED_FOR_ADMINS = True
 
 STORAGES = {

@@ -58,7 +58,7 @@ MATRIX: dict[str, tuple[str, str]] = {
     "api:auth-token": ("POST", "o o o o o o o"),
     "api:survey": ("GET", "o o o o o o o"),
     # Sign-in security
-    "two-factor": ("GET", "L L d d o o d"),
+    "two-factor": ("GET", "L L o o o o o"),  # every signed-in user may set one up
     # The desk: any desk user
     "desk:home": ("GET", "L L o o o o h"),
     "desk:ticket-bulk": ("POST", "L L o o o o h"),

@@ -39,6 +39,7 @@ def test_the_app_runs_production_settings_with_the_secret_from_the_environment()
     assert env["SECRET_KEY"].startswith("${SECRET_KEY:?")  # compose refuses to start without it
     assert env["DATABASE_URL"].startswith("postgres://")
     assert env["REDIS_URL"].startswith("redis://")
+    assert env["OTP_REQUIRED_FOR_STAFF"] == "${OTP_REQUIRED_FOR_STAFF:-true}"
 
 
 def test_the_image_runs_gunicorn_as_an_unprivileged_user():

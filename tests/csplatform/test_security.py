@@ -329,11 +329,12 @@ def test_a_supervisor_who_set_up_an_authenticator_needs_its_code_to_sign_in(clie
     assert client.session.get("otp_device_id")
 
 
-def test_agents_sign_in_without_a_code_and_cannot_enrol(client):
+def test_where_not_required_an_agent_signs_in_without_a_code_and_may_enrol(client):
     agent_user(username="plain.agent")
     signed_in = client.post("/login/", {"username": "plain.agent", "password": DEFAULT_PASSWORD})
     assert signed_in.status_code == 302
-    assert client.get("/account/two-factor/").status_code == 403
+    assert client.get("/desk/").status_code == 200
+    assert client.get("/account/two-factor/").status_code == 200
 
 
 @override_settings(OTP_REQUIRED_FOR_ADMINS=True)

@@ -9,7 +9,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.e2e.conftest import login
-from tests.factories import supervisor_user
+from tests.factories import agent_user, supervisor_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,3 +45,28 @@ def test_a_supervisor_sets_up_an_authenticator_and_signs_in_with_its_code(page, 
     with time_machine.travel(timezone.now() + timedelta(seconds=31)):
         page.click("button[type=submit]")
         page.wait_for_url("**/desk/**")
+
+
+def test_where_required_an_agent_sets_up_an_authenticator_right_after_the_password(
+    page, screenshot, settings
+):
+    settings.OTP_REQUIRED_FOR_STAFF = True  # as in production
+    agent_user(username="li.agent", password="secret-pass-123")
+    login(page, "li.agent")
+    page.wait_for_url("**/account/two-factor/")
+    page.wait_for_selector("#two-factor-required")
+    assert page.locator(".mainnav, .bell").count() == 0
+    screenshot("two-factor-required-agent-en")
+
+    page.goto("/desk/")  # nothing else before the authenticator is set up
+    page.wait_for_url("**/account/two-factor/")
+    device = TOTPDevice.objects.get(user__username="li.agent")
+    page.fill("#id_token", code(device))
+    page.click("button.primary")
+    page.wait_for_url("**/desk/**")
+    page.wait_for_selector("text=Two-factor sign-in is on.")
+    screenshot("two-factor-required-agent-done-en")
+
+    page.click("#nav-two-factor")
+    page.wait_for_selector("text=it cannot be turned off")
+    assert page.locator("button:has-text('Turn off')").count() == 0
