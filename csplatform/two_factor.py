@@ -6,8 +6,10 @@ anyone else the admin site would let in; the older ``OTP_REQUIRED_FOR_ADMINS`` o
 Where it is required, a user without one is sent to set it up right after the password and can
 reach nothing else until a code from it was accepted.
 
-A user with a confirmed device types the app's 6-digit code on the sign-in form. Enrolling
-shows a QR code and the secret; the device counts once a code from it was accepted.
+A user with a confirmed device types the app's 6-digit code on the sign-in form, and sends it
+with the password for an API token (``csplatform/api/token.py``). Enrolling shows a QR code and
+the secret; the device counts once a code from it was accepted, and the user's API tokens, got
+with the password alone, end then.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
+from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -24,12 +27,17 @@ from django_otp import devices_for_user, match_token
 from django_otp import login as otp_login
 from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.authtoken.models import Token
 
 from .roles import ADMIN, role_of
 
 REFUSALS = {
     "otp_required": _("Enter the 6-digit code from your authenticator app."),
     "otp_invalid": _("The authenticator code is wrong or expired. Try the current one."),
+    "otp_not_set_up": _(
+        "Two-factor sign-in is required: set up an authenticator app on the desk's Two-factor"
+        " page first, then send its code with your password."
+    ),
 }
 
 
@@ -56,11 +64,14 @@ def has_two_factor(user) -> bool:
     return any(True for _ in devices_for_user(user, confirmed=True))
 
 
-def second_factor_verify(user, token: str | None) -> Device | None:
+def second_factor_verify(user, token: str | None, *, enrolled_only: bool = True) -> Device | None:
     """Check the second factor of a user whose password was right: the device that accepted
-    ``token``, or None for a user without one (where two factors are required, the middleware
-    then lets them reach the enrolment page and nothing else)."""
+    ``token``, or None for a user without one. A user without one is refused too where two
+    factors are required and ``enrolled_only`` is false (the API: it cannot enrol anyone, while
+    the sign-in form lets the user in to enrol and nowhere else)."""
     if not has_two_factor(user):
+        if not enrolled_only and two_factor_required(user):
+            raise SecondFactorRefused("otp_not_set_up")
         return None
     token = (token or "").strip()
     if not token:
@@ -105,9 +116,12 @@ def device_pending(user) -> TOTPDevice:
 
 
 def device_confirm(request, device: TOTPDevice) -> None:
-    """The device counts from now on, and so does this session as signed in with it."""
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
+    """The device counts from now on, and so does this session as signed in with it. The
+    user's API tokens were got with the password alone: they end, and a new one needs a code."""
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        Token.objects.filter(user=device.user).delete()
     otp_login(request, device)
 
 

@@ -1,10 +1,13 @@
-"""``Authorization: Api-Key <key>``: the storefront's credential."""
+"""``Authorization: Api-Key <key>``, the storefront's credential; ``Token <key>``, an agent's."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
+from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework_api_key.models import APIKey
+
+from csplatform.two_factor import has_two_factor, two_factor_required
 
 KEYWORD = "Api-Key"
 
@@ -52,3 +55,17 @@ class StorefrontKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return KEYWORD
+
+
+class DeskTokenAuthentication(authentication.TokenAuthentication):
+    """``Authorization: Token <key>``, an agent's token, refused where two-factor sign-in is
+    required of a user who has not set it up: such a token was got with the password alone
+    (before the requirement), and enrolling ends it (``csplatform.two_factor.device_confirm``)."""
+
+    def authenticate_credentials(self, key):
+        user, token = super().authenticate_credentials(key)
+        if two_factor_required(user) and not has_two_factor(user):
+            raise exceptions.AuthenticationFailed(
+                _("Two-factor sign-in is required: set it up in the desk, then get a new token.")
+            )
+        return user, token

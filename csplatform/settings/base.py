@@ -159,7 +159,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="service@localhost")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "csplatform.api.authentication.StorefrontKeyAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "csplatform.api.authentication.DeskTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

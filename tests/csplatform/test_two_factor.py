@@ -1,6 +1,6 @@
 """Two-factor sign-in of every staff role where ``OTP_REQUIRED_FOR_STAFF`` says so (production
-settings), off in the embedded default; the admin site's sign-in is no way round it. The
-sign-in form's code and the admins-only setting: test_security.py."""
+settings), off in the embedded default; the API token endpoint and the admin site's sign-in are
+no way round it. The sign-in form's code and the admins-only setting: test_security.py."""
 
 from datetime import timedelta
 
@@ -8,6 +8,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from tests.csplatform.test_security import totp_now
 from tests.csplatform.test_settings import production_env, random_secret_key, run
@@ -34,12 +36,22 @@ def required(settings):
     settings.OTP_REQUIRED_FOR_STAFF = True
 
 
+@pytest.fixture
+def api():
+    return APIClient()
+
+
 def confirmed_device(user) -> TOTPDevice:
     return TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
 
 
 def sign_in(client, username: str, **extra):
     return client.post("/login/", {"username": username, "password": DEFAULT_PASSWORD, **extra})
+
+
+def obtain_token(api: APIClient, username: str, password: str = DEFAULT_PASSWORD, **extra):
+    body = {"username": username, "password": password, **extra}
+    return api.post("/api/v1/auth/token/", body, format="json")
 
 
 def later(seconds: int = 31):
@@ -84,10 +96,11 @@ def test_the_older_admins_only_setting_is_still_read_from_the_environment():
 # --- Embedded default: nothing required ----------------------------------------------------------
 
 
-def test_in_the_embedded_default_an_agent_signs_in_with_the_password_alone(client):
+def test_in_the_embedded_default_an_agent_signs_in_and_gets_a_token_with_the_password(client, api):
     agent_user(username="li.na")
     assert sign_in(client, "li.na")["Location"] == "/"
     assert client.get("/desk/").status_code == 200
+    assert obtain_token(api, "li.na").status_code == 200
 
 
 # --- Where required: every role enrols after the password, and does nothing else before --------
@@ -171,3 +184,69 @@ def test_the_admin_sites_own_sign_in_form_sends_to_the_desks_which_asks_for_the_
     assert form["Location"] == "/login/?next=/admin/"
     posted = client.post("/admin/login/", {"username": "root", "password": DEFAULT_PASSWORD})
     assert posted.status_code == 405 and "_auth_user_id" not in client.session
+
+
+# --- The API token endpoint --------------------------------------------------------------------
+
+
+def assert_refused(response, code: str) -> None:
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == code and body["errors"]["otp_token"] and "token" not in body
+    assert not Token.objects.exists()
+
+
+def test_a_user_with_an_authenticator_needs_its_code_for_an_api_token(api):
+    device = confirmed_device(supervisor_user(username="boss"))
+    right = totp_now(device)
+
+    assert_refused(obtain_token(api, "boss"), "otp_required")
+    wrong = "000000" if right != "000000" else "111111"
+    assert_refused(obtain_token(api, "boss", otp_token=wrong), "otp_invalid")
+    with later():
+        response = obtain_token(api, "boss", otp_token=totp_now(device))
+    assert response.status_code == 200 and response.json()["token"]
+
+
+def test_where_required_a_user_without_an_authenticator_gets_no_api_token(api, required):
+    agent_user(username="li.na")
+
+    assert_refused(obtain_token(api, "li.na"), "otp_not_set_up")
+    assert_refused(obtain_token(api, "li.na", otp_token="123456"), "otp_not_set_up")
+
+
+def test_where_required_an_agent_gets_a_working_token_with_password_and_code(api, required):
+    device = confirmed_device(agent_user(username="li.na"))
+
+    token = obtain_token(api, "li.na", otp_token=totp_now(device)).json()["token"]
+
+    assert api.get("/api/v1/tickets/", HTTP_AUTHORIZATION=f"Token {token}").status_code == 200
+
+
+def test_a_wrong_password_is_refused_as_before_whatever_the_code(api, required):
+    device = confirmed_device(agent_user(username="li.na"))
+
+    response = obtain_token(api, "li.na", "guess", otp_token=totp_now(device))
+
+    assert response.status_code == 400 and "non_field_errors" in response.json()["errors"]
+
+
+def test_a_token_got_with_the_password_alone_stops_working_where_required_and_on_enrolment(
+    client, api, settings
+):
+    user = agent_user(username="li.na")
+    old = obtain_token(api, "li.na").json()["token"]  # before two factors were required
+    settings.OTP_REQUIRED_FOR_STAFF = True
+
+    refused = api.get("/api/v1/tickets/", HTTP_AUTHORIZATION=f"Token {old}")
+    assert refused.status_code == 401 and "Two-factor" in refused.json()["detail"]
+
+    client.force_login(user)
+    client.get("/account/two-factor/")
+    device = TOTPDevice.objects.get(user=user)
+    client.post("/account/two-factor/", {"action": "confirm", "token": totp_now(device)})
+    assert not Token.objects.filter(key=old).exists()
+    assert api.get("/api/v1/tickets/", HTTP_AUTHORIZATION=f"Token {old}").status_code == 401
+    with later():
+        new = obtain_token(api, "li.na", otp_token=totp_now(device)).json()["token"]
+    assert api.get("/api/v1/tickets/", HTTP_AUTHORIZATION=f"Token {new}").status_code == 200
