@@ -213,6 +213,8 @@ SPECTACULAR_SETTINGS = {
         "ReturnTypeEnum": "refunds.choices.ReturnType",
         "RefundStatusEnum": "refunds.choices.RefundStatus",
         "TicketKindEnum": "tickets.choices.TicketKind",
+        "SlaMetricEnum": "tickets.models.SlaMetric",
+        "EscalationActionEnum": "tickets.models.EscalationAction",
         "SurveyKindEnum": "surveys.choices.SurveyKind",
         "SurveyLanguageEnum": "surveys.choices.SurveyLanguage",
         "SurveyLinkStatusEnum": ["sent", "answered", "expired"],

@@ -15,6 +15,7 @@ from csplatform.roles import ADMIN, role_of
 from orders.choices import Channel, CustomerTier
 
 from ..choices import Priority, TicketKind, TicketStatus
+from ..models import EscalationAction, SlaMetric
 from ..sla import config
 
 
@@ -32,7 +33,7 @@ NAME_LENGTH = 100
 
 
 class SlaTargetInputSerializer(StrictSerializer):
-    metric = serializers.ChoiceField(choices=config.METRICS)
+    metric = serializers.ChoiceField(choices=SlaMetric.choices)
     minutes = serializers.IntegerField(min_value=1, max_value=MAX_MINUTES)
     calendar = serializers.CharField(
         max_length=NAME_LENGTH, allow_null=True, required=False, help_text="A calendar's name."
@@ -45,9 +46,9 @@ class SlaTargetInputSerializer(StrictSerializer):
 
 
 class SlaEscalationInputSerializer(StrictSerializer):
-    metric = serializers.ChoiceField(choices=config.METRICS)
+    metric = serializers.ChoiceField(choices=SlaMetric.choices)
     minutes_after_breach = serializers.IntegerField(min_value=0, max_value=MAX_MINUTES, default=0)
-    action = serializers.ChoiceField(choices=config.ACTIONS)
+    action = serializers.ChoiceField(choices=EscalationAction.choices)
     user = serializers.CharField(max_length=150, allow_null=True, required=False)
     team = serializers.CharField(max_length=NAME_LENGTH, allow_null=True, required=False)
 
