@@ -82,6 +82,10 @@ def second_factor_verify(user, token: str | None, *, enrolled_only: bool = True)
     return device
 
 
+# The user model's username length; nothing longer is ever a user.
+USERNAME_MAX_LENGTH = 150
+
+
 class SignInForm(AuthenticationForm):
     """Username and password, and the authenticator code for users who set one up."""
 
@@ -91,6 +95,18 @@ class SignInForm(AuthenticationForm):
         max_length=8,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
+
+    def clean_username(self) -> str:
+        # Django sets the username's max_length on the widget only, so a longer name reached
+        # authenticate() and django-axes' varchar(255) record of the failure (a 500).
+        username = self.cleaned_data["username"]
+        if len(username) > USERNAME_MAX_LENGTH:
+            raise forms.ValidationError(
+                self.error_messages["invalid_login"],
+                code="invalid_login",
+                params={"username": self.username_field.verbose_name},
+            )
+        return username
 
     def clean(self):
         cleaned = super().clean()

@@ -1,6 +1,5 @@
 from csp.decorators import csp_update
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -33,7 +32,7 @@ urlpatterns = [
     path("", include("surveys.urls")),  # the public survey page, /s/<token>
     path("login/", views.SignInView.as_view(), name="login"),
     path("account/two-factor/", views.two_factor, name="two-factor"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", views.SignOutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("desk/", include((desk_patterns, "desk"))),
     path("kpis/", include("kpis.urls")),

@@ -4,7 +4,7 @@ import qrcode
 import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import LoginView, redirect_to_login
+from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -15,6 +15,7 @@ from django_otp import login as otp_login
 from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from .api_tokens import api_tokens_revoke
 from .roles import ANALYST, role_of
 from .two_factor import (
     ConfirmDeviceForm,
@@ -90,6 +91,15 @@ def two_factor(request):
 def admin_sign_in(request):
     """The admin site's own sign-in form knows no second factor: it sends to the desk's."""
     return redirect_to_login(request.GET.get("next") or reverse("admin:index"))
+
+
+class SignOutView(LogoutView):
+    """Django's sign-out, which also ends the user's API token."""
+
+    def post(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            api_tokens_revoke(user=request.user)
+        return super().post(request, *args, **kwargs)
 
 
 class SignInView(LoginView):

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework_api_key.models import APIKey
 
+from csplatform.api_tokens import api_token_expired, api_tokens_revoke
 from csplatform.two_factor import has_two_factor, two_factor_required
 
 KEYWORD = "Api-Key"
@@ -64,6 +65,11 @@ class DeskTokenAuthentication(authentication.TokenAuthentication):
 
     def authenticate_credentials(self, key):
         user, token = super().authenticate_credentials(key)
+        if api_token_expired(token):
+            api_tokens_revoke(user=user)
+            raise exceptions.AuthenticationFailed(
+                _("The token expired: get a new one."), code="token_expired"
+            )
         if two_factor_required(user) and not has_two_factor(user):
             raise exceptions.AuthenticationFailed(
                 _("Two-factor sign-in is required: set it up in the desk, then get a new token.")

@@ -314,3 +314,59 @@ def test_create_api_key_refuses_a_blank_name_or_an_unreadable_expiry(args):
     with pytest.raises(CommandError):
         call_command("create_api_key", *args, stdout=StringIO())
     assert not APIKey.objects.exists()
+
+
+def test_a_token_lasts_the_sessions_absolute_lifetime_then_is_refused(api, order):
+    import time_machine
+
+    agent_user(username="li.na")
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        issued = obtain_token(api, "li.na").json()
+    assert issued["expires_at"].startswith((start + timedelta(hours=12)).strftime("%Y-%m-%dT%H"))
+    auth = {"HTTP_AUTHORIZATION": f"Token {issued['token']}"}
+    with time_machine.travel(start + timedelta(hours=11, minutes=59), tick=False):
+        assert api.get("/api/v1/orders/SO-1001/", **auth).status_code == 200
+    with time_machine.travel(start + timedelta(hours=12), tick=False):
+        expired = api.get("/api/v1/orders/SO-1001/", **auth)
+        assert expired.status_code == 401
+        assert obtain_token(api, "li.na").json()["token"] != issued["token"]  # a new one
+
+
+def test_signing_out_of_the_desk_revokes_the_api_token(api, client, order):
+    agent_user(username="li.na")
+    token = obtain_token(api, "li.na").json()["token"]
+    client.post("/login/", {"username": "li.na", "password": DEFAULT_PASSWORD})
+
+    client.post("/logout/")
+
+    response = api.get("/api/v1/orders/SO-1001/", HTTP_AUTHORIZATION=f"Token {token}")
+    assert response.status_code == 401
+
+
+def test_an_agent_revokes_their_token_through_the_api(api, order):
+    agent_user(username="li.na")
+    token = obtain_token(api, "li.na").json()["token"]
+    auth = {"HTTP_AUTHORIZATION": f"Token {token}"}
+
+    assert api.delete("/api/v1/auth/token/", **auth).status_code == 204
+    assert api.get("/api/v1/orders/SO-1001/", **auth).status_code == 401
+    assert api.delete("/api/v1/auth/token/").status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_locked_out_username_gets_429_with_retry_after_from_the_token_endpoint(api, settings):
+    from axes.utils import reset
+
+    settings.AXES_ENABLED = True
+    reset()
+    agent_user(username="li.na")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        assert obtain_token(api, "li.na", "wrong").status_code == 400
+
+    locked = obtain_token(api, "li.na")  # even the right password, for the cool-off
+
+    assert locked.status_code == 429
+    assert int(locked["Retry-After"]) == 15 * 60
+    assert locked.json()["code"] == "throttled"
+    assert "token" not in locked.json()

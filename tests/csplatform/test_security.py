@@ -370,3 +370,34 @@ def test_create_api_key_gives_the_scopes_asked_for_and_refuses_unknown_ones():
     assert APIClient().get("/api/v1/tickets/", **api_key_header(key)).status_code == 403
     with pytest.raises(CommandError, match="Unknown scope"):
         call_command("create_api_key", "bad shop", "--scopes", "orders,refunds", stdout=out)
+
+
+@override_settings(AXES_ENABLED=True)
+def test_a_username_over_255_characters_is_refused_on_the_sign_in_form_not_a_500(client):
+    from axes.utils import reset
+
+    reset()
+    client.raise_request_exception = False
+    response = client.post(
+        "/login/", {"username": "李" * 300, "password": "x"}, REMOTE_ADDR="10.3.3.3"
+    )
+    assert response.status_code == 200  # the form again, with its error
+    assert "_auth_user_id" not in client.session
+
+
+@override_settings(AXES_ENABLED=True)
+def test_a_username_over_255_characters_is_a_400_on_the_token_endpoint_not_a_500():
+    from axes.utils import reset
+    from rest_framework.test import APIClient
+
+    reset()
+    client = APIClient()
+    client.raise_request_exception = False
+    response = client.post(
+        "/api/v1/auth/token/",
+        {"username": "b" * 300, "password": "x"},
+        format="json",
+        REMOTE_ADDR="10.3.3.4",
+    )
+    assert response.status_code == 400
+    assert "username" in response.json()["errors"]
