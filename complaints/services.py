@@ -270,6 +270,20 @@ def complaint_grade(
 # --- Lifecycle --------------------------------------------------------------------------------
 
 
+def _ticket_status(
+    complaint: Complaint, status: str, note: str, actor: Actor, now: datetime
+) -> None:
+    """Move the complaint's ticket to ``status`` with an internal note naming the complaint."""
+    if complaint.ticket_id:
+        ticket_system_change(
+            ticket=complaint.ticket,
+            actor=actor,
+            status=status,
+            note=note % {"number": complaint.number},
+            now=now,
+        )
+
+
 def _milestone(complaint: Complaint, milestone: str, actor: Actor, now: datetime) -> None:
     if complaint.ticket_id:
         ticket_milestone_record(ticket=complaint.ticket, milestone=milestone, actor=actor, now=now)
@@ -488,16 +502,14 @@ def complaint_request_confirmation(
     complaint.confirmation_requested_at = now
     complaint.confirmation_due_at = now + timedelta(hours=SeverityRules.load().confirmation_hours)
     _save(complaint, now)
-    if complaint.ticket_id:
-        # The customer's turn: the ticket waits in pending, where its closure timer pauses.
-        ticket_system_change(
-            ticket=complaint.ticket,
-            actor=actor,
-            status=TicketStatus.PENDING,
-            note=_("Complaint %(number)s: waiting for the customer to confirm the outcome.")
-            % {"number": complaint.number},
-            now=now,
-        )
+    # The customer's turn: the ticket waits in pending, where its closure timer pauses.
+    _ticket_status(
+        complaint,
+        TicketStatus.PENDING,
+        _("Complaint %(number)s: waiting for the customer to confirm the outcome."),
+        actor,
+        now,
+    )
     return complaint
 
 
@@ -584,16 +596,14 @@ def complaint_confirm(
     complaint.confirmation_due_at = None
     _escalate(complaint, reason=_("The customer rejected the outcome."), actor=actor, now=now)
     _save(complaint, now)
-    if complaint.ticket_id:
-        # Our turn again: the ticket leaves pending and its closure timer runs on.
-        ticket_system_change(
-            ticket=complaint.ticket,
-            actor=actor,
-            status=TicketStatus.OPEN,
-            note=_("Complaint %(number)s: the customer rejected the outcome.")
-            % {"number": complaint.number},
-            now=now,
-        )
+    # Our turn again: the ticket leaves pending and its closure timer runs on.
+    _ticket_status(
+        complaint,
+        TicketStatus.OPEN,
+        _("Complaint %(number)s: the customer rejected the outcome."),
+        actor,
+        now,
+    )
     return complaint
 
 
@@ -675,14 +685,7 @@ def _reopen(complaint: Complaint, *, actor: Actor, now: datetime, reason: str) -
     complaint.reopen_count += 1
     complaint.closed_as, complaint.closed_at, complaint.resolved_at = "", None, None
     complaint.confirmation, complaint.confirmation_due_at = "", None
-    if complaint.ticket_id:
-        ticket_system_change(
-            ticket=complaint.ticket,
-            actor=actor,
-            status=TicketStatus.OPEN,
-            note=_("Complaint %(number)s reopened.") % {"number": complaint.number},
-            now=now,
-        )
+    _ticket_status(complaint, TicketStatus.OPEN, _("Complaint %(number)s reopened."), actor, now)
 
 
 @transaction.atomic
