@@ -144,7 +144,7 @@ def customer_and_order_for_request(
 
 def _lock_order(number: str, storefront: Storefront | None = None) -> Order:
     """The order, locked; ``Order.DoesNotExist`` when it is another storefront's."""
-    orders = Order.objects.select_for_update()
+    orders = Order.objects.select_for_update(no_key=True)
     if storefront is not None:
         orders = orders.filter(storefront=storefront)
     return orders.get(number=number)
@@ -195,7 +195,7 @@ def order_upsert(
         "placed_at": placed_at,
         "shipping_address": shipping_address,
     }
-    order = Order.objects.select_for_update().filter(number=number).first()
+    order = Order.objects.select_for_update(no_key=True).filter(number=number).first()
     if order is None:
         try:
             with transaction.atomic():  # a savepoint: the customer written above stays
@@ -203,7 +203,7 @@ def order_upsert(
         except IntegrityError:
             # Another request created this number meanwhile (the unique index waited for it
             # to commit): go on as if it had been there, replacing it or refusing as below.
-            order = Order.objects.select_for_update().filter(number=number).first()
+            order = Order.objects.select_for_update(no_key=True).filter(number=number).first()
             if order is None:
                 raise
     if order.storefront_id != storefront.pk:

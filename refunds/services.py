@@ -1,8 +1,10 @@
 """Every write to return requests and refunds.
 
-Locks are always taken in one order: order → return request → refund. The order's
-``refunded_amount`` counts every refund that has not failed (a pending payout reserves its
-amount), and a database constraint keeps it at or below what was paid.
+Locks are always taken in one order: order → return request → refund (then the ticket; the
+whole order is in ``csplatform.locks``), with ``FOR NO KEY UPDATE``: the rows other
+transactions insert under the order (a ticket, a survey) do not wait for our commit. The
+order's ``refunded_amount`` counts every refund that has not failed (a pending payout reserves
+its amount), and a database constraint keeps it at or below what was paid.
 """
 
 from __future__ import annotations
@@ -57,12 +59,12 @@ def _is_supervisor(user) -> bool:
 
 
 def _lock_order(order_id: int) -> Order:
-    return Order.objects.select_for_update().get(pk=order_id)
+    return Order.objects.select_for_update(no_key=True).get(pk=order_id)
 
 
 def _lock_request(request: ReturnRequest) -> tuple[Order, ReturnRequest]:
     order = _lock_order(request.order_id)
-    return order, ReturnRequest.objects.select_for_update().get(pk=request.pk)
+    return order, ReturnRequest.objects.select_for_update(no_key=True).get(pk=request.pk)
 
 
 # --- Requests ---------------------------------------------------------------------------------
@@ -609,7 +611,7 @@ def refund_retry(*, refund_id: int, by_user, now: datetime | None = None) -> Ref
         order, request = _lock_request(failed.request)
     else:
         order, request = _lock_order(failed.order_id), None
-    failed = Refund.objects.select_for_update().get(pk=refund_id)
+    failed = Refund.objects.select_for_update(no_key=True).get(pk=refund_id)
     if failed.status != RefundStatus.FAILED or not failed.needs_attention:
         raise ConflictError(
             _("Only a failed payout waiting for a supervisor can be retried."),
@@ -675,7 +677,9 @@ def _payout_claim(refund_id: int, now: datetime) -> Refund | None:
     with transaction.atomic():
         # Only the refund row: the order is read, not locked (order → refund lock order).
         refund = (
-            Refund.objects.select_for_update(of=("self",)).select_related("order").get(pk=refund_id)
+            Refund.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("order")
+            .get(pk=refund_id)
         )
         if refund.status != RefundStatus.PENDING:
             return None
@@ -689,7 +693,7 @@ def _payout_claim(refund_id: int, now: datetime) -> Refund | None:
 
 @transaction.atomic
 def _payout_settle(refund_id: int, payout: Payout, now: datetime) -> Refund:
-    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    refund = Refund.objects.select_for_update(no_key=True).get(pk=refund_id)
     if refund.status != RefundStatus.PENDING:
         return refund
     refund.status = RefundStatus.SUCCEEDED
@@ -716,7 +720,7 @@ def _payout_attempt_failed(refund_id: int, error: str, now: datetime) -> tuple[R
     """Record a failed call; give up after the last attempt. Returns (refund, given_up)."""
     refund = Refund.objects.only("order_id").get(pk=refund_id)
     _lock_order(refund.order_id)
-    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    refund = Refund.objects.select_for_update(no_key=True).get(pk=refund_id)
     if refund.status != RefundStatus.PENDING:
         return refund, False
     refund.last_error = error[:300]
@@ -782,7 +786,7 @@ def refund_fail(*, refund_id: int, now: datetime | None = None) -> Refund:
     now = now or timezone.now()
     refund = Refund.objects.only("order_id").get(pk=refund_id)
     _lock_order(refund.order_id)
-    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    refund = Refund.objects.select_for_update(no_key=True).get(pk=refund_id)
     if refund.status != RefundStatus.PENDING:
         return refund
     if refund.payout_lease_until is not None and refund.payout_lease_until > now:
@@ -813,7 +817,7 @@ def return_evidence_add(
     now = now or timezone.now()
     if not files:
         raise InvalidInput(_("Attach at least one file."), errors={"files": [_("Required.")]})
-    request = ReturnRequest.objects.select_for_update().get(pk=request.pk)
+    request = ReturnRequest.objects.select_for_update(no_key=True).get(pk=request.pk)
     if request.status not in EVIDENCE_OPEN_STATUSES:
         raise ConflictError(
             _("Evidence can no longer be added: the request is %(status)s.")

@@ -33,8 +33,8 @@ def _lock_due(queryset, request_id: int, order_id: int | None = None):
     """Lock (the order, then) the request, if it is still due; ``None`` when another
     sweeper or a service got there first. Same lock order as the services."""
     if order_id is not None:
-        Order.objects.select_for_update().filter(pk=order_id).first()
-    return queryset.select_for_update().filter(pk=request_id).first()
+        Order.objects.select_for_update(no_key=True).filter(pk=order_id).first()
+    return queryset.select_for_update(no_key=True).filter(pk=request_id).first()
 
 
 def returns_auto_approve(*, now: datetime, batch_size: int = 200) -> int:
@@ -130,7 +130,7 @@ def returns_refund_breaches(*, now: datetime, batch_size: int = 200) -> int:
             _event(request, "refund_overdue", Actor.system("refund deadline"), now)
             if request.ticket_id is not None:
                 ticket = (
-                    Ticket.objects.select_for_update(of=("self",))
+                    Ticket.objects.select_for_update(of=("self",), no_key=True)
                     .select_related("team__supervisor", "assignee")
                     .get(pk=request.ticket_id)
                 )

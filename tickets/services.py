@@ -108,12 +108,15 @@ def ticket_auto_assign(*, ticket: Ticket, now: datetime) -> User | None:
     """Give the ticket to the online team member with the fewest open tickets under capacity.
 
     Equals take turns: the one assigned longest ago (or never) goes first. The candidates'
-    profiles are locked so that two tickets assigned at once see each other's choice.
+    profiles are locked so that two tickets assigned at once see each other's choice; only
+    the profiles (``of``): the users and team memberships the query joins are read, and a
+    lock on them would stop every transaction that checks a key on those users (a survey
+    attributed to the agent, a note they write) until this one commits.
     """
     if ticket.team_id is None or ticket.assignee_id is not None:
         return None
     profiles = list(
-        AgentProfile.objects.select_for_update()
+        AgentProfile.objects.select_for_update(of=("self",))
         .filter(presence=Presence.ONLINE, user__teams=ticket.team_id, user__is_active=True)
         .order_by("id")
     )
@@ -244,7 +247,7 @@ def ticket_open_for_order_exception(
     """Open the ``order_issue`` ticket of an order exception, once whatever the retries."""
     now = now or timezone.now()
     exc = (
-        OrderException.objects.select_for_update()
+        OrderException.objects.select_for_update(of=("self",), no_key=True)
         .select_related("order__customer")
         .filter(pk=exception_id)
         .first()
@@ -289,7 +292,8 @@ def tickets_open_for_unticketed_exceptions(*, now: datetime | None = None, limit
 
 
 def _lock(ticket: Ticket) -> Ticket:
-    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+    # NO KEY: rows inserted under the ticket (messages, events, surveys) need not wait for us.
+    return Ticket.objects.select_for_update(no_key=True).get(pk=ticket.pk)
 
 
 @transaction.atomic
@@ -571,7 +575,7 @@ def ticket_merge(*, source: Ticket, target: Ticket, by_user, now: datetime | Non
     # Lock in id order so that two merges of the same pair cannot deadlock.
     locked = {
         t.pk: t
-        for t in Ticket.objects.select_for_update()
+        for t in Ticket.objects.select_for_update(no_key=True)
         .filter(pk__in=[source.pk, target.pk])
         .order_by("pk")
     }
@@ -637,7 +641,7 @@ def tickets_close_solved(*, now: datetime | None = None, batch_size: int = 500) 
     while True:
         with transaction.atomic():
             batch = list(
-                Ticket.objects.select_for_update(skip_locked=True)
+                Ticket.objects.select_for_update(skip_locked=True, no_key=True)
                 .filter(status=TicketStatus.SOLVED, solved_at__lte=limit)
                 .order_by("solved_at")[:batch_size]
             )

@@ -174,3 +174,76 @@ def test_ten_identical_refund_posts_with_one_key_refund_once():
     request.refresh_from_db()
     assert request.status == ReturnStatus.REFUNDED
     assert GatewayPayout.objects.count() == 1
+
+
+def test_fifty_clients_returning_units_of_one_order_while_its_tickets_are_solved_never_get_a_500():
+    """Issue #16. Each return locks the order, and its ticket's auto-assignment the team's
+    agent profiles; the CSAT survey of another ticket of the order, solved meanwhile, checks
+    its keys on the agent and on the order when it commits. Only the profiles are locked, the
+    order without blocking those checks, and a transaction that still loses a deadlock runs
+    again: every client gets its 201 or its 422, never a 500, and no unit or cent is counted
+    twice."""
+    from surveys.models import SurveyInvitation
+    from surveys.sweeper import surveys_sweep
+    from tests.factories import TicketFactory, online_agent
+    from tickets.choices import TicketStatus
+    from tickets.services import ticket_update
+
+    from .helpers import default_team
+
+    team = default_team()
+    agents = [online_agent(team) for _ in range(4)]
+    order = recent_order([{"sku": "TS-1", "unit_price": "10.00", "quantity": 30}])
+    solving = [
+        TicketFactory(order=order, customer=order.customer, team=team, assignee=agents[i % 4])
+        for i in range(40)
+    ]
+    key = storefront_key()
+    clients = 50
+    finished = []
+
+    def post(i):
+        client = APIClient(raise_request_exception=False)  # a 500 is an answer to count
+        client.credentials(**api_key_header(key))
+        # Half return the unit, half keep it and are refunded at once (approved
+        # automatically, the refund reserved on the order and paid out after commit).
+        kind = ("return_refund", "no_reason_7d") if i % 2 else ("refund_only", "quality")
+        payload = {
+            "order_number": order.number,
+            "type": kind[0],
+            "reason": kind[1],
+            "lines": [{"sku": "TS-1", "quantity": 1}],
+        }
+        response = client.post(
+            "/api/v1/returns/", payload, format="json", HTTP_IDEMPOTENCY_KEY=f"unit-{i}"
+        )
+        finished.append(i)
+        return response.status_code
+
+    def solve_and_sweep():
+        # The desk solves the order's other tickets (each solve schedules its CSAT survey,
+        # keyed on the agent and the order) and the survey sweep runs, until the clients are
+        # done.
+        solved = 0
+        for ticket in solving:
+            if len(finished) == clients:
+                break
+            ticket_update(ticket=ticket, by_user=ticket.assignee, status=TicketStatus.SOLVED)
+            surveys_sweep()
+            solved += 1
+        return solved
+
+    results = run_at_once(clients + 1, lambda i: post(i) if i < clients else solve_and_sweep())
+
+    statuses = results[:clients]
+    assert set(statuses) <= {201, 422}, sorted(statuses)
+    assert statuses.count(201) == 30
+    assert ReturnRequest.objects.filter(order=order).count() == 30
+    solved = results[clients]
+    assert SurveyInvitation.objects.filter(ticket__in=solving).count() == solved > 0
+    order.refresh_from_db()
+    live = Refund.objects.filter(order=order).exclude(status=RefundStatus.FAILED)
+    assert order.refunded_amount == sum((r.amount for r in live), Decimal("0"))
+    refund_only = ReturnRequest.objects.filter(order=order, type="refund_only").count()
+    assert live.count() == refund_only >= 5  # 30 units, 25 clients return theirs
+    assert order.refunded_amount <= order.paid_amount

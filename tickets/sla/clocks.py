@@ -189,7 +189,9 @@ def ticket_clocks_sync(
 
     policies = active_policies() if policies is None else policies
     loaded = policy_for(ticket, policies)
-    clocks = list(SlaClock.objects.select_for_update().filter(ticket=ticket).order_by("cycle"))
+    clocks = list(
+        SlaClock.objects.select_for_update(no_key=True).filter(ticket=ticket).order_by("cycle")
+    )
     latest = {clock.metric: clock for clock in clocks}  # the last cycle of each metric
     targeted = frozenset(loaded.targets) if loaded else frozenset()
     touched: dict[int, SlaClock] = {}
@@ -296,7 +298,9 @@ def ticket_clocks_cancel(ticket, *, now: datetime) -> None:
     from ..models import SlaClock
 
     clocks = list(
-        SlaClock.objects.select_for_update().filter(ticket=ticket, stopped_at__isnull=True)
+        SlaClock.objects.select_for_update(no_key=True).filter(
+            ticket=ticket, stopped_at__isnull=True
+        )
     )
     for clock in clocks:
         if clock.status != CANCELLED:

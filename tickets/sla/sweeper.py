@@ -150,7 +150,9 @@ def _locked(queryset, batch_size: int, due_field: str) -> list[DueClock]:
 
     ids = [
         clock.pk
-        for clock in queryset.select_for_update(skip_locked=True, of=("self", "ticket"))
+        for clock in queryset.select_for_update(
+            skip_locked=True, of=("self", "ticket"), no_key=True
+        )
         .select_related("ticket")
         .only("id", "ticket__id")
         .order_by(due_field, "id")[:batch_size]
@@ -410,11 +412,13 @@ def _escalate(clock_id: int, ticket_id: int, now: datetime) -> int:
     from ..models import SlaClock, SlaEvent, SlaEventKind, Ticket
 
     # Ticket before clock, the order every ticket service locks in.
-    ticket = Ticket.objects.select_for_update(skip_locked=True).filter(pk=ticket_id).first()
+    ticket = (
+        Ticket.objects.select_for_update(skip_locked=True, no_key=True).filter(pk=ticket_id).first()
+    )
     if ticket is None:
         return 0
     clock = (
-        SlaClock.objects.select_for_update(of=("self",))
+        SlaClock.objects.select_for_update(of=("self",), no_key=True)
         .filter(pk=clock_id, next_escalation_at__lte=now, stopped_at__isnull=True, status=BREACHED)
         .select_related("target__calendar")
         .first()
