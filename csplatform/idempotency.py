@@ -4,7 +4,8 @@ The same key with the same request returns the first response again (same status
 body); the same key with another request is a 422; a retry while the first is still running
 waits for it and gets its answer (409 if it is still running after a while). Keys are kept
 24 hours. The record is written in the same transaction as the work it guards, so a
-request that failed leaves no record and can be retried.
+request that failed leaves no record and can be retried; that transaction is the request's
+outermost one, run again if it loses a deadlock (``csplatform.locks``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework_api_key.models import APIKey
 
+from .locks import retry_on_deadlock
 from .models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -58,17 +60,21 @@ def idempotent(view_method):
         IdempotencyRecord.objects.filter(
             principal=principal, key=key, created_at__lt=now - KEEP
         ).delete()
-        with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    # A concurrent request with the same key waits here on the unique index
-                    # until the first one's transaction ends, then replays its answer below.
-                    record = IdempotencyRecord.objects.create(
-                        key=key, principal=principal, fingerprint=fingerprint, created_at=now
-                    )
-            except IntegrityError:
-                record = None
-            if record is not None:
+
+        @retry_on_deadlock
+        def first_time():
+            """The response when this request is the key's first, else ``None``."""
+            with transaction.atomic():
+                try:
+                    with transaction.atomic():
+                        # A concurrent request with the same key waits here on the unique
+                        # index until the first one's transaction ends, then replays its
+                        # answer below.
+                        record = IdempotencyRecord.objects.create(
+                            key=key, principal=principal, fingerprint=fingerprint, created_at=now
+                        )
+                except IntegrityError:
+                    return None
                 response = view_method(self, request, *args, **kwargs)
                 if response.status_code >= 500:
                     transaction.set_rollback(True)
@@ -77,6 +83,10 @@ def idempotent(view_method):
                 record.body = response.data
                 record.save(update_fields=["status_code", "body"])
                 return response
+
+        response = first_time()
+        if response is not None:
+            return response
         first = IdempotencyRecord.objects.filter(principal=principal, key=key).first()
         if first is None or first.status_code is None:
             return _error(

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError, DomainError, InvalidInput
+from csplatform.locks import retry_on_deadlock
 from csplatform.roles import ADMIN, SUPERVISOR, role_of
 from orders.models import Order, OrderLine
 from tickets.choices import TicketKind
@@ -70,6 +71,7 @@ def _lock_request(request: ReturnRequest) -> tuple[Order, ReturnRequest]:
 # --- Requests ---------------------------------------------------------------------------------
 
 
+@retry_on_deadlock
 @transaction.atomic
 def return_request_create(
     *,
@@ -240,6 +242,7 @@ def _approve(order, request, *, actor: Actor, now: datetime, reason: str = "") -
         _refund(order, request, amount=request.requested_amount, actor=actor, now=now)
 
 
+@retry_on_deadlock
 def return_request_approve(
     *, request: ReturnRequest, by_user, reason: str = "", now: datetime | None = None
 ) -> ReturnRequest:
@@ -279,6 +282,7 @@ def return_request_approve(
     return request
 
 
+@retry_on_deadlock
 @transaction.atomic
 def return_request_reject(
     *, request: ReturnRequest, by_user, reason: str, now: datetime | None = None
@@ -304,6 +308,7 @@ def return_request_reject(
     return request
 
 
+@retry_on_deadlock
 @transaction.atomic
 def return_request_appeal(
     *, request: ReturnRequest, description: str, actor: Actor, now: datetime | None = None
@@ -358,6 +363,7 @@ def return_request_appeal(
     return request
 
 
+@retry_on_deadlock
 @transaction.atomic
 def return_request_cancel(
     *, request: ReturnRequest, actor: Actor, now: datetime | None = None
@@ -375,6 +381,7 @@ def return_request_cancel(
     return request
 
 
+@retry_on_deadlock
 @transaction.atomic
 def return_request_ship_back(
     *,
@@ -428,6 +435,7 @@ def refund_working_days_calendar(rules: RefundRules):
     )
 
 
+@retry_on_deadlock
 @transaction.atomic
 def return_request_receive(
     *, request: ReturnRequest, by_user, now: datetime | None = None
@@ -458,6 +466,7 @@ def _returned_add(request: ReturnRequest, sign: int) -> None:
         )
 
 
+@retry_on_deadlock
 @transaction.atomic
 def return_request_inspect(
     *,
@@ -493,6 +502,7 @@ def return_request_inspect(
     return request
 
 
+@retry_on_deadlock
 @transaction.atomic
 def return_request_exchange(
     *, request: ReturnRequest, by_user, now: datetime | None = None
@@ -555,6 +565,7 @@ def _refund(order, request, *, amount: Decimal, actor: Actor, now: datetime) -> 
     return refund
 
 
+@retry_on_deadlock
 @transaction.atomic
 def refund_create(
     *, request: ReturnRequest, amount: Decimal, by_user, now: datetime | None = None
@@ -594,6 +605,7 @@ def refund_create(
     return _refund(order, request, amount=amount, actor=Actor.for_user(by_user), now=now)
 
 
+@retry_on_deadlock
 @transaction.atomic
 def refund_retry(*, refund_id: int, by_user, now: datetime | None = None) -> Refund:
     """A supervisor pays a payout that failed for good again, for the same amount.
@@ -673,6 +685,7 @@ def return_ticket_solve(*, request_id: int, now: datetime | None = None) -> str 
 PAYOUT_LEASE = timedelta(minutes=5)
 
 
+@retry_on_deadlock
 def _payout_claim(refund_id: int, now: datetime) -> Refund | None:
     with transaction.atomic():
         # Only the refund row: the order is read, not locked (order → refund lock order).
@@ -691,6 +704,7 @@ def _payout_claim(refund_id: int, now: datetime) -> Refund | None:
     return refund
 
 
+@retry_on_deadlock
 @transaction.atomic
 def _payout_settle(refund_id: int, payout: Payout, now: datetime) -> Refund:
     refund = Refund.objects.select_for_update(no_key=True).get(pk=refund_id)
@@ -715,6 +729,7 @@ def _payout_settle(refund_id: int, payout: Payout, now: datetime) -> Refund:
     return refund
 
 
+@retry_on_deadlock
 @transaction.atomic
 def _payout_attempt_failed(refund_id: int, error: str, now: datetime) -> tuple[Refund, bool]:
     """Record a failed call; give up after the last attempt. Returns (refund, given_up)."""
@@ -777,6 +792,7 @@ def _refund_give_up(refund: Refund, now: datetime) -> Refund:
     return refund
 
 
+@retry_on_deadlock
 @transaction.atomic
 def refund_fail(*, refund_id: int, now: datetime | None = None) -> Refund:
     """Give up on a pending payout by hand: release the amount and show it to a supervisor.

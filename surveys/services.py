@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError, DomainError, Gone, InvalidInput
+from csplatform.locks import retry_on_deadlock
 from tickets.choices import AuthorKind, TicketEventType, TicketKind, TicketStatus
 
 from .choices import (
@@ -100,6 +101,7 @@ def _cancel(invitation: SurveyInvitation, reason: str, now: datetime) -> None:
     invitation.save(update_fields=["status", "reason", "closed_at"])
 
 
+@retry_on_deadlock
 @transaction.atomic
 def survey_csat_sync(*, ticket_id: int, now: datetime | None = None) -> SurveyInvitation | None:
     """Bring the ticket's CSAT invitation in line with the ticket as it is now.
@@ -352,6 +354,7 @@ def score_range_message(kind: str) -> str:
     return _("Enter a whole number from %(low)s to %(high)s.") % {"low": low, "high": high}
 
 
+@retry_on_deadlock
 @transaction.atomic
 def survey_answer(
     *,
@@ -488,6 +491,7 @@ def _follow_up_assign(ticket, team, now: datetime):
     return ticket
 
 
+@retry_on_deadlock
 def survey_follow_up_open(*, response_id: int, now: datetime | None = None):
     """Open the follow-up (回访) ticket of a low score, once, for the team's supervisor.
 

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from csplatform.locks import retry_on_deadlock
+
 from .choices import InvitationStatus
 from .models import SurveyInvitation, SurveyResponse, SurveySettings
 from .services import survey_invitation_send
@@ -37,15 +39,13 @@ def surveys_sweep(*, now: datetime | None = None, batch_size: int = 200) -> Surv
     result = SurveySweepResult()
     config = SurveySettings.load()
     while True:
-        with transaction.atomic():
-            sent, not_sent = _send_batch(now, config, batch_size)
+        sent, not_sent = _send_batch(now, config, batch_size)
         result.sent += sent
         result.not_sent += not_sent
         if sent + not_sent < batch_size:
             break
     while True:
-        with transaction.atomic():
-            expired = _expire_batch(now, batch_size)
+        expired = _expire_batch(now, batch_size)
         result.expired += expired
         if expired < batch_size:
             break
@@ -53,6 +53,8 @@ def surveys_sweep(*, now: datetime | None = None, batch_size: int = 200) -> Surv
     return result
 
 
+@retry_on_deadlock
+@transaction.atomic
 def _send_batch(now: datetime, config: SurveySettings, batch_size: int) -> tuple[int, int]:
     invitations = list(
         SurveyInvitation.objects.due_to_send(now)
@@ -68,6 +70,8 @@ def _send_batch(now: datetime, config: SurveySettings, batch_size: int) -> tuple
     return sent, len(invitations) - sent
 
 
+@retry_on_deadlock
+@transaction.atomic
 def _expire_batch(now: datetime, batch_size: int) -> int:
     ids = list(
         SurveyInvitation.objects.expired_by(now)

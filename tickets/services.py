@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError, DomainError, InvalidInput
+from csplatform.locks import retry_on_deadlock
 from csplatform.uploads import MAX_PER_MESSAGE, CheckedUpload, uploads_check
 from orders.models import Customer, Order, OrderException
 from orders.services import order_exception_resolve_by_agent
@@ -165,6 +166,7 @@ def agent_set_presence(*, user, presence: str, now: datetime | None = None) -> A
 # --- Creation ---------------------------------------------------------------------------------
 
 
+@retry_on_deadlock
 @transaction.atomic
 def ticket_create(
     *,
@@ -240,6 +242,7 @@ def ticket_create(
     return ticket
 
 
+@retry_on_deadlock
 @transaction.atomic
 def ticket_open_for_order_exception(
     *, exception_id: int, now: datetime | None = None
@@ -296,6 +299,7 @@ def _lock(ticket: Ticket) -> Ticket:
     return Ticket.objects.select_for_update(no_key=True).get(pk=ticket.pk)
 
 
+@retry_on_deadlock
 @transaction.atomic
 def ticket_reply(
     *,
@@ -372,6 +376,7 @@ def ticket_reply(
     return message
 
 
+@retry_on_deadlock
 @transaction.atomic
 def ticket_customer_message(
     *,
@@ -454,6 +459,7 @@ def _check_assignee(ticket: Ticket, team_id: int | None, assignee, by_user) -> N
         raise NotAllowed(_("Only a supervisor may assign a ticket to someone else."))
 
 
+@retry_on_deadlock
 @transaction.atomic
 def ticket_update(
     *,
@@ -566,6 +572,7 @@ def _tags_set(ticket: Ticket, names: list[str], actor: Actor, now: datetime) -> 
     )
 
 
+@retry_on_deadlock
 @transaction.atomic
 def ticket_merge(*, source: Ticket, target: Ticket, by_user, now: datetime | None = None) -> Ticket:
     """Merge a duplicate into another ticket: its messages move, it closes with a link."""
@@ -828,6 +835,7 @@ def _milestone_set(ticket: Ticket, milestone: str, actor: Actor, now: datetime) 
     return True
 
 
+@retry_on_deadlock
 @transaction.atomic
 def ticket_milestone_record(
     *, ticket: Ticket, milestone: str, actor: Actor, now: datetime | None = None
@@ -870,6 +878,7 @@ def _agent_milestone_check(ticket: Ticket, milestone: str) -> None:
         raise ConflictError(message, code=f"{milestone}_recorded", at=ticket.milestones[milestone])
 
 
+@retry_on_deadlock
 @transaction.atomic
 def ticket_accept(*, ticket: Ticket, user, now: datetime | None = None) -> Ticket:
     """受理: an agent takes on an after-sales case; the ticket's acceptance timer stops."""
@@ -883,6 +892,7 @@ def ticket_accept(*, ticket: Ticket, user, now: datetime | None = None) -> Ticke
     return ticket
 
 
+@retry_on_deadlock
 @transaction.atomic
 def ticket_system_change(
     *,

@@ -247,3 +247,49 @@ def test_fifty_clients_returning_units_of_one_order_while_its_tickets_are_solved
     refund_only = ReturnRequest.objects.filter(order=order, type="refund_only").count()
     assert live.count() == refund_only >= 5  # 30 units, 25 clients return theirs
     assert order.refunded_amount <= order.paid_amount
+
+
+@pytest.mark.parametrize("idempotency_key", [None, "lost-once"])
+def test_a_return_whose_transaction_loses_a_deadlock_is_filed_once_and_answered_201(
+    idempotency_key, monkeypatch
+):
+    """PostgreSQL aborts the victim of a deadlock; its request runs the whole transaction
+    again (the keyed request's too, record and all) instead of answering 500."""
+    from django.db import connection
+
+    from refunds import services
+
+    order = recent_order()
+    lost = []
+    ticket_create = services.ticket_create
+
+    def ticket_create_losing_a_deadlock_once(**kwargs):
+        if not lost:
+            lost.append(kwargs["order"].pk)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "DO $$ BEGIN RAISE EXCEPTION 'deadlock detected' "
+                    "USING ERRCODE = 'deadlock_detected'; END $$"
+                )
+        return ticket_create(**kwargs)
+
+    monkeypatch.setattr(services, "ticket_create", ticket_create_losing_a_deadlock_once)
+    client = APIClient(raise_request_exception=False)
+    client.credentials(**api_key_header(storefront_key()))
+    headers = {"HTTP_IDEMPOTENCY_KEY": idempotency_key} if idempotency_key else {}
+
+    response = client.post(
+        "/api/v1/returns/",
+        {
+            "order_number": order.number,
+            "type": "return_refund",
+            "reason": "no_reason_7d",
+            "lines": [{"sku": "TS-1", "quantity": 1}],
+        },
+        format="json",
+        **headers,
+    )
+
+    assert response.status_code == 201, response.json()
+    assert lost == [order.pk]
+    assert ReturnRequest.objects.get().public_id == response.json()["id"]
