@@ -34,6 +34,7 @@ from .sla.config import (
     calendar_check,
     calendar_days_add,
     days_clash_check,
+    sla_config_lock,
     workdays_check,
 )
 
@@ -243,6 +244,25 @@ def _recompute_after_commit(**ids) -> None:
     transaction.on_commit(lambda: sla_recompute_task.delay(**ids))
 
 
+class SlaConfigAdmin(admin.ModelAdmin):
+    """An admin of the SLA configuration: every save and deletion takes the configuration's
+    lock first, as the API does, so that it waits for a running recompute batch instead of
+    deadlocking with it (``tickets.sla.config``)."""
+
+    def save_model(self, request, obj, form, change):
+        sla_config_lock()
+        super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        sla_config_lock()
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            sla_config_lock()
+            super().delete_queryset(request, queryset)
+
+
 def _days_added_messages(request, added: DaysAdded, *, with_workdays: bool) -> None:
     if with_workdays:
         messages.success(
@@ -264,7 +284,7 @@ def _days_added_messages(request, added: DaysAdded, *, with_workdays: bool) -> N
 
 
 @admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(admin.ModelAdmin):
+class BusinessCalendarAdmin(SlaConfigAdmin):
     list_display = ["name", "timezone", "updated_at"]
     inlines = [BusinessHoursInline, HolidayInline, WorkdayInline]
     change_form_template = "admin/tickets/businesscalendar/change_form.html"
@@ -446,7 +466,7 @@ class EscalationRuleInline(admin.TabularInline):
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(admin.ModelAdmin):
+class SlaPolicyAdmin(SlaConfigAdmin):
     form = SlaPolicyForm
     list_display = ["position", "name", "active", "kinds", "priorities", "customer_tiers"]
     list_display_links = ["name"]

@@ -1,6 +1,7 @@
 """Thin Celery tasks: load by id, call a service."""
 
 from celery import shared_task
+from django.db import DatabaseError
 
 from . import services
 
@@ -30,7 +31,16 @@ def sla_sweep_task() -> dict:
     return asdict(sla_sweep())
 
 
-@shared_task
+# Until done (sla.md, rule 3): a batch that loses a deadlock runs again at once, and the task,
+# whatever database error stopped it, runs again after a random pause growing to 10 minutes,
+# up to 150 times (hours); it is idempotent: the batches already done are done again alike.
+@shared_task(
+    autoretry_for=(DatabaseError,),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=150,
+)
 def sla_recompute_task(policy_ids: list[int] | None = None, calendar_ids=None) -> int:
     from .sla.recompute import sla_recompute
 

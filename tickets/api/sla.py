@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from csplatform.api.schema import ERROR_RESPONSES
 from csplatform.api.strict import StrictSerializer
+from csplatform.locks import retry_on_deadlock
 from csplatform.roles import ADMIN, role_of
 from orders.choices import Channel, CustomerTier
 
@@ -193,6 +194,15 @@ def _recompute_after_commit(**ids) -> None:
     transaction.on_commit(lambda: sla_recompute_task.delay(**ids))
 
 
+@retry_on_deadlock
+def _replace(replace, items: list[dict], recompute: str) -> None:
+    """Write the checked configuration and, once committed, recompute the tickets it governs:
+    one transaction, run again if it loses a deadlock."""
+    with transaction.atomic():
+        changed = _checked(replace, items)
+        _recompute_after_commit(**{recompute: changed})
+
+
 class SlaCalendarsApi(APIView):
     permission_classes = [IsAdmin]
 
@@ -206,12 +216,10 @@ class SlaCalendarsApi(APIView):
         responses={200: CalendarSchema, **ERROR_RESPONSES},
     )
     def put(self, request):
-        with transaction.atomic():
-            items = _validated(
-                SlaCalendarInputSerializer, request.data, _calendar_errors, MAX_CALENDARS
-            )
-            changed = _checked(config.calendars_replace, items)
-            _recompute_after_commit(calendar_ids=changed)
+        items = _validated(
+            SlaCalendarInputSerializer, request.data, _calendar_errors, MAX_CALENDARS
+        )
+        _replace(config.calendars_replace, items, "calendar_ids")
         return Response(config.calendars_export())
 
 
@@ -228,8 +236,6 @@ class SlaPoliciesApi(APIView):
         responses={200: PolicySchema, **ERROR_RESPONSES},
     )
     def put(self, request):
-        with transaction.atomic():
-            items = _validated(SlaPolicyInputSerializer, request.data, _policy_errors, MAX_POLICIES)
-            kept = _checked(config.policies_replace, items)
-            _recompute_after_commit(policy_ids=kept)
+        items = _validated(SlaPolicyInputSerializer, request.data, _policy_errors, MAX_POLICIES)
+        _replace(config.policies_replace, items, "policy_ids")
         return Response(config.policies_export())

@@ -2,6 +2,12 @@
 
 Calendars and policies are replaced whole from a JSON-like description, checked first, so a
 bad interval or target never reaches the tables.
+
+Every write of the configuration takes ``sla_config_lock()`` first, exclusively; each batch of
+the recompute takes it shared before it reads the configuration (``recompute.py``). Without
+it they deadlocked: a write deleted a target that the batch's new clocks reference (a key
+checked at the batch's commit) and then waited for the clocks the batch holds, to set their
+deleted policy or target to null; and a batch counted with a configuration deleted under it.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from csplatform.locks import advisory_xact_lock
 from orders.choices import Channel, CustomerTier
 
 from ..choices import Priority, TicketKind, TicketStatus
@@ -23,6 +30,14 @@ from .calendar import WEEKDAYS, WorkCalendar
 
 METRICS = tuple(SlaMetric.values)
 ACTIONS = ("notify_assignee", "notify_supervisor", "notify_user", "raise_priority", "move_to_team")
+SLA_CONFIG_LOCK = "tickets.sla.config"
+
+
+def sla_config_lock(*, shared: bool = False) -> None:
+    """Hold the SLA configuration until the transaction ends: exclusively to write policies
+    or calendars, shared to count clocks with them (the recompute). The first lock of its
+    transaction (``csplatform.locks``)."""
+    advisory_xact_lock(SLA_CONFIG_LOCK, shared=shared)
 
 
 def calendar_check(spec: dict) -> WorkCalendar:
@@ -145,6 +160,7 @@ def calendars_replace(items: list[dict]) -> list[int]:
     """Replace every calendar named in ``items`` (others stay); returns the changed ids."""
     from ..models import BusinessCalendar, BusinessCalendarWorkday, BusinessHours, Holiday
 
+    sla_config_lock()
     changed = []
     for index, item in enumerate(items):
         name = (item.get("name") or "").strip()
@@ -199,8 +215,9 @@ def calendar_days_add(
     from ..models import BusinessCalendar, BusinessCalendarWorkday, Holiday
 
     with transaction.atomic():
+        sla_config_lock()
         # One import at a time per calendar: both would otherwise add the same dates.
-        calendar = BusinessCalendar.objects.select_for_update().get(pk=calendar.pk)
+        calendar = BusinessCalendar.objects.select_for_update(no_key=True).get(pk=calendar.pk)
         had_holidays = set(calendar.holidays.values_list("date", flat=True))
         had_workdays = set(calendar.workdays.values_list("date", flat=True))
         left = (set(holidays) & had_workdays) | (set(workdays) & had_holidays)
@@ -230,6 +247,7 @@ def policies_replace(items: list[dict]) -> list[int]:
 
     from ..models import BusinessCalendar, EscalationRule, SlaPolicy, SlaTarget, Team
 
+    sla_config_lock()
     names = [(p.get("name") or "").strip() for p in items]
     if "" in names or len(set(names)) != len(names):
         raise ValidationError({"name": _("Every policy needs a name of its own.")})

@@ -1,4 +1,11 @@
-"""Background recompute of open tickets' clocks after a policy or calendar edit."""
+"""Background recompute of open tickets' clocks after a policy or calendar edit.
+
+Each batch is its own transaction: it takes the configuration's lock (shared) before it reads
+the policies, so it counts with the configuration as committed when it started, and a policy
+or calendar write waits for it rather than deadlocking with it. A recompute that was running
+when the configuration changed counts its later batches with the new configuration; the write
+queues a fresh recompute for the batches before. Running it again gives the same clocks.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from csplatform.locks import retry_on_deadlock
+
 from .clocks import CLOCK_FIELDS, _cancel, _ticket_due_times, ticket_clocks_sync
+from .config import sla_config_lock
 from .policies import active_policies, calendar_for
 
 RUNNING = ("active", "paused", "breached")
@@ -27,7 +37,9 @@ def sla_policy_deactivated(*, policy_id: int, now: datetime | None = None) -> in
     # the clocks still running, or the desk shows the tickets as due. Ticket before clock,
     # the order every ticket service locks in.
     tickets = list(
-        Ticket.objects.select_for_update().filter(pk__in=running.values("ticket_id")).order_by("pk")
+        Ticket.objects.select_for_update(no_key=True)
+        .filter(pk__in=running.values("ticket_id"))
+        .order_by("pk")
     )
     # Each clock banks the time it ran until now before it stops, so that the stored used
     # time (what the KPIs read) is right to the second.
@@ -87,22 +99,32 @@ def sla_recompute(
             .distinct()
             .order_by("ticket_id")
         )
-    policies = active_policies()
     for start in range(0, len(ticket_ids), batch_size):
-        with transaction.atomic():
-            tickets = list(
-                Ticket.objects.select_for_update(of=("self",))
-                .select_related("customer")
-                .filter(pk__in=ticket_ids[start : start + batch_size], merged_into__isnull=True)
-                .order_by("pk")
-            )
-            for ticket in tickets:
-                moment = now
-                if ticket.status not in OPEN_STATUSES and ticket.solved_at:
-                    moment = min(ticket.solved_at, now)
-                ticket_clocks_sync(ticket, now=moment, policies=policies)
-            Ticket.objects.bulk_update(tickets, ["next_due_at", "next_warn_at"])
+        _recompute_batch(ticket_ids[start : start + batch_size], now)
     return len(ticket_ids)
+
+
+@retry_on_deadlock
+@transaction.atomic
+def _recompute_batch(ticket_ids: list[int], now: datetime) -> None:
+    from ..choices import OPEN_STATUSES
+    from ..models import Ticket
+
+    sla_config_lock(shared=True)
+    # Read under the lock, batch by batch: a policy deleted since the last batch is gone here.
+    policies = active_policies()
+    tickets = list(
+        Ticket.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("customer")
+        .filter(pk__in=ticket_ids, merged_into__isnull=True)
+        .order_by("pk")
+    )
+    for ticket in tickets:
+        moment = now
+        if ticket.status not in OPEN_STATUSES and ticket.solved_at:
+            moment = min(ticket.solved_at, now)
+        ticket_clocks_sync(ticket, now=moment, policies=policies)
+    Ticket.objects.bulk_update(tickets, ["next_due_at", "next_warn_at"])
 
 
 def sla_recompute_requested(*, now: datetime | None = None, batch_size: int = 500) -> int | None:
