@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from csplatform.enqueue import enqueue
+
 
 def on_sla_breached(sender, *, ticket_id: int, clock_id: int, metric: str, at, **kwargs) -> None:
     """A complaint timer breached: raise the complaint's escalation level, once per clock.
@@ -14,4 +16,4 @@ def on_sla_breached(sender, *, ticket_id: int, clock_id: int, metric: str, at, *
 
     if metric not in ESCALATING_METRICS or kwargs.get("ticket_kind", "complaint") != "complaint":
         return
-    complaint_escalate_for_breach_task.delay(ticket_id, clock_id, metric, at.isoformat())
+    enqueue(complaint_escalate_for_breach_task, ticket_id, clock_id, metric, at.isoformat())

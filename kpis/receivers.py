@@ -2,6 +2,7 @@
 
 from django.dispatch import receiver
 
+from csplatform.enqueue import enqueue
 from tickets.signals import sla_clocks_recomputed
 
 
@@ -11,4 +12,4 @@ def rebuild_on_sla_recompute(sender, **kwargs):
     # follows: derive every fact again.
     from .tasks import kpis_rebuild_task
 
-    kpis_rebuild_task.delay()
+    enqueue(kpis_rebuild_task)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError, InvalidInput
+from csplatform.enqueue import enqueue_on_commit
 from csplatform.privacy import mask_address
 from orders.models import Customer, Order
 
@@ -170,7 +171,7 @@ def customer_erase(
         from .tasks import stored_files_delete_task
 
         files = [list(f) for f in unlinked]
-        transaction.on_commit(lambda: stored_files_delete_task.delay(files))
+        enqueue_on_commit(stored_files_delete_task, files)
     return record
 
 

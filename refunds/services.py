@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError, DomainError, InvalidInput
+from csplatform.enqueue import enqueue_on_commit
 from csplatform.locks import retry_on_deadlock
 from csplatform.roles import ADMIN, SUPERVISOR, role_of
 from orders.models import Order, OrderLine
@@ -561,7 +562,7 @@ def _refund(order, request, *, amount: Decimal, actor: Actor, now: datetime) -> 
             _event(request, "refund_added", actor, now, refund=refund.pk, amount=str(amount))
         request.refund_due_at = None
         request.save()
-    transaction.on_commit(lambda: refund_payout_task.delay(refund.pk))
+    enqueue_on_commit(refund_payout_task, refund.pk)
     return refund
 
 

@@ -22,6 +22,11 @@ from orders.models import Order
 from .choices import RefundStatus, ReturnStatus
 from .models import Refund, ReturnRequest
 
+# A payout never tried a minute after its refund committed lost its task (the broker was down
+# at the commit, or the message was lost with a worker): queued again by the next sweep. One
+# tried and left pending (a killed worker, a lost retry) waits longer: its retries back off,
+# and a call cut short holds a lease of five minutes.
+LOST_PAYOUT = timedelta(minutes=1)
 STUCK_PAYOUT = timedelta(minutes=10)
 
 
@@ -152,7 +157,8 @@ def refunds_requeue_stuck(*, now: datetime, limit: int = 500) -> int:
     from .tasks import refund_payout_task
 
     stuck = list(
-        Refund.objects.filter(status=RefundStatus.PENDING, created_at__lte=now - STUCK_PAYOUT)
+        Refund.objects.filter(status=RefundStatus.PENDING, created_at__lte=now - LOST_PAYOUT)
+        .filter(Q(attempts=0) | Q(created_at__lte=now - STUCK_PAYOUT))
         .filter(Q(payout_lease_until__isnull=True) | Q(payout_lease_until__lte=now))
         .order_by("id")
         .values_list("id", flat=True)[:limit]

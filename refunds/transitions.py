@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
-
 from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError
+from csplatform.enqueue import enqueue_on_commit
 
 from .choices import ReturnStatus
 
@@ -78,4 +77,4 @@ def return_apply_transition(
         from .tasks import return_ticket_solve_task
 
         request_id = request.pk
-        transaction.on_commit(lambda: return_ticket_solve_task.delay(request_id))
+        enqueue_on_commit(return_ticket_solve_task, request_id)

@@ -7,6 +7,7 @@ late signal changes nothing.
 from django.dispatch import receiver
 
 from complaints.signals import complaint_closed
+from csplatform.enqueue import enqueue
 from orders.choices import OrderStatus
 from orders.signals import order_status_changed
 from tickets.choices import TicketStatus
@@ -20,7 +21,7 @@ def csat_on_ticket_status(sender, ticket_id: int, old_status: str, new_status: s
     if TicketStatus.SOLVED in (old_status, new_status) or new_status == TicketStatus.CLOSED:
         from .tasks import survey_csat_sync_task
 
-        survey_csat_sync_task.delay(ticket_id)
+        enqueue(survey_csat_sync_task, ticket_id)
 
 
 @receiver(order_status_changed, dispatch_uid="surveys.nps_on_order_completed")
@@ -28,11 +29,11 @@ def nps_on_order_completed(sender, order_id: int, new_status: str, at, **kwargs)
     if new_status == OrderStatus.COMPLETED:
         from .tasks import survey_nps_schedule_task
 
-        survey_nps_schedule_task.delay(order_id, at.isoformat())
+        enqueue(survey_nps_schedule_task, order_id, at.isoformat())
 
 
 @receiver(complaint_closed, dispatch_uid="surveys.satisfaction_on_complaint_closed")
 def satisfaction_on_complaint_closed(sender, complaint_id: int, at, **kwargs):
     from .tasks import survey_complaint_schedule_task
 
-    survey_complaint_schedule_task.delay(complaint_id, at.isoformat())
+    enqueue(survey_complaint_schedule_task, complaint_id, at.isoformat())

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError, DomainError, Gone, InvalidInput
+from csplatform.enqueue import enqueue_on_commit
 from csplatform.locks import retry_on_deadlock
 from tickets.choices import AuthorKind, TicketEventType, TicketKind, TicketStatus
 
@@ -286,15 +287,10 @@ def survey_invitation_send(
         DeliveryChannel.EMAIL if invitation.customer.email else DeliveryChannel.SMS
     )
     invitation.save(update_fields=["status", "sent_at", "expires_at", "sent_via"])
-    invitation_id = invitation.pk
-    transaction.on_commit(lambda: _deliver_later(invitation_id))
-    return True
-
-
-def _deliver_later(invitation_id: int) -> None:
     from .tasks import survey_invitation_deliver_task
 
-    survey_invitation_deliver_task.delay(invitation_id)
+    enqueue_on_commit(survey_invitation_deliver_task, invitation.pk)
+    return True
 
 
 def survey_url(invitation: SurveyInvitation) -> str:
@@ -406,15 +402,10 @@ def survey_answer(
     invitation.answered_at = now
     invitation.save(update_fields=["status", "answered_at"])
     if response.needs_follow_up:
-        response_id = response.pk
-        transaction.on_commit(lambda: _follow_up_later(response_id))
+        from .tasks import survey_follow_up_open_task
+
+        enqueue_on_commit(survey_follow_up_open_task, response.pk)
     return response
-
-
-def _follow_up_later(response_id: int) -> None:
-    from .tasks import survey_follow_up_open_task
-
-    survey_follow_up_open_task.delay(response_id)
 
 
 # --- Follow-up (回访) -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from csplatform.enqueue import enqueue_on_commit
 from orders.choices import Channel, CustomerTier
 
 from .choices import Priority, TicketKind, TicketStatus
@@ -241,7 +242,7 @@ class ChinaImportForm(forms.Form):
 def _recompute_after_commit(**ids) -> None:
     from .tasks import sla_recompute_task
 
-    transaction.on_commit(lambda: sla_recompute_task.delay(**ids))
+    enqueue_on_commit(sla_recompute_task, **ids)
 
 
 class SlaConfigAdmin(admin.ModelAdmin):

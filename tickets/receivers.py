@@ -2,6 +2,7 @@
 
 from django.dispatch import receiver
 
+from csplatform.enqueue import enqueue
 from orders.signals import order_exception_raised
 
 
@@ -9,4 +10,4 @@ from orders.signals import order_exception_raised
 def open_ticket_for_order_exception(sender, exception_id: int, **kwargs) -> None:
     from .tasks import ticket_open_for_order_exception_task
 
-    ticket_open_for_order_exception_task.delay(exception_id)
+    enqueue(ticket_open_for_order_exception_task, exception_id)

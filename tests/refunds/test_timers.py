@@ -17,6 +17,7 @@ from refunds.services import (
 )
 from refunds.tasks import refund_payout_task
 from refunds.timers import (
+    LOST_PAYOUT,
     STUCK_PAYOUT,
     refunds_requeue_stuck,
     returns_auto_approve,
@@ -176,15 +177,30 @@ def test_a_refund_made_in_time_does_not_breach():
 # --- Payouts that got stuck are queued again ----------------------------------------------------
 
 
-def pending_refund(created_at):
+def pending_refund(created_at, attempts=0):
     order = delivered_order()
     return Refund.objects.create(
-        order=order, amount=Decimal("10.00"), currency="CNY", created_at=created_at
+        order=order,
+        amount=Decimal("10.00"),
+        currency="CNY",
+        created_at=created_at,
+        attempts=attempts,
     )
 
 
-def test_a_pending_payout_nobody_tried_for_ten_minutes_is_queued_again():
+def test_a_payout_never_tried_a_minute_after_its_commit_is_queued_again():
+    """Its task was lost (the broker was down at the commit): the next sweep, a minute on."""
     refund = pending_refund(FILED)
+    assert timedelta(minutes=1) == LOST_PAYOUT
+    with mock.patch.object(refund_payout_task, "delay") as delay:
+        assert refunds_requeue_stuck(now=FILED + LOST_PAYOUT - SECOND) == 0
+        assert refunds_requeue_stuck(now=FILED + LOST_PAYOUT) == 1
+    delay.assert_called_once_with(refund.pk)
+
+
+def test_a_pending_payout_nobody_tried_for_ten_minutes_is_queued_again():
+    """Tried once and left pending (a lost retry): its retries back off, the sweep waits."""
+    refund = pending_refund(FILED, attempts=1)
     with mock.patch.object(refund_payout_task, "delay") as delay:
         assert refunds_requeue_stuck(now=FILED + STUCK_PAYOUT - SECOND) == 0
         assert refunds_requeue_stuck(now=FILED + STUCK_PAYOUT) == 1

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from csplatform.api.schema import ERROR_RESPONSES
 from csplatform.api.strict import StrictSerializer
+from csplatform.enqueue import enqueue_on_commit
 from csplatform.locks import retry_on_deadlock
 from csplatform.roles import ADMIN, role_of
 from orders.choices import Channel, CustomerTier
@@ -191,7 +192,7 @@ PolicySchema = SlaPolicyInputSerializer(many=True)
 def _recompute_after_commit(**ids) -> None:
     from ..tasks import sla_recompute_task
 
-    transaction.on_commit(lambda: sla_recompute_task.delay(**ids))
+    enqueue_on_commit(sla_recompute_task, **ids)
 
 
 @retry_on_deadlock

@@ -1,0 +1,48 @@
+"""Celery tasks queued after a commit, guarded against a broker that cannot be reached.
+
+A change that has committed is done: the answer to its request must say so, and every other
+piece of work queued after the same commit must still be queued. So a failed publish is
+logged (the task's name and the error, never its arguments, which may name a customer's
+files) and dropped. The work is not lost: each task queued this way has a periodic sweep
+that finds what it should have done and queues it again (stuck payouts, order exceptions
+without a ticket, undelivered survey invitations, missed complaint escalations; see the
+README's *Resilience* section for the list and the gaps).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+# What a publish raises when the broker is down or unreachable: kombu wraps connection
+# errors in OperationalError; a Redis that answers with an error, or a broker folder that
+# cannot be written, raises the others.
+BROKER_ERRORS = (OperationalError, RedisError, OSError)
+
+
+def enqueue(task, *args, **kwargs) -> bool:
+    """Queue ``task`` now; ``False`` (and a warning) when the broker refused it. For code that
+    already runs after a commit: the receivers of the signals sent on commit."""
+    try:
+        task.delay(*args, **kwargs)
+    except BROKER_ERRORS as error:
+        logger.warning(
+            "Could not queue %s (%s: %s); its periodic sweep will pick the work up.",
+            task.name,
+            type(error).__name__,
+            error,
+        )
+        return False
+    return True
+
+
+def enqueue_on_commit(task, *args, **kwargs) -> None:
+    """Queue ``task`` once the current transaction commits (at once outside one), guarded
+    like ``enqueue``: a broker failure neither fails the request nor skips the callbacks
+    registered after this one."""
+    transaction.on_commit(lambda: enqueue(task, *args, **kwargs))
