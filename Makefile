@@ -4,6 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# The address `make run` listens on: this machine only by default (DEBUG is on); HOST=0.0.0.0
+# opens it to the network (then add the machine's name to ALLOWED_HOSTS).
+HOST ?= 127.0.0.1
+# PostgreSQL connections the web server holds at most (a pool; the worker holds one per process).
+DB_POOL_SIZE ?= 8
 DEMO_ORDERS ?= 500
 DEMO_TICKETS ?= 300
 # The ticket and SLA benchmarks' database, on the server of DATABASE_URL: seeded once with a
@@ -43,24 +48,27 @@ messages: install
 	$(BIN)/python manage.py makemessages --locale zh_Hans --ignore '.venv/*' --ignore 'var/*' --no-obsolete
 	$(BIN)/python manage.py compilemessages --locale zh_Hans --ignore '.venv/*'
 
-# Web server, Celery worker and Celery beat in the foreground; Ctrl-C stops all three.
+# Web server (uvicorn, ASGI), Celery worker and Celery beat in the foreground; Ctrl-C stops
+# all three. Each request runs in a thread of its own: PostgreSQL connections come from a
+# bounded pool (DB_POOL_SIZE), never one kept per thread.
 run: install
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --orders $(DEMO_ORDERS) --tickets $(DEMO_TICKETS)
 	@echo
-	@echo "  Service desk:  http://127.0.0.1:$(PORT)/"
-	@echo "  Admin:         http://127.0.0.1:$(PORT)/admin/"
-	@echo "  API docs:      http://127.0.0.1:$(PORT)/api/docs/"
+	@echo "  Service desk:  http://$(HOST):$(PORT)/"
+	@echo "  Admin:         http://$(HOST):$(PORT)/admin/"
+	@echo "  API docs:      http://$(HOST):$(PORT)/api/docs/"
 	@echo "  Demo logins:   agent / demo, supervisor / demo, admin / demo, analyst / demo (KPIs only)"
 	@echo "  Ctrl-C stops the web server, the worker and beat."
 	@echo
 	@pids=""; \
 	stop() { trap - INT TERM EXIT; kill $$pids 2>/dev/null; wait $$pids 2>/dev/null; }; \
 	trap stop INT TERM EXIT; \
-	$(BIN)/celery -A csplatform worker --beat --loglevel INFO --concurrency 2 \
+	env -u DB_POOL_SIZE $(BIN)/celery -A csplatform worker --beat --loglevel INFO --concurrency 2 \
 		--schedule var/celerybeat-schedule & pids="$$pids $$!"; \
-	$(BIN)/python manage.py runserver --noreload 0.0.0.0:$(PORT) & pids="$$pids $$!"; \
+	DB_POOL_SIZE=$(DB_POOL_SIZE) $(BIN)/uvicorn csplatform.asgi:application --host $(HOST) \
+		--port $(PORT) --lifespan off --no-server-header & pids="$$pids $$!"; \
 	wait -n
 
 # Chromium for the browser tests, and a CJK font so that screenshots of Chinese pages are
