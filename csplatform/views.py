@@ -5,7 +5,6 @@ import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
-from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +15,7 @@ from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .api_tokens import api_tokens_revoke
+from .health import health
 from .roles import ANALYST, role_of
 from .two_factor import (
     ConfirmDeviceForm,
@@ -29,10 +29,10 @@ from .two_factor import (
 
 @require_GET
 def healthz(request):
-    """Liveness for the container health check: the database answers."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    """For the container health check and monitors: 200 when the database and the Celery
+    broker answer, 503 naming the one that does not."""
+    result = health()
+    return JsonResponse(result, status=200 if result["status"] == "ok" else 503)
 
 
 @require_GET
