@@ -1,13 +1,15 @@
 """Smoke run of the README's first command: `make run` serves the desk on the embedded defaults.
 
-Starts `make run` on a spare port, waits for the login page (at most two minutes), logs in as
-the demo agent, opens an order page, checks that the Celery worker and beat came up, then
+Starts `make run` on a spare port, waits for the login page (at most two minutes), checks that
+uvicorn serves it on 127.0.0.1 and that /healthz/ is ok, logs in as the demo agent, opens an
+order page, checks that the Celery worker and beat came up, then
 stops everything with Ctrl-C (SIGINT) as a user would. Exits non-zero on any failure.
 """
 
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import os
 import re
 import signal
@@ -78,6 +80,14 @@ def main() -> None:
             landed = response.geturl()
         if "/login/" in landed:
             fail(f"the demo agent could not log in (landed on {landed})", log)
+
+        # The web server is uvicorn on this machine only (DEBUG is on), and healthy.
+        if f"Uvicorn running on http://127.0.0.1:{PORT}" not in log.read_text(errors="replace"):
+            fail("the web server is not uvicorn listening on 127.0.0.1", log)
+        with opener.open(f"{BASE}/healthz/", timeout=10) as response:
+            health = json.load(response)
+        if health != {"status": "ok", "database": "ok", "broker": "ok"}:
+            fail(f"/healthz/ answered {health}", log)
 
         with opener.open(f"{BASE}/desk/orders/SO-1000001/", timeout=10) as response:
             page = response.read().decode()
