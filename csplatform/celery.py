@@ -44,6 +44,8 @@ app.conf.beat_schedule = {
         "task": "tickets.tasks.tickets_open_for_unticketed_exceptions_task",
         "schedule": 60.0,
     },
+    # Return timers, and the stuck-payout sweep: a payout whose task was lost (the broker was
+    # down at its commit) is queued again a minute after the commit (refunds/timers.py).
     "returns-timers": {
         "task": "refunds.tasks.returns_timers_task",
         "schedule": 60.0,

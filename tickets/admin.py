@@ -7,7 +7,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from csplatform.enqueue import enqueue_on_commit
 from orders.choices import Channel, CustomerTier
 
 from .choices import Priority, TicketKind, TicketStatus
@@ -38,6 +37,7 @@ from .sla.config import (
     sla_config_lock,
     workdays_check,
 )
+from .sla.recompute import sla_recompute_after_commit
 
 
 @admin.register(Team)
@@ -239,12 +239,6 @@ class ChinaImportForm(forms.Form):
     year = forms.IntegerField(label=_("Year"), min_value=2000, max_value=2100)
 
 
-def _recompute_after_commit(**ids) -> None:
-    from .tasks import sla_recompute_task
-
-    enqueue_on_commit(sla_recompute_task, **ids)
-
-
 class SlaConfigAdmin(admin.ModelAdmin):
     """An admin of the SLA configuration: every save and deletion takes the configuration's
     lock first, as the API does, so that it waits for a running recompute batch instead of
@@ -293,7 +287,7 @@ class BusinessCalendarAdmin(SlaConfigAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         if change:
-            _recompute_after_commit(calendar_ids=[form.instance.pk])
+            sla_recompute_after_commit(calendar_ids=[form.instance.pk])
 
     def get_urls(self):
         own = [
@@ -322,7 +316,7 @@ class BusinessCalendarAdmin(SlaConfigAdmin):
         with transaction.atomic():
             added = calendar_days_add(calendar=calendar, holidays=holidays, workdays=workdays)
             if added.holidays or added.workdays:
-                _recompute_after_commit(calendar_ids=[calendar.pk])
+                sla_recompute_after_commit(calendar_ids=[calendar.pk])
         _days_added_messages(request, added, with_workdays=bool(workdays))
         return redirect(reverse("admin:tickets_businesscalendar_change", args=[calendar.pk]))
 
@@ -485,4 +479,4 @@ class SlaPolicyAdmin(SlaConfigAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        _recompute_after_commit(policy_ids=[form.instance.pk])
+        sla_recompute_after_commit(policy_ids=[form.instance.pk])

@@ -582,6 +582,37 @@ def test_editing_a_policy_in_the_admin_moves_the_due_times_of_its_open_tickets(
     assert Ticket.objects.get(pk=ticket.pk).next_due_at == at(30)
 
 
+def test_an_edit_whose_recompute_the_broker_refuses_is_resynced_by_the_minutes_beat(
+    admin_site, default_policy, agent, django_capture_on_commit_callbacks
+):
+    """The broker is down: the edit still saves, and every running clock is resynced by the
+    ``sla-recompute-requested`` beat instead of the lost task."""
+    from unittest import mock
+
+    from kombu.exceptions import OperationalError
+
+    from tickets.sla.recompute import sla_recompute_requested
+    from tickets.tasks import sla_recompute_task
+
+    ticket = open_ticket()
+    data = policy_form(default_policy, targets={"first_response": {"minutes": 30}})
+    refused = OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    with (
+        time_machine.travel(at(5), tick=False),
+        mock.patch.object(sla_recompute_task, "delay", side_effect=refused),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = admin_site.post(policy_change_url(default_policy), data)
+
+    assert response.status_code == 302
+    assert first_response(ticket).due_at == at(15)  # not resynced yet
+    assert TicketSettings.load().sla_recompute_requested_at == at(5)
+    assert sla_recompute_requested(now=at(6)) == 1
+    assert first_response(ticket).due_at == at(30)
+    assert TicketSettings.load().sla_recompute_requested_at is None
+
+
 def test_deactivating_a_policy_in_the_admin_cancels_its_clocks(
     admin_site, default_policy, agent, django_capture_on_commit_callbacks
 ):

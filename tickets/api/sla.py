@@ -11,7 +11,6 @@ from rest_framework.views import APIView
 
 from csplatform.api.schema import ERROR_RESPONSES
 from csplatform.api.strict import StrictSerializer
-from csplatform.enqueue import enqueue_on_commit
 from csplatform.locks import retry_on_deadlock
 from csplatform.roles import ADMIN, role_of
 from orders.choices import Channel, CustomerTier
@@ -19,6 +18,7 @@ from orders.choices import Channel, CustomerTier
 from ..choices import Priority, TicketKind, TicketStatus
 from ..models import EscalationAction, SlaMetric
 from ..sla import config
+from ..sla.recompute import sla_recompute_after_commit
 
 
 class IsAdmin(BasePermission):
@@ -189,19 +189,13 @@ CalendarSchema = SlaCalendarInputSerializer(many=True)
 PolicySchema = SlaPolicyInputSerializer(many=True)
 
 
-def _recompute_after_commit(**ids) -> None:
-    from ..tasks import sla_recompute_task
-
-    enqueue_on_commit(sla_recompute_task, **ids)
-
-
 @retry_on_deadlock
 def _replace(replace, items: list[dict], recompute: str) -> None:
     """Write the checked configuration and, once committed, recompute the tickets it governs:
     one transaction, run again if it loses a deadlock."""
     with transaction.atomic():
         changed = _checked(replace, items)
-        _recompute_after_commit(**{recompute: changed})
+        sla_recompute_after_commit(**{recompute: changed})
 
 
 class SlaCalendarsApi(APIView):

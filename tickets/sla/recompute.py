@@ -24,6 +24,29 @@ from .policies import active_policies, calendar_for
 RUNNING = ("active", "paused", "breached")
 
 
+def sla_recompute_after_commit(
+    *, policy_ids: list[int] | None = None, calendar_ids: list[int] | None = None
+) -> None:
+    """Resync the clocks of these policies or calendars in the background once the edit has
+    committed. When the broker cannot take the task, every running clock is resynced by the
+    minute's ``sla-recompute-requested`` beat instead (more work, nothing lost)."""
+    from csplatform.enqueue import enqueue
+
+    from ..models import TicketSettings
+    from ..tasks import sla_recompute_task
+
+    ids = {"policy_ids": policy_ids} if policy_ids is not None else {}
+    if calendar_ids is not None:
+        ids["calendar_ids"] = calendar_ids
+
+    def queue() -> None:
+        if not enqueue(sla_recompute_task, **ids):
+            TicketSettings.load()  # the settings row exists
+            TicketSettings.objects.filter(pk=1).update(sla_recompute_requested_at=timezone.now())
+
+    transaction.on_commit(queue)
+
+
 @transaction.atomic
 def sla_policy_deactivated(*, policy_id: int, now: datetime | None = None) -> int:
     """Cancel the running clocks of a deactivated policy: no further warnings for them."""
