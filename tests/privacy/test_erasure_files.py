@@ -91,6 +91,31 @@ def test_erasure_deletes_the_customers_uploaded_files_after_commit(
     assert record.rows_by_table["refunds.ReturnEvidence"] == 2
 
 
+def test_with_the_broker_down_the_erasure_deletes_the_files_itself(
+    media, django_capture_on_commit_callbacks, caplog
+):
+    """No sweep would come back for the files of a deletion task the broker refused."""
+    from unittest import mock
+
+    from kombu.exceptions import OperationalError
+
+    from privacy.tasks import stored_files_delete_task
+
+    customer = customer_with_files()
+    theirs = files_of(customer)
+    refused = OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    with (
+        mock.patch.object(stored_files_delete_task, "delay", side_effect=refused) as queued,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        erase(customer)
+
+    queued.assert_called_once()
+    assert not theirs & stored_files(media)
+    assert "Could not queue privacy.tasks.stored_files_delete_task" in caplog.text
+
+
 def test_a_rolled_back_erasure_deletes_nothing(media, django_capture_on_commit_callbacks):
     customer = customer_with_files()
     theirs = files_of(customer)
