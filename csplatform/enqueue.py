@@ -3,10 +3,11 @@
 A change that has committed is done: the answer to its request must say so, and every other
 piece of work queued after the same commit must still be queued. So a failed publish is
 logged (the task's name and the error, never its arguments, which may name a customer's
-files) and dropped. The work is not lost: each task queued this way has a periodic sweep
+files) and dropped. The work is not lost: a task queued with ``enqueue`` has a periodic sweep
 that finds what it should have done and queues it again (stuck payouts, order exceptions
-without a ticket, undelivered survey invitations, missed complaint escalations; see the
-README's *Resilience* section for the list and the gaps).
+without a ticket, undelivered survey invitations, missed complaint escalations); one that no
+sweep comes back for is queued with ``enqueue_or_run`` and run in place when the broker
+refuses it. The README's *Resilience* section lists them.
 """
 
 from __future__ import annotations
@@ -41,8 +42,29 @@ def enqueue(task, *args, **kwargs) -> bool:
     return True
 
 
+def enqueue_or_run(task, *args, **kwargs) -> bool:
+    """Like ``enqueue``; when the broker refuses the task, run it here and now instead, for
+    work no sweep would come back for (short, idempotent tasks only). A failure of that run is
+    logged, not raised: what committed before it stays committed."""
+    if enqueue(task, *args, **kwargs):
+        return True
+    result = task.apply(args, kwargs, throw=False)
+    if result.failed():
+        logger.warning(
+            "%s failed when run in place of its lost message (%s).",
+            task.name,
+            type(result.result).__name__,
+        )
+    return False
+
+
 def enqueue_on_commit(task, *args, **kwargs) -> None:
     """Queue ``task`` once the current transaction commits (at once outside one), guarded
     like ``enqueue``: a broker failure neither fails the request nor skips the callbacks
     registered after this one."""
     transaction.on_commit(lambda: enqueue(task, *args, **kwargs))
+
+
+def enqueue_or_run_on_commit(task, *args, **kwargs) -> None:
+    """``enqueue_or_run`` once the current transaction commits."""
+    transaction.on_commit(lambda: enqueue_or_run(task, *args, **kwargs))

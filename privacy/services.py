@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError, InvalidInput
-from csplatform.enqueue import enqueue
+from csplatform.enqueue import enqueue_or_run_on_commit
 from csplatform.privacy import mask_address
 from orders.models import Customer, Order
 
@@ -169,23 +169,11 @@ def customer_erase(
     )
     if unlinked:
         files = [list(f) for f in unlinked]
-        transaction.on_commit(lambda: _stored_files_delete_later(files))
+        from .tasks import stored_files_delete_task
+
+        # Nothing sweeps for them: with no broker, deleted right after the commit.
+        enqueue_or_run_on_commit(stored_files_delete_task, files)
     return record
-
-
-def _stored_files_delete_later(files: list[list[str]]) -> None:
-    """Queue the deletion; with no broker to take it, delete here and now rather than leave
-    an erased customer's files in storage with nothing to come back for them."""
-    from .tasks import stored_files_delete_task
-
-    if enqueue(stored_files_delete_task, files):
-        return
-    try:
-        stored_files_delete(files=files)
-    except Exception as error:  # the erasure committed: its answer must say so
-        logger.warning(
-            "Erased files not deleted from storage (%s: %s).", type(error).__name__, error
-        )
 
 
 def stored_files_delete(*, files: Iterable[StoredFile | list[str]]) -> int:

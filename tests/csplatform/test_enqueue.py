@@ -11,7 +11,7 @@ from django.db import transaction
 from kombu.exceptions import OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from csplatform.enqueue import enqueue, enqueue_on_commit
+from csplatform.enqueue import enqueue, enqueue_on_commit, enqueue_or_run
 
 pytestmark = pytest.mark.django_db
 
@@ -82,3 +82,23 @@ def test_an_error_of_the_task_itself_is_not_mistaken_for_the_broker():
     """Run in-process (the test settings), a task's own bug still surfaces."""
     with pytest.raises(ValueError):
         enqueue(task("buggy", ValueError("bug")), 1)
+
+
+def test_work_no_sweep_comes_back_for_runs_in_place_when_the_broker_refuses_it(caplog):
+    solve = task("solve", OperationalError("down"))
+    assert enqueue_or_run(solve, 7, now="later") is False
+    solve.apply.assert_called_once_with((7,), {"now": "later"}, throw=False)
+
+    fine = task("fine")
+    assert enqueue_or_run(fine, 8) is True
+    fine.apply.assert_not_called()
+
+
+def test_a_run_in_place_that_fails_is_logged_not_raised(caplog):
+    failing = task("failing", OperationalError("down"))
+    failing.apply.return_value = mock.Mock(
+        failed=mock.Mock(return_value=True), result=ValueError("bug")
+    )
+    with caplog.at_level(logging.WARNING, logger="csplatform.enqueue"):
+        assert enqueue_or_run(failing, 1) is False
+    assert "failing failed when run in place of its lost message (ValueError)" in caplog.text
