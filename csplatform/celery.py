@@ -70,6 +70,13 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Webhook deliveries whose wake-up after commit was lost (broker down, worker killed), and
+    # the retries that have come due.
+    "webhooks-send-due": {
+        "task": "messaging.tasks.webhook_deliveries_send_task",
+        "schedule": 20.0,
+        "options": {"expires": 19},
+    },
     # Customers inactive beyond the retention period lose their personal data (a batch a run).
     "customers-inactive-erase": {
         "task": "privacy.tasks.customers_inactive_erase_task",

@@ -30,6 +30,7 @@ class ApiScope(models.TextChoices):
     RETURNS = "returns", _("Returns and refunds")
     COMPLAINTS = "complaints", _("Complaints")
     SURVEYS = "surveys", _("Survey links")
+    WEBHOOKS = "webhooks", _("Webhook endpoints")
 
 
 class ApiKeyProfile(models.Model):
@@ -55,7 +56,7 @@ class ApiKeyProfile(models.Model):
         blank=True,
         help_text=_(
             "The parts of the API the key may use: orders, tickets, returns, "
-            "complaints, surveys. A key without scopes can do nothing."
+            "complaints, surveys, webhooks. A key without scopes can do nothing."
         ),
     )
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)

@@ -24,6 +24,7 @@ api_v1 = [
     path("", include("surveys.api.urls")),
     path("", include("kpis.api.urls")),
     path("", include("privacy.api.urls")),
+    path("", include("messaging.api.urls")),
 ]
 
 urlpatterns = [

@@ -37,7 +37,7 @@ from .models import (
     ShipmentEvent,
     Storefront,
 )
-from .signals import order_exception_raised
+from .signals import order_exception_raised, order_exception_recorded
 from .transitions import STATUS_TIMESTAMP, check_transition, order_apply_transition
 
 CENT = Decimal("0.01")
@@ -558,6 +558,7 @@ def order_exception_raise(
             payload={"exception": type, **(details or {})},
             **Actor.system().event_fields(),
         )
+        order_exception_recorded.send(sender=OrderException, exception=exc)
     transaction.on_commit(
         lambda: order_exception_raised.send(sender=OrderException, exception_id=exc.pk)
     )

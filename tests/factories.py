@@ -620,3 +620,21 @@ def senior_agent(team: Team | None = None, **kwargs):
         team.members.add(user)
     SeniorAgent.objects.create(user=user)
     return user
+
+
+# --- Messaging (webhooks) -----------------------------------------------------------------------
+
+from messaging.choices import WebhookEventType  # noqa: E402
+
+
+def webhook_endpoint(url: str, *, storefront: Storefront | None = None, events=None, **kwargs):
+    """An endpoint of ``storefront`` (default: the default storefront) subscribed to ``events``
+    (default: every type), made as the API makes it; returns ``(endpoint, secret)``."""
+    from messaging.services import webhook_endpoint_create
+
+    return webhook_endpoint_create(
+        storefront=storefront or default_storefront(),
+        url=url,
+        events=list(WebhookEventType.values) if events is None else events,
+        **kwargs,
+    )

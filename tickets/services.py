@@ -40,6 +40,7 @@ from .models import (
     TicketEvent,
     TicketSettings,
 )
+from .signals import ticket_event_recorded
 from .sla.clocks import ticket_clocks_cancel, ticket_clocks_sync
 from .transitions import ALLOWED_TRANSITIONS, check_transition, ticket_apply_transition
 
@@ -60,8 +61,12 @@ def ticket_event_record(
     old: str = "",
     new: str = "",
     payload: dict | None = None,
+    message: Message | None = None,
 ) -> TicketEvent:
-    return TicketEvent.objects.create(
+    """Write an event row of the ticket; ``message``: the message the event records (a new
+    ticket's first message, a reply, a note, a customer message), for the receivers of
+    ``ticket_event_recorded``."""
+    event = TicketEvent.objects.create(
         ticket=ticket,
         type=type,
         old_value=str(old or "")[:200],
@@ -70,6 +75,8 @@ def ticket_event_record(
         at=now,
         **actor.event_fields(),
     )
+    ticket_event_recorded.send(sender=TicketEvent, event=event, message=message)
+    return event
 
 
 def _attachments_add(message: Message, checked: list[CheckedUpload]) -> list[Attachment]:
@@ -234,6 +241,7 @@ def ticket_create(
         },
         actor=actor,
         now=now,
+        message=first,
     )
     ticket_clocks_sync(ticket, now=now)
     ticket.save(update_fields=["next_due_at", "next_warn_at"])
@@ -344,11 +352,21 @@ def ticket_reply(
     payload = _attachments_payload(checked)
     if internal:
         ticket_event_record(
-            ticket=ticket, type=TicketEventType.NOTE, actor=actor, now=now, payload=payload
+            ticket=ticket,
+            type=TicketEventType.NOTE,
+            actor=actor,
+            now=now,
+            payload=payload,
+            message=message,
         )
     else:
         ticket_event_record(
-            ticket=ticket, type=TicketEventType.REPLIED, actor=actor, now=now, payload=payload
+            ticket=ticket,
+            type=TicketEventType.REPLIED,
+            actor=actor,
+            now=now,
+            payload=payload,
+            message=message,
         )
         if ticket.first_response_at is None:
             ticket.first_response_at = now
@@ -428,6 +446,7 @@ def ticket_customer_message(
         actor=actor,
         now=now,
         payload=_attachments_payload(checked),
+        message=message,
     )
     if ticket.status in (TicketStatus.SOLVED, TicketStatus.PENDING, TicketStatus.ON_HOLD):
         ticket_apply_transition(ticket=ticket, target=TicketStatus.OPEN, actor=actor, now=now)

@@ -1,4 +1,5 @@
-"""What the tickets app tells the rest of the platform, always after the change committed.
+"""What the tickets app tells the rest of the platform, after the change committed, except
+for ``ticket_event_recorded`` (inside the transaction of the change).
 
 Receivers live in the apps that react (surveys invite after a solved ticket, complaints
 escalate on a breached complaint timer). They must be idempotent: a receiver may run again
@@ -19,3 +20,9 @@ sla_breached = Signal()
 # ``count``: the clocks of every running ticket were recomputed under changed rules (an upgrade
 # of the SLA metrics); figures derived from stopped clocks are to be computed again.
 sla_clocks_recomputed = Signal()
+
+# ``event`` (the ``TicketEvent`` just written), ``message`` (the ``Message`` a reply, note or
+# customer message event records, else ``None``). Sent INSIDE the transaction of the change,
+# for the writers whose rows must commit or roll back with it (the webhook outbox): a receiver
+# writes rows in that transaction and nothing else (no network, no tasks, no e-mail).
+ticket_event_recorded = Signal()

@@ -21,6 +21,7 @@ SCOPE_BY_RESOURCE = {
     "returns": "returns",
     "complaints": "complaints",
     "surveys": "surveys",
+    "webhooks": "webhooks",
 }
 # ``last_used_at`` is written at most this often per key, not at every request.
 LAST_USED_RESOLUTION_SECONDS = 60

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "surveys",
     "kpis",
     "privacy",
+    "messaging",
 ]
 
 MIDDLEWARE = [
@@ -253,6 +254,13 @@ REFUND_GATEWAY_FAILURE_RATE = env.float("REFUND_GATEWAY_FAILURE_RATE", default=0
 SURVEYS_PUBLIC_BASE_URL = env.str("SURVEYS_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 SURVEYS_EMAIL_SENDER = env.str("SURVEYS_EMAIL_SENDER", default="surveys.delivery.DjangoEmailSender")
 SURVEYS_SMS_SENDER = env.str("SURVEYS_SMS_SENDER", default="surveys.delivery.LoggingSmsSender")
+
+# --- Webhooks to the storefronts (messaging/) -------------------------------------------------
+# Whether a webhook may target http:// and private, loopback or link-local addresses: only in
+# the embedded setup and the tests (their receivers listen on 127.0.0.1); production.py says no.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=True)
+WEBHOOKS_CONNECT_TIMEOUT = env.float("WEBHOOKS_CONNECT_TIMEOUT", default=3.0)
+WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=5.0)
 
 # --- Celery ----------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

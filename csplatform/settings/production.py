@@ -15,6 +15,9 @@ if not SECRET_KEY or SECRET_KEY == INSECURE_DEV_SECRET_KEY or len(SECRET_KEY) < 
     )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
+# Webhooks go to public https addresses only (messaging/targets.py), whatever the environment.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]  # the container health check speaks plain HTTP

@@ -37,6 +37,7 @@ from tests.factories import (
     supervisor_user,
     survey_token,
     upload_file,
+    webhook_endpoint,
 )
 from tests.refunds.helpers import delivered_order, file_request
 
@@ -129,6 +130,12 @@ MATRIX: dict[str, tuple[str, str]] = {
     "api:return-refund": ("POST", "d d o h o o d"),
     "api:complaint": ("GET", "d o o h o o d"),
     "api:complaint-confirm": ("POST", "d o d d d d d"),
+    # API: the storefront's own webhook endpoints (admins use the Django admin)
+    "api:webhooks": ("GET", "d o d d d d d"),
+    "api:webhook": ("GET", "d o d d d d d"),
+    "api:webhook-rotate-secret": ("POST", "d o d d d d d"),
+    "api:webhook-deliveries": ("GET", "d o d d d d d"),
+    "api:webhook-delivery-retry": ("POST", "d o d d d d d"),
     # API: supervisors and admins, admins
     "api:kpis-summary": ("GET", "d d d d o o o"),
     "api:kpis-export": ("GET", "d d d d o o o"),
@@ -183,6 +190,7 @@ def world(db):
         "analyst": analyst_user(username="numbers"),
     }
     storefront = Actor(kind="api_key", label="shop")
+    endpoint, _ = webhook_endpoint("http://127.0.0.1:9/hooks", events=["ticket.created"])
     order = delivered_order()
     request = file_request(order, reason="size_fit")
     return_evidence_add(request=request, files=[upload_file()], actor=storefront)
@@ -226,6 +234,8 @@ def world(db):
         "field": "phone",
         "action": "note",
         "external_id": CustomerFactory().external_id,  # erased: not the world's customer
+        "webhook_id": endpoint.pk,
+        "delivery_id": endpoint.deliveries.first().pk,
     }
     numbers = {"order": order.number, "complaint": complaint.number, "canned": canned.pk}
     _, key = storefront_api_key()

@@ -1,0 +1,10 @@
+from celery import shared_task
+
+from .delivery import deliveries_send_due
+
+
+@shared_task(ignore_result=True)
+def webhook_deliveries_send_task() -> int:
+    """Send the due webhook deliveries: woken after each commit that wrote some, and run by beat
+    so that a wake-up lost with the broker or a killed worker is caught up."""
+    return deliveries_send_due()
