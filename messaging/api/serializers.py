@@ -1,4 +1,3 @@
-from django.core.validators import URLValidator
 from rest_framework import serializers
 
 from csplatform.api.strict import StrictSerializer
@@ -8,20 +7,18 @@ from ..models import WebhookDelivery, WebhookEndpoint
 
 
 class WebhookEndpointInputSerializer(StrictSerializer):
-    url = serializers.URLField(max_length=500, validators=[URLValidator(schemes=["http", "https"])])
+    url = serializers.URLField(max_length=500)
     events = serializers.ListField(
-        child=serializers.ChoiceField(choices=WebhookEventType.choices), allow_empty=False
+        child=serializers.ChoiceField(choices=WebhookEventType.choices), min_length=1
     )
     active = serializers.BooleanField(default=True)
 
 
 class WebhookEndpointPatchInputSerializer(WebhookEndpointInputSerializer):
-    url = serializers.URLField(
-        max_length=500, validators=[URLValidator(schemes=["http", "https"])], required=False
-    )
+    url = serializers.URLField(max_length=500, required=False)
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=WebhookEventType.choices),
-        allow_empty=False,
+        min_length=1,
         required=False,
     )
     active = serializers.BooleanField(required=False)

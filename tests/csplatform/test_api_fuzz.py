@@ -49,6 +49,10 @@ NOT_PROMISED = {
     ("POST", "/api/v1/complaints/"): {"order_number"},
     # Exactly one of `ticket`, `order` and `complaint`: a choice across parameters.
     ("GET", "/api/v1/surveys/"): {"non_field_errors"},
+    # A webhook `url` is http(s), with labels of at most 63 characters, and (in production)
+    # https to a host whose addresses are all public: beyond what `format: uri` says.
+    ("POST", "/api/v1/webhooks/"): {"url"},
+    ("PATCH", "/api/v1/webhooks/{webhook_id}/"): {"url"},
 }
 # For a storefront key only: its ticket list needs `customer`, which an agent's does not.
 NOT_PROMISED_TO_A_STOREFRONT = {("GET", "/api/v1/tickets/"): {"customer"}}
