@@ -38,6 +38,7 @@ ADMIN_APPS = (
     "kpis",
     "csplatform",
     "privacy",
+    "messaging",
 )
 
 AGENT_PERMISSIONS = (
