@@ -79,6 +79,8 @@ def _claim(now: datetime, batch_size: int) -> list[WebhookDelivery]:
             WebhookDelivery.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
             .select_related("event", "endpoint")
             .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+            # A delivery written while its endpoint was being disabled waits for a re-send.
+            .filter(endpoint__active=True)
             .filter(Q(ordering_key="") | ~Exists(earlier_pending))
             .order_by("next_attempt_at", "id")[:batch_size]
         )

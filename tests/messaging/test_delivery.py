@@ -202,3 +202,12 @@ def test_redirects_are_not_followed(receiver):
     delivery = WebhookDelivery.objects.get()
     assert (delivery.status, delivery.last_status_code) == (DeliveryStatus.PENDING, 302)
     assert len(receiver.received) == 1
+
+
+def test_nothing_is_sent_to_a_disabled_endpoint(receiver):
+    endpoint, _ = webhook_endpoint(receiver.url, events=[WebhookEventType.TICKET_CREATED])
+    ticket_filed(CustomerFactory())
+    # Disabled behind the services' back, as by a transaction that raced the event's.
+    type(endpoint).objects.filter(pk=endpoint.pk).update(active=False)
+    assert deliveries_send_due() == 0
+    assert receiver.received == []
