@@ -9,6 +9,7 @@ class WebhookEventType(models.TextChoices):
     TICKET_MESSAGE_CREATED = "ticket.message.created", _("Public ticket message created")
     TICKET_STATUS_CHANGED = "ticket.status_changed", _("Ticket status changed")
     ORDER_EXCEPTION_OPENED = "order.exception.opened", _("Order exception opened")
+    REFUND_SETTLED = "refund.settled", _("Refund settled")
 
 
 class DeliveryStatus(models.TextChoices):

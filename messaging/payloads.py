@@ -9,6 +9,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from orders.api.serializers import OrderExceptionOutputSerializer
+from refunds.api.serializers import RefundPublicSerializer
 from tickets.api.serializers import StorefrontTicketListSerializer
 
 _datetime = serializers.DateTimeField()
@@ -33,4 +34,14 @@ def order_exception_data(exception) -> dict:
     return {
         "order_number": exception.order.number,
         **OrderExceptionOutputSerializer(exception).data,
+    }
+
+
+def refund_data(refund) -> dict:
+    # The refund as the return's GET shows it (no provider reference, no errors), with the
+    # order and the return request it belongs to.
+    return {
+        "order_number": refund.order.number,
+        "return_id": refund.request.public_id if refund.request_id else None,
+        **RefundPublicSerializer(refund).data,
     }

@@ -1,17 +1,18 @@
 """How the messaging app learns of changes: in the transaction of the change, so that the
 outbox event commits or rolls back with it (``tickets.signals.ticket_event_recorded``,
-``orders.signals.order_exception_recorded``). Receivers write rows and nothing else; the
-deliveries are sent after the commit.
+``orders.signals.order_exception_recorded``, ``refunds.signals.refund_settled_recorded``).
+Receivers write rows and nothing else; the deliveries are sent after the commit.
 """
 
 from django.dispatch import receiver
 
 from orders.signals import order_exception_recorded
+from refunds.signals import refund_settled_recorded
 from tickets.choices import TicketEventType
 from tickets.signals import ticket_event_recorded
 
 from .choices import WebhookEventType
-from .payloads import message_data, order_exception_data, ticket_data
+from .payloads import message_data, order_exception_data, refund_data, ticket_data
 from .services import outbox_event_record, webhook_endpoints_subscribed
 
 _TICKET_EVENT_TYPES = {
@@ -61,4 +62,18 @@ def outbox_on_order_exception(sender, exception, **kwargs):
         now=exception.detected_at,
         endpoints=endpoints,
         ordering_key=f"order:{exception.order_id}",
+    )
+
+
+@receiver(refund_settled_recorded, dispatch_uid="messaging.outbox_on_refund_settled")
+def outbox_on_refund_settled(sender, refund, **kwargs):
+    endpoints = webhook_endpoints_subscribed(
+        type=WebhookEventType.REFUND_SETTLED, storefront__orders=refund.order_id
+    )
+    outbox_event_record(
+        type=WebhookEventType.REFUND_SETTLED,
+        data=refund_data(refund),
+        now=refund.settled_at,
+        endpoints=endpoints,
+        ordering_key=f"order:{refund.order_id}",
     )

@@ -30,6 +30,7 @@ from . import rules as return_rules
 from .choices import GOODS_BACK, RefundStatus, ReturnStatus, ReturnType
 from .gateways import GatewayUnavailable, Payout, gateway
 from .models import CategoryRule, Refund, RefundRules, ReturnEvent, ReturnLine, ReturnRequest
+from .signals import refund_settled_recorded
 from .transitions import check_transition, return_apply_transition
 
 CENT = Decimal("0.01")
@@ -717,6 +718,7 @@ def _payout_settle(refund_id: int, payout: Payout, now: datetime) -> Refund:
     refund.last_error = ""
     refund.payout_lease_until = None
     refund.save()
+    refund_settled_recorded.send(sender=Refund, refund=refund)
     if refund.request_id:
         _event(
             refund.request,

@@ -1,5 +1,6 @@
 """Events are written to the outbox in the transaction of the change they report."""
 
+from decimal import Decimal
 from unittest import mock
 
 import pytest
@@ -8,15 +9,23 @@ from django.db import transaction
 from messaging.choices import DeliveryStatus, WebhookEventType
 from messaging.models import OutboxEvent, WebhookDelivery
 from orders.services import order_exception_raise
+from refunds.services import (
+    refund_create,
+    refund_payout,
+    return_request_inspect,
+    return_request_receive,
+)
 from tests.factories import (
     CustomerFactory,
     OrderFactory,
     StorefrontFactory,
     admin_user,
     agent_user,
+    supervisor_user,
     webhook_endpoint,
 )
 from tests.messaging.helpers import SHOP, ticket_filed
+from tests.refunds.helpers import delivered_order, file_request
 from tickets.models import Ticket
 from tickets.services import ticket_customer_message, ticket_reply, ticket_update
 
@@ -128,3 +137,26 @@ def test_a_status_change_by_a_supervisor_is_an_event_too():
     ticket = ticket_filed(CustomerFactory())
     ticket_update(ticket=ticket, by_user=admin_user(), status="open")
     assert types() == [(WebhookEventType.TICKET_STATUS_CHANGED,)]
+
+
+def test_a_settled_refund_is_an_event_of_its_orders_storefront():
+    webhook_endpoint("http://127.0.0.1:9/hooks", events=[WebhookEventType.REFUND_SETTLED])
+    boss = supervisor_user()
+    request = file_request(delivered_order(), lines=[("TS-1", 2)], reason="quality")
+    return_request_receive(request=request, by_user=boss)
+    return_request_inspect(request=request, by_user=boss, passed=True)
+    refund = refund_create(request=request, amount=Decimal("99.00"), by_user=boss)
+    assert not OutboxEvent.objects.exists()  # created, not settled
+
+    refund_payout(refund_id=refund.pk)
+
+    event = OutboxEvent.objects.get()
+    assert event.type == WebhookEventType.REFUND_SETTLED
+    data = event.payload["data"]
+    assert (data["return_id"], data["amount"], data["status"]) == (
+        request.public_id,
+        "99.00",
+        "succeeded",
+    )
+    assert data["order_number"] == request.order.number
+    assert "provider_reference" not in data
