@@ -37,7 +37,7 @@ def test_phone_email_and_shipping_address_are_stored_encrypted():
     customer = CustomerFactory(phone=PHONE, email=EMAIL)
     order = OrderFactory(customer=customer)
     phone, email = raw_row("orders_customer", "phone, email", customer.pk)
-    # CAST, not ::text, so that the check runs on SQLite (the embedded default) too.
+    # CAST(... AS TEXT), not the PostgreSQL-only shorthand, so the check runs on SQLite too.
     (address,) = raw_row("orders_order", "CAST(shipping_address AS TEXT)", order.pk)
     assert PHONE not in phone and EMAIL not in email
     assert phone.startswith("gAAAAA") and email.startswith("gAAAAA")  # Fernet tokens
