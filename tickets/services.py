@@ -304,7 +304,12 @@ def tickets_open_for_unticketed_exceptions(*, now: datetime | None = None, limit
 
 def _lock(ticket: Ticket) -> Ticket:
     # NO KEY: rows inserted under the ticket (messages, events, surveys) need not wait for us.
-    return Ticket.objects.select_for_update(no_key=True).get(pk=ticket.pk)
+    # The order comes along for what the change reads of it (the webhook payload), unlocked.
+    return (
+        Ticket.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("order")
+        .get(pk=ticket.pk)
+    )
 
 
 @retry_on_deadlock
