@@ -9,7 +9,6 @@ database and that Redis, and creates a ticket whose first response is due in one
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,11 +22,11 @@ from django.utils import timezone
 
 from csplatform.actors import Actor
 from tests.factories import CustomerFactory, TeamFactory, online_agent, supervisor_user
+from tests.redis_server import REDIS_SERVER, PrivateRedis
 from tickets.models import Notification, SlaClock, SlaEvent, SlaPolicy, SlaTarget, TicketSettings
 from tickets.services import ticket_create
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-REDIS_SERVER = shutil.which("redis-server")
 CELERY = shutil.which("celery", path=str(Path(sys.executable).parent)) or shutil.which("celery")
 
 DEADLINE = timedelta(seconds=90)  # from the ticket's creation; due after 60 s
@@ -43,12 +42,6 @@ pytestmark = [
         reason="needs redis-server on PATH: the test starts a Redis of its own to restart it",
     ),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def stop(process: subprocess.Popen | None, sig: int = signal.SIGKILL) -> None:
@@ -71,12 +64,11 @@ class Services:
 
     def __init__(self, tmp_path: Path):
         self.tmp = tmp_path
-        self.redis_port = free_port()
-        self.redis: subprocess.Popen | None = None
+        self.redis = PrivateRedis()
         self.worker: subprocess.Popen | None = None
         self.beat: subprocess.Popen | None = None
         self.logs: list[Path] = []
-        redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
+        redis_url = self.redis.url
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "csplatform.settings.base",  # not the eager test settings
@@ -102,28 +94,10 @@ class Services:
             )
 
     def start_redis(self) -> None:
-        self.redis = self._start(
-            "redis",
-            [
-                REDIS_SERVER,
-                "--port",
-                str(self.redis_port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-                "--dir",
-                str(self.tmp),
-            ],
-        )
-        self._wait_for(self._redis_answers, "redis-server to answer PING")
+        self.redis.start()
 
     def stop_redis(self) -> None:
-        stop(self.redis, signal.SIGTERM)  # a shutdown; nothing is saved
+        self.redis.stop()  # a shutdown; nothing is saved
 
     def start_worker(self) -> None:
         log_index = len(self.logs)
@@ -144,8 +118,9 @@ class Services:
         stop(self.worker, signal.SIGKILL)
 
     def stop_all(self) -> None:
-        for process in (self.beat, self.worker, self.redis):
+        for process in (self.beat, self.worker):
             stop(process)
+        self.redis.stop()
 
     def log_tails(self, lines: int = 40) -> str:
         out = []
@@ -154,20 +129,12 @@ class Services:
             out.append(f"--- {log.name}\n" + "\n".join(text))
         return "\n".join(out)
 
-    def _redis_answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.redis_port), timeout=1) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
     def _wait_for(self, check, what: str, timeout: float = 30) -> None:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if check():
                 return
-            for process in (self.redis, self.worker, self.beat):
+            for process in (self.worker, self.beat):
                 if process is not None and process.poll() is not None:
                     raise AssertionError(f"a process exited early\n{self.log_tails()}")
             time.sleep(0.2)
