@@ -859,14 +859,14 @@ class _World:
             .iterator(chunk_size=20_000)
         ):
             self.products.setdefault(order_id, (name, category))
-        self.shipments = dict(
-            (order_id, (carrier, tracking))
+        self.shipments = {
+            order_id: (carrier, tracking)
             for order_id, carrier, tracking in Shipment.objects.filter(
                 **{f"order__{k}": v for k, v in in_range.items()}
             )
             .values_list("order_id", "carrier", "tracking_number")
             .iterator(chunk_size=20_000)
-        )
+        }
 
     def route(self, kind: str, channel: str, tier: str) -> tuple[Team | None, str]:
         for rule in self.rules:

@@ -3,12 +3,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from csplatform.api.strict import StrictSerializer
-from csplatform.privacy import mask_name, mask_phone
-from orders.api.serializers import CustomerInputSerializer
-from orders.choices import Channel
-
-from ..choices import (
+from complaints.choices import (
     ComplaintCategory,
     ComplaintStatus,
     EscalationLevel,
@@ -16,8 +11,12 @@ from ..choices import (
     ResponsibleParty,
     Severity,
 )
-from ..models import Complaint, ComplaintEvent
-from ..transitions import allowed_next
+from complaints.models import Complaint, ComplaintEvent
+from complaints.transitions import allowed_next
+from csplatform.api.strict import StrictSerializer
+from csplatform.privacy import mask_name, mask_phone
+from orders.api.serializers import CustomerInputSerializer
+from orders.choices import Channel
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 

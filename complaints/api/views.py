@@ -14,6 +14,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from complaints import services
+from complaints.choices import ComplaintStatus, EscalationLevel, Severity
+from complaints.models import Complaint
+from complaints.selectors import complaint_detail, complaint_queue, complaints_visible_to
 from csplatform.actors import Actor
 from csplatform.api.pagination import PeekPagination
 from csplatform.api.permissions import (
@@ -29,10 +33,6 @@ from csplatform.idempotency import SCHEMA_PARAMETER as IDEMPOTENCY_PARAMETER
 from csplatform.idempotency import idempotent
 from orders.services import customer_and_order_for_request
 
-from .. import services
-from ..choices import ComplaintStatus, EscalationLevel, Severity
-from ..models import Complaint
-from ..selectors import complaint_detail, complaint_queue, complaints_visible_to
 from .serializers import (
     AgentComplaintListSerializer,
     AgentComplaintSerializer,

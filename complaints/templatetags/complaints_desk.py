@@ -5,9 +5,7 @@ from __future__ import annotations
 from django import template
 from django.utils.translation import gettext_lazy as _
 
-from csplatform.privacy import mask_name
-
-from ..choices import (
+from complaints.choices import (
     ClosedAs,
     ComplaintCategory,
     ComplaintStatus,
@@ -17,6 +15,7 @@ from ..choices import (
     ResponsibleParty,
     Severity,
 )
+from csplatform.privacy import mask_name
 
 register = template.Library()
 

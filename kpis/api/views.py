@@ -16,11 +16,11 @@ from rest_framework.views import APIView
 from rest_framework_api_key.models import APIKey
 
 from csplatform.api.schema import ERROR_RESPONSES
+from kpis import selectors
+from kpis.access import can_view_kpis, kpi_team_scope
+from kpis.exports import TABLES, csv_response
+from kpis.filters import KpiFilterForm
 
-from .. import selectors
-from ..access import can_view_kpis, kpi_team_scope
-from ..exports import TABLES, csv_response
-from ..filters import KpiFilterForm
 from .serializers import KpiSummarySerializer
 
 

@@ -1,9 +1,8 @@
 from rest_framework import serializers
 
 from csplatform.api.strict import StrictSerializer
-
-from ..choices import WebhookEventType
-from ..models import WebhookDelivery, WebhookEndpoint
+from messaging.choices import WebhookEventType
+from messaging.models import WebhookDelivery, WebhookEndpoint
 
 
 class WebhookEndpointInputSerializer(StrictSerializer):

@@ -11,9 +11,9 @@ from csplatform.api.pagination import PeekPagination
 from csplatform.api.permissions import IsStorefront, request_storefront
 from csplatform.api.schema import ERROR_RESPONSES
 from csplatform.api.views import validated
+from messaging import services
+from messaging.models import WebhookDelivery, WebhookEndpoint
 
-from .. import services
-from ..models import WebhookDelivery, WebhookEndpoint
 from .serializers import (
     WebhookDeliverySerializer,
     WebhookEndpointCreatedSerializer,

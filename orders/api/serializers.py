@@ -4,8 +4,7 @@ from rest_framework import serializers
 
 from csplatform.api.strict import MomentField, StrictSerializer
 from csplatform.privacy import mask_email, mask_name, mask_phone
-
-from ..choices import (
+from orders.choices import (
     LOGISTICS_UPDATE_STATUSES,
     STOREFRONT_EVENT_TYPES,
     Channel,
@@ -13,7 +12,7 @@ from ..choices import (
     OrderEventType,
     OrderStatus,
 )
-from ..models import (
+from orders.models import (
     Customer,
     Order,
     OrderEvent,
@@ -23,7 +22,7 @@ from ..models import (
     Shipment,
     ShipmentEvent,
 )
-from ..transitions import allowed_next
+from orders.transitions import allowed_next
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 

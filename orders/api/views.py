@@ -8,9 +8,9 @@ from rest_framework.views import APIView
 from csplatform.actors import Actor
 from csplatform.api.permissions import IsStorefront, IsStorefrontOrDeskUser, request_storefront
 from csplatform.api.schema import ERROR_RESPONSES
+from orders import services
+from orders.models import Order
 
-from .. import services
-from ..models import Order
 from .serializers import (
     OrderEventInputSerializer,
     OrderEventRecordedSerializer,

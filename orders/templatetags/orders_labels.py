@@ -2,7 +2,7 @@
 
 from django import template
 
-from ..choices import ExceptionOutcome, ExceptionType, OrderStatus, ShipmentStatus
+from orders.choices import ExceptionOutcome, ExceptionType, OrderStatus, ShipmentStatus
 
 register = template.Library()
 

@@ -1,8 +1,7 @@
 from rest_framework import serializers
 
 from csplatform.api.strict import StrictSerializer
-
-from ..models import ErasureRecord
+from privacy.models import ErasureRecord
 
 
 class ErasureInputSerializer(StrictSerializer):

@@ -8,8 +8,8 @@ from csplatform.actors import Actor
 from csplatform.api.permissions import IsStorefront, request_storefront
 from csplatform.api.schema import ERROR_RESPONSES
 from orders.models import Customer
+from privacy import services
 
-from .. import services
 from .serializers import ErasureInputSerializer, ErasureOutputSerializer
 
 EXTERNAL_ID_MAX_LENGTH = Customer._meta.get_field("external_id").max_length

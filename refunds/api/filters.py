@@ -1,6 +1,6 @@
 import django_filters
 
-from ..choices import ReturnStatus, ReturnType
+from refunds.choices import ReturnStatus, ReturnType
 
 
 class ReturnQueueFilter(django_filters.FilterSet):

@@ -6,10 +6,9 @@ from rest_framework import serializers
 
 from csplatform.api.strict import StrictSerializer
 from csplatform.uploads import MAX_PER_RETURN_REQUEST
-
-from ..choices import RefundStatus, ReturnReason, ReturnStatus, ReturnType
-from ..models import Refund, ReturnEvent, ReturnEvidence, ReturnRequest
-from ..transitions import ALLOWED_TRANSITIONS
+from refunds.choices import RefundStatus, ReturnReason, ReturnStatus, ReturnType
+from refunds.models import Refund, ReturnEvent, ReturnEvidence, ReturnRequest
+from refunds.transitions import ALLOWED_TRANSITIONS
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 

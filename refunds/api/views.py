@@ -24,10 +24,10 @@ from csplatform.idempotency import SCHEMA_PARAMETER as IDEMPOTENCY_PARAMETER
 from csplatform.idempotency import idempotent
 from csplatform.uploads import MAX_PER_RETURN_REQUEST, UploadParser
 from orders.models import Order
+from refunds import services
+from refunds.models import RefundRules, ReturnRequest
+from refunds.selectors import return_detail, return_queue, returns_visible_to
 
-from .. import services
-from ..models import RefundRules, ReturnRequest
-from ..selectors import return_detail, return_queue, returns_visible_to
 from .filters import ReturnQueueFilter
 from .serializers import (
     RefundCreatedSerializer,

@@ -1,9 +1,8 @@
 from rest_framework import serializers
 
 from csplatform.api.strict import StrictSerializer
-
-from ..choices import InvitationStatus, SurveyKind, SurveyLanguage
-from ..services import COMMENT_MAX_LENGTH, score_range_message
+from surveys.choices import InvitationStatus, SurveyKind, SurveyLanguage
+from surveys.services import COMMENT_MAX_LENGTH, score_range_message
 
 
 class SurveyOutputSerializer(serializers.Serializer):

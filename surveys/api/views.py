@@ -13,12 +13,12 @@ from rest_framework.views import APIView
 from csplatform.api.errors import InvalidInput
 from csplatform.api.permissions import IsStorefront, request_storefront
 from csplatform.api.schema import ERROR_RESPONSES, ErrorSerializer
+from surveys.choices import InvitationStatus, SurveyLanguage
+from surveys.models import SurveySettings
+from surveys.selectors import invitation_by_token, invitation_for_subject
+from surveys.services import COMMENT_MAX_LENGTH, SurveyAlreadyAnswered, SurveyExpired, survey_answer
+from surveys.tokens import token_for
 
-from ..choices import InvitationStatus, SurveyLanguage
-from ..models import SurveySettings
-from ..selectors import invitation_by_token, invitation_for_subject
-from ..services import COMMENT_MAX_LENGTH, SurveyAlreadyAnswered, SurveyExpired, survey_answer
-from ..tokens import token_for
 from .serializers import (
     SurveyAnswerInputSerializer,
     SurveyAnswerOutputSerializer,
@@ -156,7 +156,7 @@ class SurveyLinkApi(APIView):
         },
     )
     def get(self, request) -> Response:
-        from ..services import survey_url
+        from surveys.services import survey_url
 
         given = {
             name: request.query_params.get(name, "")

@@ -46,7 +46,8 @@ def test_the_ticket_page_shows_the_complaint_panel_with_the_customers_history(de
     assert earlier.number in shown.split('id="complaint-repeats"', 1)[1]
     assert earlier.number in shown.split('id="complaint-history"', 1)[1]
     assert 'id="complaint-accept"' in shown
-    assert "13912345678" not in shown and "王小芳" not in shown
+    assert "13912345678" not in shown
+    assert "王小芳" not in shown
 
 
 def test_the_history_lists_every_complaint_of_the_customer_newest_first(desk, agent_client):
@@ -154,9 +155,11 @@ def test_the_queue_lists_open_complaints_gravest_first_with_masked_customers(des
     html = agent_client.get("/desk/complaints/").content.decode()
     rows = html.split('id="complaint-queue"', 1)[1]
     assert rows.index(critical.number) < rows.index(minor.number)
-    assert "李四" not in html and "李*" in html
+    assert "李四" not in html
+    assert "李*" in html
     filtered = agent_client.get("/desk/complaints/?severity=minor").content.decode()
-    assert minor.number in filtered and critical.number not in filtered
+    assert minor.number in filtered
+    assert critical.number not in filtered
 
 
 def test_supervisors_see_escalated_complaints_first(desk, client):
@@ -255,15 +258,18 @@ def test_an_agent_files_a_complaint_on_the_ticket_where_the_customer_raised_it(d
         **HTMX,
     )
 
-    assert response.status_code == 200 and response["HX-Redirect"].endswith(f"{ticket.number}/")
+    assert response.status_code == 200
+    assert response["HX-Redirect"].endswith(f"{ticket.number}/")
     complaint = Complaint.objects.get()
     ticket.refresh_from_db()
-    assert complaint.ticket == ticket and ticket.kind == "complaint"
+    assert complaint.ticket == ticket
+    assert ticket.kind == "complaint"
     assert (complaint.category, complaint.order) == ("logistics", ticket.order)
     assert ticket.sla_clocks.filter(metric="acceptance").exists()  # the complaint timers run
     assert ticket.events.filter(type="kind", new_value="complaint").exists()
     page = agent_client.get(f"/desk/tickets/{ticket.number}/").content.decode()
-    assert complaint.number in panel(page) and 'id="start-complaint"' not in page
+    assert complaint.number in panel(page)
+    assert 'id="start-complaint"' not in page
 
 
 def test_a_complaint_raised_on_a_closed_ticket_gets_its_own_ticket_linked_to_it(desk):
@@ -313,7 +319,8 @@ def test_filing_needs_a_description_and_another_teams_ticket_is_a_404(desk, agen
     refused = agent_client.post(
         f"/desk/tickets/{ticket.number}/complaint/", {"category": "logistics"}
     )
-    assert refused.status_code == 302 and not Complaint.objects.exists()
+    assert refused.status_code == 302
+    assert not Complaint.objects.exists()
 
     outsider = agent_user(username="outsider")
     TeamFactory(name="Other").members.add(outsider)

@@ -48,7 +48,8 @@ def test_complaints_are_filed_on_complaint_tickets_of_the_same_customer_and_numb
             c.ticket.order_id,
             c.ticket.channel,
         )
-        assert c.number == f"C-{c.ticket_id:06d}" and c.pk == c.ticket_id
+        assert c.number == f"C-{c.ticket_id:06d}"
+        assert c.pk == c.ticket_id
         assert c.created_at >= c.ticket.created_at
     assert len({c.category for c in complaints}) >= 3
     assert len({c.severity for c in complaints}) >= 2
@@ -77,7 +78,8 @@ def test_closed_complaints_were_accepted_and_planned_in_order_on_a_solved_ticket
     closed = Complaint.objects.filter(status=S.CLOSED).select_related("ticket")
     assert closed.exists()
     for c in closed:
-        assert c.closed_as and c.confirmation_due_at is None
+        assert c.closed_as
+        assert c.confirmation_due_at is None
         assert c.created_at <= c.accepted_at <= c.plan_proposed_at <= c.closed_at
         assert c.ticket.status in (TicketStatus.SOLVED, TicketStatus.CLOSED)
         assert set(c.ticket.milestones) == {"acceptance", "plan"}
@@ -111,7 +113,8 @@ def test_a_complaint_on_a_ticket_still_open_waits_to_be_accepted():
     for c in Complaint.objects.exclude(
         ticket__status__in=(TicketStatus.SOLVED, TicketStatus.CLOSED)
     ):
-        assert c.status == S.RECEIVED and c.accepted_at is None
+        assert c.status == S.RECEIVED
+        assert c.accepted_at is None
         assert not c.ticket.milestones
 
 

@@ -127,7 +127,8 @@ def test_another_customers_complaints_are_never_repeats():
     order = delivered_order()
     file_complaint(order=order, category="logistics", now=T0)
     other = file_complaint(customer=CustomerFactory(), category="logistics", now=T0 + DAY)
-    assert not other.is_repeat and other.severity == "minor"
+    assert not other.is_repeat
+    assert other.severity == "minor"
 
 
 def test_a_repeat_links_every_earlier_complaint_it_repeats():

@@ -32,7 +32,7 @@ def test_tasks_are_queued_after_the_commit_and_not_at_all_after_a_rollback(
     payout.delay.assert_called_once_with(7, reason="approved")
 
     rolled_back = task("rolled back")
-    with (
+    with (  # noqa: PT012 - the raise must happen inside the transaction it rolls back
         django_capture_on_commit_callbacks(execute=True) as callbacks,
         pytest.raises(RuntimeError),
         transaction.atomic(),
@@ -80,7 +80,7 @@ def test_enqueue_queues_at_once_and_says_whether_the_broker_took_it():
 
 def test_an_error_of_the_task_itself_is_not_mistaken_for_the_broker():
     """Run in-process (the test settings), a task's own bug still surfaces."""
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="bug"):
         enqueue(task("buggy", ValueError("bug")), 1)
 
 

@@ -87,7 +87,8 @@ def test_demo_users_log_in_with_demo_and_hold_their_role_and_the_demo_group():
         user = User.objects.get(username=role)
         assert set(user.groups.values_list("name", flat=True)) == {role, DEMO_GROUP}
         assert authenticate(username=role, password="demo") == user
-        assert user.first_name and user.last_name
+        assert user.first_name
+        assert user.last_name
 
 
 def test_only_the_demo_admin_is_staff_and_no_demo_user_is_superuser():
@@ -141,7 +142,8 @@ def test_about_one_customer_per_three_orders_and_every_customer_ordered():
     assert Customer.objects.count() == ORDERS // 3
     assert not Customer.objects.filter(orders__isnull=True).exists()
     for customer in Customer.objects.all():
-        assert len(customer.phone) == 11 and customer.phone.startswith("1")
+        assert len(customer.phone) == 11
+        assert customer.phone.startswith("1")
         assert 2 <= len(customer.name) <= 4
 
 
@@ -200,7 +202,8 @@ def test_orders_that_left_the_warehouse_have_a_tracked_shipment():
     assert shipped.exists()
     for order in shipped:
         (shipment,) = order.shipments.all()
-        assert shipment.tracking_number and shipment.carrier
+        assert shipment.tracking_number
+        assert shipment.carrier
         assert shipment.shipped_at == order.shipped_at
         assert shipment.events.all()[0].at == order.shipped_at
         assert (shipment.delivered_at is not None) == (order.delivered_at is not None)

@@ -75,7 +75,8 @@ def test_the_bell_and_queue_polls_do_not_refresh_the_session_either(client):
 
         expired = client.get("/desk/notifications/bell/", **POLL, HTTP_HX_CURRENT_URL="/desk/")
 
-        assert expired.status_code == 401 and expired["HX-Redirect"] == "/login/?next=/desk/"
+        assert expired.status_code == 401
+        assert expired["HX-Redirect"] == "/login/?next=/desk/"
 
 
 def test_a_session_past_12_hours_ends_on_a_poll_too(client):
@@ -101,7 +102,8 @@ def test_an_expired_page_load_still_redirects_as_before(client):
         client.force_login(agent_user())
         traveller.shift(timedelta(minutes=31))
         response = client.get("/desk/")
-    assert response.status_code == 302 and response["Location"].startswith("/login/?next=/desk/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=/desk/")
 
 
 def test_the_next_page_is_never_another_site(client):
@@ -121,11 +123,13 @@ def test_the_next_page_is_never_another_site(client):
 def test_the_self_refreshing_fragments_are_marked_as_background_polls(template, context, marked):
     html = render_to_string(template, context)
     tag = html[html.index(marked) :].split(">", 1)[0]
-    assert "data-background-poll" in tag and 'hx-trigger="every' in tag
+    assert "data-background-poll" in tag
+    assert 'hx-trigger="every' in tag
 
 
 def test_the_bell_is_marked_as_a_background_poll(client):
     client.force_login(agent_user())
     html = client.get("/desk/").content.decode()
     tag = html[html.index('class="bell"') :].split(">", 1)[0]
-    assert "data-background-poll" in tag and 'hx-trigger="load, every 30s"' in tag
+    assert "data-background-poll" in tag
+    assert 'hx-trigger="load, every 30s"' in tag

@@ -120,7 +120,8 @@ def test_where_required_every_role_without_an_authenticator_must_set_one_up_afte
     assert b'id="two-factor-required"' in page.content
     assert b'src="data:image/svg+xml;base64,' in page.content
     # No navigation, bell or presence switch that would lead (or poll) nowhere meanwhile.
-    assert b'class="mainnav"' not in page.content and b'class="bell"' not in page.content
+    assert b'class="mainnav"' not in page.content
+    assert b'class="bell"' not in page.content
 
 
 def test_while_setting_up_the_authenticator_the_language_may_be_switched(client, required):
@@ -148,7 +149,8 @@ def test_an_agent_who_set_up_the_authenticator_goes_on_to_the_desk_and_cannot_tu
     with later():
         turn_off = {"action": "disable", "token": totp_now(device)}
         refused = client.post("/account/two-factor/", turn_off)
-    assert refused.status_code == 400 and b"cannot be turned off" in refused.content
+    assert refused.status_code == 400
+    assert b"cannot be turned off" in refused.content
     assert TOTPDevice.objects.filter(user__username="new.agent", confirmed=True).exists()
 
 
@@ -156,7 +158,8 @@ def test_where_required_an_agent_with_an_authenticator_signs_in_with_its_code(cl
     device = confirmed_device(agent_user(username="li.na"))
 
     without_code = sign_in(client, "li.na")
-    assert without_code.status_code == 200 and b"6-digit code" in without_code.content
+    assert without_code.status_code == 200
+    assert b"6-digit code" in without_code.content
     assert "_auth_user_id" not in client.session
     assert sign_in(client, "li.na", otp_token=totp_now(device)).status_code == 302
     assert client.get("/desk/").status_code == 200
@@ -183,7 +186,8 @@ def test_the_admin_sites_own_sign_in_form_sends_to_the_desks_which_asks_for_the_
     form = client.get("/admin/login/?next=/admin/")
     assert form["Location"] == "/login/?next=/admin/"
     posted = client.post("/admin/login/", {"username": "root", "password": DEFAULT_PASSWORD})
-    assert posted.status_code == 405 and "_auth_user_id" not in client.session
+    assert posted.status_code == 405
+    assert "_auth_user_id" not in client.session
 
 
 # --- The API token endpoint --------------------------------------------------------------------
@@ -192,7 +196,9 @@ def test_the_admin_sites_own_sign_in_form_sends_to_the_desks_which_asks_for_the_
 def assert_refused(response, code: str) -> None:
     assert response.status_code == 400, response.content
     body = response.json()
-    assert body["code"] == code and body["errors"]["otp_token"] and "token" not in body
+    assert body["code"] == code
+    assert body["errors"]["otp_token"]
+    assert "token" not in body
     assert not Token.objects.exists()
 
 
@@ -205,7 +211,8 @@ def test_a_user_with_an_authenticator_needs_its_code_for_an_api_token(api):
     assert_refused(obtain_token(api, "boss", otp_token=wrong), "otp_invalid")
     with later():
         response = obtain_token(api, "boss", otp_token=totp_now(device))
-    assert response.status_code == 200 and response.json()["token"]
+    assert response.status_code == 200
+    assert response.json()["token"]
 
 
 def test_where_required_a_user_without_an_authenticator_gets_no_api_token(api, required):
@@ -228,7 +235,8 @@ def test_a_wrong_password_is_refused_as_before_whatever_the_code(api, required):
 
     response = obtain_token(api, "li.na", "guess", otp_token=totp_now(device))
 
-    assert response.status_code == 400 and "non_field_errors" in response.json()["errors"]
+    assert response.status_code == 400
+    assert "non_field_errors" in response.json()["errors"]
 
 
 def test_a_token_got_with_the_password_alone_stops_working_where_required_and_on_enrolment(
@@ -239,7 +247,8 @@ def test_a_token_got_with_the_password_alone_stops_working_where_required_and_on
     settings.OTP_REQUIRED_FOR_STAFF = True
 
     refused = api.get("/api/v1/tickets/", HTTP_AUTHORIZATION=f"Token {old}")
-    assert refused.status_code == 401 and "Two-factor" in refused.json()["detail"]
+    assert refused.status_code == 401
+    assert "Two-factor" in refused.json()["detail"]
 
     client.force_login(user)
     client.get("/account/two-factor/")

@@ -164,4 +164,5 @@ def test_an_agent_files_a_complaint_from_an_inquiry_ticket(page, screenshot):
     expect(page.locator("#complaint-panel")).to_contain_text("Logistics")
     assert page.url.endswith(f"/desk/tickets/{number}/")
     complaint = Complaint.objects.get()
-    assert complaint.ticket.number == number and complaint.ticket.kind == "complaint"
+    assert complaint.ticket.number == number
+    assert complaint.ticket.kind == "complaint"

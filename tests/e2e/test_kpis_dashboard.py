@@ -69,7 +69,8 @@ def test_a_supervisor_changes_period_and_team_sees_charts_and_downloads_csv(page
     content = download_info.value.path().read_bytes().decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(content)))
     assert rows[0][:3] == ["team", "tickets_created", "tickets_solved"]
-    assert rows[1][0] == team.name and int(rows[1][1]) == team_created
+    assert rows[1][0] == team.name
+    assert int(rows[1][1]) == team_created
 
 
 def test_the_live_monitor_refreshes_itself(page, screenshot, week):

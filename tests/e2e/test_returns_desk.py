@@ -100,9 +100,11 @@ def test_an_agent_starts_approves_and_refunds_a_small_return(page, screenshot):
     screenshot("returns-small-refunded-zh")
 
     request = ReturnRequest.objects.get()
-    assert request.ticket_id == ticket.pk and request.status == ReturnStatus.REFUNDED
+    assert request.ticket_id == ticket.pk
+    assert request.status == ReturnStatus.REFUNDED
     refund = Refund.objects.get()
-    assert refund.status == RefundStatus.SUCCEEDED and refund.amount == Decimal("99.00")
+    assert refund.status == RefundStatus.SUCCEEDED
+    assert refund.amount == Decimal("99.00")
 
 
 def test_a_large_return_waits_for_a_supervisor_who_approves_it(page, screenshot):
@@ -149,7 +151,8 @@ def test_a_large_return_waits_for_a_supervisor_who_approves_it(page, screenshot)
     expect(page.locator("#approval-proposals")).to_contain_text("Nothing is waiting.")
     request.refresh_from_db()
     assert request.status == ReturnStatus.AWAITING_RETURN
-    assert request.decided_by.username == "zhao.lei" and request.proposed_by.username == "li.na"
+    assert request.decided_by.username == "zhao.lei"
+    assert request.proposed_by.username == "li.na"
 
 
 def test_an_agent_adds_evidence_on_the_return_panel(page, screenshot, settings, tmp_path):

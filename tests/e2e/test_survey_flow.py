@@ -88,7 +88,8 @@ def test_the_customer_answers_2_and_the_supervisor_finds_the_follow_up(page, scr
     response = SurveyResponse.objects.get()
     assert (response.score, response.comment) == (2, COMMENT)
     follow_up = response.follow_up_ticket
-    assert follow_up is not None and follow_up.assignee_id == supervisor.pk
+    assert follow_up is not None
+    assert follow_up.assignee_id == supervisor.pk
 
     # The supervisor finds it in their queue and reads the comment and the original ticket.
     page.set_viewport_size({"width": 1280, "height": 800})

@@ -171,7 +171,8 @@ def test_backlog_by_age_and_status(week):
 def test_day_slices_and_series(week):
     kpis_rebuild(now=NOW)
     monday = figures(Slice(start=date(2026, 11, 16), end=date(2026, 11, 16)), now=NOW)
-    assert monday["tickets_created"] == 4 and monday["tickets_solved"] == 2  # A B C D; A B
+    assert monday["tickets_created"] == 4
+    assert monday["tickets_solved"] == 2
     days = series(WEEK, "day")
     assert [(r["period"], r["tickets_created"], r["tickets_solved"]) for r in days] == [
         ("2026-11-16", 4, 2),
@@ -186,11 +187,13 @@ def test_agent_breakdown_is_the_scorecard(week):
     rows = {r["label"]: r for r in breakdown(WEEK, "agent")}
     na = rows[week["agent"].get_full_name()]
     # Li Na is the owner (first replier) of A, B, C and D; F has no agent yet.
-    assert na["tickets_created"] == 4 and na["tickets_solved"] == 3
+    assert na["tickets_created"] == 4
+    assert na["tickets_solved"] == 3
     assert na["frt_median_cal"] == pytest.approx(12)
     assert na["handling_median_bus"] == pytest.approx(11)
     assert na["sla_all"] == pytest.approx(100 * 8 / 10)
-    assert na["csat"] is None and na["complaints"] == 0
+    assert na["csat"] is None
+    assert na["complaints"] == 0
     assert [r["label"] for r in leaderboard(WEEK)] == [na["label"]]
 
 
@@ -221,7 +224,9 @@ def test_incremental_refresh_sees_a_reopen_and_moves_the_solve(week):
 
 def test_no_responses_means_no_csat_rather_than_zero(week):
     f = figures(WEEK, now=NOW)
-    assert f["csat"] is None and f["csat_mean"] is None and f["nps"] is None
+    assert f["csat"] is None
+    assert f["csat_mean"] is None
+    assert f["nps"] is None
     assert f["csat_response_rate"] is None
     assert f["complaint_satisfaction"] is None
 

@@ -762,7 +762,7 @@ def test_order_exception_raised_is_not_sent_when_the_transaction_rolls_back(
 ):
     order = OrderFactory(status="paid", paid_at=T0)
 
-    with (
+    with (  # noqa: PT012 - the raise must happen inside the transaction it rolls back
         django_capture_on_commit_callbacks(execute=True) as callbacks,
         pytest.raises(RuntimeError),
         transaction.atomic(),

@@ -54,7 +54,8 @@ def test_an_order_that_arrives_already_paid_counts_its_total_as_paid():
 
 def test_an_unpaid_order_that_arrives_has_paid_nothing():
     order, _ = put()
-    assert order.paid_amount == Decimal("0") and not order.payments.exists()
+    assert order.paid_amount == Decimal("0")
+    assert not order.payments.exists()
 
 
 def test_a_put_that_changes_nothing_writes_no_timeline_event():

@@ -306,7 +306,7 @@ def calendar_add() -> bool:
         {
             "timezone": "Asia/Shanghai",
             "week": {
-                **{day: hours for day in ("mon", "tue", "wed", "thu", "fri")},
+                **dict.fromkeys(("mon", "tue", "wed", "thu", "fri"), hours),
                 "sat": [["10:00", "16:00"]],
             },
             # The 2026 public holidays of the mainland (the weekday ones).

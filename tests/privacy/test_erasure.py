@@ -87,7 +87,9 @@ def test_after_an_erasure_no_table_holds_the_customers_name_phone_email_or_stree
         now=NOW,
     )
     # The data is there before (the search works), in the tables the journey wrote.
-    assert tables_containing(NAME) and tables_containing(PHONE) and tables_containing(EMAIL)
+    assert tables_containing(NAME)
+    assert tables_containing(PHONE)
+    assert tables_containing(EMAIL)
     before = money_state()
 
     response = journey.storefront.post(
@@ -109,12 +111,14 @@ def test_an_erased_customer_keeps_orders_refunds_and_tickets_under_a_pseudonymou
     )
 
     customer.refresh_from_db()
-    assert customer.external_id == record.pseudonym and record.pseudonym.startswith("anon-")
+    assert customer.external_id == record.pseudonym
+    assert record.pseudonym.startswith("anon-")
     assert (customer.name, customer.phone, customer.email) == ("", None, None)
     assert (customer.phone_index, customer.email_index) == ("", "")
     assert customer.erased_at == NOW
     order = Order.objects.get(number=journey.order_number)
-    assert order.customer_id == customer.pk and order.total == Decimal("208.00")
+    assert order.customer_id == customer.pk
+    assert order.total == Decimal("208.00")
     assert order.shipping_address == {"province": "浙江省", "city": "杭州市", "district": "上城区"}
     assert ReturnRequest.objects.get(public_id=journey.return_id).order_id == order.pk
     assert journey.ticket_number in set(customer.tickets.values_list("number", flat=True))
@@ -131,14 +135,16 @@ def test_the_destruction_record_says_when_who_and_how_many_rows_of_which_table_n
         now=NOW,
     )
 
-    assert record.at == NOW and record.trigger == ErasureTrigger.REQUEST
+    assert record.at == NOW
+    assert record.trigger == ErasureTrigger.REQUEST
     assert record.requested_by == "system:privacy-desk"
     assert record.rows_by_table["orders.Customer"] == 1
     assert record.rows_by_table["orders.Order"] == 2
     assert record.rows_by_table["tickets.Message"] >= 2
     assert record.rows_by_table["refunds.ReturnRequest"] == 1
     stored = str(record.reason) + str(record.rows_by_table)
-    assert NAME not in stored and PHONE not in stored
+    assert NAME not in stored
+    assert PHONE not in stored
 
 
 def test_a_customer_is_erased_once():
@@ -175,7 +181,8 @@ def test_the_admin_action_erases_the_selected_customers(admin_client):
 
     assert response.status_code == 302
     customer.refresh_from_db()
-    assert customer.erased_at is not None and customer.name == ""
+    assert customer.erased_at is not None
+    assert customer.name == ""
     record = ErasureRecord.objects.get()
     assert record.requested_by.startswith("user:")
 
@@ -192,7 +199,8 @@ def test_the_reveal_log_survives_the_erasure_without_the_personal_data_typed_int
     )[1]
     customer_erase(customer=customer, requested_by=Actor.system(), now=NOW)
     log.refresh_from_db()
-    assert log.customer_id == customer.pk and PHONE not in log.reason_detail
+    assert log.customer_id == customer.pk
+    assert PHONE not in log.reason_detail
     assert PiiAccessLog.objects.count() == 1
 
 

@@ -85,14 +85,17 @@ def test_the_storefront_files_a_return_and_gets_its_id_status_ticket_and_amount(
     assert response.status_code == 201, response.json()
     data = response.json()
     request = ReturnRequest.objects.get()
-    assert data["id"] == request.public_id and data["id"].startswith("R")
+    assert data["id"] == request.public_id
+    assert data["id"].startswith("R")
     assert data["status"] == "awaiting_return"  # small and no-reason: approved at once
     assert data["ticket_number"] == request.ticket.number
-    assert data["refund_amount"] == "99.00" and data["currency"] == "CNY"
+    assert data["refund_amount"] == "99.00"
+    assert data["currency"] == "CNY"
     assert data["lines"] == [
         {"sku": "TS-1", "name": "Item 1", "quantity": 1, "unit_price": "99.00"}
     ]
-    assert data["decision"]["outcome"] == "approved" and data["decision"]["by"] == "system"
+    assert data["decision"]["outcome"] == "approved"
+    assert data["decision"]["by"] == "system"
     assert data["staff"] is None
 
 
@@ -108,7 +111,8 @@ def test_the_storefront_files_a_return_and_gets_its_id_status_ticket_and_amount(
 def test_a_request_the_rules_refuse_is_422_naming_the_rule(storefront, overrides, code):
     response = storefront.post(url(), body(delivered_order(), **overrides), format="json")
     assert response.status_code == 422
-    assert response.json()["code"] == code and response.json()["detail"]
+    assert response.json()["code"] == code
+    assert response.json()["detail"]
     assert not ReturnRequest.objects.exists()
 
 
@@ -258,7 +262,8 @@ def test_the_customer_sees_refunds_without_provider_internals(
     ]
     assert data["refunded_amount"] == "99.00"
     reference = Refund.objects.get().provider_reference
-    assert reference and reference not in str(data)
+    assert reference
+    assert reference not in str(data)
     assert [e["type"] for e in data["timeline"]][-1] == "refund_paid"
 
 
@@ -275,9 +280,11 @@ def test_internal_steps_stay_off_the_customers_timeline(storefront):
 def test_the_customer_cancels_a_waiting_request_and_not_twice(storefront):
     request = waiting()
     response = storefront.post(url(request, "cancel"), format="json")
-    assert response.status_code == 200 and response.json()["status"] == "cancelled"
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
     again = storefront.post(url(request, "cancel"), format="json")
-    assert again.status_code == 409 and again.json()["code"] == "invalid_transition"
+    assert again.status_code == 409
+    assert again.json()["code"] == "invalid_transition"
 
 
 def test_the_customer_reports_the_parcel_sent_back_and_then_cannot_cancel(storefront):
@@ -292,13 +299,15 @@ def test_the_customer_reports_the_parcel_sent_back_and_then_cannot_cancel(storef
         "shipped_at": NOW.isoformat(),
     }
     cancel = storefront.post(url(request, "cancel"), format="json")
-    assert cancel.status_code == 409 and cancel.json()["code"] == "goods_in_transit"
+    assert cancel.status_code == 409
+    assert cancel.json()["code"] == "goods_in_transit"
 
 
 def test_a_shipment_needs_carrier_and_tracking_number_and_a_return_waiting_for_it(storefront):
     request = file_request(delivered_order(), now=NOW)
     missing = storefront.post(url(request, "shipment"), {"carrier": "SF"}, format="json")
-    assert missing.status_code == 400 and "tracking_number" in missing.json()["errors"]
+    assert missing.status_code == 400
+    assert "tracking_number" in missing.json()["errors"]
     waiting_request = waiting()
     early = storefront.post(
         url(waiting_request, "shipment"), {"carrier": "SF", "tracking_number": "1"}, format="json"
@@ -311,11 +320,13 @@ def test_the_customer_appeals_a_rejection_within_five_days_not_after(storefront,
     return_request_reject(request=request, by_user=desk_supervisor(), reason="Worn", now=NOW)
     clock.move_to(NOW + 5 * DAY + timedelta(seconds=1))
     late = storefront.post(url(request, "appeal"), {"description": "Look"}, format="json")
-    assert late.status_code == 422 and late.json()["code"] == "appeal_window_closed"
+    assert late.status_code == 422
+    assert late.json()["code"] == "appeal_window_closed"
     clock.move_to(NOW + 4 * DAY)
     response = storefront.post(url(request, "appeal"), {"description": "Look"}, format="json")
     assert response.status_code == 200
-    assert response.json()["status"] == "requested" and response.json()["appeals"] == 1
+    assert response.json()["status"] == "requested"
+    assert response.json()["appeals"] == 1
     empty = storefront.post(url(request, "appeal"), {}, format="json")
     assert empty.status_code == 400
 
@@ -384,14 +395,16 @@ def test_above_the_limit_an_agent_gets_403_needs_supervisor_and_a_supervisor_app
     request = waiting(expensive_order(), lines=[("TV", 1)])
     agent = session_client(desk_agent())
     response = agent.post(url(request, "approve"), {}, format="json")
-    assert response.status_code == 403 and response.json()["code"] == "needs_supervisor"
+    assert response.status_code == 403
+    assert response.json()["code"] == "needs_supervisor"
     boss = session_client(desk_supervisor())
     queue = boss.get(url(), {"needs_supervisor": "1"}).json()["results"]
     assert [(r["id"], r["proposed_by"]) for r in queue] == [
         (request.public_id, request.__class__.objects.get().proposed_by.username)
     ]
     approved = boss.post(url(request, "approve"), {}, format="json")
-    assert approved.status_code == 200 and approved.json()["status"] == "awaiting_return"
+    assert approved.status_code == 200
+    assert approved.json()["status"] == "awaiting_return"
     assert boss.get(url(), {"needs_supervisor": "1"}).json()["results"] == []
 
 
@@ -400,7 +413,8 @@ def test_a_rejection_needs_a_reason():
     client = session_client(desk_agent())
     assert client.post(url(request, "reject"), {}, format="json").status_code == 400
     response = client.post(url(request, "reject"), {"reason": "Used"}, format="json")
-    assert response.status_code == 200 and response.json()["status"] == "rejected"
+    assert response.status_code == 200
+    assert response.json()["status"] == "rejected"
 
 
 def test_receive_inspect_and_refund_through_the_api(django_capture_on_commit_callbacks):
@@ -431,9 +445,12 @@ def test_receive_inspect_and_refund_through_the_api(django_capture_on_commit_cal
     with django_capture_on_commit_callbacks(execute=True):
         again = client.post(url(request, "refund"), {"amount": "50.00"}, format="json", **headers)
         other = client.post(url(request, "refund"), {"amount": "60.00"}, format="json", **headers)
-    assert again.status_code == 201 and again.json() == refund.json()
-    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
-    assert Refund.objects.count() == 1 and GatewayPayout.objects.count() == 1
+    assert again.status_code == 201
+    assert again.json() == refund.json()
+    assert other.status_code == 422
+    assert other.json()["code"] == "idempotency_key_reused"
+    assert Refund.objects.count() == 1
+    assert GatewayPayout.objects.count() == 1
 
 
 @pytest.mark.parametrize("amount", ["0", "-5", "abc", "1.001", None])
@@ -441,21 +458,24 @@ def test_an_invalid_refund_amount_is_400(amount):
     request = file_request(delivered_order(), now=NOW)
     client = session_client(desk_agent())
     response = client.post(url(request, "refund"), {"amount": amount}, format="json")
-    assert response.status_code == 400 and "amount" in response.json()["errors"]
+    assert response.status_code == 400
+    assert "amount" in response.json()["errors"]
 
 
 def test_a_refund_before_inspection_is_409_and_above_the_limit_403():
     request = file_request(delivered_order(), now=NOW)
     client = session_client(desk_agent())
     early = client.post(url(request, "refund"), {"amount": "10"}, format="json")
-    assert early.status_code == 409 and early.json()["code"] == "invalid_state"
+    assert early.status_code == 409
+    assert early.json()["code"] == "invalid_state"
     big = waiting(expensive_order(), lines=[("TV", 1)])
     boss = session_client(desk_supervisor())
     boss.post(url(big, "approve"), {}, format="json")
     boss.post(url(big, "receive"), format="json")
     boss.post(url(big, "inspect"), {"passed": True}, format="json")
     over = client.post(url(big, "refund"), {"amount": "1000.01"}, format="json")
-    assert over.status_code == 403 and over.json()["code"] == "needs_supervisor"
+    assert over.status_code == 403
+    assert over.json()["code"] == "needs_supervisor"
 
 
 def test_an_exchange_through_the_api(storefront):
@@ -466,7 +486,8 @@ def test_an_exchange_through_the_api(storefront):
     client.post(url(request, "receive"), format="json")
     client.post(url(request, "inspect"), {"passed": True, "notes": "Fine"}, format="json")
     response = client.post(url(request, "exchange"), format="json")
-    assert response.status_code == 200 and response.json()["status"] == "exchanged"
+    assert response.status_code == 200
+    assert response.json()["status"] == "exchanged"
     assert client.post(url(request, "exchange"), format="json").status_code == 409
 
 
@@ -496,7 +517,8 @@ def test_the_queue_filters_by_status_and_shows_failed_payouts_to_supervisors():
 )
 def test_an_invalid_filter_is_400(params):
     response = session_client(desk_agent()).get(url(), params)
-    assert response.status_code == 400 and response.json()["code"] == "invalid"
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
 
 
 def test_the_queue_loads_in_a_fixed_number_of_queries(django_assert_max_num_queries):

@@ -68,7 +68,8 @@ def test_an_approval_whose_tasks_cannot_be_queued_answers_and_the_sweep_pays_a_m
     request.refresh_from_db()
     assert request.status == ReturnStatus.REFUNDED
     refund = Refund.objects.get(request=request)
-    assert refund.status == RefundStatus.PENDING and refund.attempts == 0
+    assert refund.status == RefundStatus.PENDING
+    assert refund.attempts == 0
     # Every after-commit task was tried, the payout after the ticket's solve had failed. No
     # sweep solves the ticket of an ended return: that task ran in place (and the CSAT
     # survey its solve schedules, likewise).
@@ -84,7 +85,8 @@ def test_an_approval_whose_tasks_cannot_be_queued_answers_and_the_sweep_pays_a_m
     # Nothing about the customer or the order in the log lines.
     customer = request.order.customer
     for message in failed:
-        assert request.order.number not in message and customer.name not in message
+        assert request.order.number not in message
+        assert customer.name not in message
 
     # The broker is back: the next returns sweep, a minute after the commit, pays it once.
     app.conf.task_always_eager = True

@@ -68,8 +68,11 @@ def test_the_panel_shows_lines_amounts_rule_checks_and_the_allowed_actions(agent
     part = html.split('id="return-panel"', 1)[1].split("</section>", 1)[0]
     assert request.public_id in part
     assert 'id="return-status">Requested<' in part
-    assert "Return and refund" in part and "Size or fit" in part
-    assert "TS-1" in part and "1 / 2" in part and "99.00" in part
+    assert "Return and refund" in part
+    assert "Size or fit" in part
+    assert "TS-1" in part
+    assert "1 / 2" in part
+    assert "99.00" in part
     # Delivered 2 March 15:00 Shanghai: a 7-day window ends at midnight after the 9th.
     assert "2026-03-02 15:00" in part
     assert "No-reason window ends 2026-03-10 00:00" in part
@@ -77,9 +80,12 @@ def test_the_panel_shows_lines_amounts_rule_checks_and_the_allowed_actions(agent
     # Bought 2, this request holds 1: one unit is still returnable; 208.00 paid, none refunded.
     assert '<td class="num">1</td></tr>' in part
     assert 'id="order-refundable">208.00 CNY' in part
-    assert "尺码照片.jpg" in part and "image/jpeg" in part
-    assert 'id="return-approve"' in part and 'id="return-reject"' in part
-    assert 'id="return-receive"' not in part and 'id="return-refund"' not in part
+    assert "尺码照片.jpg" in part
+    assert "image/jpeg" in part
+    assert 'id="return-approve"' in part
+    assert 'id="return-reject"' in part
+    assert 'id="return-receive"' not in part
+    assert 'id="return-refund"' not in part
 
 
 def test_approve_receive_inspect_and_refund_in_part_then_the_rest(agent_client, agent):
@@ -120,7 +126,8 @@ def test_reject_needs_a_reason_and_shows_the_decision(agent_client, agent):
 
     response = post(agent_client, request, "reject", {"reason": "已超过七天"})
     assert 'id="return-status">Rejected<' in panel(response)
-    assert "已超过七天" in panel(response) and "李娜" in panel(response)
+    assert "已超过七天" in panel(response)
+    assert "李娜" in panel(response)
 
 
 def test_a_failed_inspection_rejects_and_an_exchange_is_sent(agent_client):
@@ -177,14 +184,17 @@ def test_an_agents_large_approval_goes_to_the_supervisor_queue(client, agent_cli
     assert "Sent to the supervisor approval queue" in panel(response)
     assert "Waiting for a supervisor" in panel(response)
     request.refresh_from_db()
-    assert request.status == ReturnStatus.REQUESTED and request.proposed_by == agent
+    assert request.status == ReturnStatus.REQUESTED
+    assert request.proposed_by == agent
     assert agent_client.get("/desk/returns/approvals/").status_code == 403
 
     supervisor = desk_supervisor(username="zhao.lei")
     client.force_login(supervisor)
     queue = client.get("/desk/returns/approvals/").content.decode()
     proposals = queue.split('id="approval-proposals"', 1)[1].split("</section>", 1)[0]
-    assert request.public_id in proposals and "1500.00" in proposals and "李娜" in proposals
+    assert request.public_id in proposals
+    assert "1500.00" in proposals
+    assert "李娜" in proposals
     assert 'id="nav-return-approvals"' in queue
 
     response = post(client, request, "approve", {"reason": "核实无误"})
@@ -252,7 +262,8 @@ def test_an_agent_starts_a_return_on_a_ticket_with_an_order(agent_client, agent)
     )
     assert response.status_code == 200
     request = ReturnRequest.objects.get()
-    assert request.ticket == ticket and request.requested_amount == Decimal("99.00")
+    assert request.ticket == ticket
+    assert request.requested_amount == Decimal("99.00")
     assert 'id="return-status">Requested<' in panel(response)
     assert (
         'id="start-return"'
@@ -295,4 +306,6 @@ def test_the_panel_reads_in_chinese(agent_client):
     # The middleware activates the language in the test's thread: restore it afterwards.
     with translation.override(translation.get_language()):
         html = page(agent_client, request)
-    assert "规则检查" in html and "无理由退货截止" in html and ">同意<" in html
+    assert "规则检查" in html
+    assert "无理由退货截止" in html
+    assert ">同意<" in html

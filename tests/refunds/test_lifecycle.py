@@ -106,12 +106,14 @@ def test_an_agent_may_not_approve_above_the_supervisor_limit_but_proposes_it():
         return_request_approve(request=request, by_user=agent, now=DELIVERED + DAY)
     assert refused.value.status_code == 403
     request.refresh_from_db()
-    assert request.status == S.REQUESTED and request.proposed_by == agent
+    assert request.status == S.REQUESTED
+    assert request.proposed_by == agent
     assert len(events(request, "proposed")) == 1
     boss = supervisor_user()
     return_request_approve(request=request, by_user=boss, now=DELIVERED + 2 * DAY)
     request.refresh_from_db()
-    assert request.status == S.AWAITING_RETURN and request.decided_by == boss
+    assert request.status == S.AWAITING_RETURN
+    assert request.decided_by == boss
 
 
 def test_the_proposer_cannot_approve_their_own_proposal_even_as_supervisor():
@@ -175,9 +177,11 @@ def test_an_appeal_within_five_days_reopens_the_request_for_48_hours():
     at = DELIVERED + 6 * DAY  # exactly five days after the rejection
     return_request_appeal(request=request, description="Photos attached", actor=STOREFRONT, now=at)
     request.refresh_from_db()
-    assert request.status == S.REQUESTED and request.appeals == 1
+    assert request.status == S.REQUESTED
+    assert request.appeals == 1
     assert request.respond_due_at == at + timedelta(hours=48)
-    assert request.decided_at is None and request.decision_reason == ""
+    assert request.decided_at is None
+    assert request.decision_reason == ""
     assert "Photos attached" in request.description
     assert [e.reason for e in events(request, "appealed")] == ["Photos attached"]
 
@@ -229,14 +233,16 @@ def test_goods_that_fail_inspection_go_back_and_an_appeal_can_return_them_again(
     )
     request.refresh_from_db()
     line = OrderLine.objects.get(order=order)
-    assert request.status == S.REJECTED and request.decision_reason == "Stained"
+    assert request.status == S.REJECTED
+    assert request.decision_reason == "Stained"
     assert line.quantity_returned == 0  # sent back to the customer
     return_request_appeal(
         request=request, description="It was like that", actor=STOREFRONT, now=DELIVERED + 3 * DAY
     )
     return_request_approve(request=request, by_user=boss, now=DELIVERED + 3 * DAY)
     request.refresh_from_db()
-    assert request.status == S.AWAITING_RETURN and request.return_shipped_at is None
+    assert request.status == S.AWAITING_RETURN
+    assert request.return_shipped_at is None
     return_request_receive(request=request, by_user=boss, now=DELIVERED + 5 * DAY)
     line.refresh_from_db()
     assert line.quantity_returned == 2
@@ -249,7 +255,8 @@ def test_the_customer_cancels_before_a_decision():
     request = waiting()
     return_request_cancel(request=request, actor=STOREFRONT, now=DELIVERED + DAY)
     request.refresh_from_db()
-    assert request.status == S.CANCELLED and request.respond_due_at is None
+    assert request.status == S.CANCELLED
+    assert request.respond_due_at is None
 
 
 def test_the_customer_cancels_an_approved_return_before_sending_the_goods():
@@ -257,7 +264,8 @@ def test_the_customer_cancels_an_approved_return_before_sending_the_goods():
     assert request.status == S.AWAITING_RETURN
     return_request_cancel(request=request, actor=STOREFRONT, now=DELIVERED + DAY)
     request.refresh_from_db()
-    assert request.status == S.CANCELLED and request.return_due_at is None
+    assert request.status == S.CANCELLED
+    assert request.return_due_at is None
 
 
 def test_cancelling_is_refused_once_the_goods_are_on_their_way_back():
@@ -302,17 +310,26 @@ def received_at(moment):
     ("received", "due"),
     [
         # Friday 16:00 → Monday, Tuesday, Wednesday 16:00.
-        (datetime(2026, 3, 6, 16, 0), datetime(2026, 3, 11, 16, 0)),
+        (
+            datetime(2026, 3, 6, 16, 0, tzinfo=SHANGHAI),
+            datetime(2026, 3, 11, 16, 0, tzinfo=SHANGHAI),
+        ),
         # Monday 10:00 → Thursday 10:00.
-        (datetime(2026, 3, 9, 10, 0), datetime(2026, 3, 12, 10, 0)),
+        (
+            datetime(2026, 3, 9, 10, 0, tzinfo=SHANGHAI),
+            datetime(2026, 3, 12, 10, 0, tzinfo=SHANGHAI),
+        ),
         # Saturday: counting starts on Monday at midnight.
-        (datetime(2026, 3, 7, 11, 0), datetime(2026, 3, 12, 0, 0)),
+        (
+            datetime(2026, 3, 7, 11, 0, tzinfo=SHANGHAI),
+            datetime(2026, 3, 12, 0, 0, tzinfo=SHANGHAI),
+        ),
     ],
 )
 def test_receiving_the_goods_makes_the_refund_due_in_three_working_days(received, due):
-    request = received_at(received.replace(tzinfo=SHANGHAI))
+    request = received_at(received)
     assert request.status == S.RECEIVED
-    assert request.refund_due_at == due.replace(tzinfo=SHANGHAI)
+    assert request.refund_due_at == due
     assert request.return_due_at is None
 
 
@@ -322,7 +339,7 @@ def test_the_refund_deadline_counts_whole_days_of_the_rules_calendar_and_skips_h
         BusinessHours.objects.create(
             calendar=calendar, weekday=weekday, opens="09:00", closes="18:00"
         )
-    Holiday.objects.create(calendar=calendar, date=datetime(2026, 3, 9).date())
+    Holiday.objects.create(calendar=calendar, date=date(2026, 3, 9))
     rules = RefundRules.load()
     rules.working_calendar = calendar
     rules.save()
@@ -335,11 +352,20 @@ def test_the_refund_deadline_counts_whole_days_of_the_rules_calendar_and_skips_h
     ("received", "due"),
     [
         # Wednesday 30 September, the eve of 国庆: Thursday 8, Friday 9, Saturday 10 October.
-        (datetime(2026, 9, 30, 16, 0), datetime(2026, 10, 10, 16, 0)),
+        (
+            datetime(2026, 9, 30, 16, 0, tzinfo=SHANGHAI),
+            datetime(2026, 10, 10, 16, 0, tzinfo=SHANGHAI),
+        ),
         # Friday 9 October: Saturday 10 (worked), Monday 12, Tuesday 13 October.
-        (datetime(2026, 10, 9, 16, 0), datetime(2026, 10, 13, 16, 0)),
+        (
+            datetime(2026, 10, 9, 16, 0, tzinfo=SHANGHAI),
+            datetime(2026, 10, 13, 16, 0, tzinfo=SHANGHAI),
+        ),
         # Saturday 19 September: Sunday 20 (worked), Monday 21, Tuesday 22 → Wednesday 00:00.
-        (datetime(2026, 9, 19, 11, 0), datetime(2026, 9, 23, 0, 0)),
+        (
+            datetime(2026, 9, 19, 11, 0, tzinfo=SHANGHAI),
+            datetime(2026, 9, 23, 0, 0, tzinfo=SHANGHAI),
+        ),
     ],
 )
 def test_the_refund_deadline_counts_make_up_working_days_as_working_days(received, due):
@@ -354,14 +380,12 @@ def test_the_refund_deadline_counts_make_up_working_days_as_working_days(receive
     rules.working_calendar = calendar
     rules.save()
 
-    order = delivered_order(delivered_at=received.replace(tzinfo=SHANGHAI) - 3 * DAY)
-    request = file_request(order, now=received.replace(tzinfo=SHANGHAI) - 2 * DAY)
-    return_request_receive(
-        request=request, by_user=agent_user(), now=received.replace(tzinfo=SHANGHAI)
-    )
+    order = delivered_order(delivered_at=received - 3 * DAY)
+    request = file_request(order, now=received - 2 * DAY)
+    return_request_receive(request=request, by_user=agent_user(), now=received)
     request.refresh_from_db()
 
-    assert request.refund_due_at == due.replace(tzinfo=SHANGHAI)
+    assert request.refund_due_at == due
 
 
 def test_receiving_counts_the_units_as_returned():
@@ -389,7 +413,8 @@ def test_partial_refunds_add_up_to_at_most_the_request():
     assert request.requested_amount == Decimal("198.00")
     refund_create(request=request, amount=Decimal("50.00"), by_user=agent, now=DELIVERED + 3 * DAY)
     request.refresh_from_db()
-    assert request.status == S.REFUNDED and request.refund_due_at is None
+    assert request.status == S.REFUNDED
+    assert request.refund_due_at is None
     refund_create(request=request, amount=Decimal("148.00"), by_user=agent, now=DELIVERED + 3 * DAY)
     with pytest.raises(ReturnRefused) as refused:
         refund_create(
@@ -442,7 +467,8 @@ def test_an_exchange_is_approved_received_inspected_and_sent_without_a_refund():
     assert refused.value.code == "not_refundable"
     return_request_exchange(request=request, by_user=boss, now=DELIVERED + 3 * DAY)
     request.refresh_from_db()
-    assert request.status == S.EXCHANGED and request.refund_due_at is None
+    assert request.status == S.EXCHANGED
+    assert request.refund_due_at is None
     assert not request.refunds.exists()
 
 

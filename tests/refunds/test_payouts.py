@@ -148,7 +148,8 @@ def test_a_worker_killed_after_the_gateway_paid_is_retried_and_pays_once():
     ):
         refund_payout(refund_id=refund.pk, now=NOW)
     refund.refresh_from_db()
-    assert refund.status == RefundStatus.PENDING and payouts(refund) == 1
+    assert refund.status == RefundStatus.PENDING
+    assert payouts(refund) == 1
     with mock.patch.object(services, "gateway", spy):
         # While the lease runs the dead worker might still be calling: nobody else calls.
         refund_payout(refund_id=refund.pk, now=NOW + PAYOUT_LEASE - timedelta(seconds=1))
@@ -177,7 +178,8 @@ def test_a_crash_inside_the_settling_transaction_is_retried_and_gets_the_same_pa
     ):
         refund_payout(refund_id=refund.pk, now=NOW)
     refund.refresh_from_db()
-    assert refund.status == RefundStatus.PENDING and refund.provider_reference == ""
+    assert refund.status == RefundStatus.PENDING
+    assert refund.provider_reference == ""
     retried = refund_payout(refund_id=refund.pk, now=NOW + PAYOUT_LEASE)
     assert retried.status == RefundStatus.SUCCEEDED
     assert retried.provider_reference == GatewayPayout.objects.get().reference
@@ -202,8 +204,10 @@ def test_a_passing_outage_is_retried_until_paid_once():
     with mock.patch.object(services, "gateway", spy), retries_run_in_process():
         refund_payout_task.delay(refund.pk)
     refund.refresh_from_db()
-    assert refund.status == RefundStatus.SUCCEEDED and refund.attempts == 3
-    assert len(spy.calls) == 3 and payouts(refund) == 1
+    assert refund.status == RefundStatus.SUCCEEDED
+    assert refund.attempts == 3
+    assert len(spy.calls) == 3
+    assert payouts(refund) == 1
 
 
 @pytest.mark.django_db
@@ -251,7 +255,8 @@ def test_a_payout_is_not_given_up_by_hand_while_a_call_is_in_flight():
     with pytest.raises(ConflictError):
         refund_fail(refund_id=refund.pk, now=NOW)
     failed = refund_fail(refund_id=refund.pk, now=NOW + PAYOUT_LEASE)
-    assert failed.status == RefundStatus.FAILED and failed.needs_attention
+    assert failed.status == RefundStatus.FAILED
+    assert failed.needs_attention
     failed.order.refresh_from_db()
     assert failed.order.refunded_amount == Decimal("0.00")
 
@@ -282,8 +287,10 @@ def test_a_supervisor_retries_a_failed_payout_as_a_new_refund_of_the_same_amount
     failed.refresh_from_db()
     assert (retry.amount, retry.retry_of, retry.status) == (failed.amount, failed, "succeeded")
     assert retry.idempotency_key != failed.idempotency_key
-    assert failed.needs_attention is False and failed.status == RefundStatus.FAILED
-    assert payouts(retry) == 1 and payouts(failed) == 0
+    assert failed.needs_attention is False
+    assert failed.status == RefundStatus.FAILED
+    assert payouts(retry) == 1
+    assert payouts(failed) == 0
     retry.order.refresh_from_db()
     assert retry.order.refunded_amount == Decimal("99.00")
     event = ReturnEvent.objects.get(request=failed.request, type="payout_retried")

@@ -41,7 +41,8 @@ def test_a_refunded_return_solves_its_ticket_with_a_note_after_commit(
     ticket = ticket_of(request)
     assert ticket.status == "solved"
     note = ticket.messages.get(author_kind="system", internal=True)
-    assert request.public_id in note.body and "Refunded" in note.body
+    assert request.public_id in note.body
+    assert "Refunded" in note.body
     assert ticket.events.filter(type="status", new_value="solved", actor_kind="system").exists()
 
 

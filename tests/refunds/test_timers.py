@@ -62,7 +62,8 @@ def test_a_request_is_approved_automatically_at_48_hours_and_not_before():
     assert returns_auto_approve(now=FILED + timedelta(hours=48)) == 1
     request.refresh_from_db()
     assert request.status == ReturnStatus.AWAITING_RETURN
-    assert request.decided_by is None and request.decided_at == FILED + timedelta(hours=48)
+    assert request.decided_by is None
+    assert request.decided_at == FILED + timedelta(hours=48)
     assert "did not answer" in request.decision_reason
     approved = ReturnEvent.objects.get(request=request, new_status=ReturnStatus.APPROVED)
     assert (approved.actor_kind, approved.actor_label) == ("system", "response timeout")
@@ -97,7 +98,8 @@ def test_a_request_that_can_no_longer_be_approved_stops_waiting_and_stays_for_an
     Order.objects.filter(pk=order.pk).update(refunded_amount=Decimal("1000.00"))
     assert returns_auto_approve(now=FILED + timedelta(hours=48)) == 0
     request.refresh_from_db()
-    assert request.status == ReturnStatus.REQUESTED and request.respond_due_at is None
+    assert request.status == ReturnStatus.REQUESTED
+    assert request.respond_due_at is None
     failed = ReturnEvent.objects.get(request=request, type="auto_approve_failed")
     assert failed.payload["code"] == "amount_exceeds_refundable"
     assert not Refund.objects.exists()
@@ -112,9 +114,11 @@ def test_an_approved_return_closes_when_the_goods_are_not_sent_back_within_seven
     assert returns_close_unreturned(now=FILED + 7 * DAY - SECOND) == 0
     assert returns_close_unreturned(now=FILED + 7 * DAY) == 1
     request.refresh_from_db()
-    assert request.status == ReturnStatus.CLOSED and request.return_due_at is None
+    assert request.status == ReturnStatus.CLOSED
+    assert request.return_due_at is None
     closed = ReturnEvent.objects.get(request=request, new_status=ReturnStatus.CLOSED)
-    assert closed.actor_kind == "system" and "not sent back" in closed.reason
+    assert closed.actor_kind == "system"
+    assert "not sent back" in closed.reason
 
 
 def test_goods_sent_back_in_time_keep_the_return_open():
@@ -148,7 +152,8 @@ def test_a_refund_not_made_within_three_working_days_breaches_once_and_escalates
     team.save()
     request = received_on_friday()
     ticket = request.ticket
-    assert ticket.team == team and ticket.priority == Priority.NORMAL
+    assert ticket.team == team
+    assert ticket.priority == Priority.NORMAL
     assert returns_refund_breaches(now=WEDNESDAY_16 - SECOND) == 0
     assert returns_refund_breaches(now=WEDNESDAY_16) == 1
     request.refresh_from_db()

@@ -60,7 +60,8 @@ def test_an_nps_survey_has_the_0_to_10_scale(api):
 def test_an_answer_is_201_once_then_409(api, invitation):
     first = api.post(url(invitation), {"score": 5, "comment": "很满意"}, format="json")
     assert first.status_code == 201
-    assert first.json()["score"] == 5 and first.json()["comment"] == "很满意"
+    assert first.json()["score"] == 5
+    assert first.json()["comment"] == "很满意"
 
     again = api.post(url(invitation), {"score": 1}, format="json")
     assert again.status_code == 409

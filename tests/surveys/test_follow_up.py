@@ -50,7 +50,8 @@ def test_a_csat_of_2_opens_a_follow_up_for_the_team_supervisor(
     assert follow_up.customer == original.customer
     body = follow_up.messages.get().body
     assert "态度敷衍，问题没解决" in body
-    assert original.number in body and f"/desk/tickets/{original.number}/" in body
+    assert original.number in body
+    assert f"/desk/tickets/{original.number}/" in body
     assert original.number in follow_up.subject
     # The original ticket's timeline shows the follow-up.
     assert TicketEvent.objects.filter(

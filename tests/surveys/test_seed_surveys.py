@@ -84,7 +84,8 @@ def test_about_a_quarter_answer_mostly_satisfied_and_answers_copy_the_attributio
     assert satisfied >= 0.65 * responses.count()
     for r in responses:
         i = r.invitation
-        assert i.status == IS.ANSWERED and i.answered_at == r.answered_at
+        assert i.status == IS.ANSWERED
+        assert i.answered_at == r.answered_at
         assert i.sent_at < r.answered_at < i.expires_at <= NOW + timedelta(days=7)
         assert (r.agent_id, r.team_id, r.channel, r.ticket_kind, r.ticket_id) == (
             i.agent_id,
@@ -126,7 +127,8 @@ def test_completed_orders_get_nps_and_closed_complaints_their_satisfaction_surve
         completed.values_list("pk", flat=True)
     )
     scores = SurveyResponse.objects.filter(kind=K.NPS).values_list("score", flat=True)
-    assert scores and all(0 <= s <= 10 for s in scores)
+    assert scores
+    assert all(0 <= s <= 10 for s in scores)
     closed = Complaint.objects.filter(status=ComplaintStatus.CLOSED)
     assert closed.exists()
     by_complaint = {i.complaint_id: i for i in SurveyInvitation.objects.filter(kind=K.COMPLAINT)}

@@ -683,7 +683,8 @@ def test_a_canned_reply_of_another_team_or_inactive_is_not_offered(
     page = html(agent_client.get(f"/desk/tickets/{ticket.number}/"))
     url = f"/desk/tickets/{ticket.number}/canned/"
 
-    assert "全局问候" in page and "别组话术" not in page
+    assert "全局问候" in page
+    assert "别组话术" not in page
     assert agent_client.get(url, {"canned": offered.pk}).status_code == 200
     assert agent_client.get(url, {"canned": hidden.pk}).status_code == 404
 

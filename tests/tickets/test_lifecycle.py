@@ -232,7 +232,8 @@ def test_a_customer_message_on_a_solved_ticket_reopens_it_and_counts_the_reopen(
     assert ticket.reopen_count == 1
     assert ticket.solved_at is None
     assert ticket.last_customer_message_at == NOW
-    assert message.ticket_id == ticket.pk and message.author_kind == "customer"
+    assert message.ticket_id == ticket.pk
+    assert message.author_kind == "customer"
     reopened = ticket.events.get(type="reopened")
     assert (reopened.old_value, reopened.new_value, reopened.at) == ("solved", "open", NOW)
     assert reopened.actor_kind == "api_key"

@@ -106,7 +106,8 @@ def test_a_system_change_solves_the_ticket_with_a_note_and_raises_priority(team)
     ticket = refresh(ticket)
     assert (ticket.status, ticket.priority, ticket.solved_at) == ("solved", "high", at(30))
     note = ticket.messages.get(author_kind="system")
-    assert note.internal and note.body == "Refund paid"
+    assert note.internal
+    assert note.body == "Refund paid"
     # A return ticket is measured by acceptance and plan (sla.md), and solving ends both.
     assert clock(ticket, "handling") is None
     assert {clock(ticket, m).status for m in ("acceptance", "plan", "closure")} == {"met"}

@@ -241,7 +241,8 @@ def test_timestamps_follow_the_status():
         moments = [t.created_at, t.first_response_at, t.solved_at, t.closed_at]
         happened = [m for m in moments if m is not None]
         assert happened == sorted(happened), t.number
-        assert all(m <= NOW for m in happened) and t.created_at <= t.updated_at <= NOW
+        assert all(m <= NOW for m in happened)
+        assert t.created_at <= t.updated_at <= NOW
         assert (t.first_response_at is None) == (t.status == S.NEW), t.number
         assert (t.solved_at is not None) == (t.status in (S.SOLVED, S.CLOSED)), t.number
         assert (t.closed_at is not None) == (t.status == S.CLOSED), t.number
@@ -346,12 +347,15 @@ def test_every_ticket_has_the_clocks_of_the_default_policies_in_a_consistent_sta
             assert (clock.margin < timedelta(0)) == (clock.status == "breached")
             assert clock.due_at is None
         if clock.status == "active":
-            assert clock.due_at is not None and clock.due_at > NOW
+            assert clock.due_at is not None
+            assert clock.due_at > NOW
         if clock.status == "paused":
-            assert clock.ticket.status in ("pending", "on_hold") and clock.due_at is None
+            assert clock.ticket.status in ("pending", "on_hold")
+            assert clock.due_at is None
     cases = Ticket.objects.filter(kind__in=CASE_KINDS)
     chats = Ticket.objects.filter(channel__in=("chat", "live_stream")).exclude(kind__in=CASE_KINDS)
-    assert cases.exists() and chats.exists()
+    assert cases.exists()
+    assert chats.exists()
     first_cycles = Counter(
         SlaClock.objects.exclude(metric="next_response").values_list("metric", flat=True)
     )

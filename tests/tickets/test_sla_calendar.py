@@ -106,9 +106,9 @@ def test_results_are_the_same_instant_whatever_zone_the_input_carries():
 
 def test_naive_datetimes_are_refused():
     with pytest.raises(ValueError, match="aware"):
-        calendar().add(datetime(2026, 11, 2, 10), timedelta(hours=1))
+        calendar().add(datetime(2026, 11, 2, 10), timedelta(hours=1))  # noqa: DTZ001 - naive on purpose
     with pytest.raises(ValueError, match="aware"):
-        calendar().between(datetime(2026, 11, 2, 10), utc(MON, 12))
+        calendar().between(datetime(2026, 11, 2, 10), utc(MON, 12))  # noqa: DTZ001
 
 
 def test_a_calendar_without_open_time_refuses_to_compute_a_deadline():
@@ -330,7 +330,10 @@ BUSINESS = calendar(
     workdays={"2026-03-29": None, "2026-10-11": [["08:00", "12:00"]], "2027-01-03": None},
 )
 moments = st.datetimes(
-    min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
+    # hypothesis takes naive bounds and attaches the timezone itself
+    min_value=datetime(2026, 1, 1),  # noqa: DTZ001
+    max_value=datetime(2027, 12, 31),  # noqa: DTZ001
+    timezones=st.just(UTC),
 )
 durations = st.integers(min_value=0, max_value=60 * 24 * 120).map(lambda m: timedelta(minutes=m))
 

@@ -447,7 +447,8 @@ def test_importing_mainland_china_for_a_year_the_package_does_not_know_is_refuse
 
     assert response.status_code == 200
     assert "has no holidays for 2000 yet" in response.content.decode()
-    assert not calendar.holidays.exists() and not calendar.workdays.exists()
+    assert not calendar.holidays.exists()
+    assert not calendar.workdays.exists()
 
 
 def test_an_import_leaves_a_date_the_calendar_has_as_the_other_kind_of_day(admin_site, calendar):
@@ -951,7 +952,8 @@ def test_a_malformed_policy_payload_is_a_400_and_changes_nothing(admin_api, payl
 
     assert response.status_code == 400, response.content[:300]
     body = response.json()
-    assert body["code"] == "invalid" and body["errors"]
+    assert body["code"] == "invalid"
+    assert body["errors"]
     assert stored_policies() == before
 
 

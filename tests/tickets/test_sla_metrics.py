@@ -277,7 +277,8 @@ def test_no_metric_waits_for_the_automatic_close(team, agent):
     assert all(stopped is not None for _status, stopped in before.values())
     tickets_close_solved(now=at(60 + 96 * HOUR))
     after = {c.metric: (c.status, c.stopped_at) for c in SlaClock.objects.filter(ticket=ticket)}
-    assert refresh(ticket).status == "closed" and after == before
+    assert refresh(ticket).status == "closed"
+    assert after == before
 
 
 # --- acceptance (受理) and plan (处理方案) ----------------------------------------------------

@@ -2,9 +2,8 @@ import django_filters
 from django.utils import timezone
 
 from orders.choices import Channel
-
-from ..choices import Priority, TicketKind, TicketStatus
-from ..selectors import ORDERINGS, QueueFilters, ticket_queue
+from tickets.choices import Priority, TicketKind, TicketStatus
+from tickets.selectors import ORDERINGS, QueueFilters, ticket_queue
 
 
 class TicketQueueFilter(django_filters.FilterSet):
@@ -44,7 +43,7 @@ class TicketQueueFilter(django_filters.FilterSet):
         user = self.request.user
         team_id = None
         if data.get("team"):
-            from ..models import Team
+            from tickets.models import Team
 
             team_id = Team.objects.filter(name=data["team"]).values_list("id", flat=True).first()
             if team_id is None:

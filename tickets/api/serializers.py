@@ -5,10 +5,9 @@ from csplatform.privacy import mask_phone
 from csplatform.uploads import MAX_PER_MESSAGE
 from orders.api.serializers import CustomerInputSerializer
 from orders.choices import Channel
-
-from ..choices import Priority, TicketKind, TicketStatus
-from ..models import Attachment, Message, SlaClock, Ticket, TicketEvent
-from ..transitions import allowed_next
+from tickets.choices import Priority, TicketKind, TicketStatus
+from tickets.models import Attachment, Message, SlaClock, Ticket, TicketEvent
+from tickets.transitions import allowed_next
 
 # --- Input -----------------------------------------------------------------------------------
 

@@ -14,11 +14,10 @@ from csplatform.api.strict import StrictSerializer
 from csplatform.locks import retry_on_deadlock
 from csplatform.roles import ADMIN, role_of
 from orders.choices import Channel, CustomerTier
-
-from ..choices import Priority, TicketKind, TicketStatus
-from ..models import EscalationAction, SlaMetric
-from ..sla import config
-from ..sla.recompute import sla_recompute_after_commit
+from tickets.choices import Priority, TicketKind, TicketStatus
+from tickets.models import EscalationAction, SlaMetric
+from tickets.sla import config
+from tickets.sla.recompute import sla_recompute_after_commit
 
 
 class IsAdmin(BasePermission):

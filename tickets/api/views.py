@@ -19,10 +19,10 @@ from csplatform.api.schema import ERROR_RESPONSES, ErrorSerializer, filterset_pa
 from csplatform.api.views import StorefrontCreates
 from csplatform.uploads import MAX_PER_MESSAGE, UploadParser
 from orders.services import customer_and_order_for_request
+from tickets import services
+from tickets.models import Team, Ticket
+from tickets.selectors import storefront_tickets, ticket_detail
 
-from .. import services
-from ..models import Team, Ticket
-from ..selectors import storefront_tickets, ticket_detail
 from .filters import TicketQueueFilter
 from .serializers import (
     AgentTicketListSerializer,

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ..choices import TicketStatus
+from tickets.choices import TicketStatus
+
 from .calendar import WorkCalendar
 from .policies import LoadedPolicy, active_policies, calendar_for, policy_for
 
@@ -153,7 +154,7 @@ def _cancel(clock, cal: WorkCalendar, now: datetime) -> None:
 
 
 def _new_clock(ticket, metric: str, cycle: int, loaded: LoadedPolicy, started_at: datetime):
-    from ..models import SlaClock
+    from tickets.models import SlaClock
 
     target = loaded.targets[metric]
     return SlaClock(
@@ -184,7 +185,8 @@ def ticket_clocks_sync(
     the ticket's row lock and saves the ticket afterwards. A clock that stops past its due
     time before a sweep saw it is recorded as a breach here, like the sweeper would.
     """
-    from ..models import SlaClock
+    from tickets.models import SlaClock
+
     from .sweeper import breaches_record
 
     policies = active_policies() if policies is None else policies
@@ -295,7 +297,7 @@ def _ticket_due_times(ticket, clocks) -> None:
 
 def ticket_clocks_cancel(ticket, *, now: datetime) -> None:
     """Call off every running clock of the ticket (a duplicate merged into another)."""
-    from ..models import SlaClock
+    from tickets.models import SlaClock
 
     clocks = list(
         SlaClock.objects.select_for_update(no_key=True).filter(

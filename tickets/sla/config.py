@@ -23,9 +23,9 @@ from django.utils.translation import ngettext
 
 from csplatform.locks import advisory_xact_lock
 from orders.choices import Channel, CustomerTier
+from tickets.choices import Priority, TicketKind, TicketStatus
+from tickets.models import SlaMetric
 
-from ..choices import Priority, TicketKind, TicketStatus
-from ..models import SlaMetric
 from .calendar import WEEKDAYS, WorkCalendar
 
 METRICS = tuple(SlaMetric.values)
@@ -104,7 +104,7 @@ def conditions_check(policy: dict) -> None:
 
 
 def calendars_export() -> list[dict]:
-    from ..models import BusinessCalendar
+    from tickets.models import BusinessCalendar
 
     return [
         {"name": c.name, **c.spec()}
@@ -113,7 +113,7 @@ def calendars_export() -> list[dict]:
 
 
 def policies_export() -> list[dict]:
-    from ..models import SlaPolicy
+    from tickets.models import SlaPolicy
 
     out = []
     for p in SlaPolicy.objects.prefetch_related(
@@ -158,7 +158,7 @@ def policies_export() -> list[dict]:
 @transaction.atomic
 def calendars_replace(items: list[dict]) -> list[int]:
     """Replace every calendar named in ``items`` (others stay); returns the changed ids."""
-    from ..models import BusinessCalendar, BusinessCalendarWorkday, BusinessHours, Holiday
+    from tickets.models import BusinessCalendar, BusinessCalendarWorkday, BusinessHours, Holiday
 
     sla_config_lock()
     changed = []
@@ -212,7 +212,7 @@ def calendar_days_add(
     not have yet, with their names. A date the calendar already has as the other kind of day
     is left as it is and reported: adding it would make the calendar contradict itself.
     Running it twice adds nothing the second time."""
-    from ..models import BusinessCalendar, BusinessCalendarWorkday, Holiday
+    from tickets.models import BusinessCalendar, BusinessCalendarWorkday, Holiday
 
     with transaction.atomic():
         sla_config_lock()
@@ -245,7 +245,7 @@ def policies_replace(items: list[dict]) -> list[int]:
     by the recompute that follows)."""
     from django.contrib.auth import get_user_model
 
-    from ..models import BusinessCalendar, EscalationRule, SlaPolicy, SlaTarget, Team
+    from tickets.models import BusinessCalendar, EscalationRule, SlaPolicy, SlaTarget, Team
 
     sla_config_lock()
     names = [(p.get("name") or "").strip() for p in items]

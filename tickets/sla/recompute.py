@@ -31,9 +31,8 @@ def sla_recompute_after_commit(
     committed. When the broker cannot take the task, every running clock is resynced by the
     minute's ``sla-recompute-requested`` beat instead (more work, nothing lost)."""
     from csplatform.enqueue import enqueue
-
-    from ..models import TicketSettings
-    from ..tasks import sla_recompute_task
+    from tickets.models import TicketSettings
+    from tickets.tasks import sla_recompute_task
 
     ids = {"policy_ids": policy_ids} if policy_ids is not None else {}
     if calendar_ids is not None:
@@ -50,7 +49,7 @@ def sla_recompute_after_commit(
 @transaction.atomic
 def sla_policy_deactivated(*, policy_id: int, now: datetime | None = None) -> int:
     """Cancel the running clocks of a deactivated policy: no further warnings for them."""
-    from ..models import SlaClock, Ticket
+    from tickets.models import SlaClock, Ticket
 
     now = now or timezone.now()
     running = SlaClock.objects.filter(
@@ -100,8 +99,8 @@ def sla_recompute(
     of its solve, so the clock stops where the current rules stop it; breaches already
     recorded stay recorded.
     """
-    from ..choices import OPEN_STATUSES
-    from ..models import SlaClock, Ticket
+    from tickets.choices import OPEN_STATUSES
+    from tickets.models import SlaClock, Ticket
 
     now = now or timezone.now()
     if everything:
@@ -130,8 +129,8 @@ def sla_recompute(
 @retry_on_deadlock
 @transaction.atomic
 def _recompute_batch(ticket_ids: list[int], now: datetime) -> None:
-    from ..choices import OPEN_STATUSES
-    from ..models import Ticket
+    from tickets.choices import OPEN_STATUSES
+    from tickets.models import Ticket
 
     sla_config_lock(shared=True)
     # Read under the lock, batch by batch: a policy deleted since the last batch is gone here.
@@ -157,8 +156,8 @@ def sla_recompute_requested(*, now: datetime | None = None, batch_size: int = 50
     run cut short (worker killed) is simply done again by the next beat. Returns the number of
     tickets resynced, or None when nothing was requested.
     """
-    from ..models import TicketSettings
-    from ..signals import sla_clocks_recomputed
+    from tickets.models import TicketSettings
+    from tickets.signals import sla_clocks_recomputed
 
     requested = TicketSettings.load().sla_recompute_requested_at
     if requested is None:

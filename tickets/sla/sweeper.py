@@ -17,8 +17,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from csplatform.bulk import RowWriter
+from tickets.signals import sla_breached
 
-from ..signals import sla_breached
 from .policies import calendar_for, work_calendar_of
 
 ACTIVE, BREACHED = "active", "breached"
@@ -146,7 +146,7 @@ def _locked(queryset, batch_size: int, due_field: str) -> list[DueClock]:
     in the order of the partial index the filter uses: a batch is read off the index, where
     ordering by id would join and sort every due clock.
     """
-    from ..models import SlaClock
+    from tickets.models import SlaClock
 
     ids = [
         clock.pk
@@ -195,7 +195,7 @@ class _Deliveries:
             return self.now
         at = self.by_calendar.get(clock.hold_calendar_id)
         if at is None:
-            from ..models import BusinessCalendar
+            from tickets.models import BusinessCalendar
 
             calendar = work_calendar_of(BusinessCalendar.objects.get(pk=clock.hold_calendar_id))
             at = calendar.next_opening(self.now) if calendar.has_open_time else self.now
@@ -205,7 +205,7 @@ class _Deliveries:
 
 def _notifications(clocks, event_ids, recipients, kind: str, now: datetime) -> list[dict]:
     """One notification per distinct recipient of each clock's event, as rows to insert."""
-    from ..notifications import TEXTS
+    from tickets.notifications import TEXTS
 
     deliveries = _Deliveries(now)
     rows = []
@@ -229,7 +229,7 @@ def _notifications(clocks, event_ids, recipients, kind: str, now: datetime) -> l
 
 def _events_and_notifications(clocks, kind: str, recipients, now: datetime) -> None:
     """Insert one ``kind`` event per clock and its notifications: two COPYs on PostgreSQL."""
-    from ..models import Notification, SlaEvent
+    from tickets.models import Notification, SlaEvent
 
     writer = RowWriter(now, SlaEvent)
     event_ids = writer.insert(
@@ -246,7 +246,7 @@ def _events_and_notifications(clocks, kind: str, recipients, now: datetime) -> N
 def _warnings_batch(now: datetime, batch_size: int) -> int:
     """Warn the clocks that reached their warning share and are not yet due: one that is
     already due gets its breach instead (the breaches run first), not two alerts at once."""
-    from ..models import SlaClock, SlaEventKind
+    from tickets.models import SlaClock, SlaEventKind
 
     clocks = _locked(
         SlaClock.objects.filter(
@@ -265,7 +265,7 @@ def _warnings_batch(now: datetime, batch_size: int) -> int:
 
 
 def _breaches_batch(now: datetime, batch_size: int) -> int:
-    from ..models import SlaClock
+    from tickets.models import SlaClock
 
     clocks = _locked(SlaClock.objects.filter(status=ACTIVE, due_at__lte=now), batch_size, "due_at")
     for clock in clocks:
@@ -276,7 +276,7 @@ def _breaches_batch(now: datetime, batch_size: int) -> int:
 
 
 def _rules_for(clocks) -> dict:
-    from ..models import EscalationRule
+    from tickets.models import EscalationRule
 
     keys = {(c.policy_id, c.metric) for c in clocks if c.policy_id}
     rules: dict = {key: [] for key in keys}
@@ -330,7 +330,7 @@ def breaches_record(clocks, *, ticket, now: datetime) -> None:
 def _breaches_write(clocks: list[DueClock], now: datetime) -> None:
     """One breach event per clock (status and breach time set), its notifications to the
     assignee and the team supervisor, and the first escalation level scheduled."""
-    from ..models import SlaEventKind
+    from tickets.models import SlaEventKind
 
     if not clocks:
         return
@@ -352,7 +352,7 @@ def _breaches_write(clocks: list[DueClock], now: datetime) -> None:
 
 
 def _breaches_announce(breached: list[tuple[int, int, str, str]], now: datetime) -> None:
-    from ..models import Ticket
+    from tickets.models import Ticket
 
     for ticket_id, clock_id, metric, kind in breached:
         sla_breached.send(
@@ -372,7 +372,7 @@ def _breach_fields_save(clocks) -> None:
     UPDATE that reads ``due_at``: a batch takes a few statements, where ``bulk_update``
     would build a CASE branch per clock and field.
     """
-    from ..models import SlaClock
+    from tickets.models import SlaClock
 
     groups: dict[tuple, list[int]] = defaultdict(list)
     for c in clocks:
@@ -392,7 +392,7 @@ def _breach_fields_save(clocks) -> None:
 
 def _escalations(now: datetime, batch_size: int) -> int:
     """Run due escalation levels, one ticket at a time (actions may change the ticket)."""
-    from ..models import SlaClock
+    from tickets.models import SlaClock
 
     due = list(
         SlaClock.objects.filter(
@@ -409,7 +409,7 @@ def _escalations(now: datetime, batch_size: int) -> int:
 
 
 def _escalate(clock_id: int, ticket_id: int, now: datetime) -> int:
-    from ..models import SlaClock, SlaEvent, SlaEventKind, Ticket
+    from tickets.models import SlaClock, SlaEvent, SlaEventKind, Ticket
 
     # Ticket before clock, the order every ticket service locks in.
     ticket = (
@@ -460,9 +460,9 @@ def _escalate(clock_id: int, ticket_id: int, now: datetime) -> int:
 
 
 def _escalation_action(rule, ticket, clock, event, now: datetime) -> None:
-    from ..models import EscalationAction
-    from ..notifications import notify
-    from ..services import ticket_escalate
+    from tickets.models import EscalationAction
+    from tickets.notifications import notify
+    from tickets.services import ticket_escalate
 
     action = rule.action
     recipients = []

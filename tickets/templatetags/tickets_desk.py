@@ -12,10 +12,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from orders.choices import ExceptionOutcome, ExceptionType
-
-from ..choices import Presence, Priority, TicketEventType, TicketKind, TicketStatus
-from ..models import SlaMetric
-from ..selectors import sla_state
+from tickets.choices import Presence, Priority, TicketEventType, TicketKind, TicketStatus
+from tickets.models import SlaMetric
+from tickets.selectors import sla_state
 
 register = template.Library()
 
