@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError, DomainError, InvalidInput
 from csplatform.roles import ADMIN
+from orders.locks import customer_lock
 from orders.models import Customer, Order
 from tickets.choices import TicketKind, TicketStatus
 from tickets.models import Ticket
@@ -142,7 +143,7 @@ def complaint_create(
         )
     # One customer's complaints are counted under their row lock: two filed at once both see
     # each other, so the third is always graded critical.
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    customer = customer_lock(customer_id=customer.pk)
     rules = SeverityRules.load()
     repeats = list(
         severity_rules.earlier_repeats(

@@ -3,26 +3,31 @@ retry of a transaction that PostgreSQL still picked as a deadlock's victim.
 
 Lock order
 ----------
-A transaction that locks rows of several kinds takes them in this order, top to bottom, and
-never goes back up (several rows of one kind: ascending id). It is the order the services
-take them in today:
+An app locks only its own rows; another app's rows it asks that app to lock
+(``orders.locks``, ``tickets.services``). A transaction that locks rows of several kinds
+takes them in this order, top to bottom, and never goes back up (several rows of one kind:
+ascending id). It is the order the services take them in today:
 
  1. the SLA configuration, an advisory lock (``tickets.sla.config.sla_config_lock``): taken
     first, exclusively by every policy or calendar write (the API, the admin), shared by each
     batch of the SLA recompute (``tickets.sla.recompute``);
  2. an ``Idempotency-Key`` record (``csplatform.idempotency``): inserted before the work it
     guards, whose locks follow;
- 3. customer (``complaints.services`` counts a customer's complaints under it; privacy
-    erasure locks it, then the customer's orders; ``order_upsert`` writes it before the order);
- 4. order (``refunds.services._lock_order``, ``orders.services``, ``refunds.timers``);
- 5. order exception (``tickets.services.ticket_open_for_order_exception``, then its ticket);
+ 3. customer (``orders.locks.customer_lock``: ``complaints.services`` counts a customer's
+    complaints under it; privacy erasure locks it, then the customer's orders;
+    ``order_upsert`` writes it before the order);
+ 4. order (``orders.services``; the apps above through ``orders.locks.order_lock``: the
+    refunds services and timers);
+ 5. order exception (``orders.locks.order_exception_lock``: a ticket opened for it, then its
+    ticket);
  6. return request (``refunds.services._lock_request``: its order, then the request);
  7. refund (``refund_retry``, ``refund_fail``, the payout's settlement: the order first when
     the reserved amount moves);
  8. complaint (``complaints.services``: the complaint, then its ticket);
  9. survey invitation, then the customer's survey cooldown (``surveys.sweeper``); a survey
     response before the follow-up ticket it opens (``surveys.services``);
-10. ticket (``tickets.services._lock``; merge, recompute and deactivation lock several);
+10. ticket (``tickets.services._lock``; merge, recompute and deactivation lock several;
+    other apps through its services, e.g. ``ticket_overdue_escalate``);
 11. the ticket's SLA clocks (``tickets.sla.clocks.ticket_clocks_sync``; the SLA sweeper locks
     a clock together with its ticket);
 12. agent profiles (``tickets.services.ticket_auto_assign``).

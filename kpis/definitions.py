@@ -160,7 +160,7 @@ _TIMES = {
     ),
 }
 
-_STATS = {
+PERCENTILE_STATS = {
     "median": (_("median"), 0.5),
     "p90": (_("90th percentile"), 0.9),
 }
@@ -235,7 +235,7 @@ _add(
 )
 for _prefix, (_label, _population) in _TIMES.items():
     for _cal, _cal_label in (("cal", _("calendar")), ("bus", _("business"))):
-        for _stat, (_stat_label, _fraction) in _STATS.items():
+        for _stat, (_stat_label, _fraction) in PERCENTILE_STATS.items():
             _add(
                 _m(
                     f"{_prefix}_{_stat}_{_cal}",

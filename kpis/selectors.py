@@ -214,7 +214,7 @@ def ticket_figures(sums: dict) -> dict:
     for timed in TIMED:
         for cal in CALENDARS:
             histogram = _histogram(sums, timed, cal)
-            for stat, (_label, fraction) in d._STATS.items():
+            for stat, (_label, fraction) in d.PERCENTILE_STATS.items():
                 out[f"{timed}_{stat}_{cal}"] = d.histogram_percentile(histogram, fraction)
             out[f"{timed}_mean_{cal}"] = d.mean(
                 v(f"{timed}_{cal}_seconds") / 60, v(f"{timed}_count")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -644,6 +644,53 @@ def order_exception_resolve_by_agent(
         )
     _exception_close(exc, outcome=outcome, actor=Actor.for_user(user), now=now, note=note)
     return exc
+
+
+# --- What returns, refunds and erasure change on an order -----------------------------------
+
+
+def order_refund_reserve(*, order: Order, amount: Decimal) -> None:
+    """Count a refund's ``amount`` in the order's ``refunded_amount`` (a negative amount
+    releases a payout that failed); ``order`` is refreshed with the new sum.
+
+    The caller holds the order's lock (``orders.locks.order_lock``): the sum moves in the
+    database, which refuses one above what was paid, whatever the caller checked before.
+    """
+    Order.objects.filter(pk=order.pk).update(refunded_amount=F("refunded_amount") + amount)
+    order.refresh_from_db(fields=["refunded_amount"])
+
+
+def order_refund_release(*, order_id: int, amount: Decimal) -> None:
+    """Take a payout that failed for good out of the order's ``refunded_amount``, under the
+    order's lock the caller holds."""
+    Order.objects.filter(pk=order_id).update(refunded_amount=F("refunded_amount") - amount)
+
+
+def order_lines_returned_add(*, quantities: list[tuple[int, int]]) -> None:
+    """Add each ``(order line id, units)`` to the line's ``quantity_returned``; negative units
+    take back goods that went back to the customer. The database keeps the count between 0 and
+    what was bought. The caller holds the order's lock."""
+    for order_line_id, units in quantities:
+        OrderLine.objects.filter(pk=order_line_id).update(
+            quantity_returned=F("quantity_returned") + units
+        )
+
+
+def customer_personal_data_replace(*, customer: Customer, pseudonym: str, now: datetime) -> None:
+    """Replace a (locked) customer's identity by a pseudonym, for good."""
+    customer.external_id = pseudonym
+    customer.name = ""
+    customer.phone = None
+    customer.email = None
+    customer.erased_at = now
+    customer.save(
+        update_fields=["external_id", "name", "phone", "email", "erased_at", "updated_at"]
+    )
+
+
+def orders_shipping_addresses_set(*, orders: list[Order]) -> None:
+    """Store the ``shipping_address`` of each of the (locked) orders as it was set on it."""
+    Order.objects.bulk_update(orders, ["shipping_address"], batch_size=500)
 
 
 # --- Periodic scans (called by the Celery beat tasks) ---------------------------------------

@@ -20,7 +20,9 @@ from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError, InvalidInput
 from csplatform.enqueue import enqueue_or_run_on_commit
 from csplatform.privacy import mask_address
+from orders.locks import customer_lock, customer_orders_lock
 from orders.models import Customer, Order
+from orders.services import customer_personal_data_replace, orders_shipping_addresses_set
 
 from .choices import ErasureTrigger, PiiField, RevealReason
 from .erasure import (
@@ -123,7 +125,7 @@ def customer_erase(
     the values.
     """
     now = now or timezone.now()
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    customer = customer_lock(customer_id=customer.pk)
     if customer.erased_at is not None:
         raise AlreadyErased(_("This customer's personal data has already been erased."))
 
@@ -131,7 +133,7 @@ def customer_erase(
     personal.add_name(customer.name)
     personal.add_phone(customer.phone)
     personal.add_email(customer.email)
-    orders = list(Order.objects.select_for_update().filter(customer=customer).order_by("pk"))
+    orders = customer_orders_lock(customer_id=customer.pk)
     for order in orders:
         personal.add_address(order.shipping_address or {})
     scrub = Scrubber(personal)
@@ -141,7 +143,7 @@ def customer_erase(
         address = order.shipping_address or {}
         order.shipping_address = {k: address[k] for k in ADDRESS_KEPT if address.get(k)}
     if orders:
-        Order.objects.bulk_update(orders, ["shipping_address"], batch_size=500)
+        orders_shipping_addresses_set(orders=orders)
         counts[Order._meta.label] = len(orders)
     unlinked: list[StoredFile] = []
     for label, changed in erase_linked_rows(customer, scrub, unlinked=unlinked).items():
@@ -149,14 +151,7 @@ def customer_erase(
     counts.update(erase_unlinked_copies(customer, [o.pk for o in orders], personal, scrub))
 
     pseudonym = customer_pseudonym(customer)
-    customer.external_id = pseudonym
-    customer.name = ""
-    customer.phone = None
-    customer.email = None
-    customer.erased_at = now
-    customer.save(
-        update_fields=["external_id", "name", "phone", "email", "erased_at", "updated_at"]
-    )
+    customer_personal_data_replace(customer=customer, pseudonym=pseudonym, now=now)
     counts[Customer._meta.label] = 1
     record = ErasureRecord.objects.create(
         at=now,

@@ -54,7 +54,8 @@ def category_rule(category: str, category_rules: dict):
     return category_rules.get(category)
 
 
-def _no_reason_days(rule, rules) -> int:
+def no_reason_days_for(rule, rules) -> int:
+    """The no-reason window of the category's rule, or else the shop's."""
     return (
         rule.no_reason_days
         if rule is not None and rule.no_reason_days is not None
@@ -62,7 +63,8 @@ def _no_reason_days(rule, rules) -> int:
     )
 
 
-def _warranty_days(rule, rules) -> int:
+def warranty_days_for(rule, rules) -> int:
+    """The warranty of the category's rule, or else the shop's."""
     return (
         rule.warranty_days
         if rule is not None and rule.warranty_days is not None
@@ -94,7 +96,7 @@ def check_window(*, order, reason: str, type: str, lines, rules, category_rules,
     for line in lines:
         rule = category_rule(line.order_line.category, category_rules)
         if reason in MERCHANT_FAULT:
-            days = _warranty_days(rule, rules)
+            days = warranty_days_for(rule, rules)
             end = window_end(delivered, days)
             if now >= end:
                 raise ReturnRefused(
@@ -110,7 +112,7 @@ def check_window(*, order, reason: str, type: str, lines, rules, category_rules,
                 code="category_excluded",
                 sku=line.order_line.sku,
             )
-        days = _no_reason_days(rule, rules)
+        days = no_reason_days_for(rule, rules)
         end = window_end(delivered, days)
         if now >= end:
             raise ReturnRefused(

@@ -82,9 +82,9 @@ def desk_return_panel(ticket) -> dict:
     from .models import CategoryRule, RefundRules
     from .rules import (
         MERCHANT_FAULT,
-        _no_reason_days,
-        _warranty_days,
+        no_reason_days_for,
         quantities_claimed,
+        warranty_days_for,
         window_end,
     )
 
@@ -128,11 +128,11 @@ def desk_return_panel(ticket) -> dict:
         rule = category_rules.get(ol.category)
         excluded = rule is not None and not rule.no_reason_returns
         no_reason_end = (
-            window_end(delivered, _no_reason_days(rule, rules))
+            window_end(delivered, no_reason_days_for(rule, rules))
             if delivered and not excluded
             else None
         )
-        warranty_end = window_end(delivered, _warranty_days(rule, rules)) if delivered else None
+        warranty_end = window_end(delivered, warranty_days_for(rule, rules)) if delivered else None
         lines.append(
             {
                 "line": line,

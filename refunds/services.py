@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,14 +21,17 @@ from csplatform.api.errors import ConflictError, DomainError, InvalidInput
 from csplatform.enqueue import enqueue_on_commit
 from csplatform.locks import retry_on_deadlock
 from csplatform.roles import ADMIN, SUPERVISOR, role_of
+from orders.locks import order_lock
 from orders.models import Order, OrderLine
+from orders.services import order_lines_returned_add, order_refund_release, order_refund_reserve
 from tickets.choices import TicketKind
 from tickets.services import ticket_create, ticket_milestone_record
 
 from . import rules as return_rules
 from .choices import GOODS_BACK, RefundStatus, ReturnStatus, ReturnType
+from .events import return_event_record
 from .gateways import GatewayUnavailable, Payout, gateway
-from .models import CategoryRule, Refund, RefundRules, ReturnEvent, ReturnLine, ReturnRequest
+from .models import CategoryRule, Refund, RefundRules, ReturnLine, ReturnRequest
 from .signals import refund_settled_recorded
 from .transitions import check_transition, return_apply_transition
 
@@ -44,25 +46,12 @@ class NeedsSupervisor(DomainError):
     code = "needs_supervisor"
 
 
-def _event(request, type: str, actor: Actor, now: datetime, reason: str = "", **payload):
-    return ReturnEvent.objects.create(
-        request=request,
-        type=type,
-        old_status=request.status,
-        new_status=request.status,
-        reason=reason[:500],
-        payload=payload,
-        at=now,
-        **actor.event_fields(),
-    )
-
-
 def _is_supervisor(user) -> bool:
     return role_of(user) in (SUPERVISOR, ADMIN)
 
 
 def _lock_order(order_id: int) -> Order:
-    return Order.objects.select_for_update(no_key=True).get(pk=order_id)
+    return order_lock(order_id=order_id)
 
 
 def _lock_request(request: ReturnRequest) -> tuple[Order, ReturnRequest]:
@@ -192,7 +181,7 @@ def return_request_create(
         ReturnLine(request=request, order_line=line.order_line, quantity=line.quantity)
         for line in requested
     )
-    _event(request, "requested", actor, now, amount=str(amount))
+    return_event_record(request=request, type="requested", actor=actor, now=now, amount=str(amount))
     request.ticket = ticket or ticket_create(
         customer=order.customer,
         order=order,
@@ -206,9 +195,9 @@ def return_request_create(
     )
     request.save(update_fields=["ticket"])
     if reason in (rules.auto_approve_reasons or []) and amount <= rules.auto_approve_limit:
-        _approve(
-            order,
-            request,
+        return_request_approve_locked(
+            order=order,
+            request=request,
             actor=Actor.system("auto-approval"),
             now=now,
             reason=_("Within the automatic approval limit."),
@@ -225,7 +214,12 @@ def _ticket_milestones(request, milestones: tuple[str, ...], actor: Actor, now: 
         ticket_milestone_record(ticket=request.ticket, milestone=milestone, actor=actor, now=now)
 
 
-def _approve(order, request, *, actor: Actor, now: datetime, reason: str = "") -> None:
+def return_request_approve_locked(
+    *, order: Order, request: ReturnRequest, actor: Actor, now: datetime, reason: str = ""
+) -> None:
+    """Approve without the approver checks: for the system (automatic approval, the response
+    timeout) and for a user already cleared to. The caller holds the order's and the
+    request's locks; a refund-only request is refunded at once."""
     return_apply_transition(
         request=request, target=ReturnStatus.APPROVED, actor=actor, now=now, reason=reason
     )
@@ -264,7 +258,13 @@ def return_request_approve(
             if request.proposed_by_id is None:
                 request.proposed_by = by_user
                 request.save(update_fields=["proposed_by"])
-                _event(request, "proposed", Actor.for_user(by_user), now, reason=reason)
+                return_event_record(
+                    request=request,
+                    type="proposed",
+                    actor=Actor.for_user(by_user),
+                    now=now,
+                    reason=reason,
+                )
             refusal = NeedsSupervisor(
                 _("Amounts above %(limit)s need a supervisor's approval.")
                 % {"limit": rules.supervisor_limit},
@@ -278,7 +278,9 @@ def return_request_approve(
                 code="four_eyes",
             )
         else:
-            _approve(order, request, actor=Actor.for_user(by_user), now=now, reason=reason)
+            return_request_approve_locked(
+                order=order, request=request, actor=Actor.for_user(by_user), now=now, reason=reason
+            )
     if refusal is not None:
         raise refusal  # after the proposal was committed
     return request
@@ -405,7 +407,14 @@ def return_request_ship_back(
     request.return_shipped_at = now
     request.updated_at = now
     request.save()
-    _event(request, "shipped_back", actor, now, carrier=carrier, tracking_number=tracking_number)
+    return_event_record(
+        request=request,
+        type="shipped_back",
+        actor=actor,
+        now=now,
+        carrier=carrier,
+        tracking_number=tracking_number,
+    )
     return request
 
 
@@ -462,10 +471,9 @@ def return_request_receive(
 def _returned_add(request: ReturnRequest, sign: int) -> None:
     """Count the request's units in (or, when they go back to the customer, out of) the
     lines' ``quantity_returned``; the database keeps it between 0 and what was bought."""
-    for line in request.lines.all():
-        OrderLine.objects.filter(pk=line.order_line_id).update(
-            quantity_returned=F("quantity_returned") + sign * line.quantity
-        )
+    order_lines_returned_add(
+        quantities=[(line.order_line_id, sign * line.quantity) for line in request.lines.all()]
+    )
 
 
 @retry_on_deadlock
@@ -544,8 +552,7 @@ def _refund(order, request, *, amount: Decimal, actor: Actor, now: datetime) -> 
         created_at=now,
     )
     # The database refuses a sum above what was paid, whatever the Python check said.
-    Order.objects.filter(pk=order.pk).update(refunded_amount=F("refunded_amount") + amount)
-    order.refresh_from_db(fields=["refunded_amount"])
+    order_refund_reserve(order=order, amount=amount)
     if request is not None:
         # A new refund settles the failed payouts that were waiting for a supervisor.
         request.refunds.filter(status=RefundStatus.FAILED, needs_attention=True).update(
@@ -560,7 +567,14 @@ def _refund(order, request, *, amount: Decimal, actor: Actor, now: datetime) -> 
                 payload={"refund": refund.pk, "amount": str(amount)},
             )
         else:
-            _event(request, "refund_added", actor, now, refund=refund.pk, amount=str(amount))
+            return_event_record(
+                request=request,
+                type="refund_added",
+                actor=actor,
+                now=now,
+                refund=refund.pk,
+                amount=str(amount),
+            )
         request.refund_due_at = None
         request.save()
     enqueue_on_commit(refund_payout_task, refund.pk)
@@ -639,11 +653,11 @@ def refund_retry(*, refund_id: int, by_user, now: datetime | None = None) -> Ref
     retry.save(update_fields=["retry_of"])
     Refund.objects.filter(pk=failed.pk).update(needs_attention=False)
     if request is not None:
-        _event(
-            request,
-            "payout_retried",
-            Actor.for_user(by_user),
-            now,
+        return_event_record(
+            request=request,
+            type="payout_retried",
+            actor=Actor.for_user(by_user),
+            now=now,
             refund=retry.pk,
             failed_refund=failed.pk,
             amount=str(failed.amount),
@@ -720,11 +734,11 @@ def _payout_settle(refund_id: int, payout: Payout, now: datetime) -> Refund:
     refund.save()
     refund_settled_recorded.send(sender=Refund, refund=refund)
     if refund.request_id:
-        _event(
-            refund.request,
-            "refund_paid",
-            Actor.system("payouts"),
-            now,
+        return_event_record(
+            request=refund.request,
+            type="refund_paid",
+            actor=Actor.system("payouts"),
+            now=now,
             refund=refund.pk,
             amount=str(refund.amount),
             repeated=payout.repeated,
@@ -780,15 +794,13 @@ def _refund_give_up(refund: Refund, now: datetime) -> Refund:
     refund.settled_at = now
     refund.payout_lease_until = None
     refund.save()
-    Order.objects.filter(pk=refund.order_id).update(
-        refunded_amount=F("refunded_amount") - refund.amount
-    )
+    order_refund_release(order_id=refund.order_id, amount=refund.amount)
     if refund.request_id:
-        _event(
-            refund.request,
-            "payout_failed",
-            Actor.system("payouts"),
-            now,
+        return_event_record(
+            request=refund.request,
+            type="payout_failed",
+            actor=Actor.system("payouts"),
+            now=now,
             refund=refund.pk,
             error=refund.last_error,
         )
@@ -869,5 +881,12 @@ def return_evidence_add(
         )
         for upload in checked
     ]
-    _event(request, "evidence_added", actor, now, count=len(added), ids=[e.pk for e in added])
+    return_event_record(
+        request=request,
+        type="evidence_added",
+        actor=actor,
+        now=now,
+        count=len(added),
+        ids=[e.pk for e in added],
+    )
     return list(ReturnEvidence.objects.filter(request=request).order_by("uploaded_at", "id"))

@@ -17,10 +17,14 @@ from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
 from csplatform.api.errors import DomainError
+from orders.locks import order_lock
 from orders.models import Order
+from tickets.services import ticket_overdue_escalate
 
 from .choices import RefundStatus, ReturnStatus
+from .events import return_event_record
 from .models import Refund, ReturnRequest
+from .services import return_request_approve_locked
 
 # A payout never tried a minute after its refund committed lost its task (the broker was down
 # at the commit, or the message was lost with a worker): queued again by the next sweep. One
@@ -38,7 +42,7 @@ def _lock_due(queryset, request_id: int, order_id: int | None = None):
     """Lock (the order, then) the request, if it is still due; ``None`` when another
     sweeper or a service got there first. Same lock order as the services."""
     if order_id is not None:
-        Order.objects.select_for_update(no_key=True).filter(pk=order_id).first()
+        order_lock(order_id=order_id)
     return queryset.select_for_update(no_key=True).filter(pk=request_id).first()
 
 
@@ -48,8 +52,6 @@ def returns_auto_approve(*, now: datetime, batch_size: int = 200) -> int:
     A request that cannot be approved any more (say its refund is now more than the order
     has left) stops waiting for the timer and stays in its ticket's queue for an agent.
     """
-    from .services import _approve, _event
-
     due = ReturnRequest.objects.filter(status=ReturnStatus.REQUESTED, respond_due_at__lte=now)
     done = 0
     for request_id, order_id in due.order_by("id").values_list("id", "order_id")[:batch_size]:
@@ -60,9 +62,9 @@ def returns_auto_approve(*, now: datetime, batch_size: int = 200) -> int:
             order = Order.objects.get(pk=order_id)
             try:
                 with transaction.atomic():
-                    _approve(
-                        order,
-                        request,
+                    return_request_approve_locked(
+                        order=order,
+                        request=request,
                         actor=Actor.system("response timeout"),
                         now=now,
                         reason=_("Approved automatically: the merchant did not answer in time."),
@@ -71,11 +73,11 @@ def returns_auto_approve(*, now: datetime, batch_size: int = 200) -> int:
                 request.refresh_from_db()
                 request.respond_due_at = None
                 request.save(update_fields=["respond_due_at"])
-                _event(
-                    request,
-                    "auto_approve_failed",
-                    Actor.system("response timeout"),
-                    now,
+                return_event_record(
+                    request=request,
+                    type="auto_approve_failed",
+                    actor=Actor.system("response timeout"),
+                    now=now,
                     reason=refused.detail,
                     code=refused.code,
                 )
@@ -113,12 +115,6 @@ def returns_close_unreturned(*, now: datetime, batch_size: int = 200) -> int:
 
 def returns_refund_breaches(*, now: datetime, batch_size: int = 200) -> int:
     """Received but not refunded in time: recorded once, the supervisor told, priority up."""
-    from tickets.models import Ticket
-    from tickets.notifications import notify
-    from tickets.services import ticket_escalate
-
-    from .services import _event
-
     due = ReturnRequest.objects.filter(
         status__in=(ReturnStatus.RECEIVED, ReturnStatus.INSPECTED),
         refund_due_at__lte=now,
@@ -132,21 +128,14 @@ def returns_refund_breaches(*, now: datetime, batch_size: int = 200) -> int:
                 continue
             request.refund_breached_at = now
             request.save(update_fields=["refund_breached_at"])
-            _event(request, "refund_overdue", Actor.system("refund deadline"), now)
+            return_event_record(
+                request=request,
+                type="refund_overdue",
+                actor=Actor.system("refund deadline"),
+                now=now,
+            )
             if request.ticket_id is not None:
-                ticket = (
-                    Ticket.objects.select_for_update(of=("self",), no_key=True)
-                    .select_related("team__supervisor", "assignee")
-                    .get(pk=request.ticket_id)
-                )
-                ticket_escalate(ticket=ticket, raise_priority=True, level=1, now=now)
-                supervisor = ticket.team.supervisor if ticket.team_id else None
-                notify(
-                    users=[supervisor, ticket.assignee],
-                    ticket=ticket,
-                    kind="refund_overdue",
-                    now=now,
-                )
+                ticket_overdue_escalate(ticket_id=request.ticket_id, kind="refund_overdue", now=now)
             done += 1
     return done
 

@@ -15,6 +15,7 @@ from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError, DomainError, InvalidInput
 from csplatform.locks import retry_on_deadlock
 from csplatform.uploads import MAX_PER_MESSAGE, CheckedUpload, uploads_check
+from orders.locks import order_exception_lock
 from orders.models import Customer, Order, OrderException
 from orders.services import order_exception_resolve_by_agent
 
@@ -40,6 +41,7 @@ from .models import (
     TicketEvent,
     TicketSettings,
 )
+from .notifications import notify
 from .signals import ticket_event_recorded
 from .sla.clocks import ticket_clocks_cancel, ticket_clocks_sync
 from .transitions import ALLOWED_TRANSITIONS, check_transition, ticket_apply_transition
@@ -257,12 +259,7 @@ def ticket_open_for_order_exception(
 ) -> Ticket | None:
     """Open the ``order_issue`` ticket of an order exception, once whatever the retries."""
     now = now or timezone.now()
-    exc = (
-        OrderException.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("order__customer")
-        .filter(pk=exception_id)
-        .first()
-    )
+    exc = order_exception_lock(exception_id=exception_id)
     if exc is None:
         return None
     existing = Ticket.objects.filter(order_exception=exc).first()
@@ -791,6 +788,24 @@ def ticket_escalate(
     ticket.save()
     if ticket.assignee_id is None:
         ticket_auto_assign(ticket=ticket, now=now)
+    return ticket
+
+
+def ticket_overdue_escalate(*, ticket_id: int, kind: str, now: datetime) -> Ticket:
+    """A process behind the ticket ran past its deadline (``kind``, say a refund overdue): the
+    ticket's priority goes up a step, its team's supervisor and its assignee are told.
+
+    Locks the ticket; called inside the caller's transaction, after the caller's own rows
+    (``csplatform.locks``: the ticket comes after return requests and complaints).
+    """
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("team__supervisor", "assignee")
+        .get(pk=ticket_id)
+    )
+    ticket_escalate(ticket=ticket, raise_priority=True, level=1, now=now)
+    supervisor = ticket.team.supervisor if ticket.team_id else None
+    notify(users=[supervisor, ticket.assignee], ticket=ticket, kind=kind, now=now)
     return ticket
 
 

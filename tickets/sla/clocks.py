@@ -145,7 +145,8 @@ def _resume(clock, now: datetime) -> None:
         clock.status = ACTIVE
 
 
-def _cancel(clock, cal: WorkCalendar, now: datetime) -> None:
+def clock_cancel(clock, cal: WorkCalendar, now: datetime) -> None:
+    """Call the clock off, keeping the time it ran (what the KPIs read)."""
     _bank(clock, cal, now)
     clock.status = CANCELLED
     clock.running_since = None
@@ -209,7 +210,7 @@ def ticket_clocks_sync(
         target = loaded.targets.get(metric) if loaded else None
         if target is None:
             if clock.stopped_at is None:
-                _cancel(clock, calendar_for(clock.target), now)
+                clock_cancel(clock, calendar_for(clock.target), now)
             continue
         clock.policy, clock.target, clock.target_minutes = loaded.policy, target, target.minutes
 
@@ -265,7 +266,7 @@ def ticket_clocks_sync(
         SlaClock.objects.bulk_create(created)
     if touched:
         SlaClock.objects.bulk_update(list(touched.values()), CLOCK_FIELDS)
-    _ticket_due_times(ticket, [*clocks, *created])
+    ticket_due_times_set(ticket, [*clocks, *created])
     if breaches:
         breaches_record(breaches, ticket=ticket, now=now)
 
@@ -287,7 +288,8 @@ CLOCK_FIELDS = [
 ]
 
 
-def _ticket_due_times(ticket, clocks) -> None:
+def ticket_due_times_set(ticket, clocks) -> None:
+    """The ticket's nearest due and warning times, from those of its clocks that run."""
     running = [c for c in clocks if c.stopped_at is None and c.running_since is not None]
     dues = [c.due_at for c in running if c.due_at and c.status in (ACTIVE, BREACHED)]
     warns = [c.warn_at for c in running if c.warn_at and c.status == ACTIVE]
@@ -306,6 +308,6 @@ def ticket_clocks_cancel(ticket, *, now: datetime) -> None:
     )
     for clock in clocks:
         if clock.status != CANCELLED:
-            _cancel(clock, calendar_for(clock.target), now)
+            clock_cancel(clock, calendar_for(clock.target), now)
     SlaClock.objects.bulk_update(clocks, CLOCK_FIELDS)
     ticket.next_due_at = ticket.next_warn_at = None

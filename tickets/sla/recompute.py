@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from csplatform.locks import retry_on_deadlock
 
-from .clocks import CLOCK_FIELDS, _cancel, _ticket_due_times, ticket_clocks_sync
+from .clocks import CLOCK_FIELDS, clock_cancel, ticket_clocks_sync, ticket_due_times_set
 from .config import sla_config_lock
 from .policies import active_policies, calendar_for
 
@@ -67,14 +67,14 @@ def sla_policy_deactivated(*, policy_id: int, now: datetime | None = None) -> in
     # time (what the KPIs read) is right to the second.
     stopping = list(running.select_related("target__calendar").select_for_update(of=("self",)))
     for clock in stopping:
-        _cancel(clock, calendar_for(clock.target), now)
+        clock_cancel(clock, calendar_for(clock.target), now)
     SlaClock.objects.bulk_update(stopping, CLOCK_FIELDS)
     cancelled = len(stopping)
     clocks: dict[int, list] = {ticket.pk: [] for ticket in tickets}
     for clock in SlaClock.objects.filter(ticket_id__in=clocks):
         clocks[clock.ticket_id].append(clock)
     for ticket in tickets:
-        _ticket_due_times(ticket, clocks[ticket.pk])
+        ticket_due_times_set(ticket, clocks[ticket.pk])
     Ticket.objects.bulk_update(tickets, ["next_due_at", "next_warn_at"])
     # Breached clocks stay breached, but a deactivated policy escalates nothing further.
     SlaClock.objects.filter(policy_id=policy_id, next_escalation_at__isnull=False).update(
