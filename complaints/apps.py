@@ -7,6 +7,7 @@ class ComplaintsConfig(AppConfig):
     verbose_name = _("Complaints")
 
     def ready(self) -> None:
+        # Once the app registry is ready: what is imported here imports models.
         from tickets.signals import sla_breached
 
         from .receivers import on_sla_breached

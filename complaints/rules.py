@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from .choices import ComplaintCategory, Severity
+from .models import Complaint
 
 PRIVACY, SAFETY, LEGAL = "privacy", "safety", "legal_threat"
 NTH_COMPLAINT, VIP, AMOUNT, REPEAT = "nth_complaint", "vip", "amount_above_limit", "repeat"
@@ -78,8 +79,6 @@ def earlier_repeats(*, customer, order, category: str, rules, now: datetime, exc
     """The customer's earlier complaints this one repeats: about the same order (at any
     time), or of the same category within the repeat window."""
     from django.db.models import Q
-
-    from .models import Complaint
 
     same = Q(category=category, created_at__gte=window_start(rules, now))
     if order is not None:

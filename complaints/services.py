@@ -32,8 +32,11 @@ from csplatform.api.errors import ConflictError, DomainError, InvalidInput
 from csplatform.roles import ADMIN
 from orders.locks import customer_lock
 from orders.models import Customer, Order
+from refunds.choices import ReturnReason
+from refunds.rules import quantities_claimed
+from refunds.services import return_request_create
 from tickets.choices import TicketKind, TicketStatus
-from tickets.models import Ticket
+from tickets.models import SlaClock, Ticket
 from tickets.notifications import notify
 from tickets.services import ticket_create, ticket_milestone_record, ticket_system_change
 
@@ -379,8 +382,6 @@ def complaint_propose_plan(
 def _refund_reason(category: str) -> str:
     """The return reason a refund remedy is filed with: the merchant's fault, so the
     warranty window applies rather than the no-reason window."""
-    from refunds.choices import ReturnReason
-
     return {
         ComplaintCategory.PRODUCT_QUALITY: ReturnReason.QUALITY,
         ComplaintCategory.LOGISTICS: ReturnReason.DAMAGED_IN_TRANSIT,
@@ -390,8 +391,6 @@ def _refund_reason(category: str) -> str:
 def _refund_lines(order: Order, amount: Decimal) -> list[tuple[str, int]]:
     """The fewest units, line by line, whose value covers the amount: a refund claims the
     units it pays for, so the others stay returnable."""
-    from refunds.rules import quantities_claimed
-
     held = quantities_claimed(order)
     lines, covered = [], Decimal("0")
     for line in order.lines.order_by("id"):
@@ -417,8 +416,6 @@ def complaint_remedy_record(
     """Record the remedy of the plan. A refund goes through the refunds app: a refund-only
     request on the complaint's order (on the complaint's ticket), approved and paid by its
     own rules (at once within the automatic limit, else by the desk)."""
-    from refunds.services import return_request_create
-
     now = now or timezone.now()
     if remedy_type not in RemedyType.values:
         raise InvalidInput(_("Unknown remedy."), errors={"remedy_type": [_("Unknown remedy.")]})
@@ -846,8 +843,6 @@ CATCH_UP_WINDOW = timedelta(days=3)
 def complaints_escalate_missed_breaches(*, now: datetime | None = None, limit: int = 200) -> int:
     """Escalate for the complaint timers that breached without their escalation (the signal's
     task was lost: a worker crashed, the broker restarted). Returns how many were caught up."""
-    from tickets.models import SlaClock
-
     now = now or timezone.now()
     escalated = ComplaintEvent.objects.filter(sla_clock_id__isnull=False).values("sla_clock_id")
     missed = list(

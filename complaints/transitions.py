@@ -14,6 +14,7 @@ from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError
 
 from .choices import ComplaintStatus
+from .models import ComplaintEvent
 
 S = ComplaintStatus
 
@@ -63,8 +64,6 @@ def complaint_apply_transition(
 
     The caller saves the complaint (with the other fields it changed) in its transaction.
     """
-    from .models import ComplaintEvent
-
     current = complaint.status
     check_transition(current, target)
     complaint.status = target

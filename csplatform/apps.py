@@ -6,6 +6,7 @@ class CsplatformConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self) -> None:
+        # Once the app registry is ready: what is imported here imports models.
         from django.contrib.auth.signals import user_logged_in
 
         from . import audit  # noqa: F401 - registers the audited configuration models

@@ -8,7 +8,7 @@ An app locks only its own rows; another app's rows it asks that app to lock
 takes them in this order, top to bottom, and never goes back up (several rows of one kind:
 ascending id). It is the order the services take them in today:
 
- 1. the SLA configuration, an advisory lock (``tickets.sla.config.sla_config_lock``): taken
+ 1. the SLA configuration, an advisory lock (``tickets.sla.locks.sla_config_lock``): taken
     first, exclusively by every policy or calendar write (the API, the admin), shared by each
     batch of the SLA recompute (``tickets.sla.recompute``);
  2. an ``Idempotency-Key`` record (``csplatform.idempotency``): inserted before the work it

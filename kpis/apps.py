@@ -7,4 +7,5 @@ class KpisConfig(AppConfig):
     verbose_name = _("KPIs")
 
     def ready(self) -> None:
+        # Once the app registry is ready: what is imported here imports models.
         from . import receivers  # noqa: F401 - connects to the tickets app's signals

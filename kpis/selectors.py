@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from complaints.models import Complaint
 from orders.models import Order
-from tickets.choices import OPEN_STATUSES, TicketStatus
-from tickets.models import ClockStatus, SlaClock, Team, Ticket
+from tickets.choices import OPEN_STATUSES, Presence, TicketStatus
+from tickets.models import AgentProfile, ClockStatus, SlaClock, Team, Ticket
 
 from . import definitions as d
 from .models import (
@@ -652,9 +652,6 @@ def leaderboard(
 
 def open_load_by_agent(team_ids: tuple[int, ...] | None) -> list[dict]:
     """Agents online (or away) with their open tickets and capacity, for the live monitor."""
-    from tickets.choices import Presence
-    from tickets.models import AgentProfile
-
     profiles = AgentProfile.objects.filter(
         presence__in=(Presence.ONLINE, Presence.AWAY)
     ).select_related("user")

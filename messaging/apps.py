@@ -7,4 +7,5 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Messaging")
 
     def ready(self) -> None:
+        # Once the app registry is ready: what is imported here imports models.
         from . import receivers  # noqa: F401 - connects to the lower apps' signals

@@ -10,6 +10,7 @@ from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError
 
 from .choices import OrderEventType, OrderStatus
+from .models import OrderEvent
 from .signals import order_status_changed
 
 S = OrderStatus
@@ -78,8 +79,6 @@ def order_apply_transition(
     event row is written: of ``event_type`` (the storefront's event when it caused the change),
     its payload carrying ``from`` and ``to``.
     """
-    from .models import OrderEvent
-
     current = order.status
     check_transition(current, target)
     order.status = target

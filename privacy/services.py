@@ -23,6 +23,7 @@ from csplatform.privacy import mask_address
 from orders.locks import customer_lock, customer_orders_lock
 from orders.models import Customer, Order
 from orders.services import customer_personal_data_replace, orders_shipping_addresses_set
+from tickets.models import Ticket
 
 from .choices import ErasureTrigger, PiiField, RevealReason
 from .erasure import (
@@ -164,6 +165,7 @@ def customer_erase(
     )
     if unlinked:
         files = [list(f) for f in unlinked]
+        # The tasks module calls into this one: the task is imported when queued.
         from .tasks import stored_files_delete_task
 
         # Nothing sweeps for them: with no broker, deleted right after the commit.
@@ -195,8 +197,6 @@ def stored_files_delete(*, files: Iterable[StoredFile | list[str]]) -> int:
 
 def customers_inactive(*, now: datetime) -> Q:
     """Not yet erased, and no order, ticket or change since the retention period began."""
-    from tickets.models import Ticket
-
     days = PrivacySettings.load().inactive_customer_retention_days
     since = now - timedelta(days=days)
     recent_order = Order.objects.filter(customer=OuterRef("pk")).filter(

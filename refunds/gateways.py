@@ -18,6 +18,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from .models import GatewayPayout
+
 
 class GatewayUnavailable(Exception):
     """A temporary failure: the payout may be retried with the same key."""
@@ -48,8 +50,6 @@ class SimulatedGateway:
         )
 
     def refund(self, *, idempotency_key, amount, currency, order_number) -> Payout:
-        from .models import GatewayPayout
-
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)
         if self.failure_rate and random.random() < self.failure_rate:

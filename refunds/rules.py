@@ -27,6 +27,7 @@ from .choices import (
     ReturnStatus,
     ReturnType,
 )
+from .models import Refund, ReturnLine
 
 CENT = Decimal("0.01")
 UNSHIPPED = (OrderStatus.PAID, OrderStatus.PROCESSING)
@@ -131,8 +132,6 @@ def quantities_claimed(order, *, exclude_request_id=None) -> dict[int, int]:
     refunded holds them for good (the money for them went back). Cancelled, rejected and
     closed requests free theirs.
     """
-    from .models import Refund, ReturnLine
-
     refunded = Refund.objects.filter(request=OuterRef("request")).exclude(
         status=RefundStatus.FAILED
     )

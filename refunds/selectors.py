@@ -5,10 +5,26 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from csplatform.roles import ADMIN, role_of
+from csplatform.uploads import ACCEPT_ATTRIBUTE, MAX_PER_RETURN_REQUEST
 from tickets.access import tickets_visible_to
 
-from .choices import ReturnStatus
-from .models import Refund, ReturnEvent, ReturnEvidence, ReturnLine, ReturnRequest
+from .choices import EVIDENCE_OPEN_STATUSES, RefundStatus, ReturnReason, ReturnStatus, ReturnType
+from .models import (
+    CategoryRule,
+    Refund,
+    RefundRules,
+    ReturnEvent,
+    ReturnEvidence,
+    ReturnLine,
+    ReturnRequest,
+)
+from .rules import (
+    MERCHANT_FAULT,
+    no_reason_days_for,
+    quantities_claimed,
+    warranty_days_for,
+    window_end,
+)
 
 
 def returns_visible_to(user) -> QuerySet:
@@ -75,18 +91,6 @@ def desk_return_panel(ticket) -> dict:
     an order).
     """
     from decimal import Decimal
-
-    from csplatform.uploads import ACCEPT_ATTRIBUTE, MAX_PER_RETURN_REQUEST
-
-    from .choices import EVIDENCE_OPEN_STATUSES, RefundStatus, ReturnReason, ReturnType
-    from .models import CategoryRule, RefundRules
-    from .rules import (
-        MERCHANT_FAULT,
-        no_reason_days_for,
-        quantities_claimed,
-        warranty_days_for,
-        window_end,
-    )
 
     found = (
         ReturnRequest.objects.filter(ticket_id=ticket.pk)

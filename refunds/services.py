@@ -21,17 +21,19 @@ from csplatform.api.errors import ConflictError, DomainError, InvalidInput
 from csplatform.enqueue import enqueue_on_commit
 from csplatform.locks import retry_on_deadlock
 from csplatform.roles import ADMIN, SUPERVISOR, role_of
+from csplatform.uploads import MAX_PER_RETURN_REQUEST, uploads_check
 from orders.locks import order_lock
 from orders.models import Order, OrderLine
 from orders.services import order_lines_returned_add, order_refund_release, order_refund_reserve
 from tickets.choices import TicketKind
-from tickets.services import ticket_create, ticket_milestone_record
+from tickets.services import ticket_create, ticket_milestone_record, ticket_system_change
+from tickets.sla.calendar import WorkCalendar
 
 from . import rules as return_rules
-from .choices import GOODS_BACK, RefundStatus, ReturnStatus, ReturnType
+from .choices import EVIDENCE_OPEN_STATUSES, GOODS_BACK, RefundStatus, ReturnStatus, ReturnType
 from .events import return_event_record
 from .gateways import GatewayUnavailable, Payout, gateway
-from .models import CategoryRule, Refund, RefundRules, ReturnLine, ReturnRequest
+from .models import CategoryRule, Refund, RefundRules, ReturnEvidence, ReturnLine, ReturnRequest
 from .signals import refund_settled_recorded
 from .transitions import check_transition, return_apply_transition
 
@@ -425,8 +427,6 @@ def refund_working_days_calendar(rules: RefundRules):
     Business hours do not matter for a deadline in working days, so every open weekday and
     every make-up day counts from midnight to midnight.
     """
-    from tickets.sla.calendar import WorkCalendar
-
     whole_day = ((0, 1440),)
     if rules.working_calendar_id:
         calendar = rules.working_calendar.work_calendar()
@@ -534,6 +534,7 @@ def return_request_exchange(
 
 def _refund(order, request, *, amount: Decimal, actor: Actor, now: datetime) -> Refund:
     """Reserve the amount on the locked order and queue the payout after commit."""
+    # The tasks module calls into this one: the task is imported when queued.
     from .tasks import refund_payout_task
 
     amount = Decimal(amount).quantize(CENT)
@@ -670,8 +671,6 @@ def return_ticket_solve(*, request_id: int, now: datetime | None = None) -> str 
 
     Safe to run again: a solved or closed ticket is left as it is. Returns the ticket number.
     """
-    from tickets.services import ticket_system_change
-
     request = ReturnRequest.objects.select_related("ticket").get(pk=request_id)
     if request.ticket is None or request.ticket.status in ("solved", "closed"):
         return None
@@ -840,11 +839,6 @@ def return_evidence_add(
     ``csplatform.uploads`` (type from the content, size, at most 10 per request) before
     anything is stored.
     """
-    from csplatform.uploads import MAX_PER_RETURN_REQUEST, uploads_check
-
-    from .choices import EVIDENCE_OPEN_STATUSES
-    from .models import ReturnEvidence
-
     now = now or timezone.now()
     if not files:
         raise InvalidInput(_("Attach at least one file."), errors={"files": [_("Required.")]})

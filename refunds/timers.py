@@ -25,6 +25,7 @@ from .choices import RefundStatus, ReturnStatus
 from .events import return_event_record
 from .models import Refund, ReturnRequest
 from .services import return_request_approve_locked
+from .transitions import return_apply_transition
 
 # A payout never tried a minute after its refund committed lost its task (the broker was down
 # at the commit, or the message was lost with a worker): queued again by the next sweep. One
@@ -87,8 +88,6 @@ def returns_auto_approve(*, now: datetime, batch_size: int = 200) -> int:
 
 
 def returns_close_unreturned(*, now: datetime, batch_size: int = 200) -> int:
-    from .transitions import return_apply_transition
-
     due = ReturnRequest.objects.filter(
         status=ReturnStatus.AWAITING_RETURN,
         return_due_at__lte=now,
@@ -143,6 +142,7 @@ def returns_refund_breaches(*, now: datetime, batch_size: int = 200) -> int:
 def refunds_requeue_stuck(*, now: datetime, limit: int = 500) -> int:
     """Pending payouts nobody has tried for a while (a lost task, a killed worker) are
     queued again; one whose call is in flight (its lease runs) is left to its worker."""
+    # The tasks module calls into this one: the task is imported when queued.
     from .tasks import refund_payout_task
 
     stuck = list(

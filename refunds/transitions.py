@@ -9,6 +9,7 @@ from csplatform.api.errors import ConflictError
 from csplatform.enqueue import enqueue_or_run_on_commit
 
 from .choices import ReturnStatus
+from .models import ReturnEvent
 
 S = ReturnStatus
 
@@ -57,8 +58,6 @@ def return_apply_transition(
     payload: dict | None = None,
 ):
     """Move a row-locked return request to ``target`` and record who, when and why."""
-    from .models import ReturnEvent
-
     current = request.status
     check_transition(current, target)
     request.status = target
@@ -74,6 +73,7 @@ def return_apply_transition(
         **actor.event_fields(),
     )
     if target in ENDED and request.ticket_id:
+        # The tasks call the services, which import this module: imported when queued.
         from .tasks import return_ticket_solve_task
 
         # Nothing sweeps for it: with no broker, the ticket is solved right after the commit.

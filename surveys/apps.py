@@ -7,6 +7,7 @@ class SurveysConfig(AppConfig):
     verbose_name = _("Surveys")
 
     def ready(self) -> None:
+        # Once the app registry is ready: what is imported here imports models.
         from . import receivers  # noqa: F401 - connects to the tickets, orders and complaints signals
         from .redaction import redaction_install
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from tickets.choices import AuthorKind
+from tickets.models import Message
+
 from .choices import SurveyLanguage
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -24,9 +27,6 @@ def language_of_text(text: str) -> str | None:
 
 def language_for_customer(customer_id: int, *, default: str) -> str:
     """The language of the customer's latest message that tells one."""
-    from tickets.choices import AuthorKind
-    from tickets.models import Message
-
     bodies = (
         Message.objects.filter(ticket__customer_id=customer_id, author_kind=AuthorKind.CUSTOMER)
         .order_by("-created_at", "-id")

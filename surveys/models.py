@@ -8,6 +8,7 @@ from orders.choices import Channel
 from tickets.choices import TicketKind
 
 from .choices import (
+    SCALES,
     DeliveryChannel,
     InvitationReason,
     InvitationStatus,
@@ -240,8 +241,6 @@ class SurveyInvitation(Attribution):
 
     @property
     def scale(self) -> tuple[int, int]:
-        from .choices import SCALES
-
         return SCALES[self.kind]
 
 

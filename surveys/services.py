@@ -22,7 +22,12 @@ from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError, DomainError, Gone, InvalidInput
 from csplatform.enqueue import enqueue_on_commit
 from csplatform.locks import retry_on_deadlock
+from orders.choices import OrderStatus
+from orders.models import Customer, Order
 from tickets.choices import AuthorKind, TicketEventType, TicketKind, TicketStatus
+from tickets.events import ticket_event_record
+from tickets.models import Ticket
+from tickets.services import ticket_create, ticket_update
 
 from .choices import (
     FOLLOW_UP_AT_MOST,
@@ -111,8 +116,6 @@ def survey_csat_sync(*, ticket_id: int, now: datetime | None = None) -> SurveyIn
     Reopened before it was sent: cancelled; solved again: the same invitation is scheduled
     from the new solve time. Merged or spam: none. Idempotent, whatever order signals come in.
     """
-    from tickets.models import Ticket
-
     now = now or timezone.now()
     ticket = Ticket.objects.filter(pk=ticket_id).first()
     if ticket is None or _csat_not_applicable(ticket):
@@ -168,9 +171,6 @@ def survey_nps_schedule(
     *, order_id: int, completed_at: datetime, now: datetime | None = None
 ) -> SurveyInvitation | None:
     """An NPS invitation for a completed order (the per-customer limit is checked on sending)."""
-    from orders.choices import OrderStatus
-    from orders.models import Order
-
     now = now or timezone.now()
     order = Order.objects.filter(pk=order_id, status=OrderStatus.COMPLETED).first()
     if order is None:
@@ -287,6 +287,7 @@ def survey_invitation_send(
         DeliveryChannel.EMAIL if invitation.customer.email else DeliveryChannel.SMS
     )
     invitation.save(update_fields=["status", "sent_at", "expires_at", "sent_via"])
+    # The tasks module calls into this one: the task is imported when queued.
     from .tasks import survey_invitation_deliver_task
 
     enqueue_on_commit(survey_invitation_deliver_task, invitation.pk)
@@ -402,6 +403,7 @@ def survey_answer(
     invitation.answered_at = now
     invitation.save(update_fields=["status", "answered_at"])
     if response.needs_follow_up:
+        # The tasks module calls into this one: the task is imported when queued.
         from .tasks import survey_follow_up_open_task
 
         enqueue_on_commit(survey_follow_up_open_task, response.pk)
@@ -461,8 +463,6 @@ def _follow_up_assign(ticket, team, now: datetime):
     when the attributed team's supervisor lacks them, the supervisor of the routed team gets
     it instead.
     """
-    from tickets.services import ticket_update
-
     for candidate in (team, ticket.team):
         supervisor = candidate.supervisor if candidate is not None else None
         if supervisor is None:
@@ -489,9 +489,6 @@ def survey_follow_up_open(*, response_id: int, now: datetime | None = None):
     The ticket is linked from the original ticket and goes to the supervisor of the team the
     survey is attributed to (see ``_follow_up_assign``).
     """
-    from orders.models import Customer
-    from tickets.services import ticket_create, ticket_event_record
-
     now = now or timezone.now()
     with transaction.atomic():
         response = (

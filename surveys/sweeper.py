@@ -19,6 +19,7 @@ from csplatform.locks import retry_on_deadlock
 from .choices import InvitationStatus
 from .models import SurveyInvitation, SurveyResponse, SurveySettings
 from .services import survey_invitation_send
+from .tasks import survey_follow_up_open_task, survey_invitation_deliver_task
 
 # Work queued after commit that has not happened this long after is queued again (a worker
 # was lost between the commit and the task).
@@ -85,8 +86,6 @@ def _expire_batch(now: datetime, batch_size: int) -> int:
 
 
 def _catch_up(now: datetime, batch_size: int) -> tuple[int, int]:
-    from .tasks import survey_follow_up_open_task, survey_invitation_deliver_task
-
     before = now - CATCH_UP_AFTER
     undelivered = list(
         SurveyInvitation.objects.sent_not_delivered_before(before)

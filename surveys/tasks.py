@@ -9,6 +9,7 @@ from . import services
 
 @shared_task
 def surveys_sweep_task() -> dict:
+    # The sweeper queues these tasks: imported when the sweep runs, not at load.
     from .sweeper import surveys_sweep
 
     return asdict(surveys_sweep())

@@ -34,10 +34,10 @@ from .sla.config import (
     calendar_check,
     calendar_days_add,
     days_clash_check,
-    sla_config_lock,
     workdays_check,
 )
-from .sla.recompute import sla_recompute_after_commit
+from .sla.locks import sla_config_lock
+from .sla.recompute import sla_policy_deactivated, sla_recompute_after_commit
 
 
 @admin.register(Team)
@@ -473,8 +473,6 @@ class SlaPolicyAdmin(SlaConfigAdmin):
         deactivated = change and "active" in form.changed_data and not obj.active
         super().save_model(request, obj, form, change)
         if deactivated:
-            from .sla.recompute import sla_policy_deactivated
-
             sla_policy_deactivated(policy_id=obj.pk)
 
     def save_related(self, request, form, formsets, change):

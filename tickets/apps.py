@@ -7,4 +7,5 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Tickets")
 
     def ready(self) -> None:
+        # Once the app registry is ready: what is imported here imports models.
         from . import receivers  # noqa: F401 - connects to the orders app's signals

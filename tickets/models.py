@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from orders.choices import Channel, CustomerTier
 
+from .canned import validate_template
 from .choices import (
     AuthorKind,
     Presence,
@@ -17,6 +18,7 @@ from .choices import (
     TicketStatus,
 )
 from .querysets import TicketQuerySet
+from .sla.calendar import WEEKDAYS, WorkCalendar
 
 User = settings.AUTH_USER_MODEL
 
@@ -290,8 +292,6 @@ class CannedReply(models.Model):
         return self.title
 
     def clean(self) -> None:
-        from .canned import validate_template
-
         validate_template(self.body)
 
 
@@ -385,8 +385,6 @@ class BusinessCalendar(models.Model):
 
     def spec(self, hours=None, holidays=None, workdays=None) -> dict:
         """The calendar as ``WorkCalendar.from_spec`` reads it (optionally with unsaved rows)."""
-        from .sla.calendar import WEEKDAYS
-
         hours = list(self.hours.all()) if hours is None else hours
         holidays = list(self.holidays.all()) if holidays is None else holidays
         workdays = list(self.workdays.all()) if workdays is None else workdays
@@ -401,8 +399,6 @@ class BusinessCalendar(models.Model):
         }
 
     def work_calendar(self):
-        from .sla.calendar import WorkCalendar
-
         return WorkCalendar.from_spec(self.spec())
 
 

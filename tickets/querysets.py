@@ -5,11 +5,14 @@ from datetime import datetime
 from django.db import models
 from django.db.models import Q
 
+from csplatform.privacy import email_blind_index, phone_blind_index
+from orders.models import Customer, Order
+
+from .choices import OPEN_STATUSES
+
 
 class TicketQuerySet(models.QuerySet):
     def open(self) -> TicketQuerySet:
-        from .choices import OPEN_STATUSES
-
         return self.filter(status__in=OPEN_STATUSES)
 
     def of_storefront(self, storefront) -> TicketQuerySet:
@@ -29,9 +32,6 @@ class TicketQuerySet(models.QuerySet):
         so that the tickets are found through indexes too (subject, customer, order, number):
         one condition ORed across the three joined tables makes the database read them all.
         """
-        from csplatform.privacy import email_blind_index, phone_blind_index
-        from orders.models import Customer, Order
-
         text = text.strip()
         if not text:
             return self

@@ -5,9 +5,9 @@ from django.dispatch import receiver
 from csplatform.enqueue import enqueue
 from orders.signals import order_exception_raised
 
+from .tasks import ticket_open_for_order_exception_task
+
 
 @receiver(order_exception_raised, dispatch_uid="tickets.open_for_order_exception")
 def open_ticket_for_order_exception(sender, exception_id: int, **kwargs) -> None:
-    from .tasks import ticket_open_for_order_exception_task
-
     enqueue(ticket_open_for_order_exception_task, exception_id)

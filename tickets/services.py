@@ -30,6 +30,7 @@ from .choices import (
     TicketKind,
     TicketStatus,
 )
+from .events import ticket_event_record
 from .models import (
     AgentProfile,
     Attachment,
@@ -38,12 +39,10 @@ from .models import (
     Tag,
     Team,
     Ticket,
-    TicketEvent,
     TicketSettings,
 )
 from .notifications import notify
-from .signals import ticket_event_recorded
-from .sla.clocks import ticket_clocks_cancel, ticket_clocks_sync
+from .sla.clocks import MILESTONES, ticket_clocks_cancel, ticket_clocks_sync
 from .transitions import ALLOWED_TRANSITIONS, check_transition, ticket_apply_transition
 
 User = get_user_model()
@@ -52,33 +51,6 @@ User = get_user_model()
 class NotAllowed(DomainError):
     status_code = 403
     code = "permission_denied"
-
-
-def ticket_event_record(
-    *,
-    ticket: Ticket,
-    type: str,
-    actor: Actor,
-    now: datetime,
-    old: str = "",
-    new: str = "",
-    payload: dict | None = None,
-    message: Message | None = None,
-) -> TicketEvent:
-    """Write an event row of the ticket; ``message``: the message the event records (a new
-    ticket's first message, a reply, a note, a customer message), for the receivers of
-    ``ticket_event_recorded``."""
-    event = TicketEvent.objects.create(
-        ticket=ticket,
-        type=type,
-        old_value=str(old or "")[:200],
-        new_value=str(new or "")[:200],
-        payload=payload or {},
-        at=now,
-        **actor.event_fields(),
-    )
-    ticket_event_recorded.send(sender=TicketEvent, event=event, message=message)
-    return event
 
 
 def _attachments_add(message: Message, checked: list[CheckedUpload]) -> list[Attachment]:
@@ -861,8 +833,6 @@ def ticket_order_exception_resolve(
 def _milestone_set(ticket: Ticket, milestone: str, actor: Actor, now: datetime) -> bool:
     """Record ``milestone`` on the locked ticket (the first time only); the caller syncs the
     clocks and saves. Returns whether it was new."""
-    from .sla.clocks import MILESTONES
-
     if milestone not in MILESTONES:
         raise ValueError(f"Unknown milestone {milestone!r}; known: {', '.join(MILESTONES)}")
     if milestone in ticket.milestones:

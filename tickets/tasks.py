@@ -4,6 +4,9 @@ from celery import shared_task
 from django.db import DatabaseError
 
 from . import services
+from .notifications import notifications_send_due
+from .sla.recompute import sla_recompute, sla_recompute_requested
+from .sla.sweeper import sla_sweep
 
 
 @shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
@@ -26,8 +29,6 @@ def tickets_close_solved_task() -> int:
 def sla_sweep_task() -> dict:
     from dataclasses import asdict
 
-    from .sla.sweeper import sla_sweep
-
     return asdict(sla_sweep())
 
 
@@ -42,8 +43,6 @@ def sla_sweep_task() -> dict:
     max_retries=150,
 )
 def sla_recompute_task(policy_ids: list[int] | None = None, calendar_ids=None) -> int:
-    from .sla.recompute import sla_recompute
-
     return sla_recompute(policy_ids=policy_ids, calendar_ids=calendar_ids)
 
 
@@ -51,13 +50,9 @@ def sla_recompute_task(policy_ids: list[int] | None = None, calendar_ids=None) -
 def notifications_email_task() -> int:
     from django.utils import timezone
 
-    from .notifications import notifications_send_due
-
     return notifications_send_due(now=timezone.now())
 
 
 @shared_task
 def sla_recompute_requested_task() -> int | None:
-    from .sla.recompute import sla_recompute_requested
-
     return sla_recompute_requested()

@@ -10,6 +10,7 @@ from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError
 
 from .choices import TicketEventType, TicketStatus
+from .events import ticket_event_record
 from .signals import ticket_status_changed
 
 S = TicketStatus
@@ -50,8 +51,6 @@ def ticket_apply_transition(*, ticket, target: str, actor: Actor, now: datetime)
 
     The caller holds the ticket's row lock inside a transaction and saves the ticket.
     """
-    from .services import ticket_event_record
-
     current = ticket.status
     check_transition(current, target)
     # Only solved → open is a reopen; solved → closed is the ordinary end of the ticket.

@@ -6,6 +6,7 @@ from django.utils import timezone
 from rest_framework.permissions import BasePermission
 from rest_framework_api_key.models import APIKey
 
+from csplatform.models import ApiKeyProfile
 from csplatform.roles import is_desk_user
 
 if TYPE_CHECKING:
@@ -56,7 +57,6 @@ def storefront_key_allows(request) -> bool:
     api_key = request.auth
     if not isinstance(api_key, APIKey):
         return False
-    from csplatform.models import ApiKeyProfile
 
     try:
         profile = api_key.profile  # loaded with the key by the authentication

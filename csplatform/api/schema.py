@@ -10,6 +10,8 @@ from drf_spectacular.extensions import (
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
+from .pagination import PeekPagination
+
 ErrorSerializer = inline_serializer(
     name="Error",
     fields={
@@ -181,8 +183,6 @@ class RequiredItemsSchema(OpenApiSerializerFieldExtension):
 def describe_page_parameters(result, generator, request, public):
     """Postprocessing hook: a ``page`` query parameter, wherever a view lists it, is described as
     ``PeekPagination`` reads it (a whole number from 1)."""
-    from .pagination import PeekPagination
-
     (page,) = PeekPagination().get_schema_operation_parameters(None)
     for path in result.get("paths", {}).values():
         for operation in path.values():

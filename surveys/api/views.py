@@ -16,7 +16,13 @@ from csplatform.api.schema import ERROR_RESPONSES, ErrorSerializer
 from surveys.choices import InvitationStatus, SurveyLanguage
 from surveys.models import SurveySettings
 from surveys.selectors import invitation_by_token, invitation_for_subject
-from surveys.services import COMMENT_MAX_LENGTH, SurveyAlreadyAnswered, SurveyExpired, survey_answer
+from surveys.services import (
+    COMMENT_MAX_LENGTH,
+    SurveyAlreadyAnswered,
+    SurveyExpired,
+    survey_answer,
+    survey_url,
+)
 from surveys.tokens import token_for
 
 from .serializers import (
@@ -156,8 +162,6 @@ class SurveyLinkApi(APIView):
         },
     )
     def get(self, request) -> Response:
-        from surveys.services import survey_url
-
         given = {
             name: request.query_params.get(name, "")
             for name in ("ticket", "order", "complaint")

@@ -3,6 +3,7 @@ from django.utils import timezone
 
 from orders.choices import Channel
 from tickets.choices import Priority, TicketKind, TicketStatus
+from tickets.models import Team
 from tickets.selectors import ORDERINGS, QueueFilters, ticket_queue
 
 
@@ -43,8 +44,6 @@ class TicketQueueFilter(django_filters.FilterSet):
         user = self.request.user
         team_id = None
         if data.get("team"):
-            from tickets.models import Team
-
             team_id = Team.objects.filter(name=data["team"]).values_list("id", flat=True).first()
             if team_id is None:
                 return self.queryset.none()

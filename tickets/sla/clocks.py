@@ -12,7 +12,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from tickets.choices import TicketStatus
+from tickets.models import SlaClock
 
+from .breaches import breaches_record
 from .calendar import WorkCalendar
 from .policies import LoadedPolicy, active_policies, calendar_for, policy_for
 
@@ -155,8 +157,6 @@ def clock_cancel(clock, cal: WorkCalendar, now: datetime) -> None:
 
 
 def _new_clock(ticket, metric: str, cycle: int, loaded: LoadedPolicy, started_at: datetime):
-    from tickets.models import SlaClock
-
     target = loaded.targets[metric]
     return SlaClock(
         ticket=ticket,
@@ -186,10 +186,6 @@ def ticket_clocks_sync(
     the ticket's row lock and saves the ticket afterwards. A clock that stops past its due
     time before a sweep saw it is recorded as a breach here, like the sweeper would.
     """
-    from tickets.models import SlaClock
-
-    from .sweeper import breaches_record
-
     policies = active_policies() if policies is None else policies
     loaded = policy_for(ticket, policies)
     clocks = list(
@@ -299,8 +295,6 @@ def ticket_due_times_set(ticket, clocks) -> None:
 
 def ticket_clocks_cancel(ticket, *, now: datetime) -> None:
     """Call off every running clock of the ticket (a duplicate merged into another)."""
-    from tickets.models import SlaClock
-
     clocks = list(
         SlaClock.objects.select_for_update(no_key=True).filter(
             ticket=ticket, stopped_at__isnull=True

@@ -21,23 +21,26 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from csplatform.locks import advisory_xact_lock
 from orders.choices import Channel, CustomerTier
 from tickets.choices import Priority, TicketKind, TicketStatus
-from tickets.models import SlaMetric
+from tickets.models import (
+    BusinessCalendar,
+    BusinessCalendarWorkday,
+    BusinessHours,
+    EscalationRule,
+    Holiday,
+    SlaMetric,
+    SlaPolicy,
+    SlaTarget,
+    Team,
+)
 
 from .calendar import WEEKDAYS, WorkCalendar
+from .locks import sla_config_lock
+from .recompute import sla_policy_deactivated
 
 METRICS = tuple(SlaMetric.values)
 ACTIONS = ("notify_assignee", "notify_supervisor", "notify_user", "raise_priority", "move_to_team")
-SLA_CONFIG_LOCK = "tickets.sla.config"
-
-
-def sla_config_lock(*, shared: bool = False) -> None:
-    """Hold the SLA configuration until the transaction ends: exclusively to write policies
-    or calendars, shared to count clocks with them (the recompute). The first lock of its
-    transaction (``csplatform.locks``)."""
-    advisory_xact_lock(SLA_CONFIG_LOCK, shared=shared)
 
 
 def calendar_check(spec: dict) -> WorkCalendar:
@@ -104,8 +107,6 @@ def conditions_check(policy: dict) -> None:
 
 
 def calendars_export() -> list[dict]:
-    from tickets.models import BusinessCalendar
-
     return [
         {"name": c.name, **c.spec()}
         for c in BusinessCalendar.objects.prefetch_related("hours", "holidays", "workdays")
@@ -113,8 +114,6 @@ def calendars_export() -> list[dict]:
 
 
 def policies_export() -> list[dict]:
-    from tickets.models import SlaPolicy
-
     out = []
     for p in SlaPolicy.objects.prefetch_related(
         "teams", "targets__calendar", "escalations__user", "escalations__team"
@@ -158,8 +157,6 @@ def policies_export() -> list[dict]:
 @transaction.atomic
 def calendars_replace(items: list[dict]) -> list[int]:
     """Replace every calendar named in ``items`` (others stay); returns the changed ids."""
-    from tickets.models import BusinessCalendar, BusinessCalendarWorkday, BusinessHours, Holiday
-
     sla_config_lock()
     changed = []
     for index, item in enumerate(items):
@@ -212,8 +209,6 @@ def calendar_days_add(
     not have yet, with their names. A date the calendar already has as the other kind of day
     is left as it is and reported: adding it would make the calendar contradict itself.
     Running it twice adds nothing the second time."""
-    from tickets.models import BusinessCalendar, BusinessCalendarWorkday, Holiday
-
     with transaction.atomic():
         sla_config_lock()
         # One import at a time per calendar: both would otherwise add the same dates.
@@ -245,8 +240,6 @@ def policies_replace(items: list[dict]) -> list[int]:
     by the recompute that follows)."""
     from django.contrib.auth import get_user_model
 
-    from tickets.models import BusinessCalendar, EscalationRule, SlaPolicy, SlaTarget, Team
-
     sla_config_lock()
     names = [(p.get("name") or "").strip() for p in items]
     if "" in names or len(set(names)) != len(names):
@@ -277,8 +270,6 @@ def policies_replace(items: list[dict]) -> list[int]:
             setattr(policy, field, list(item.get(field) or []))
         policy.save()
         if was_active and not policy.active:
-            from .recompute import sla_policy_deactivated
-
             sla_policy_deactivated(policy_id=policy.pk)
         policy.teams.set([teams[t] for t in item.get("teams") or []])
         policy.targets.exclude(metric__in=metrics).delete()

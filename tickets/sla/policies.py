@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch
 
+from tickets.models import BusinessCalendar, SlaPolicy, SlaTarget
+
 from .calendar import WorkCalendar
 
 
@@ -29,8 +31,6 @@ class LoadedPolicy:
 def active_policies() -> list[LoadedPolicy]:
     """The active policies in order, with their targets and calendars: one query each for the
     policies, teams, targets, calendars and the calendars' hours, holidays and make-up days."""
-    from tickets.models import BusinessCalendar, SlaPolicy, SlaTarget
-
     calendars = BusinessCalendar.objects.prefetch_related("hours", "holidays", "workdays")
     policies = SlaPolicy.objects.filter(active=True).prefetch_related(
         "teams",

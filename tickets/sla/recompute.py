@@ -15,10 +15,14 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from csplatform.enqueue import enqueue
 from csplatform.locks import retry_on_deadlock
+from tickets.choices import OPEN_STATUSES
+from tickets.models import SlaClock, Ticket, TicketSettings
+from tickets.signals import sla_clocks_recomputed
 
 from .clocks import CLOCK_FIELDS, clock_cancel, ticket_clocks_sync, ticket_due_times_set
-from .config import sla_config_lock
+from .locks import sla_config_lock
 from .policies import active_policies, calendar_for
 
 RUNNING = ("active", "paused", "breached")
@@ -30,8 +34,7 @@ def sla_recompute_after_commit(
     """Resync the clocks of these policies or calendars in the background once the edit has
     committed. When the broker cannot take the task, every running clock is resynced by the
     minute's ``sla-recompute-requested`` beat instead (more work, nothing lost)."""
-    from csplatform.enqueue import enqueue
-    from tickets.models import TicketSettings
+    # The tasks module calls into this one: the task is imported when queued.
     from tickets.tasks import sla_recompute_task
 
     ids = {"policy_ids": policy_ids} if policy_ids is not None else {}
@@ -49,8 +52,6 @@ def sla_recompute_after_commit(
 @transaction.atomic
 def sla_policy_deactivated(*, policy_id: int, now: datetime | None = None) -> int:
     """Cancel the running clocks of a deactivated policy: no further warnings for them."""
-    from tickets.models import SlaClock, Ticket
-
     now = now or timezone.now()
     running = SlaClock.objects.filter(
         policy_id=policy_id, status__in=("active", "paused"), stopped_at__isnull=True
@@ -99,9 +100,6 @@ def sla_recompute(
     of its solve, so the clock stops where the current rules stop it; breaches already
     recorded stay recorded.
     """
-    from tickets.choices import OPEN_STATUSES
-    from tickets.models import SlaClock, Ticket
-
     now = now or timezone.now()
     if everything:
         running = SlaClock.objects.filter(status__in=RUNNING, stopped_at__isnull=True)
@@ -129,9 +127,6 @@ def sla_recompute(
 @retry_on_deadlock
 @transaction.atomic
 def _recompute_batch(ticket_ids: list[int], now: datetime) -> None:
-    from tickets.choices import OPEN_STATUSES
-    from tickets.models import Ticket
-
     sla_config_lock(shared=True)
     # Read under the lock, batch by batch: a policy deleted since the last batch is gone here.
     policies = active_policies()
@@ -156,9 +151,6 @@ def sla_recompute_requested(*, now: datetime | None = None, batch_size: int = 50
     run cut short (worker killed) is simply done again by the next beat. Returns the number of
     tickets resynced, or None when nothing was requested.
     """
-    from tickets.models import TicketSettings
-    from tickets.signals import sla_clocks_recomputed
-
     requested = TicketSettings.load().sla_recompute_requested_at
     if requested is None:
         return None

@@ -8,20 +8,26 @@ so a retried or concurrent sweep never alerts twice. A breach is never undone.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
-from csplatform.bulk import RowWriter
-from tickets.signals import sla_breached
+from tickets.models import EscalationAction, SlaClock, SlaEvent, SlaEventKind, Ticket
+from tickets.notifications import notify
+from tickets.services import ticket_escalate
 
+from .breaches import (
+    ACTIVE,
+    BREACHED,
+    DueClock,
+    alerts_write,
+    breaches_write,
+    escalation_ladders,
+    metric_label,
+)
 from .policies import calendar_for, work_calendar_of
-
-ACTIVE, BREACHED = "active", "breached"
 
 
 @dataclass
@@ -51,30 +57,6 @@ def _in_batches(step, now: datetime, batch_size: int) -> int:
         total += done
         if done < batch_size:
             return total
-
-
-@dataclass(slots=True)
-class DueClock:
-    """What a warning or breach needs of a clock, its ticket and its recipients, read as
-    plain values (a batch of model instances with five related rows each costs more to build
-    than the statements that write the batch)."""
-
-    pk: int
-    ticket_id: int
-    metric: str
-    due_at: datetime | None
-    breached_at: datetime | None
-    stopped_at: datetime | None
-    policy_id: int | None
-    ticket_number: str
-    ticket_kind: str
-    assignee_id: int | None  # None as well when the assignee's account is inactive
-    supervisor_id: int | None  # the team supervisor, likewise
-    hold_calendar_id: int | None  # the calendar its notifications wait for, if any
-    holds: bool  # the target holds notifications outside business hours
-    status: str = ACTIVE
-    escalation_level: int = 0
-    next_escalation_at: datetime | None = None
 
 
 _DUE_FIELDS = (
@@ -146,8 +128,6 @@ def _locked(queryset, batch_size: int, due_field: str) -> list[DueClock]:
     in the order of the partial index the filter uses: a batch is read off the index, where
     ordering by id would join and sort every due clock.
     """
-    from tickets.models import SlaClock
-
     ids = [
         clock.pk
         for clock in queryset.select_for_update(
@@ -158,17 +138,6 @@ def _locked(queryset, batch_size: int, due_field: str) -> list[DueClock]:
         .order_by(due_field, "id")[:batch_size]
     ]
     return _due_clocks(SlaClock.objects.filter(pk__in=ids).order_by(due_field, "id"))
-
-
-def _due_detail(clock) -> dict:
-    """When the clock was due: its due time, or for a clock that stopped late (its due time
-    already cleared) the time it breached at."""
-    due = clock.due_at or clock.breached_at
-    return {"due_at": due.isoformat() if due else None}
-
-
-def _metric_label(clock) -> str:
-    return clock.metric.replace("_", " ")
 
 
 def _hold_calendar(clock):
@@ -182,72 +151,9 @@ def _hold_calendar(clock):
     return calendar_for(target)
 
 
-class _Deliveries:
-    """When a batch's notifications are delivered: now, or for a target that holds them
-    outside business hours the next opening of the calendar; one lookup per calendar."""
-
-    def __init__(self, now: datetime):
-        self.now = now
-        self.by_calendar: dict[int, datetime] = {}
-
-    def after(self, clock: DueClock) -> datetime:
-        if not clock.holds or clock.hold_calendar_id is None:
-            return self.now
-        at = self.by_calendar.get(clock.hold_calendar_id)
-        if at is None:
-            from tickets.models import BusinessCalendar
-
-            calendar = work_calendar_of(BusinessCalendar.objects.get(pk=clock.hold_calendar_id))
-            at = calendar.next_opening(self.now) if calendar.has_open_time else self.now
-            self.by_calendar[clock.hold_calendar_id] = at
-        return at
-
-
-def _notifications(clocks, event_ids, recipients, kind: str, now: datetime) -> list[dict]:
-    """One notification per distinct recipient of each clock's event, as rows to insert."""
-    from tickets.notifications import TEXTS
-
-    deliveries = _Deliveries(now)
-    rows = []
-    for clock, event_id in zip(clocks, event_ids, strict=True):
-        text = TEXTS[kind].format(number=clock.ticket_number, metric=_metric_label(clock))[:300]
-        deliver_after = deliveries.after(clock)
-        for user_id in dict.fromkeys(u for u in recipients(clock) if u is not None):
-            rows.append(
-                {
-                    "user": user_id,
-                    "ticket": clock.ticket_id,
-                    "kind": kind,
-                    "text": text,
-                    "created_at": now,
-                    "deliver_after": deliver_after,
-                    "sla_event": event_id,
-                }
-            )
-    return rows
-
-
-def _events_and_notifications(clocks, kind: str, recipients, now: datetime) -> None:
-    """Insert one ``kind`` event per clock and its notifications: two COPYs on PostgreSQL."""
-    from tickets.models import Notification, SlaEvent
-
-    writer = RowWriter(now, SlaEvent)
-    event_ids = writer.insert(
-        SlaEvent,
-        [{"clock": c.pk, "kind": kind, "at": now, "detail": _due_detail(c)} for c in clocks],
-        with_ids=True,
-    )
-    notification_kind = f"sla_{kind}"
-    writer.insert(
-        Notification, _notifications(clocks, event_ids, recipients, notification_kind, now)
-    )
-
-
 def _warnings_batch(now: datetime, batch_size: int) -> int:
     """Warn the clocks that reached their warning share and are not yet due: one that is
     already due gets its breach instead (the breaches run first), not two alerts at once."""
-    from tickets.models import SlaClock, SlaEventKind
-
     clocks = _locked(
         SlaClock.objects.filter(
             status=ACTIVE, warned_at__isnull=True, warn_at__lte=now, due_at__gt=now
@@ -256,7 +162,7 @@ def _warnings_batch(now: datetime, batch_size: int) -> int:
         "warn_at",
     )
     # The assignee, else the team's supervisor.
-    _events_and_notifications(
+    alerts_write(
         clocks, SlaEventKind.WARNING.value, lambda c: [c.assignee_id or c.supervisor_id], now
     )
     # The whole batch in one UPDATE (warned now, all of them).
@@ -265,135 +171,16 @@ def _warnings_batch(now: datetime, batch_size: int) -> int:
 
 
 def _breaches_batch(now: datetime, batch_size: int) -> int:
-    from tickets.models import SlaClock
-
     clocks = _locked(SlaClock.objects.filter(status=ACTIVE, due_at__lte=now), batch_size, "due_at")
     for clock in clocks:
         clock.status = BREACHED
         clock.breached_at = clock.due_at
-    _breaches_write(clocks, now=now)
+    breaches_write(clocks, now=now)
     return len(clocks)
-
-
-def _rules_for(clocks) -> dict:
-    from tickets.models import EscalationRule
-
-    keys = {(c.policy_id, c.metric) for c in clocks if c.policy_id}
-    rules: dict = {key: [] for key in keys}
-    if keys:
-        for rule in EscalationRule.objects.filter(policy_id__in={k[0] for k in keys}):
-            if (rule.policy_id, rule.metric) in rules:
-                rules[(rule.policy_id, rule.metric)].append(rule)
-    return rules
-
-
-def breaches_record(clocks, *, ticket, now: datetime) -> None:
-    """Record the breaches of clocks a ticket service stopped late (``ticket``, which it
-    holds locked, as it stands in that service): one event each, notify, schedule
-    escalations. The clocks are saved as breached already."""
-    from django.contrib.auth import get_user_model
-
-    if not clocks:
-        return
-    team = ticket.team
-    supervisor_id = team.supervisor_id if team else None
-    active = set(
-        get_user_model()
-        .objects.filter(pk__in={ticket.assignee_id, supervisor_id} - {None}, is_active=True)
-        .values_list("pk", flat=True)
-    )
-    _breaches_write(
-        [
-            DueClock(
-                pk=c.pk,
-                ticket_id=ticket.pk,
-                metric=c.metric,
-                due_at=c.due_at,
-                breached_at=c.breached_at,
-                stopped_at=c.stopped_at,
-                policy_id=c.policy_id,
-                ticket_number=ticket.number,
-                ticket_kind=ticket.kind,
-                assignee_id=ticket.assignee_id if ticket.assignee_id in active else None,
-                supervisor_id=supervisor_id if supervisor_id in active else None,
-                hold_calendar_id=(team.calendar_id if team else None)
-                or (c.target.calendar_id if c.target else None),
-                holds=bool(c.target and c.target.hold_notifications_outside_hours),
-                status=c.status,
-            )
-            for c in clocks
-        ],
-        now,
-    )
-
-
-def _breaches_write(clocks: list[DueClock], now: datetime) -> None:
-    """One breach event per clock (status and breach time set), its notifications to the
-    assignee and the team supervisor, and the first escalation level scheduled."""
-    from tickets.models import SlaEventKind
-
-    if not clocks:
-        return
-    _events_and_notifications(
-        clocks, SlaEventKind.BREACH.value, lambda c: [c.assignee_id, c.supervisor_id], now
-    )
-    rules = _rules_for(clocks)
-    for clock in clocks:
-        ladder = rules.get((clock.policy_id, clock.metric), [])
-        clock.escalation_level = 0
-        clock.next_escalation_at = (
-            clock.breached_at + timedelta(minutes=ladder[0].minutes_after_breach)
-            if ladder and clock.stopped_at is None
-            else None
-        )
-    _breach_fields_save(clocks)
-    breached = [(c.ticket_id, c.pk, c.metric, c.ticket_kind) for c in clocks]
-    transaction.on_commit(lambda: _breaches_announce(breached, now))
-
-
-def _breaches_announce(breached: list[tuple[int, int, str, str]], now: datetime) -> None:
-    from tickets.models import Ticket
-
-    for ticket_id, clock_id, metric, kind in breached:
-        sla_breached.send(
-            sender=Ticket,
-            ticket_id=ticket_id,
-            ticket_kind=kind,
-            clock_id=clock_id,
-            metric=metric,
-            at=now,
-        )
-
-
-def _breach_fields_save(clocks) -> None:
-    """Write status, breached_at, escalation level and next escalation of breached clocks.
-
-    Clocks breached at their stored due time and escalating after the same delay share one
-    UPDATE that reads ``due_at``: a batch takes a few statements, where ``bulk_update``
-    would build a CASE branch per clock and field.
-    """
-    from tickets.models import SlaClock
-
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    for c in clocks:
-        at_due = c.due_at is not None and c.breached_at == c.due_at
-        delay = c.next_escalation_at - c.breached_at if c.next_escalation_at else None
-        key = (c.status, c.escalation_level, None if at_due else c.breached_at, delay)
-        groups[key].append(c.pk)
-    for (status, level, breached_at, delay), ids in groups.items():
-        breached = F("due_at") if breached_at is None else breached_at
-        SlaClock.objects.filter(pk__in=ids).update(
-            status=status,
-            escalation_level=level,
-            breached_at=breached,
-            next_escalation_at=None if delay is None else breached + delay,
-        )
 
 
 def _escalations(now: datetime, batch_size: int) -> int:
     """Run due escalation levels, one ticket at a time (actions may change the ticket)."""
-    from tickets.models import SlaClock
-
     due = list(
         SlaClock.objects.filter(
             next_escalation_at__lte=now, stopped_at__isnull=True, status=BREACHED
@@ -409,8 +196,6 @@ def _escalations(now: datetime, batch_size: int) -> int:
 
 
 def _escalate(clock_id: int, ticket_id: int, now: datetime) -> int:
-    from tickets.models import SlaClock, SlaEvent, SlaEventKind, Ticket
-
     # Ticket before clock, the order every ticket service locks in.
     ticket = (
         Ticket.objects.select_for_update(skip_locked=True, no_key=True).filter(pk=ticket_id).first()
@@ -425,7 +210,7 @@ def _escalate(clock_id: int, ticket_id: int, now: datetime) -> int:
     )
     if clock is None:
         return 0
-    ladder = _rules_for([clock]).get((clock.policy_id, clock.metric), [])
+    ladder = escalation_ladders([clock]).get((clock.policy_id, clock.metric), [])
     steps = 0
     while clock.next_escalation_at and clock.next_escalation_at <= now:
         level = clock.escalation_level + 1
@@ -460,10 +245,6 @@ def _escalate(clock_id: int, ticket_id: int, now: datetime) -> int:
 
 
 def _escalation_action(rule, ticket, clock, event, now: datetime) -> None:
-    from tickets.models import EscalationAction
-    from tickets.notifications import notify
-    from tickets.services import ticket_escalate
-
     action = rule.action
     recipients = []
     if action == EscalationAction.NOTIFY_ASSIGNEE:
@@ -484,6 +265,6 @@ def _escalation_action(rule, ticket, clock, event, now: datetime) -> None:
             now=now,
             sla_event=event,
             hold_until_open=_hold_calendar(clock),
-            metric=_metric_label(clock),
+            metric=metric_label(clock),
             level=event.level,
         )

@@ -1,0 +1,37 @@
+"""The ticket's timeline: one row per change, by whom, announced to the apps that react."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from csplatform.actors import Actor
+
+from .models import Message, Ticket, TicketEvent
+from .signals import ticket_event_recorded
+
+
+def ticket_event_record(
+    *,
+    ticket: Ticket,
+    type: str,
+    actor: Actor,
+    now: datetime,
+    old: str = "",
+    new: str = "",
+    payload: dict | None = None,
+    message: Message | None = None,
+) -> TicketEvent:
+    """Write an event row of the ticket; ``message``: the message the event records (a new
+    ticket's first message, a reply, a note, a customer message), for the receivers of
+    ``ticket_event_recorded``."""
+    event = TicketEvent.objects.create(
+        ticket=ticket,
+        type=type,
+        old_value=str(old or "")[:200],
+        new_value=str(new or "")[:200],
+        payload=payload or {},
+        at=now,
+        **actor.event_fields(),
+    )
+    ticket_event_recorded.send(sender=TicketEvent, event=event, message=message)
+    return event
