@@ -23,22 +23,19 @@ from csplatform.locks import retry_on_deadlock
 from csplatform.roles import ADMIN, SUPERVISOR, role_of
 from csplatform.uploads import MAX_PER_RETURN_REQUEST, uploads_check
 from orders.locks import order_lock
-from orders.models import Order, OrderLine
-from orders.services import order_lines_returned_add, order_refund_release, order_refund_reserve
+from orders.models import Order
+from orders.services import order_lines_returned_add, order_refund_reserve
 from tickets.choices import TicketKind
 from tickets.services import ticket_create, ticket_milestone_record, ticket_system_change
-from tickets.sla.calendar import WorkCalendar
 
 from . import rules as return_rules
+from .checks import return_lines_check, return_request_check
 from .choices import EVIDENCE_OPEN_STATUSES, GOODS_BACK, RefundStatus, ReturnStatus, ReturnType
 from .events import return_event_record
-from .gateways import GatewayUnavailable, Payout, gateway
-from .models import CategoryRule, Refund, RefundRules, ReturnEvidence, ReturnLine, ReturnRequest
-from .signals import refund_settled_recorded
+from .models import Refund, RefundRules, ReturnEvidence, ReturnLine, ReturnRequest
+from .rules import CENT
 from .transitions import check_transition, return_apply_transition
-
-CENT = Decimal("0.01")
-MAX_PAYOUT_ATTEMPTS = 5
+from .working_days import refund_working_days_calendar
 
 
 class NeedsSupervisor(DomainError):
@@ -84,90 +81,17 @@ def return_request_create(
     handled on that ticket instead of a new one.
     """
     now = now or timezone.now()
-    if not lines:
-        raise InvalidInput(
-            _("Name at least one line."), errors={"lines": [_("At least one line.")]}
-        )
-    if any(quantity < 1 for _sku, quantity in lines):
-        raise InvalidInput(
-            _("Quantities must be at least 1."), errors={"lines": [_("Quantity below 1.")]}
-        )
+    return_lines_check(lines)
     order = _lock_order(order.pk)
     if ticket is not None:
         if ticket.order_id != order.pk:
             raise InvalidInput(_("The ticket is about another order."), code="ticket_order")
         if ReturnRequest.objects.filter(ticket=ticket).exists():
             raise ConflictError(_("This ticket already has a return."), code="ticket_has_return")
-    by_sku = {line.sku: line for line in OrderLine.objects.filter(order=order)}
-    requested = []
-    for sku, quantity in lines:
-        if sku not in by_sku:
-            raise return_rules.ReturnRefused(
-                _("The order has no line with SKU %(sku)s.") % {"sku": sku},
-                code="unknown_sku",
-                sku=sku,
-            )
-        requested.append(return_rules.RequestedLine(order_line=by_sku[sku], quantity=quantity))
-    if len({line.order_line.pk for line in requested}) != len(requested):
-        raise InvalidInput(
-            _("Each SKU may appear once."), errors={"lines": [_("Each SKU may appear once.")]}
-        )
-    if order.paid_amount <= 0:
-        raise return_rules.ReturnRefused(_("Nothing has been paid on this order."), code="not_paid")
-    whole_lines = return_rules.refunds_whole_lines(order, type)
-    if whole_lines:
-        # Nothing of an unshipped line will be sent: the refund takes the whole line.
-        requested = [
-            return_rules.RequestedLine(
-                order_line=line.order_line,
-                quantity=line.order_line.quantity - line.order_line.quantity_returned,
-            )
-            for line in requested
-        ]
-    rules = RefundRules.load()
-    category_rules = {c.category: c for c in CategoryRule.objects.all()}
-    return_rules.check_window(
-        order=order,
-        reason=reason,
-        type=type,
-        lines=requested,
-        rules=rules,
-        category_rules=category_rules,
-        now=now,
+    checked = return_request_check(
+        order=order, type=type, reason=reason, lines=lines, amount=amount, now=now
     )
-    return_rules.check_quantities(order=order, lines=requested)
-    refundable = order.paid_amount - order.refunded_amount
-    if type == ReturnType.EXCHANGE:
-        amount = Decimal("0.00")
-    else:
-        value = return_rules.lines_value(requested)
-        due = min(value, refundable)
-        if whole_lines and amount is not None and Decimal(amount).quantize(CENT) != due:
-            raise return_rules.ReturnRefused(
-                _("Before shipment a refund covers whole lines: %(due)s, not %(amount)s.")
-                % {"due": due, "amount": amount},
-                code="whole_line_before_shipment",
-                amount_due=str(due),
-            )
-        amount = due if amount is None else Decimal(amount).quantize(CENT)
-        if amount <= 0 and due > 0:
-            raise InvalidInput(
-                _("The amount must be above zero."), errors={"amount": [_("Must be above zero.")]}
-            )
-        if amount > value:
-            raise return_rules.ReturnRefused(
-                _("%(amount)s is more than the %(value)s the returned items are worth.")
-                % {"amount": amount, "value": value},
-                code="amount_exceeds_items",
-                items_value=str(value),
-            )
-        return_rules.check_amount(order=order, amount=amount)
-        if amount <= 0:
-            raise return_rules.ReturnRefused(
-                _("Nothing is left to refund on this order."),
-                code="amount_exceeds_refundable",
-                refundable=str(refundable),
-            )
+    requested, amount, rules = checked.lines, checked.amount, checked.rules
 
     request = ReturnRequest.objects.create(
         order=order,
@@ -420,32 +344,6 @@ def return_request_ship_back(
     return request
 
 
-def refund_working_days_calendar(rules: RefundRules):
-    """Whole working days: the rules' calendar's open weekdays, holidays and make-up working
-    days (a Saturday worked after 国庆 is a working day), or Mon–Fri.
-
-    Business hours do not matter for a deadline in working days, so every open weekday and
-    every make-up day counts from midnight to midnight.
-    """
-    whole_day = ((0, 1440),)
-    if rules.working_calendar_id:
-        calendar = rules.working_calendar.work_calendar()
-        if calendar.tz is None:
-            return calendar
-        return WorkCalendar(
-            tz=calendar.tz,
-            week=tuple(whole_day if day else () for day in calendar.week),
-            holidays=calendar.holidays,
-            workdays=tuple((day, whole_day if hours else ()) for day, hours in calendar.workdays),
-        )
-    return WorkCalendar.from_spec(
-        {
-            "timezone": timezone.get_default_timezone_name(),
-            "week": {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
-        }
-    )
-
-
 @retry_on_deadlock
 @transaction.atomic
 def return_request_receive(
@@ -683,145 +581,6 @@ def return_ticket_solve(*, request_id: int, now: datetime | None = None) -> str 
         now=now,
     )
     return request.ticket.number
-
-
-# --- Payouts ----------------------------------------------------------------------------------
-#
-# A payout is three steps. (1) Claim: under the refund's row lock, count the attempt and take a
-# lease, and commit. (2) Call the gateway outside any transaction, with the refund's own id as
-# the idempotency key: no row lock is held over a network call, and what the provider did is
-# never rolled back with our transaction. (3) Settle: record the outcome under the locks.
-# A worker killed between (2) and (3) leaves the refund pending with an expired lease; the
-# stuck-payout sweep queues it again and the provider answers the repeated key with the first
-# payout. The lease keeps a second worker from calling the gateway while one is in flight, so
-# a payout is given up only when no call that might still succeed is running. Gateway calls
-# must time out well within the lease.
-
-PAYOUT_LEASE = timedelta(minutes=5)
-
-
-@retry_on_deadlock
-def _payout_claim(refund_id: int, now: datetime) -> Refund | None:
-    with transaction.atomic():
-        # Only the refund row: the order is read, not locked (order → refund lock order).
-        refund = (
-            Refund.objects.select_for_update(of=("self",), no_key=True)
-            .select_related("order")
-            .get(pk=refund_id)
-        )
-        if refund.status != RefundStatus.PENDING:
-            return None
-        if refund.payout_lease_until is not None and refund.payout_lease_until > now:
-            return None  # another worker's call is in flight
-        refund.attempts += 1
-        refund.payout_lease_until = now + PAYOUT_LEASE
-        refund.save(update_fields=["attempts", "payout_lease_until"])
-    return refund
-
-
-@retry_on_deadlock
-@transaction.atomic
-def _payout_settle(refund_id: int, payout: Payout, now: datetime) -> Refund:
-    refund = Refund.objects.select_for_update(no_key=True).get(pk=refund_id)
-    if refund.status != RefundStatus.PENDING:
-        return refund
-    refund.status = RefundStatus.SUCCEEDED
-    refund.provider_reference = payout.reference
-    refund.settled_at = now
-    refund.last_error = ""
-    refund.payout_lease_until = None
-    refund.save()
-    refund_settled_recorded.send(sender=Refund, refund=refund)
-    if refund.request_id:
-        return_event_record(
-            request=refund.request,
-            type="refund_paid",
-            actor=Actor.system("payouts"),
-            now=now,
-            refund=refund.pk,
-            amount=str(refund.amount),
-            repeated=payout.repeated,
-        )
-    return refund
-
-
-@retry_on_deadlock
-@transaction.atomic
-def _payout_attempt_failed(refund_id: int, error: str, now: datetime) -> tuple[Refund, bool]:
-    """Record a failed call; give up after the last attempt. Returns (refund, given_up)."""
-    refund = Refund.objects.only("order_id").get(pk=refund_id)
-    _lock_order(refund.order_id)
-    refund = Refund.objects.select_for_update(no_key=True).get(pk=refund_id)
-    if refund.status != RefundStatus.PENDING:
-        return refund, False
-    refund.last_error = error[:300]
-    refund.payout_lease_until = None
-    refund.save(update_fields=["last_error", "payout_lease_until"])
-    if refund.attempts < MAX_PAYOUT_ATTEMPTS:
-        return refund, False
-    return _refund_give_up(refund, now), True
-
-
-def refund_payout(*, refund_id: int, now: datetime | None = None) -> Refund:
-    """Pay the refund out once. Safe to run again and concurrently: a refund that is not
-    pending, or whose payout another worker is making, is left alone; the gateway pays each
-    key once. Raises ``GatewayUnavailable`` when the attempt failed and may be retried."""
-    now = now or timezone.now()
-    refund = _payout_claim(refund_id, now)
-    if refund is None:
-        return Refund.objects.get(pk=refund_id)
-    try:
-        payout = gateway().refund(
-            idempotency_key=refund.idempotency_key,
-            amount=refund.amount,
-            currency=refund.currency,
-            order_number=refund.order.number,
-        )
-    except GatewayUnavailable as error:
-        refund, given_up = _payout_attempt_failed(refund_id, str(error), now)
-        if given_up or refund.status != RefundStatus.PENDING:
-            return refund
-        raise
-    return _payout_settle(refund_id, payout, now)
-
-
-def _refund_give_up(refund: Refund, now: datetime) -> Refund:
-    """Release the amount of a payout that failed for good and put it before a supervisor.
-    The caller holds the order's and the refund's row locks."""
-    refund.status = RefundStatus.FAILED
-    refund.needs_attention = True
-    refund.settled_at = now
-    refund.payout_lease_until = None
-    refund.save()
-    order_refund_release(order_id=refund.order_id, amount=refund.amount)
-    if refund.request_id:
-        return_event_record(
-            request=refund.request,
-            type="payout_failed",
-            actor=Actor.system("payouts"),
-            now=now,
-            refund=refund.pk,
-            error=refund.last_error,
-        )
-    return refund
-
-
-@retry_on_deadlock
-@transaction.atomic
-def refund_fail(*, refund_id: int, now: datetime | None = None) -> Refund:
-    """Give up on a pending payout by hand: release the amount and show it to a supervisor.
-
-    Refused while a payout call is in flight: it might still succeed.
-    """
-    now = now or timezone.now()
-    refund = Refund.objects.only("order_id").get(pk=refund_id)
-    _lock_order(refund.order_id)
-    refund = Refund.objects.select_for_update(no_key=True).get(pk=refund_id)
-    if refund.status != RefundStatus.PENDING:
-        return refund
-    if refund.payout_lease_until is not None and refund.payout_lease_until > now:
-        raise ConflictError(_("A payout of this refund is in progress."), code="payout_in_flight")
-    return _refund_give_up(refund, now)
 
 
 # --- Evidence ---------------------------------------------------------------------------------

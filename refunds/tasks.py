@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import services, timers
+from . import payouts, services, timers
 from .gateways import GatewayUnavailable
 
 
@@ -11,10 +11,10 @@ from .gateways import GatewayUnavailable
     autoretry_for=(GatewayUnavailable,),
     retry_backoff=5,
     retry_backoff_max=600,
-    max_retries=services.MAX_PAYOUT_ATTEMPTS,
+    max_retries=payouts.MAX_PAYOUT_ATTEMPTS,
 )
 def refund_payout_task(self, refund_id: int) -> str:
-    return services.refund_payout(refund_id=refund_id).status
+    return payouts.refund_payout(refund_id=refund_id).status
 
 
 @shared_task

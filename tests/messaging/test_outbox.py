@@ -9,9 +9,9 @@ from django.db import transaction
 from messaging.choices import DeliveryStatus, WebhookEventType
 from messaging.models import OutboxEvent, WebhookDelivery
 from orders.services import order_exception_raise
+from refunds.payouts import refund_payout
 from refunds.services import (
     refund_create,
-    refund_payout,
     return_request_inspect,
     return_request_receive,
 )

@@ -28,7 +28,7 @@ from hypothesis.stateful import (
 
 from csplatform.api.errors import DomainError
 from orders.models import Order, OrderLine
-from refunds import services
+from refunds import payouts, services
 from refunds.choices import RefundStatus, ReturnReason, ReturnStatus, ReturnType
 from refunds.gateways import GatewayUnavailable
 from refunds.models import GatewayPayout, Refund, ReturnRequest
@@ -223,13 +223,13 @@ class MoneyMachine(RuleBasedStateMachine):
 
     def pay_out(self, refund_id, gateway_up):
         if gateway_up:
-            services.refund_payout(refund_id=refund_id, now=self.now)
+            payouts.refund_payout(refund_id=refund_id, now=self.now)
             return
         with (
-            mock.patch.object(services, "gateway", DownGateway),
+            mock.patch.object(payouts, "gateway", DownGateway),
             contextlib.suppress(GatewayUnavailable),
         ):
-            services.refund_payout(refund_id=refund_id, now=self.now)
+            payouts.refund_payout(refund_id=refund_id, now=self.now)
 
     @precondition(lambda self: self.requests)
     @rule(index=PICK, steps=st.integers(min_value=1, max_value=8), gateway_up=st.booleans())
@@ -309,7 +309,7 @@ class MoneyMachine(RuleBasedStateMachine):
 def test_money_invariants_hold_after_every_step_of_random_sequences():
     agent, boss = agent_user(), supervisor_user()
     # Two failed calls give a payout up, so that random sequences reach that path too.
-    with mock.patch.object(services, "MAX_PAYOUT_ATTEMPTS", 2):
+    with mock.patch.object(payouts, "MAX_PAYOUT_ATTEMPTS", 2):
         run_state_machine_as_test(
             lambda: MoneyMachine(agent, boss),
             settings=settings(

@@ -10,16 +10,14 @@ from django.db import transaction
 from django.test import override_settings
 
 from csplatform.api.errors import ConflictError
+from refunds import payouts as refund_payouts
 from refunds import services
 from refunds.choices import RefundStatus, ReturnStatus
 from refunds.gateways import GatewayUnavailable, SimulatedGateway
 from refunds.models import GatewayPayout, Refund, ReturnEvent
+from refunds.payouts import MAX_PAYOUT_ATTEMPTS, PAYOUT_LEASE, refund_fail, refund_payout
 from refunds.services import (
-    MAX_PAYOUT_ATTEMPTS,
-    PAYOUT_LEASE,
     refund_create,
-    refund_fail,
-    refund_payout,
     refund_retry,
     return_request_inspect,
     return_request_receive,
@@ -91,7 +89,7 @@ def payouts(refund) -> int:
 def test_the_gateway_is_called_after_the_refund_is_committed_never_inside_its_transaction():
     request, boss = inspected_request()
     spy = SpyGateway()
-    with mock.patch.object(services, "gateway", spy), transaction.atomic():
+    with mock.patch.object(refund_payouts, "gateway", spy), transaction.atomic():
         refund = refund_create(request=request, amount=Decimal("99.00"), by_user=boss, now=NOW)
         assert spy.calls == []  # nothing goes out while the transaction may still roll back
     assert len(spy.calls) == 1
@@ -120,7 +118,7 @@ def test_a_rolled_back_refund_is_never_paid(django_capture_on_commit_callbacks):
 def test_a_payout_run_twice_pays_once():
     refund = new_refund()
     spy = SpyGateway()
-    with mock.patch.object(services, "gateway", spy):
+    with mock.patch.object(refund_payouts, "gateway", spy):
         first = refund_payout(refund_id=refund.pk, now=NOW)
         second = refund_payout(refund_id=refund.pk, now=NOW + DAY)
     assert first.status == second.status == RefundStatus.SUCCEEDED
@@ -143,14 +141,14 @@ def test_a_worker_killed_after_the_gateway_paid_is_retried_and_pays_once():
         return Killed()
 
     with (
-        mock.patch.object(services, "gateway", killed_after_the_call),
+        mock.patch.object(refund_payouts, "gateway", killed_after_the_call),
         pytest.raises(SystemExit),
     ):
         refund_payout(refund_id=refund.pk, now=NOW)
     refund.refresh_from_db()
     assert refund.status == RefundStatus.PENDING
     assert payouts(refund) == 1
-    with mock.patch.object(services, "gateway", spy):
+    with mock.patch.object(refund_payouts, "gateway", spy):
         # While the lease runs the dead worker might still be calling: nobody else calls.
         refund_payout(refund_id=refund.pk, now=NOW + PAYOUT_LEASE - timedelta(seconds=1))
         assert len(spy.calls) == 1
@@ -165,7 +163,7 @@ def test_a_worker_killed_after_the_gateway_paid_is_retried_and_pays_once():
 @pytest.mark.django_db
 def test_a_crash_inside_the_settling_transaction_is_retried_and_gets_the_same_payout():
     refund = new_refund()
-    settle = services._payout_settle
+    settle = refund_payouts._payout_settle
 
     def crash_before_commit(*args, **kwargs):
         with transaction.atomic():
@@ -173,7 +171,7 @@ def test_a_crash_inside_the_settling_transaction_is_retried_and_gets_the_same_pa
             raise SystemExit("worker killed before the commit")
 
     with (
-        mock.patch.object(services, "_payout_settle", crash_before_commit),
+        mock.patch.object(refund_payouts, "_payout_settle", crash_before_commit),
         pytest.raises(SystemExit),
     ):
         refund_payout(refund_id=refund.pk, now=NOW)
@@ -201,7 +199,7 @@ def test_the_payout_task_retries_gateway_outages_with_backoff():
 def test_a_passing_outage_is_retried_until_paid_once():
     refund = new_refund()
     spy = SpyGateway(fail_times=2)
-    with mock.patch.object(services, "gateway", spy), retries_run_in_process():
+    with mock.patch.object(refund_payouts, "gateway", spy), retries_run_in_process():
         refund_payout_task.delay(refund.pk)
     refund.refresh_from_db()
     assert refund.status == RefundStatus.SUCCEEDED

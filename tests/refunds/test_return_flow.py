@@ -10,11 +10,11 @@ from csplatform.actors import Actor
 from orders.choices import OrderStatus
 from refunds.choices import RefundStatus, ReturnStatus
 from refunds.models import GatewayPayout
+from refunds.payouts import refund_payout
 from refunds.rules import ReturnRefused
 from refunds.services import (
     NeedsSupervisor,
     refund_create,
-    refund_payout,
     return_request_approve,
     return_request_create,
     return_request_inspect,

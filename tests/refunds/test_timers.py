@@ -9,8 +9,8 @@ import pytest
 from orders.models import Order
 from refunds.choices import RefundStatus, ReturnStatus
 from refunds.models import Refund, ReturnEvent
+from refunds.payouts import PAYOUT_LEASE
 from refunds.services import (
-    PAYOUT_LEASE,
     return_request_approve,
     return_request_receive,
     return_request_ship_back,
