@@ -48,8 +48,8 @@ from .choices import (
     RemedyType,
     ResponsibleParty,
 )
+from .escalation import ESCALATING_METRICS
 from .models import Complaint, ComplaintEvent, SeverityRules
-from .services import ESCALATING_METRICS
 
 S = ComplaintStatus
 C = ComplaintCategory

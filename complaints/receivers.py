@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from csplatform.enqueue import enqueue
 
-from .services import ESCALATING_METRICS
+from .escalation import ESCALATING_METRICS
 from .tasks import complaint_escalate_for_breach_task
 
 

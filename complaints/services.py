@@ -1,4 +1,4 @@
-"""Every write to complaints: filing and grading, the lifecycle, escalation, remedy,
+"""Every write to complaints: filing and grading, the lifecycle, escalation by hand, remedy,
 the customer's confirmation and the periodic close of unconfirmed outcomes.
 
 A complaint is handled on its own ticket (kind ``complaint``), opened through
@@ -6,38 +6,25 @@ A complaint is handled on its own ticket (kind ``complaint``), opened through
 response 15 min, ``acceptance`` 24 h, ``plan`` 48 h) and stops the last two when the milestone
 is recorded here. Lock order: complaint → ticket → order (refunds lock order → return request).
 
-Escalation levels and who hears about them (``level_people``):
-
-1. agent — the ticket's assignee;
-2. senior agent — the members of the ticket's team flagged as senior agents in admin
-   (``SeniorAgent``); the team supervisor when the team has none;
-3. supervisor — the supervisor of the ticket's team;
-4. manager — the active users with the admin role.
+The escalation levels, who hears about each and the escalation a breached timer makes are in
+``escalation``; the refund remedy, filed with the refunds app, in ``refund_remedy``.
 """
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError, DomainError, InvalidInput
-from csplatform.roles import ADMIN
 from orders.locks import customer_lock
 from orders.models import Customer, Order
-from refunds.choices import ReturnReason
-from refunds.rules import quantities_claimed
-from refunds.services import return_request_create
 from tickets.choices import TicketKind, TicketStatus
-from tickets.models import SlaClock, Ticket
-from tickets.notifications import notify
+from tickets.models import Ticket
 from tickets.services import ticket_create, ticket_milestone_record, ticket_system_change
 
 from . import rules as severity_rules
@@ -53,42 +40,15 @@ from .choices import (
     ResponsibleParty,
     Severity,
 )
-from .models import Complaint, ComplaintEvent, SeniorAgent, SeverityRules
+from .escalation import complaint_level_raise
+from .events import complaint_event_record
+from .models import Complaint, SeverityRules
+from .refund_remedy import complaint_refund_open
 from .signals import complaint_closed
 from .transitions import check_transition, complaint_apply_transition
 
 CENT = Decimal("0.01")
 S = ComplaintStatus
-# The SLA timers of a complaint ticket whose breach raises the escalation level.
-ESCALATING_METRICS = ("first_response", "acceptance", "plan")
-User = get_user_model()
-
-
-def _event(
-    complaint: Complaint,
-    type: str,
-    actor: Actor,
-    now: datetime,
-    *,
-    field: str = "",
-    old="",
-    new="",
-    reason: str = "",
-    sla_clock_id: int | None = None,
-    **payload,
-) -> ComplaintEvent:
-    return ComplaintEvent.objects.create(
-        complaint=complaint,
-        type=type,
-        field=field,
-        old_value=str(old if old is not None else "")[:200],
-        new_value=str(new if new is not None else "")[:200],
-        reason=reason[:1000],
-        payload=payload,
-        sla_clock_id=sla_clock_id,
-        at=now,
-        **actor.event_fields(),
-    )
 
 
 def _lock(complaint: Complaint) -> Complaint:
@@ -182,11 +142,11 @@ def complaint_create(
     complaint.number = f"C-{complaint.pk:06d}"
     if repeats:
         complaint.repeat_of.set(repeats)
-    _event(
-        complaint,
-        "received",
-        actor,
-        now,
+    complaint_event_record(
+        complaint=complaint,
+        type="received",
+        actor=actor,
+        now=now,
         field="status",
         new=S.RECEIVED,
         severity=grading.severity,
@@ -228,7 +188,16 @@ def _set_field(complaint, field: str, value, actor: Actor, now: datetime, reason
     if old == value:
         return False
     setattr(complaint, field, value)
-    _event(complaint, field, actor, now, field=field, old=old, new=value, reason=reason)
+    complaint_event_record(
+        complaint=complaint,
+        type=field,
+        actor=actor,
+        now=now,
+        field=field,
+        old=old,
+        new=value,
+        reason=reason,
+    )
     return True
 
 
@@ -330,7 +299,14 @@ def complaint_note_add(
         raise ConflictError(_("The complaint is closed."), code="complaint_closed")
     stamp = f"[{timezone.localtime(now):%Y-%m-%d %H:%M} {actor.label}]"
     complaint.investigation_notes = f"{complaint.investigation_notes}\n{stamp} {note}".strip()
-    _event(complaint, "note", actor, now, field="investigation_notes", reason=note)
+    complaint_event_record(
+        complaint=complaint,
+        type="note",
+        actor=actor,
+        now=now,
+        field="investigation_notes",
+        reason=note,
+    )
     _save(complaint, now)
     return complaint
 
@@ -379,30 +355,6 @@ def complaint_propose_plan(
     return complaint
 
 
-def _refund_reason(category: str) -> str:
-    """The return reason a refund remedy is filed with: the merchant's fault, so the
-    warranty window applies rather than the no-reason window."""
-    return {
-        ComplaintCategory.PRODUCT_QUALITY: ReturnReason.QUALITY,
-        ComplaintCategory.LOGISTICS: ReturnReason.DAMAGED_IN_TRANSIT,
-    }.get(category, ReturnReason.NOT_AS_DESCRIBED)
-
-
-def _refund_lines(order: Order, amount: Decimal) -> list[tuple[str, int]]:
-    """The fewest units, line by line, whose value covers the amount: a refund claims the
-    units it pays for, so the others stay returnable."""
-    held = quantities_claimed(order)
-    lines, covered = [], Decimal("0")
-    for line in order.lines.order_by("id"):
-        free = line.quantity - line.quantity_returned - held.get(line.pk, 0)
-        if free <= 0 or covered >= amount or line.unit_price <= 0:
-            continue
-        need = min(free, max(1, math.ceil((amount - covered) / line.unit_price)))
-        lines.append((line.sku, int(need)))
-        covered += line.unit_price * int(need)
-    return lines
-
-
 @transaction.atomic
 def complaint_remedy_record(
     *,
@@ -449,27 +401,14 @@ def complaint_remedy_record(
                 _("A refund needs the complaint's order."),
                 errors={"remedy_type": [_("The complaint has no order.")]},
             )
-        ticket = complaint.ticket
-        if ticket is not None and hasattr(ticket, "return_request"):
-            ticket = None  # that ticket already handles a return: the refund gets its own
-        request = return_request_create(
-            order=complaint.order,
-            type="refund_only",
-            reason=_refund_reason(complaint.category),
-            lines=_refund_lines(complaint.order, amount),
-            amount=amount,
-            description=_("Remedy of complaint %(number)s") % {"number": complaint.number},
-            actor=actor,
-            ticket=ticket,
-            now=now,
-        )
+        request = complaint_refund_open(complaint=complaint, amount=amount, actor=actor, now=now)
         complaint.remedy_return = request
         payload["return"] = request.public_id
-    _event(
-        complaint,
-        "remedy",
-        actor,
-        now,
+    complaint_event_record(
+        complaint=complaint,
+        type="remedy",
+        actor=actor,
+        now=now,
         field="remedy_type",
         old=old,
         new=remedy_type,
@@ -561,7 +500,9 @@ def complaint_confirm(
     comment = comment.strip()[:1000]
     if complaint.status == S.CLOSED and not accepted:
         _reopen(complaint, actor=actor, now=now, reason=comment)
-        _escalate(complaint, reason=_("The customer rejected the outcome."), actor=actor, now=now)
+        complaint_level_raise(
+            complaint, reason=_("The customer rejected the outcome."), actor=actor, now=now
+        )
         _save(complaint, now)
         return complaint
     if complaint.status != S.AWAITING_CONFIRMATION:
@@ -572,11 +513,11 @@ def complaint_confirm(
         )
     complaint.confirmation_comment = comment
     complaint.confirmed_at = now
-    _event(
-        complaint,
-        "confirmation",
-        actor,
-        now,
+    complaint_event_record(
+        complaint=complaint,
+        type="confirmation",
+        actor=actor,
+        now=now,
         field="confirmation",
         old=complaint.confirmation,
         new=Confirmation.ACCEPTED if accepted else Confirmation.REJECTED,
@@ -592,7 +533,9 @@ def complaint_confirm(
         complaint=complaint, target=S.INVESTIGATING, actor=actor, now=now, reason=comment
     )
     complaint.confirmation_due_at = None
-    _escalate(complaint, reason=_("The customer rejected the outcome."), actor=actor, now=now)
+    complaint_level_raise(
+        complaint, reason=_("The customer rejected the outcome."), actor=actor, now=now
+    )
     _save(complaint, now)
     # Our turn again: the ticket leaves pending and its closure timer runs on.
     _ticket_status(
@@ -619,11 +562,11 @@ def complaint_close_confirmed_elsewhere(
     complaint.confirmation = Confirmation.ACCEPTED
     complaint.confirmation_comment = note[:1000]
     complaint.confirmed_at = now
-    _event(
-        complaint,
-        "confirmation",
-        actor,
-        now,
+    complaint_event_record(
+        complaint=complaint,
+        type="confirmation",
+        actor=actor,
+        now=now,
         field="confirmation",
         new=Confirmation.ACCEPTED,
         reason=note,
@@ -698,90 +641,6 @@ def complaint_reopen(
     return complaint
 
 
-# --- Escalation -------------------------------------------------------------------------------
-
-
-def level_people(complaint: Complaint, level: int) -> list:
-    """Who handles the complaint at ``level`` (see the module docstring)."""
-    ticket = complaint.ticket
-    team = ticket.team if ticket is not None else None
-    supervisor = team.supervisor if team is not None else None
-    if level <= EscalationLevel.AGENT:
-        return [ticket.assignee] if ticket is not None and ticket.assignee_id else []
-    if level == EscalationLevel.SENIOR_AGENT:
-        seniors = (
-            list(
-                User.objects.filter(
-                    is_active=True,
-                    teams=team,
-                    pk__in=SeniorAgent.objects.values("user_id"),
-                ).order_by("id")
-            )
-            if team is not None
-            else []
-        )
-        return seniors or ([supervisor] if supervisor else [])
-    if level == EscalationLevel.SUPERVISOR:
-        return [supervisor] if supervisor else []
-    return list(
-        User.objects.filter(is_active=True)
-        .filter(Q(groups__name=ADMIN) | Q(is_superuser=True))
-        .distinct()
-        .order_by("id")
-    )
-
-
-def _escalate(
-    complaint: Complaint,
-    *,
-    reason: str,
-    actor: Actor,
-    now: datetime,
-    level: int | None = None,
-    sla_clock_id: int | None = None,
-    metric: str = "",
-) -> None:
-    """Raise the level (to ``level``, else one up, at most 4) and tell that level's people.
-    At the top level an escalation is still recorded and the managers are told again."""
-    old = complaint.escalation_level
-    new = min(level if level is not None else old + 1, EscalationLevel.MANAGER)
-    complaint.escalation_level = max(new, old)
-    _event(
-        complaint,
-        "escalated",
-        actor,
-        now,
-        field="escalation_level",
-        old=old,
-        new=complaint.escalation_level,
-        reason=reason,
-        sla_clock_id=sla_clock_id,
-        metric=metric,
-    )
-    if complaint.ticket_id is None:
-        return
-    notify(
-        users=level_people(complaint, complaint.escalation_level),
-        ticket=complaint.ticket,
-        kind="complaint_escalation",
-        now=now,
-        complaint=complaint.number,
-        level=complaint.escalation_level,
-        reason=reason,
-    )
-    ticket_system_change(
-        ticket=complaint.ticket,
-        actor=actor,
-        note=_("Complaint escalated to level %(level)d (%(label)s): %(reason)s")
-        % {
-            "level": complaint.escalation_level,
-            "label": EscalationLevel(complaint.escalation_level).label,
-            "reason": reason,
-        },
-        now=now,
-    )
-
-
 @transaction.atomic
 def complaint_escalate(
     *,
@@ -805,65 +664,9 @@ def complaint_escalate(
             code="invalid_escalation",
             current_level=complaint.escalation_level,
         )
-    _escalate(complaint, reason=reason, actor=actor, now=now, level=target)
+    complaint_level_raise(complaint, reason=reason, actor=actor, now=now, level=target)
     _save(complaint, now)
     return complaint
-
-
-def complaint_escalate_for_breach(
-    *, ticket_id: int, clock_id: int, metric: str, now: datetime | None = None
-) -> Complaint | None:
-    """A complaint timer of the ticket breached: one level up, once per breached clock
-    (the event row's unique clock id makes a repeated call a no-op)."""
-    now = now or timezone.now()
-    if metric not in ESCALATING_METRICS:
-        return None
-    with transaction.atomic():
-        complaint = Complaint.objects.select_for_update().filter(ticket_id=ticket_id).first()
-        if complaint is None or not complaint.is_open:
-            return complaint
-        if ComplaintEvent.objects.filter(sla_clock_id=clock_id).exists():
-            return complaint
-        _escalate(
-            complaint,
-            reason=f"{metric.replace('_', ' ')} timer breached",
-            actor=Actor.system("SLA"),
-            now=now,
-            sla_clock_id=clock_id,
-            metric=metric,
-        )
-        _save(complaint, now)
-        return complaint
-
-
-# Breaches announced while no worker ran are caught up from the clocks themselves.
-CATCH_UP_WINDOW = timedelta(days=3)
-
-
-def complaints_escalate_missed_breaches(*, now: datetime | None = None, limit: int = 200) -> int:
-    """Escalate for the complaint timers that breached without their escalation (the signal's
-    task was lost: a worker crashed, the broker restarted). Returns how many were caught up."""
-    now = now or timezone.now()
-    escalated = ComplaintEvent.objects.filter(sla_clock_id__isnull=False).values("sla_clock_id")
-    missed = list(
-        SlaClock.objects.filter(
-            metric__in=ESCALATING_METRICS,
-            breached_at__isnull=False,
-            breached_at__gte=now - CATCH_UP_WINDOW,
-            breached_at__lte=now,
-            ticket__kind=TicketKind.COMPLAINT,
-            ticket__complaint__isnull=False,
-        )
-        .exclude(ticket__complaint__status=S.CLOSED)
-        .exclude(pk__in=escalated)
-        .order_by("breached_at", "id")
-        .values_list("ticket_id", "id", "metric")[:limit]
-    )
-    for ticket_id, clock_id, metric in missed:
-        complaint_escalate_for_breach(
-            ticket_id=ticket_id, clock_id=clock_id, metric=metric, now=now
-        )
-    return len(missed)
 
 
 # --- The desk's and the API's combined change ------------------------------------------------

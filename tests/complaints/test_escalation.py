@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from complaints import services
+from complaints import escalation, services
 from complaints.models import ComplaintEvent
 from csplatform.api.errors import ConflictError, InvalidInput
 from tests.complaints.helpers import STOREFRONT, Desk, at, file_complaint, refresh
@@ -87,7 +87,7 @@ def test_a_breach_escalates_once_however_often_it_is_announced(desk):
     complaint = file_complaint(now=at(0))
     clock = SlaClock.objects.get(ticket=complaint.ticket, metric="acceptance")
     for _ in range(3):
-        services.complaint_escalate_for_breach(
+        escalation.complaint_escalate_for_breach(
             ticket_id=complaint.ticket_id, clock_id=clock.pk, metric="acceptance", now=at(1441)
         )
     complaint = refresh(complaint)
@@ -99,13 +99,13 @@ def test_a_breach_escalates_once_however_often_it_is_announced(desk):
 def test_breaches_of_other_timers_and_other_tickets_are_ignored(desk):
     complaint = file_complaint(now=at(0))
     assert (
-        services.complaint_escalate_for_breach(
+        escalation.complaint_escalate_for_breach(
             ticket_id=complaint.ticket_id, clock_id=999, metric="closure", now=at(5)
         )
         is None
     )
     assert (
-        services.complaint_escalate_for_breach(
+        escalation.complaint_escalate_for_breach(
             ticket_id=complaint.ticket_id + 1000, clock_id=998, metric="plan", now=at(5)
         )
         is None
@@ -118,7 +118,7 @@ def test_the_level_stays_at_manager_and_managers_hear_of_further_breaches(desk):
     services.complaint_escalate(
         complaint=complaint, reason="媒体介入", level=4, actor=desk.agent_actor, now=at(1)
     )
-    services.complaint_escalate_for_breach(
+    escalation.complaint_escalate_for_breach(
         ticket_id=complaint.ticket_id, clock_id=12345, metric="plan", now=at(2)
     )
     complaint = refresh(complaint)
@@ -179,10 +179,10 @@ def test_level_two_falls_back_to_the_supervisor_when_the_team_has_no_senior_agen
 
     SeniorAgent.objects.all().delete()
     complaint = file_complaint(now=at(0))
-    assert services.level_people(complaint, 1) == [desk.agent]
-    assert services.level_people(complaint, 2) == [desk.supervisor]
-    assert services.level_people(complaint, 3) == [desk.supervisor]
-    assert services.level_people(complaint, 4) == [desk.manager]
+    assert escalation.level_people(complaint, 1) == [desk.agent]
+    assert escalation.level_people(complaint, 2) == [desk.supervisor]
+    assert escalation.level_people(complaint, 3) == [desk.supervisor]
+    assert escalation.level_people(complaint, 4) == [desk.manager]
 
 
 def test_a_senior_agent_of_another_team_is_not_told(desk):
@@ -191,7 +191,7 @@ def test_a_senior_agent_of_another_team_is_not_told(desk):
 
     SeniorAgent.objects.create(user=agent_user(username="elsewhere"))
     complaint = file_complaint(now=at(0))
-    assert services.level_people(complaint, 2) == [desk.senior]
+    assert escalation.level_people(complaint, 2) == [desk.senior]
 
 
 def test_a_closed_complaint_is_not_escalated_by_a_late_breach(desk):
@@ -199,7 +199,7 @@ def test_a_closed_complaint_is_not_escalated_by_a_late_breach(desk):
 
     complaint = walk_to(file_complaint(now=at(0)), "awaiting_confirmation", desk.agent_actor)
     services.complaint_confirm(complaint=complaint, accepted=True, actor=STOREFRONT, now=at(90))
-    services.complaint_escalate_for_breach(
+    escalation.complaint_escalate_for_breach(
         ticket_id=complaint.ticket_id, clock_id=777, metric="plan", now=at(90) + timedelta(1)
     )
     assert refresh(complaint).escalation_level == 1
@@ -209,9 +209,9 @@ def test_a_breach_whose_announcement_was_lost_is_caught_up_once(desk):
     complaint = file_complaint(now=at(0))
     sla_sweep(now=at(16))  # the on-commit announcement never runs: the task is "lost"
     assert refresh(complaint).escalation_level == 1
-    assert services.complaints_escalate_missed_breaches(now=at(17)) == 1
+    assert escalation.complaints_escalate_missed_breaches(now=at(17)) == 1
     assert refresh(complaint).escalation_level == 2
-    assert services.complaints_escalate_missed_breaches(now=at(18)) == 0
+    assert escalation.complaints_escalate_missed_breaches(now=at(18)) == 0
     assert refresh(complaint).escalation_level == 2
 
 
