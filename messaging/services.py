@@ -167,7 +167,7 @@ def webhook_endpoints_subscribed(*, type: str, **storefront_filter) -> list[Webh
 
 def _send_soon() -> None:
     """Wake the worker; if the broker is down the periodic sweep sends the deliveries."""
-    # The tasks module calls into this one: the task is imported when queued.
+    # The tasks run the delivery, which imports this module: the task is imported when queued.
     from .tasks import webhook_deliveries_send_task
 
     try:
