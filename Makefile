@@ -20,12 +20,13 @@ CHROMIUM ?= /usr/bin/chromium
 TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install run web worker test test-fast lint format browser bench lock messages
+.PHONY: help install run web worker test test-fast lint typecheck format browser bench lock messages
 
 help:
 	@echo "make run    - install, migrate, load demo data, start web + Celery worker + beat"
 	@echo "make test   - the whole test suite (PostgreSQL when DATABASE_URL is set)"
 	@echo "make lint   - ruff check and format check, migrations check"
+	@echo "make typecheck - mypy on the kernel, the SLA engine and the services (not in lint yet)"
 	@echo "make bench  - the benchmarks in tests/perf (needs DATABASE_URL to PostgreSQL)"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -93,6 +94,10 @@ lint: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/bandit --quiet --recursive --severity-level medium --exclude '*/migrations/*' \
 		csplatform orders tickets refunds complaints surveys kpis privacy
+
+# The kernel, the SLA engine and every app's services (pyproject.toml's [tool.mypy] says which).
+typecheck: install
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .
