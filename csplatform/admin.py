@@ -1,6 +1,8 @@
 """Storefront keys in admin: the library's key admin (hashed, named, expiring, revocable) with
 the key's storefront, scopes and last use beside it."""
 
+from datetime import datetime
+
 from django import forms
 from django.contrib import admin
 from rest_framework_api_key.admin import APIKeyModelAdmin
@@ -35,21 +37,22 @@ admin.site.unregister(APIKey)
 @admin.register(APIKey)
 class StorefrontKeyAdmin(APIKeyModelAdmin):
     inlines = [ApiKeyProfileInline]
-    list_display = [*APIKeyModelAdmin.list_display, "storefront", "scopes", "last_used"]
-    list_filter = [*APIKeyModelAdmin.list_filter, "profile__storefront"]
+    # The library's own lists are typed at their exact length; Django takes any sequence.
+    list_display = [*APIKeyModelAdmin.list_display, "storefront", "scopes", "last_used"]  # type: ignore[assignment]
+    list_filter = [*APIKeyModelAdmin.list_filter, "profile__storefront"]  # type: ignore[assignment]
     list_select_related = ["profile__storefront"]
 
     @admin.display(description=ApiKeyProfile._meta.get_field("storefront").verbose_name)
-    def storefront(self, obj):
+    def storefront(self, obj: APIKey) -> object:
         profile = getattr(obj, "profile", None)
         return profile.storefront if profile else "-"
 
     @admin.display(description=ApiKeyProfile._meta.get_field("scopes").verbose_name)
-    def scopes(self, obj):
+    def scopes(self, obj: APIKey) -> str:
         profile = getattr(obj, "profile", None)
         return ", ".join(profile.scopes) if profile else "-"
 
     @admin.display(description=ApiKeyProfile._meta.get_field("last_used_at").verbose_name)
-    def last_used(self, obj):
+    def last_used(self, obj: APIKey) -> datetime | None:
         profile = getattr(obj, "profile", None)
         return profile.last_used_at if profile else None

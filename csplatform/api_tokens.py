@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -21,7 +22,7 @@ def api_token_expired(token: Token, *, now: datetime | None = None) -> bool:
 
 
 @transaction.atomic
-def api_token_issue(*, user, now: datetime | None = None) -> Token:
+def api_token_issue(*, user: User, now: datetime | None = None) -> Token:
     """The user's token: the current one while it lasts, a new one once it expired."""
     now = now or timezone.now()
     token = Token.objects.select_for_update().filter(user=user).first()
@@ -37,7 +38,7 @@ def api_token_issue(*, user, now: datetime | None = None) -> Token:
     return token
 
 
-def api_tokens_revoke(*, user) -> int:
+def api_tokens_revoke(*, user: User) -> int:
     """End the user's API token (signing out ends what signing in gave)."""
     deleted, _ = Token.objects.filter(user=user).delete()
     return deleted

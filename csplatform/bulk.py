@@ -8,15 +8,24 @@ arrays in Python.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
+from typing import Any, Protocol
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections, router, transaction
+from django.db import connections, models, router, transaction
+
+Row = dict[str, Any]
 
 # Chinese text as UTF-8 rather than escaped: fewer bytes for the server to parse.
 _compact_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+class Batch(Protocol):
+    """Rows of several tables written together; ``write`` returns how many of each."""
+
+    def write(self, writer: RowWriter) -> dict[str, int]: ...
 
 
 class RowWriter:
@@ -30,16 +39,16 @@ class RowWriter:
     sequence ahead of them).
     """
 
-    def __init__(self, now: datetime, model):
+    def __init__(self, now: datetime, model: type[models.Model]):
         self.alias = router.db_for_write(model)
         self.connection = connections[self.alias]
         self.copy = self.connection.vendor == "postgresql"
         self.now = now
         # Ciphertexts of JSON documents by the id of the document (kept alive beside it): a
         # customer's home address, shared by most of their orders, is encrypted once.
-        self._encrypted_documents: dict[int, tuple[dict, dict]] = {}
+        self._encrypted_documents: dict[int, tuple[Any, Any]] = {}
 
-    def write_batches(self, batches: Iterator) -> Iterator[dict[str, int]]:
+    def write_batches(self, batches: Iterable[Batch]) -> Iterator[dict[str, int]]:
         """Write each batch in a transaction of its own; yield the counts of what it held."""
         if not self.copy or self.connection.in_atomic_block:
             for batch in batches:
@@ -54,7 +63,7 @@ class RowWriter:
         raw = self.connection.connection  # after set_autocommit, which may reconnect
         try:
             with ThreadPoolExecutor(max_workers=1) as committer:
-                committing = None
+                committing: Future[None] | None = None
                 for batch in batches:
                     if committing is not None:
                         committing.result()
@@ -71,8 +80,8 @@ class RowWriter:
 
     def insert(
         self,
-        model,
-        rows: list[dict],
+        model: type[models.Model],
+        rows: list[Row],
         parent_ids: dict[str, list[int]] | None = None,
         *,
         with_ids: bool = False,
@@ -97,7 +106,7 @@ class RowWriter:
             return self._copy(model, fields, defaults, rows, with_ids, own_ids)
         return self._bulk_create(model, fields, defaults, rows, with_ids, own_ids)
 
-    def insert_instances(self, model, objs) -> None:
+    def insert_instances(self, model: type[models.Model], objs: Iterable[models.Model]) -> None:
         """Insert unsaved instances of ``model``; those whose primary key is not drawn from a
         sequence (a one-to-one key, say) bring theirs."""
         auto = model._meta.pk.get_internal_type() in ("AutoField", "BigAutoField", "SmallAutoField")
@@ -108,7 +117,7 @@ class RowWriter:
             own_ids=not auto,
         )
 
-    def _encrypt(self, fields, rows: list[dict]) -> None:
+    def _encrypt(self, fields: list[models.Field[Any, Any]], rows: list[Row]) -> None:
         """Encrypt the values of encrypted fields, which COPY would otherwise write in clear.
 
         (bulk_create encrypts through the fields themselves.)
@@ -133,7 +142,15 @@ class RowWriter:
                     if name in row:
                         row[name] = field.get_prep_value(row[name])
 
-    def _copy(self, model, fields, defaults, rows, with_ids, own_ids) -> list[int]:
+    def _copy(
+        self,
+        model: type[models.Model],
+        fields: list[models.Field[Any, Any]],
+        defaults: Row,
+        rows: list[Row],
+        with_ids: bool,
+        own_ids: bool,
+    ) -> list[int]:
         from psycopg.types.json import set_json_dumps
 
         quote = self.connection.ops.quote_name
@@ -147,14 +164,14 @@ class RowWriter:
                     [quote(table), pk.column, len(rows)],
                 )
                 ids = [row_id for (row_id,) in cursor.fetchall()]
-        columns = ([pk] if with_ids or own_ids else []) + fields
+        columns = [self._column(f) for f in ([pk] if with_ids or own_ids else []) + fields]
         names = [f.name for f in fields]
         sql = (
-            f"COPY {quote(table)} ({', '.join(quote(f.column) for f in columns)}) "
+            f"COPY {quote(table)} ({', '.join(quote(column) for column, _ in columns)}) "
             "FROM STDIN (FORMAT BINARY)"
         )
         # Binary saves the server parsing every timestamp, number and JSON document as text.
-        types = [f.db_type(self.connection).split("(")[0] for f in columns]
+        types = [db_type for _, db_type in columns]
         with self.connection.cursor() as cursor:
             set_json_dumps(_compact_json, context=cursor.cursor)
             with cursor.copy(sql) as copy:
@@ -172,7 +189,22 @@ class RowWriter:
                         copy.write_row([row.get(name, defaults[name]) for name in names])
         return ids
 
-    def _bulk_create(self, model, fields, defaults, rows, with_ids, own_ids) -> list[int]:
+    def _column(self, field: models.Field[Any, Any]) -> tuple[str, str]:
+        """A concrete field's column and the name of its database type (no size)."""
+        db_type = field.db_type(self.connection)
+        if field.column is None or db_type is None:
+            raise ImproperlyConfigured(f"{field} has no column of its own.")
+        return field.column, db_type.split("(")[0]
+
+    def _bulk_create(
+        self,
+        model: type[models.Model],
+        fields: list[models.Field[Any, Any]],
+        defaults: Row,
+        rows: list[Row],
+        with_ids: bool,
+        own_ids: bool,
+    ) -> list[int]:
         if with_ids and not self.connection.features.can_return_rows_from_bulk_insert:
             raise ImproperlyConfigured("Needs PostgreSQL, or SQLite 3.35 or later.")
         objs = [
@@ -181,5 +213,5 @@ class RowWriter:
         if own_ids:
             for obj, row in zip(objs, rows, strict=True):
                 obj.pk = row[model._meta.pk.name]
-        model.objects.using(self.alias).bulk_create(objs)
+        model._default_manager.using(self.alias).bulk_create(objs)
         return [obj.pk for obj in objs]

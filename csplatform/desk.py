@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-from django.http import Http404
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.forms import BaseForm
+from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 
 from .roles import is_desk_user
 
 
-def desk_user(request):
+class SignedInRequest(HttpRequest):
+    """A request whose user has signed in (``login_required`` let it through)."""
+
+    user: User
+
+
+def desk_user(request: HttpRequest) -> User:
     """The signed-in agent, supervisor or admin; anyone else gets a 404."""
     if not is_desk_user(request.user):
         raise Http404
     return request.user
 
 
-def form_error(form) -> str:
+def form_error(form: BaseForm) -> str:
     """The first error of an invalid form, as one line for the panel."""
     for errors in form.errors.values():
         return str(errors[0])
@@ -28,7 +38,7 @@ class FormInvalid(Exception):
         self.message = message
 
 
-def form_data(form) -> dict:
+def form_data(form: BaseForm) -> dict[str, Any]:
     """The cleaned data of a valid form; ``FormInvalid`` with its first error otherwise."""
     if not form.is_valid():
         raise FormInvalid(form_error(form))

@@ -13,7 +13,9 @@ refuses it. The README's *Resilience* section lists them.
 from __future__ import annotations
 
 import logging
+from typing import Any, ParamSpec
 
+from celery import Task
 from django.db import transaction
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
@@ -25,8 +27,10 @@ logger = logging.getLogger(__name__)
 # cannot be written, raises the others.
 BROKER_ERRORS = (OperationalError, RedisError, OSError)
 
+P = ParamSpec("P")
 
-def enqueue(task, *args, **kwargs) -> bool:
+
+def enqueue(task: Task[P, Any], *args: P.args, **kwargs: P.kwargs) -> bool:
     """Queue ``task`` now; ``False`` (and a warning) when the broker refused it. For code that
     already runs after a commit: the receivers of the signals sent on commit."""
     try:
@@ -42,7 +46,7 @@ def enqueue(task, *args, **kwargs) -> bool:
     return True
 
 
-def enqueue_or_run(task, *args, **kwargs) -> bool:
+def enqueue_or_run(task: Task[P, Any], *args: P.args, **kwargs: P.kwargs) -> bool:
     """Like ``enqueue``; when the broker refuses the task, run it here and now instead, for
     work no sweep would come back for (short, idempotent tasks only). A failure of that run is
     logged, not raised: what committed before it stays committed."""
@@ -58,13 +62,13 @@ def enqueue_or_run(task, *args, **kwargs) -> bool:
     return False
 
 
-def enqueue_on_commit(task, *args, **kwargs) -> None:
+def enqueue_on_commit(task: Task[P, Any], *args: P.args, **kwargs: P.kwargs) -> None:
     """Queue ``task`` once the current transaction commits (at once outside one), guarded
     like ``enqueue``: a broker failure neither fails the request nor skips the callbacks
     registered after this one."""
     transaction.on_commit(lambda: enqueue(task, *args, **kwargs))
 
 
-def enqueue_or_run_on_commit(task, *args, **kwargs) -> None:
+def enqueue_or_run_on_commit(task: Task[P, Any], *args: P.args, **kwargs: P.kwargs) -> None:
     """``enqueue_or_run`` once the current transaction commits."""
     transaction.on_commit(lambda: enqueue_or_run(task, *args, **kwargs))

@@ -13,12 +13,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Concatenate, ParamSpec, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework_api_key.models import APIKey
 
@@ -28,15 +31,18 @@ from .models import IdempotencyRecord
 HEADER = "Idempotency-Key"
 KEEP = timedelta(hours=24)
 
+P = ParamSpec("P")
+View = TypeVar("View")
 
-def _principal(request) -> str:
+
+def _principal(request: Request) -> str:
     if isinstance(request.auth, APIKey):
         # The prefix identifies the key; its pk (prefix + hash) is longer than the column.
         return f"key:{request.auth.prefix}"
     return f"user:{request.user.pk}"
 
 
-def _fingerprint(request) -> str:
+def _fingerprint(request: Request) -> str:
     body = json.dumps(request.data, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
@@ -45,11 +51,13 @@ def _error(code: str, detail: str, status_code: int) -> Response:
     return Response({"code": code, "detail": detail}, status=status_code)
 
 
-def idempotent(view_method):
+def idempotent(
+    view_method: Callable[Concatenate[View, Request, P], Response],
+) -> Callable[Concatenate[View, Request, P], Response]:
     """Decorate an API view method (``post``) to honour the ``Idempotency-Key`` header."""
 
     @functools.wraps(view_method)
-    def wrapper(self, request, *args, **kwargs):
+    def wrapper(self: View, request: Request, *args: P.args, **kwargs: P.kwargs) -> Response:
         key = request.headers.get(HEADER, "").strip()
         if not key:
             return view_method(self, request, *args, **kwargs)
@@ -62,7 +70,7 @@ def idempotent(view_method):
         ).delete()
 
         @retry_on_deadlock
-        def first_time():
+        def first_time() -> Response | None:
             """The response when this request is the key's first, else ``None``."""
             with transaction.atomic():
                 try:
@@ -105,7 +113,7 @@ def idempotent(view_method):
     return wrapper
 
 
-def idempotency_records_purge(*, now=None) -> int:
+def idempotency_records_purge(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     return IdempotencyRecord.objects.filter(created_at__lt=now - KEEP).delete()[0]
 

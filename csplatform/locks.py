@@ -57,6 +57,8 @@ import hashlib
 import logging
 import random
 import time
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar, overload
 
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 
@@ -69,11 +71,14 @@ RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 # that the transactions that met in a deadlock do not meet again at once.
 RETRY_PAUSE = 0.05
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 def is_retryable(error: BaseException) -> bool:
     """Whether the database error is a deadlock or serialization failure (Django wraps the
     driver's error; the driver's is its ``__cause__``)."""
-    seen = error
+    seen: BaseException | None = error
     while seen is not None:
         if getattr(seen, "sqlstate", None) in RETRYABLE_SQLSTATES:  # psycopg 3
             return True
@@ -83,7 +88,21 @@ def is_retryable(error: BaseException) -> bool:
     return False
 
 
-def retry_on_deadlock(func=None, *, attempts: int = 3, using: str = DEFAULT_DB_ALIAS):
+@overload
+def retry_on_deadlock(
+    func: Callable[P, R], *, attempts: int = ..., using: str = ...
+) -> Callable[P, R]: ...
+
+
+@overload
+def retry_on_deadlock(
+    func: None = None, *, attempts: int = ..., using: str = ...
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
+def retry_on_deadlock(
+    func: Callable[P, R] | None = None, *, attempts: int = 3, using: str = DEFAULT_DB_ALIAS
+) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
     """Run the decorated function again (at most ``attempts`` times in all, with a random
     pause between) when PostgreSQL aborts its transaction as a deadlock's victim or for a
     serialization failure.
@@ -95,9 +114,9 @@ def retry_on_deadlock(func=None, *, attempts: int = 3, using: str = DEFAULT_DB_A
     (SQLite serialises writers) it runs once.
     """
 
-    def decorate(function):
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(function)
-        def run(*args, **kwargs):
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
             connection = connections[using]
             if connection.vendor != "postgresql" or connection.in_atomic_block:
                 return function(*args, **kwargs)
@@ -127,7 +146,7 @@ def advisory_key(name: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def advisory_xact_lock(name: str, *, shared: bool = False, using: str = DEFAULT_DB_ALIAS):
+def advisory_xact_lock(name: str, *, shared: bool = False, using: str = DEFAULT_DB_ALIAS) -> None:
     """Take the transaction-level advisory lock ``name`` (released at commit or rollback):
     exclusive, or shared with the other shared holders. A no-op on other databases."""
     connection = connections[using]

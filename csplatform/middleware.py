@@ -17,6 +17,8 @@ form into a tile.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -24,6 +26,8 @@ from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import resolve_url
+
+GetResponse = Callable[[HttpRequest], HttpResponse]
 
 SIGNED_IN_AT = "_signed_in_at"
 LAST_SEEN = "_last_seen"
@@ -61,10 +65,10 @@ def _is_login_redirect(response: HttpResponse) -> bool:
 
 
 class SessionLifetimeMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse):
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and hasattr(request, "session"):
             now = time.time()
@@ -92,7 +96,9 @@ class SessionLifetimeMiddleware:
         return response
 
 
-def session_mark_sign_in(sender, request, user, **kwargs) -> None:
+def session_mark_sign_in(
+    sender: object, request: HttpRequest | None, user: object, **kwargs: Any
+) -> None:
     """Connected to ``user_logged_in``: the 12 hours and the 30 idle minutes start now."""
     if request is not None and hasattr(request, "session"):
         request.session[SIGNED_IN_AT] = request.session[LAST_SEEN] = time.time()
@@ -120,7 +126,7 @@ class ApiErrorBodyMiddleware:
     settings, local variables and the request's data. Those are replaced here.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:

@@ -7,8 +7,14 @@ migration that calls the function again.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from typing import TYPE_CHECKING, Any, TypeGuard
+
+from django.contrib.auth.models import AnonymousUser, User
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.apps.registry import Apps
+    from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 AGENT = "agent"
 SUPERVISOR = "supervisor"
@@ -24,6 +30,8 @@ ROLE_LABELS = {
     ANALYST: _("Analyst"),
 }
 DEMO_GROUP = "demo"
+# Where role_of keeps a user's role for the rest of the request.
+_ROLE_ATTRIBUTE = "_cs_role"
 
 # Apps whose every permission the admin role holds.
 ADMIN_APPS = (
@@ -41,7 +49,7 @@ ADMIN_APPS = (
     "messaging",
 )
 
-AGENT_PERMISSIONS = (
+AGENT_PERMISSIONS: tuple[str, ...] = (
     "orders.view_customer",
     "orders.view_order",
     "orders.view_orderline",
@@ -66,7 +74,7 @@ AGENT_PERMISSIONS += (
     "refunds.view_refund",
     "refunds.add_refund",
 )
-SUPERVISOR_PERMISSIONS = (
+SUPERVISOR_PERMISSIONS: tuple[str, ...] = (
     *AGENT_PERMISSIONS,
     "orders.change_orderexception",
     "tickets.view_agentprofile",
@@ -79,19 +87,21 @@ ANALYST_PERMISSIONS = ("kpis.view_kpitarget",)
 SUPERVISOR_PERMISSIONS += ("privacy.view_piiaccesslog", "privacy.view_erasurerecord")
 
 
-def sync_role_groups(apps, schema_editor=None) -> None:
+def sync_role_groups(apps: Apps, schema_editor: BaseDatabaseSchemaEditor | None = None) -> None:
     """Create the role groups and give them exactly the declared permissions (idempotent)."""
     from django.contrib.auth.management import create_permissions
 
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
+        # create_permissions only asks whether the models module is set (in migrations it is
+        # not): a flag will do.
+        app_config.models_module = True  # type: ignore[assignment]
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
 
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
 
-    def by_names(names: tuple[str, ...]):
+    def by_names(names: tuple[str, ...]) -> list[Any]:
         wanted = {tuple(name.split(".", 1)) for name in names}
         perms = Permission.objects.select_related("content_type").filter(
             codename__in={codename for _, codename in wanted}
@@ -109,18 +119,21 @@ def sync_role_groups(apps, schema_editor=None) -> None:
     )
 
 
-def role_of(user: AbstractBaseUser | AnonymousUser) -> str | None:
+def role_of(user: User | AnonymousUser) -> str | None:
     """The highest role a user holds: admin over supervisor over agent."""
     if not user.is_authenticated:
         return None
     if user.is_superuser:
         return ADMIN
     # One request asks several times (view, navigation): read the groups once per user object.
-    if not hasattr(user, "_cs_role"):
+    if not hasattr(user, _ROLE_ATTRIBUTE):
         names = {g.name for g in user.groups.all()}
-        user._cs_role = next((r for r in (ADMIN, SUPERVISOR, AGENT, ANALYST) if r in names), None)
-    return user._cs_role
+        held = (r for r in (ADMIN, SUPERVISOR, AGENT, ANALYST) if r in names)
+        setattr(user, _ROLE_ATTRIBUTE, next(held, None))
+    role: str | None = getattr(user, _ROLE_ATTRIBUTE)
+    return role
 
 
-def is_desk_user(user) -> bool:
+def is_desk_user(user: User | AnonymousUser) -> TypeGuard[User]:
+    """Whether the user is an agent, a supervisor or an admin (who are all signed in)."""
     return role_of(user) in DESK_ROLES

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -33,7 +34,8 @@ def storefront_key_create(
         raise ValidationError(
             f"Unknown scope {', '.join(sorted(unknown))}; choose from {', '.join(ApiScope.values)}."
         )
-    api_key, key = APIKey.objects.create_key(name=name, expiry_date=expiry_date)
+    created, key = APIKey.objects.create_key(name=name, expiry_date=expiry_date)
+    api_key = cast(APIKey, created)  # the library types its manager for the abstract key model
     ApiKeyProfile.objects.create(api_key=api_key, storefront=storefront, scopes=scopes)
     return api_key, key
 
@@ -44,6 +46,6 @@ def storefront_get_or_create(*, name: str) -> tuple[Storefront, bool]:
     if not name:
         raise ValidationError("A storefront needs a name.")
     max_length = Storefront._meta.get_field("name").max_length
-    if len(name) > max_length:
+    if max_length is not None and len(name) > max_length:
         raise ValidationError(f"A storefront's name has at most {max_length} characters.")
     return Storefront.objects.get_or_create(name=name)

@@ -14,12 +14,17 @@ with the password alone, end then.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -50,7 +55,7 @@ class SecondFactorRefused(Exception):
         self.message = REFUSALS[code]
 
 
-def two_factor_required(user) -> bool:
+def two_factor_required(user: User | AnonymousUser) -> bool:
     """Must this user sign in with a second factor? The settings are read first, so that where
     nothing is required no request loads its user for this."""
     if settings.OTP_REQUIRED_FOR_STAFF:
@@ -60,11 +65,13 @@ def two_factor_required(user) -> bool:
     return False
 
 
-def has_two_factor(user) -> bool:
+def has_two_factor(user: User) -> bool:
     return any(True for _ in devices_for_user(user, confirmed=True))
 
 
-def second_factor_verify(user, token: str | None, *, enrolled_only: bool = True) -> Device | None:
+def second_factor_verify(
+    user: User, token: str | None, *, enrolled_only: bool = True
+) -> Device | None:
     """Check the second factor of a user whose password was right: the device that accepted
     ``token``, or None for a user without one. A user without one is refused too where two
     factors are required and ``enrolled_only`` is false (the API: it cannot enrol anyone, while
@@ -108,7 +115,7 @@ class SignInForm(AuthenticationForm):
             )
         return username
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         user = self.get_user()
         if user is not None:
@@ -123,7 +130,7 @@ class ConfirmDeviceForm(forms.Form):
     token = forms.CharField(label=_("Code from the app"), max_length=8)
 
 
-def device_pending(user) -> TOTPDevice:
+def device_pending(user: User) -> TOTPDevice:
     """The user's unconfirmed device, made on first visit of the enrolment page."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
     if device is None:
@@ -131,7 +138,7 @@ def device_pending(user) -> TOTPDevice:
     return device
 
 
-def device_confirm(request, device: TOTPDevice) -> None:
+def device_confirm(request: HttpRequest, device: TOTPDevice) -> None:
     """The device counts from now on, and so does this session as signed in with it. The
     user's API tokens were got with the password alone: they end, and a new one needs a code."""
     with transaction.atomic():
@@ -146,10 +153,10 @@ class TwoFactorRequiredMiddleware:
     only the enrolment page and sign-out. One without an authenticator is sent to set one up;
     one with an authenticator (a session from before the requirement) signs in again with it."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None and two_factor_required(user) and not user.is_verified():
             allowed = (

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import IO, Any
 
 import filetype
 from django.conf import settings
@@ -24,7 +25,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import MultiPartParser
+from rest_framework.parsers import DataAndFiles, MultiPartParser
 
 from csplatform.api.errors import InvalidInput
 
@@ -191,7 +192,9 @@ def uploads_check(
     return checked
 
 
-def upload_request_check(meta, *, max_count: int, field: str = "attachments") -> None:
+def upload_request_check(
+    meta: Mapping[str, Any], *, max_count: int, field: str = "attachments"
+) -> None:
     """Refuse a request body larger than its files could lawfully be, before reading it."""
     try:
         length = int(meta.get("CONTENT_LENGTH") or 0)
@@ -218,7 +221,12 @@ class UploadParser(MultiPartParser):
     API's error shape instead of an HTML error page.
     """
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self,
+        stream: IO[Any],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> DataAndFiles[Any, Any]:
         parser_context = parser_context or {}
         request = parser_context.get("request")
         view = parser_context.get("view")
@@ -231,7 +239,7 @@ class UploadParser(MultiPartParser):
             raise ParseError(_("The upload has too many files or fields.")) from exc
 
 
-def upload_response(file, *, name: str, content_type: str) -> FileResponse:
+def upload_response(file: File, *, name: str, content_type: str) -> FileResponse:
     """Serve a stored upload: its checked type, no sniffing, no scripts.
 
     Images open in the browser (thumbnails, a click to enlarge); PDFs download.

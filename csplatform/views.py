@@ -1,11 +1,13 @@
 import base64
+from typing import Any
 
 import qrcode
 import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -15,6 +17,7 @@ from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .api_tokens import api_tokens_revoke
+from .desk import SignedInRequest
 from .health import health
 from .roles import ANALYST, role_of
 from .two_factor import (
@@ -28,7 +31,7 @@ from .two_factor import (
 
 
 @require_GET
-def healthz(request):
+def healthz(request: HttpRequest) -> JsonResponse:
     """For the container health check and monitors: 200 when the database and the Celery
     broker answer, 503 naming the one that does not."""
     result = health()
@@ -36,7 +39,7 @@ def healthz(request):
 
 
 @require_GET
-def root(request):
+def root(request: HttpRequest) -> HttpResponse:
     """Where a signed-in user starts: the KPIs for an analyst, the desk for everyone else."""
     if role_of(request.user) == ANALYST:
         return redirect("kpis:dashboard")
@@ -44,7 +47,7 @@ def root(request):
 
 
 @login_required
-def two_factor(request):
+def two_factor(request: SignedInRequest) -> HttpResponse:
     """Set up, or turn off where it is not required, the signed-in user's authenticator app."""
     user = request.user
     required = two_factor_required(user)
@@ -88,7 +91,7 @@ def two_factor(request):
 
 
 @require_GET
-def admin_sign_in(request):
+def admin_sign_in(request: HttpRequest) -> HttpResponse:
     """The admin site's own sign-in form knows no second factor: it sends to the desk's."""
     return redirect_to_login(request.GET.get("next") or reverse("admin:index"))
 
@@ -96,7 +99,7 @@ def admin_sign_in(request):
 class SignOutView(LogoutView):
     """Django's sign-out, which also ends the user's API token."""
 
-    def post(self, request, *args, **kwargs):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.is_authenticated:
             api_tokens_revoke(user=request.user)
         return super().post(request, *args, **kwargs)
@@ -108,7 +111,7 @@ class SignInView(LoginView):
     form_class = SignInForm
     redirect_authenticated_user = True
 
-    def form_valid(self, form):
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
         device = getattr(form, "otp_device", None)
         if device is not None:

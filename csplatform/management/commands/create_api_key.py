@@ -1,5 +1,7 @@
+from typing import Any
+
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from csplatform.models import ApiScope
@@ -12,7 +14,7 @@ class Command(BaseCommand):
         "Create a storefront API key. The key is stored hashed and printed once, as the last line."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="A name that says which storefront uses the key.")
         parser.add_argument(
             "--expires", help="Expiry as an ISO date or datetime (default: never).", default=None
@@ -31,8 +33,14 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, *args, name: str, expires: str | None, scopes: str, storefront: str | None, **options
-    ):
+        self,
+        *args: Any,
+        name: str,
+        expires: str | None,
+        scopes: str,
+        storefront: str | None,
+        **options: Any,
+    ) -> None:
         name = name.strip()
         if not name:
             raise CommandError("The key needs a name.")

@@ -15,10 +15,11 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import accumulate
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 from django.core.management.color import Style
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -32,6 +33,8 @@ SEEDERS = (
     "complaints.demo.seed",
     "surveys.demo.seed",
 )
+
+T = TypeVar("T")
 
 DEMO_PASSWORD = "demo"  # noqa: S105 -- public by design; such accounts are refused in production
 
@@ -63,14 +66,14 @@ class SeedContext:
             self.stdout.write(message)
 
 
-class Weighted:
+class Weighted(Generic[T]):
     """Options with weights, picked with a single random number."""
 
-    def __init__(self, *pairs: tuple):
+    def __init__(self, *pairs: tuple[T, float]):
         self.options = tuple(option for option, _ in pairs)
         self.bounds = tuple(accumulate(weight for _, weight in pairs))
 
-    def pick(self, rng: random.Random):
+    def pick(self, rng: random.Random) -> T:
         return self.options[bisect_right(self.bounds, rng.random() * self.bounds[-1])]
 
 
@@ -87,7 +90,7 @@ class Command(BaseCommand):
         "only what is missing). Refused where demo accounts are not allowed."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--orders",
             type=_non_negative,
@@ -107,7 +110,9 @@ class Command(BaseCommand):
             help="Random seed (default 42); the same seed gives the same data.",
         )
 
-    def handle(self, *args, orders: int, tickets: int, seed: int, verbosity: int, **options):
+    def handle(
+        self, *args: Any, orders: int, tickets: int, seed: int, verbosity: int, **options: Any
+    ) -> None:
         if not settings.DEMO_ACCOUNTS_ALLOWED:
             raise CommandError(
                 "Demo data is not allowed here (settings.DEMO_ACCOUNTS_ALLOWED is False)."
