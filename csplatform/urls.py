@@ -1,6 +1,6 @@
 from csp.decorators import csp_update
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from complaints.urls import desk_urlpatterns as complaints_desk
@@ -12,10 +12,15 @@ from tickets.urls import desk_urlpatterns as tickets_desk
 
 from . import views
 
-desk_patterns = [*tickets_desk, *orders_desk, *refunds_desk, *complaints_desk]
+desk_patterns: list[URLPattern | URLResolver] = [
+    *tickets_desk,
+    *orders_desk,
+    *refunds_desk,
+    *complaints_desk,
+]
 desk_patterns += privacy_desk
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),
     path("", include("orders.api.urls")),
     path("", include("tickets.api.urls")),

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AnonymousUser
+from typing import TYPE_CHECKING
+
+from django.contrib.auth.models import AnonymousUser, User
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework_api_key.models import APIKey
 
 from csplatform.api_tokens import api_token_expired, api_tokens_revoke
 from csplatform.two_factor import has_two_factor, two_factor_required
+
+if TYPE_CHECKING:
+    from rest_framework.authtoken.models import Token
+    from rest_framework.request import Request
 
 KEYWORD = "Api-Key"
 
@@ -32,7 +38,7 @@ class StorefrontPrincipal(AnonymousUser):
 
 
 class StorefrontKeyAuthentication(authentication.BaseAuthentication):
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[StorefrontPrincipal, APIKey] | None:
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].decode("latin-1") != KEYWORD:
             return None
@@ -54,7 +60,7 @@ class StorefrontKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         return StorefrontPrincipal(api_key), api_key
 
-    def authenticate_header(self, request) -> str:
+    def authenticate_header(self, request: Request) -> str:
         return KEYWORD
 
 
@@ -63,7 +69,7 @@ class DeskTokenAuthentication(authentication.TokenAuthentication):
     required of a user who has not set it up: such a token was got with the password alone
     (before the requirement), and enrolling ends it (``csplatform.two_factor.device_confirm``)."""
 
-    def authenticate_credentials(self, key):
+    def authenticate_credentials(self, key: str) -> tuple[User, Token]:
         user, token = super().authenticate_credentials(key)
         if api_token_expired(token):
             api_tokens_revoke(user=user)

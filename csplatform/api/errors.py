@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -12,17 +14,17 @@ from rest_framework.views import exception_handler
 class DomainError(Exception):
     """A request the current state or the business rules refuse."""
 
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    status_code: int = status.HTTP_422_UNPROCESSABLE_ENTITY
     code = "rule_violated"
 
-    def __init__(self, detail: str, *, code: str | None = None, **extra):
+    def __init__(self, detail: str, *, code: str | None = None, **extra: Any):
         super().__init__(detail)
         self.detail = detail
         if code:
             self.code = code
         self.extra = extra
 
-    def as_body(self) -> dict:
+    def as_body(self) -> dict[str, Any]:
         return {"code": self.code, "detail": self.detail, **self.extra}
 
 
@@ -47,7 +49,7 @@ class Gone(DomainError):
     code = "expired"
 
 
-def _flatten(detail) -> dict | list | str:
+def _flatten(detail: object) -> dict[Any, Any] | list[Any] | str:
     if isinstance(detail, dict):
         return {key: _flatten(value) for key, value in detail.items()}
     if isinstance(detail, list):
@@ -55,7 +57,7 @@ def _flatten(detail) -> dict | list | str:
     return str(detail)
 
 
-def api_exception_handler(exc, context):
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         return Response(exc.as_body(), status=exc.status_code)
     if isinstance(exc, Http404):

@@ -3,11 +3,17 @@
 A ``page`` that is not a whole number from 1 is a 400, as for any other invalid parameter.
 """
 
+from collections.abc import Sequence
+from typing import Any
+
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework.views import APIView
 
 
 class PeekPagination(BasePagination):
@@ -17,7 +23,12 @@ class PeekPagination(BasePagination):
     max_page = 2000
     page_query_param = "page"
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(
+        self,
+        queryset: QuerySet[Any, Any] | Sequence[Any],
+        request: Request,
+        view: APIView | None = None,
+    ) -> list[Any]:
         raw = request.query_params.get(self.page_query_param, "1")
         try:
             page = int(raw)
@@ -33,7 +44,7 @@ class PeekPagination(BasePagination):
         self.has_next = len(rows) > self.page_size
         return rows[: self.page_size]
 
-    def get_paginated_response(self, data):
+    def get_paginated_response(self, data: Any) -> Response:
         return Response(
             {
                 "next": self._link(self.page + 1) if self.has_next else None,
@@ -48,7 +59,7 @@ class PeekPagination(BasePagination):
             return remove_query_param(url, self.page_query_param)
         return replace_query_param(url, self.page_query_param, page)
 
-    def get_paginated_response_schema(self, schema):
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         return {
             "type": "object",
             "required": ["results"],
@@ -59,7 +70,7 @@ class PeekPagination(BasePagination):
             },
         }
 
-    def get_schema_operation_parameters(self, view):
+    def get_schema_operation_parameters(self, view: APIView | None) -> list[Any]:
         return [
             {
                 "name": self.page_query_param,

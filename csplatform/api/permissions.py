@@ -10,6 +10,9 @@ from csplatform.models import ApiKeyProfile
 from csplatform.roles import is_desk_user
 
 if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
     from orders.models import Storefront
 
 API_ROOT = "/api/v1/"
@@ -34,12 +37,12 @@ def required_scope(path: str) -> str | None:
     return SCOPE_BY_RESOURCE.get(path[len(API_ROOT) :].split("/", 1)[0])
 
 
-def is_storefront_request(request) -> bool:
+def is_storefront_request(request: Request) -> bool:
     """Made with a storefront key (whatever its scopes; the permissions check those)."""
     return isinstance(getattr(request, "auth", None), APIKey)
 
 
-def request_storefront(request) -> Storefront | None:
+def request_storefront(request: Request) -> Storefront | None:
     """The storefront whose key made the request (``orders.Storefront``), or ``None`` for a
     desk user. A key sees that storefront's customers and orders and what hangs off them; the
     storefront endpoints filter by it and answer 404 for anything else, exactly as for an
@@ -52,7 +55,7 @@ def request_storefront(request) -> Storefront | None:
     return api_key.profile.storefront
 
 
-def storefront_key_allows(request) -> bool:
+def storefront_key_allows(request: Request) -> bool:
     """The request carries a storefront key whose scopes cover the path; notes its use."""
     api_key = request.auth
     if not isinstance(api_key, APIKey):
@@ -78,21 +81,21 @@ class IsStorefront(BasePermission):
 
     message = "This key's scopes do not include this part of the API."
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return storefront_key_allows(request)
 
 
 class IsDeskUser(BasePermission):
     """A signed-in agent, supervisor or admin."""
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return is_desk_user(request.user)
 
 
 class IsStorefrontOrDeskUser(BasePermission):
     message = IsStorefront.message
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         if isinstance(request.auth, APIKey):
             return storefront_key_allows(request)
         return is_desk_user(request.user)

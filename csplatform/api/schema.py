@@ -1,16 +1,28 @@
 """Shared pieces of the OpenAPI description."""
 
+from __future__ import annotations
+
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.core.validators import RegexValidator
+from django.forms import ChoiceField
 from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
     OpenApiSerializerFieldExtension,
 )
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import Direction, OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 from .pagination import PeekPagination
+
+if TYPE_CHECKING:
+    from django_filters import FilterSet
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.openapi import AutoSchema
+    from rest_framework.request import Request
+
+Schema = dict[str, Any]
 
 ErrorSerializer = inline_serializer(
     name="Error",
@@ -36,7 +48,7 @@ class StorefrontKeyScheme(OpenApiAuthenticationExtension):
     target_class = "csplatform.api.authentication.StorefrontKeyAuthentication"
     name = "ApiKeyAuth"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: AutoSchema) -> Schema:
         return {
             "type": "apiKey",
             "in": "header",
@@ -45,7 +57,9 @@ class StorefrontKeyScheme(OpenApiAuthenticationExtension):
         }
 
 
-def document_common_errors(result, generator, request, public):
+def document_common_errors(
+    result: Schema, generator: SchemaGenerator, request: Request | None, public: bool
+) -> Schema:
     """Postprocessing hook: every operation may be throttled (429), every operation that
     needs credentials may answer 401 and 403, and every operation that takes a body may refuse
     one it cannot read as any of its media types (415); document those where a view did not."""
@@ -91,7 +105,7 @@ class NonBlankStringSchema(OpenApiSerializerFieldExtension):
     match_subclasses = True
     priority = -1  # a more specific extension wins
 
-    def map_serializer_field(self, auto_schema, direction):
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: Direction) -> Schema:
         field = self.target
         schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
         if (
@@ -107,12 +121,13 @@ class NonBlankStringSchema(OpenApiSerializerFieldExtension):
         return schema
 
 
-def decimal_pattern(field) -> str:
+def decimal_pattern(field: serializers.DecimalField) -> str:
     """The decimal strings DRF takes for the field: digits, at most ``decimal_places`` after
     the point, no sign unless negatives are allowed, not zero when the minimum is above it."""
-    whole = field.max_digits - field.decimal_places if field.max_digits else None
+    places = field.decimal_places or 0
+    whole = field.max_digits - places if field.max_digits else None
     digits = rf"\d{{1,{whole}}}" if whole else r"\d+"
-    fraction = rf"(?:\.\d{{1,{field.decimal_places}}})?" if field.decimal_places else ""
+    fraction = rf"(?:\.\d{{1,{places}}})?" if places else ""
     if field.min_value is None or field.min_value < 0:
         return rf"^-?{digits}{fraction}$"
     if field.min_value == 0:
@@ -120,19 +135,18 @@ def decimal_pattern(field) -> str:
     # Above zero: a non-zero whole part, or a fraction with a non-zero digit (exact for a
     # minimum of one step, 0.01, the only one in use; the number branch is exact for any).
     whole_rest = rf"\d{{0,{whole - 1}}}" if whole else r"\d*"
-    if not field.decimal_places:
+    if not places:
         return rf"^0*[1-9]{whole_rest}$"
     # A fraction alone: k leading zeros, a non-zero digit, then at most the places left.
-    places = field.decimal_places
     nonzero = "|".join(rf"0{{{k}}}[1-9]\d{{0,{places - 1 - k}}}" for k in range(places))
     return rf"^(?:0*[1-9]{whole_rest}{fraction}|0*\.(?:{nonzero}))$"
 
 
-def decimal_number(field) -> dict:
+def decimal_number(field: serializers.DecimalField) -> Schema:
     """The JSON numbers DRF takes for the field (read through their decimal spelling)."""
     places = field.decimal_places or 0
     step = Decimal(1).scaleb(-places)
-    schema = {"type": "number", "multipleOf": float(step)}
+    schema: Schema = {"type": "number", "multipleOf": float(step)}
     if field.max_digits:
         schema["maximum"] = float(Decimal(10) ** (field.max_digits - places) - step)
     if field.min_value is not None:
@@ -150,7 +164,7 @@ class DecimalSchema(OpenApiSerializerFieldExtension):
     target_class = "rest_framework.fields.DecimalField"
     match_subclasses = True
 
-    def map_serializer_field(self, auto_schema, direction):
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: Direction) -> Schema:
         field = self.target
         schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
         if direction != "request" or schema.get("type") != "string":
@@ -167,7 +181,7 @@ class RequiredItemsSchema(OpenApiSerializerFieldExtension):
     target_class = "rest_framework.serializers.ListSerializer"
     match_subclasses = True
 
-    def map_serializer_field(self, auto_schema, direction):
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: Direction) -> Schema:
         field = self.target
         schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
         if direction == "request" and schema and schema.get("type") == "array":
@@ -180,7 +194,9 @@ class RequiredItemsSchema(OpenApiSerializerFieldExtension):
         return schema
 
 
-def describe_page_parameters(result, generator, request, public):
+def describe_page_parameters(
+    result: Schema, generator: SchemaGenerator, request: Request | None, public: bool
+) -> Schema:
     """Postprocessing hook: a ``page`` query parameter, wherever a view lists it, is described as
     ``PeekPagination`` reads it (a whole number from 1)."""
     (page,) = PeekPagination().get_schema_operation_parameters(None)
@@ -194,7 +210,7 @@ def describe_page_parameters(result, generator, request, public):
     return result
 
 
-def filterset_parameters(filterset_class) -> list[OpenApiParameter]:
+def filterset_parameters(filterset_class: type[FilterSet]) -> list[OpenApiParameter]:
     """The query parameters of a FilterSet that a view applies by hand, as the form reads them:
     a choice is one of its values (blank: no filter), a multiple choice a list of them."""
     from django_filters import ChoiceFilter, MultipleChoiceFilter
@@ -202,8 +218,10 @@ def filterset_parameters(filterset_class) -> list[OpenApiParameter]:
     parameters = []
     for name, f in filterset_class.base_filters.items():
         description = f.extra.get("help_text") or ""
-        if isinstance(f, MultipleChoiceFilter | ChoiceFilter):
-            values = [str(value) for value, _ in f.field.choices]
+        field = f.field
+        if isinstance(f, MultipleChoiceFilter | ChoiceFilter) and isinstance(field, ChoiceField):
+            # Django reads choices back as pairs; the stubs type the getter like the setter.
+            values = [str(value) for value, _ in field.choices]  # type: ignore[misc, union-attr]
             if isinstance(f, ChoiceFilter) and "" not in values:
                 values.insert(0, "")  # Django's ChoiceField takes the blank as "not given"
             many = isinstance(f, MultipleChoiceFilter)

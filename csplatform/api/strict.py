@@ -15,6 +15,8 @@ Money stays lenient, as the API always was: a decimal string, or a JSON number r
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
 from django.http import QueryDict
 from django.utils.dateparse import parse_datetime
@@ -34,13 +36,13 @@ STRING_FIELDS = (
 )
 
 
-def _is_int(value) -> bool:
+def _is_int(value: object) -> bool:
     if isinstance(value, bool):
         return False
     return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
 
 
-def _type_error(field, value):
+def _type_error(field: serializers.Field[Any, Any, Any, Any], value: object) -> Any:
     """The field's own complaint when ``value`` has the wrong JSON type, else ``None``."""
     if value is None or value is empty:
         return None  # allow_null / required: DRF's own checks
@@ -92,9 +94,11 @@ def _type_error(field, value):
     return None  # pragma: no cover - fail() always raises
 
 
-def json_type_errors(fields: Mapping, data: Mapping) -> dict:
+def json_type_errors(
+    fields: Mapping[str, serializers.Field[Any, Any, Any, Any]], data: Mapping[str, Any]
+) -> dict[str, Any]:
     """Field by field, the values in ``data`` whose JSON type the field does not take."""
-    errors = {}
+    errors: dict[str, Any] = {}
     for name, field in fields.items():
         if field.read_only or name not in data:
             continue
@@ -106,7 +110,7 @@ def json_type_errors(fields: Mapping, data: Mapping) -> dict:
 # An input serializer that refuses values of the wrong JSON type (see the module). No
 # docstring: drf-spectacular would show it as every input schema's description.
 class StrictSerializer(serializers.Serializer):
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, Mapping) or isinstance(data, QueryDict):
             return super().to_internal_value(data)
         type_errors = json_type_errors(self.fields, data)
@@ -144,7 +148,7 @@ class MomentField(serializers.DateTimeField):
         "implausible": _("Give a moment in the years 2000–2099."),
     }
 
-    def to_internal_value(self, value):
+    def to_internal_value(self, value: Any) -> datetime:
         moment = super().to_internal_value(value)
         # The year as written, in the offset it came with (what the schema's pattern reads).
         written = parse_datetime(value) if isinstance(value, str) else None

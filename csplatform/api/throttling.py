@@ -15,12 +15,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from django.core.cache.backends.locmem import LocMemCache
 from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework_api_key.models import APIKey
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +61,14 @@ def _shared_is_down() -> bool:
 
 
 class _ConfiguredRate(SimpleRateThrottle):
-    def get_rate(self):
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+    scope: str
 
-    def allow_request(self, request, view):
+    def get_rate(self) -> str | None:
+        # The stubs type the rates as numbers; DRF's are texts such as "120/min".
+        rate: str | None = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)  # type: ignore[assignment]
+        return rate
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
         if not _shared_is_down():
             try:
                 return super().allow_request(request, view)
@@ -72,7 +81,7 @@ class _ConfiguredRate(SimpleRateThrottle):
 class StorefrontKeyThrottle(_ConfiguredRate):
     scope = "storefront"
 
-    def get_cache_key(self, request, view):
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
         key = getattr(request, "auth", None)
         if not isinstance(key, APIKey):
             return None
@@ -82,7 +91,7 @@ class StorefrontKeyThrottle(_ConfiguredRate):
 class DeskUserThrottle(_ConfiguredRate):
     scope = "desk"
 
-    def get_cache_key(self, request, view):
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
         if isinstance(getattr(request, "auth", None), APIKey):
             return None
         user = request.user
@@ -96,7 +105,7 @@ class AnonymousAddressThrottle(_ConfiguredRate):
 
     scope = "anonymous"
 
-    def get_cache_key(self, request, view):
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
         if request.user and request.user.is_authenticated:
             return None
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -3,6 +3,7 @@ the authenticator code where the user has one or two factors are required
 (``csplatform/two_factor.py``): the token endpoint is no way round the second factor."""
 
 from collections.abc import Mapping
+from typing import Any
 
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_cool_off
@@ -13,6 +14,7 @@ from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import NotAuthenticated, Throttled
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
@@ -60,7 +62,8 @@ class TokenObtainApi(ObtainAuthToken):
     parser_classes = (FormParser, MultiPartParser, BoundedJSONParser)
     serializer_class = TokenObtainInput
     # POST signs in (no credentials yet); DELETE is authenticated by the token it revokes.
-    authentication_classes = api_settings.DEFAULT_AUTHENTICATION_CLASSES
+    # The setting holds the classes by then; the stubs type it as their import paths.
+    authentication_classes = api_settings.DEFAULT_AUTHENTICATION_CLASSES  # type: ignore[assignment]
     permission_classes = ()
 
     @extend_schema(
@@ -72,7 +75,7 @@ class TokenObtainApi(ObtainAuthToken):
         },
         description="A token good for the session's absolute lifetime (12 hours by default).",
     )
-    def post(self, request, *args, **kwargs):
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         self._refuse_if_locked_out(request)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -88,7 +91,7 @@ class TokenObtainApi(ObtainAuthToken):
         token = api_token_issue(user=user)
         return Response({"token": token.key, "expires_at": token.created + api_token_lifetime()})
 
-    def _refuse_if_locked_out(self, request) -> None:
+    def _refuse_if_locked_out(self, request: Request) -> None:
         """django-axes locks a username at an address after repeated failures; its refusal
         reaches the token view as a plain failed login, so it is checked here first and
         answered like the sign-in form: 429 with Retry-After."""
@@ -109,7 +112,7 @@ class TokenObtainApi(ObtainAuthToken):
         responses={204: None, 401: ERROR_RESPONSES[401]},
         description="Revoke the caller's token (signing out of the desk does the same).",
     )
-    def delete(self, request, *args, **kwargs):
+    def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not request.user.is_authenticated or getattr(request.user, "pk", None) is None:
             raise NotAuthenticated()
         api_tokens_revoke(user=request.user)
