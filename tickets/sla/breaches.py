@@ -8,8 +8,10 @@ Shared by the periodic sweep (``sweeper``) and by the ticket services, whose clo
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -32,6 +34,9 @@ from .policies import work_calendar_of
 
 ACTIVE, BREACHED = "active", "breached"
 
+# Who hears of a clock's event: user ids, None for nobody.
+Recipients = Callable[["DueClock"], Iterable[int | None]]
+
 
 @dataclass(slots=True)
 class DueClock:
@@ -46,7 +51,7 @@ class DueClock:
     breached_at: datetime | None
     stopped_at: datetime | None
     policy_id: int | None
-    ticket_number: str
+    ticket_number: str | None
     ticket_kind: str
     assignee_id: int | None  # None as well when the assignee's account is inactive
     supervisor_id: int | None  # the team supervisor, likewise
@@ -57,14 +62,14 @@ class DueClock:
     next_escalation_at: datetime | None = None
 
 
-def _due_detail(clock) -> dict:
+def _due_detail(clock: DueClock) -> dict[str, Any]:
     """When the clock was due: its due time, or for a clock that stopped late (its due time
     already cleared) the time it breached at."""
     due = clock.due_at or clock.breached_at
     return {"due_at": due.isoformat() if due else None}
 
 
-def metric_label(clock) -> str:
+def metric_label(clock: DueClock | SlaClock) -> str:
     """The metric as the notifications name it."""
     return clock.metric.replace("_", " ")
 
@@ -88,7 +93,13 @@ class _Deliveries:
         return at
 
 
-def _notifications(clocks, event_ids, recipients, kind: str, now: datetime) -> list[dict]:
+def _notifications(
+    clocks: list[DueClock],
+    event_ids: list[int],
+    recipients: Recipients,
+    kind: str,
+    now: datetime,
+) -> list[dict[str, Any]]:
     """One notification per distinct recipient of each clock's event, as rows to insert."""
     deliveries = _Deliveries(now)
     rows = []
@@ -110,7 +121,7 @@ def _notifications(clocks, event_ids, recipients, kind: str, now: datetime) -> l
     return rows
 
 
-def alerts_write(clocks, kind: str, recipients, now: datetime) -> None:
+def alerts_write(clocks: list[DueClock], kind: str, recipients: Recipients, now: datetime) -> None:
     """Insert one ``kind`` event per clock and its notifications: two COPYs on PostgreSQL."""
     writer = RowWriter(now, SlaEvent)
     event_ids = writer.insert(
@@ -124,7 +135,9 @@ def alerts_write(clocks, kind: str, recipients, now: datetime) -> None:
     )
 
 
-def escalation_ladders(clocks) -> dict:
+def escalation_ladders(
+    clocks: Iterable[DueClock | SlaClock],
+) -> dict[tuple[int | None, str], list[EscalationRule]]:
     """The escalation rules of each (policy, metric) of the clocks, level by level."""
     keys = {(c.policy_id, c.metric) for c in clocks if c.policy_id}
     rules: dict = {key: [] for key in keys}
@@ -135,7 +148,7 @@ def escalation_ladders(clocks) -> dict:
     return rules
 
 
-def breaches_record(clocks, *, ticket, now: datetime) -> None:
+def breaches_record(clocks: list[SlaClock], *, ticket: Ticket, now: datetime) -> None:
     """Record the breaches of clocks a ticket service stopped late (``ticket``, which it
     holds locked, as it stands in that service): one event each, notify, schedule
     escalations. The clocks are saved as breached already."""
@@ -145,7 +158,10 @@ def breaches_record(clocks, *, ticket, now: datetime) -> None:
     supervisor_id = team.supervisor_id if team else None
     active = set(
         get_user_model()
-        .objects.filter(pk__in={ticket.assignee_id, supervisor_id} - {None}, is_active=True)
+        .objects.filter(
+            pk__in={pk for pk in (ticket.assignee_id, supervisor_id) if pk is not None},
+            is_active=True,
+        )
         .values_list("pk", flat=True)
     )
     breaches_write(
@@ -182,9 +198,11 @@ def breaches_write(clocks: list[DueClock], now: datetime) -> None:
     rules = escalation_ladders(clocks)
     for clock in clocks:
         ladder = rules.get((clock.policy_id, clock.metric), [])
+        breached_at = clock.breached_at
+        assert breached_at is not None  # every clock here has breached
         clock.escalation_level = 0
         clock.next_escalation_at = (
-            clock.breached_at + timedelta(minutes=ladder[0].minutes_after_breach)
+            breached_at + timedelta(minutes=ladder[0].minutes_after_breach)
             if ladder and clock.stopped_at is None
             else None
         )
@@ -205,17 +223,19 @@ def _breaches_announce(breached: list[tuple[int, int, str, str]], now: datetime)
         )
 
 
-def _breach_fields_save(clocks) -> None:
+def _breach_fields_save(clocks: list[DueClock]) -> None:
     """Write status, breached_at, escalation level and next escalation of breached clocks.
 
     Clocks breached at their stored due time and escalating after the same delay share one
     UPDATE that reads ``due_at``: a batch takes a few statements, where ``bulk_update``
     would build a CASE branch per clock and field.
     """
-    groups: dict[tuple, list[int]] = defaultdict(list)
+    groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
     for c in clocks:
         at_due = c.due_at is not None and c.breached_at == c.due_at
-        delay = c.next_escalation_at - c.breached_at if c.next_escalation_at else None
+        delay = (
+            c.next_escalation_at - c.breached_at if c.next_escalation_at and c.breached_at else None
+        )
         key = (c.status, c.escalation_level, None if at_due else c.breached_at, delay)
         groups[key].append(c.pk)
     for (status, level, breached_at, delay), ids in groups.items():

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -36,7 +37,7 @@ def _label(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _date(item, what: str) -> date:
+def _date(item: Any, what: str) -> date:
     try:
         return item if isinstance(item, date) else date.fromisoformat(item)
     except (TypeError, ValueError):
@@ -60,7 +61,7 @@ class WorkCalendar:
     _day_open: tuple[timedelta, ...] = field(init=False, repr=False, compare=False)
     _week_open: timedelta = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         day_open = tuple(timedelta(minutes=sum(b - a for a, b in day)) for day in self.week)
         object.__setattr__(self, "_day_open", day_open)
         object.__setattr__(self, "_week_open", sum(day_open, ZERO))
@@ -97,7 +98,7 @@ class WorkCalendar:
 
     @classmethod
     def _workdays(
-        cls, value, *, monday: Intervals, holidays: tuple[date, ...]
+        cls, value: object, *, monday: Intervals, holidays: tuple[date, ...]
     ) -> tuple[tuple[date, Intervals], ...]:
         if isinstance(value, Mapping):
             items = list(value.items())

@@ -9,10 +9,11 @@ counted on the new target's calendar.
 
 from __future__ import annotations
 
+from collections.abc import Container, Iterable
 from datetime import datetime, timedelta
 
 from tickets.choices import TicketStatus
-from tickets.models import SlaClock
+from tickets.models import SlaClock, Ticket
 
 from .breaches import breaches_record
 from .calendar import WorkCalendar
@@ -43,8 +44,8 @@ def metric_fulfilled(
     status: str,
     responded: bool,
     replied: bool,
-    milestones,
-    targeted,
+    milestones: Container[str],
+    targeted: Container[str],
 ) -> bool:
     """Whether ``metric`` is fulfilled for a ticket in this state (sla.md, "Metrics").
 
@@ -70,7 +71,7 @@ def metric_fulfilled(
     return ended  # closure: solved (closed is bookkeeping after it)
 
 
-def _fulfilled(metric: str, ticket, *, replied: bool, targeted) -> bool:
+def _fulfilled(metric: str, ticket: Ticket, *, replied: bool, targeted: Container[str]) -> bool:
     return metric_fulfilled(
         metric,
         status=ticket.status,
@@ -81,7 +82,7 @@ def _fulfilled(metric: str, ticket, *, replied: bool, targeted) -> bool:
     )
 
 
-def _bank(clock, cal: WorkCalendar, now: datetime) -> None:
+def _bank(clock: SlaClock, cal: WorkCalendar, now: datetime) -> None:
     """Move the time run since ``running_since`` into ``used``."""
     if clock.running_since is not None and now > clock.running_since:
         clock.used += cal.between(clock.running_since, now)
@@ -92,11 +93,14 @@ def _point(cal: WorkCalendar, since: datetime, remaining: timedelta) -> datetime
     return cal.add(since, remaining) if remaining > ZERO else since
 
 
-def schedule(clock, cal: WorkCalendar) -> None:
-    """Due and warning times of a running clock; none while paused or stopped."""
+def schedule(clock: SlaClock, cal: WorkCalendar, *, warning_share: float | None = None) -> None:
+    """Due and warning times of a running clock; none while paused or stopped.
+
+    ``warning_share``: of the target, when the warning comes (by default the clock's target's).
+    """
     target = timedelta(minutes=clock.target_minutes)
-    running = clock.running_since is not None and clock.stopped_at is None
-    if not running or clock.status in (MET, CANCELLED):
+    since = clock.running_since
+    if since is None or clock.stopped_at is not None or clock.status in (MET, CANCELLED):
         clock.due_at = clock.warn_at = None
         if clock.status != BREACHED:
             clock.next_escalation_at = None
@@ -107,14 +111,14 @@ def schedule(clock, cal: WorkCalendar) -> None:
         clock.due_at = clock.due_at or clock.breached_at
         clock.warn_at = None
         return
-    clock.due_at = _point(cal, clock.running_since, target - clock.used)
-    share = getattr(clock, "_warning_share", None)
+    clock.due_at = _point(cal, since, target - clock.used)
+    share = warning_share
     if share is None:
-        share = (clock.target.warning_percent if clock.target_id else 80) / 100
-    clock.warn_at = _point(cal, clock.running_since, target * share - clock.used)
+        share = (clock.target.warning_percent if clock.target is not None else 80) / 100
+    clock.warn_at = _point(cal, since, target * share - clock.used)
 
 
-def _stop(clock, cal: WorkCalendar, now: datetime, breaches: list) -> None:
+def _stop(clock: SlaClock, cal: WorkCalendar, now: datetime, breaches: list[SlaClock]) -> None:
     _bank(clock, cal, now)
     clock.running_since = None
     clock.paused_at = None
@@ -132,7 +136,7 @@ def _stop(clock, cal: WorkCalendar, now: datetime, breaches: list) -> None:
     clock.next_escalation_at = None
 
 
-def _pause(clock, cal: WorkCalendar, now: datetime) -> None:
+def _pause(clock: SlaClock, cal: WorkCalendar, now: datetime) -> None:
     _bank(clock, cal, now)
     clock.running_since = None
     clock.paused_at = now
@@ -140,14 +144,14 @@ def _pause(clock, cal: WorkCalendar, now: datetime) -> None:
         clock.status = PAUSED
 
 
-def _resume(clock, now: datetime) -> None:
+def _resume(clock: SlaClock, now: datetime) -> None:
     clock.running_since = now
     clock.paused_at = None
     if clock.status == PAUSED:
         clock.status = ACTIVE
 
 
-def clock_cancel(clock, cal: WorkCalendar, now: datetime) -> None:
+def clock_cancel(clock: SlaClock, cal: WorkCalendar, now: datetime) -> None:
     """Call the clock off, keeping the time it ran (what the KPIs read)."""
     _bank(clock, cal, now)
     clock.status = CANCELLED
@@ -156,7 +160,9 @@ def clock_cancel(clock, cal: WorkCalendar, now: datetime) -> None:
     clock.due_at = clock.warn_at = clock.next_escalation_at = None
 
 
-def _new_clock(ticket, metric: str, cycle: int, loaded: LoadedPolicy, started_at: datetime):
+def _new_clock(
+    ticket: Ticket, metric: str, cycle: int, loaded: LoadedPolicy, started_at: datetime
+) -> SlaClock:
     target = loaded.targets[metric]
     return SlaClock(
         ticket=ticket,
@@ -172,7 +178,7 @@ def _new_clock(ticket, metric: str, cycle: int, loaded: LoadedPolicy, started_at
 
 
 def ticket_clocks_sync(
-    ticket,
+    ticket: Ticket,
     *,
     now: datetime,
     replied: bool = False,
@@ -204,7 +210,7 @@ def ticket_clocks_sync(
         _bank(clock, calendar_for(clock.target), now)
         touched[clock.pk] = clock
         target = loaded.targets.get(metric) if loaded else None
-        if target is None:
+        if loaded is None or target is None:
             if clock.stopped_at is None:
                 clock_cancel(clock, calendar_for(clock.target), now)
             continue
@@ -212,32 +218,32 @@ def ticket_clocks_sync(
 
     # 2. Each target of the governing policy: start, stop, reopen, pause, resume, schedule.
     for metric, target in loaded.targets.items() if loaded else ():
-        clock = latest.get(metric)
-        live = clock is not None and clock.status != CANCELLED
+        assert loaded is not None  # for the type checker: the loop runs under a policy only
+        last = latest.get(metric)
+        live = last if last is not None and last.status != CANCELLED else None
+        cycle = last.cycle + 1 if last else 1
         if metric == NEXT_RESPONSE:
-            waiting = live and clock.stopped_at is None
-            if (
-                not waiting
-                and customer_message
-                and ticket.first_response_at is not None
-                and ticket.status not in (TicketStatus.SOLVED, TicketStatus.CLOSED)
-            ):
-                clock = _new_clock(ticket, metric, clock.cycle + 1 if clock else 1, loaded, now)
-                created.append(clock)
-            elif not waiting:
-                continue
-        elif not live:
+            if live is None or live.stopped_at is not None:  # not waiting for a reply
+                if not (
+                    customer_message
+                    and ticket.first_response_at is not None
+                    and ticket.status not in (TicketStatus.SOLVED, TicketStatus.CLOSED)
+                ):
+                    continue
+                live = _new_clock(ticket, metric, cycle, loaded, now)
+                created.append(live)
+        elif live is None:
             if _fulfilled(metric, ticket, replied=replied, targeted=targeted):
                 continue  # governed only after the fact: nothing left to measure
-            start = ticket.created_at if clock is None else now
-            clock = _new_clock(ticket, metric, clock.cycle + 1 if clock else 1, loaded, start)
-            created.append(clock)
-        elif clock.stopped_at is not None and metric not in RESUMED_ON_REOPEN:
+            start = ticket.created_at if last is None else now
+            live = _new_clock(ticket, metric, cycle, loaded, start)
+            created.append(live)
+        elif live.stopped_at is not None and metric not in RESUMED_ON_REOPEN:
             continue
+        clock = live
 
         cal = calendar_for(target)
         _bank(clock, cal, now)
-        clock._warning_share = target.warning_percent / 100
         fulfilled = _fulfilled(metric, ticket, replied=replied, targeted=targeted)
         if fulfilled and clock.stopped_at is None:
             _stop(clock, cal, now, breaches)
@@ -254,7 +260,7 @@ def ticket_clocks_sync(
                 _pause(clock, cal, now)
             elif not pausing and clock.running_since is None:
                 _resume(clock, now)
-        schedule(clock, cal)
+        schedule(clock, cal, warning_share=target.warning_percent / 100)
         if clock.pk:
             touched[clock.pk] = clock
 
@@ -284,7 +290,7 @@ CLOCK_FIELDS = [
 ]
 
 
-def ticket_due_times_set(ticket, clocks) -> None:
+def ticket_due_times_set(ticket: Ticket, clocks: Iterable[SlaClock]) -> None:
     """The ticket's nearest due and warning times, from those of its clocks that run."""
     running = [c for c in clocks if c.stopped_at is None and c.running_since is not None]
     dues = [c.due_at for c in running if c.due_at and c.status in (ACTIVE, BREACHED)]
@@ -293,7 +299,7 @@ def ticket_due_times_set(ticket, clocks) -> None:
     ticket.next_warn_at = min(warns, default=None)
 
 
-def ticket_clocks_cancel(ticket, *, now: datetime) -> None:
+def ticket_clocks_cancel(ticket: Ticket, *, now: datetime) -> None:
     """Call off every running clock of the ticket (a duplicate merged into another)."""
     clocks = list(
         SlaClock.objects.select_for_update(no_key=True).filter(

@@ -12,9 +12,10 @@ deleted policy or target to null; and a batch counted with a configuration delet
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -39,6 +40,9 @@ from .calendar import WEEKDAYS, WorkCalendar
 from .locks import sla_config_lock
 from .recompute import sla_policy_deactivated
 
+if TYPE_CHECKING:
+    from tickets.models import BusinessCalendar
+
 METRICS = tuple(SlaMetric.values)
 ACTIONS = ("notify_assignee", "notify_supervisor", "notify_user", "raise_priority", "move_to_team")
 
@@ -54,7 +58,7 @@ def calendar_check(spec: dict) -> WorkCalendar:
     return calendar
 
 
-def workdays_check(workdays) -> None:
+def workdays_check(workdays: object) -> None:
     """The ``workdays`` of a calendar spec read: dates, and hours like a weekday's."""
     try:
         WorkCalendar.from_spec({"timezone": "UTC", "workdays": workdays})
@@ -76,7 +80,7 @@ def days_clash_check(holidays: set[date], workdays: set[date]) -> None:
         )
 
 
-def _choices(values, allowed, field: str) -> list[str]:
+def _choices(values: Iterable[str] | None, allowed: Iterable[str], field: str) -> list[str]:
     values = list(values or [])
     unknown = sorted(set(values) - set(allowed))
     if unknown:
@@ -132,7 +136,7 @@ def policies_export() -> list[dict]:
                     {
                         "metric": t.metric,
                         "minutes": t.minutes,
-                        "calendar": t.calendar.name if t.calendar_id else None,
+                        "calendar": t.calendar.name if t.calendar else None,
                         "warning_percent": t.warning_percent,
                         "pausing_statuses": t.pausing_statuses,
                         "hold_notifications_outside_hours": t.hold_notifications_outside_hours,
@@ -144,8 +148,8 @@ def policies_export() -> list[dict]:
                         "metric": e.metric,
                         "minutes_after_breach": e.minutes_after_breach,
                         "action": e.action,
-                        "user": e.user.get_username() if e.user_id else None,
-                        "team": e.team.name if e.team_id else None,
+                        "user": e.user.get_username() if e.user else None,
+                        "team": e.team.name if e.team else None,
                     }
                     for e in p.escalations.all()
                 ],
@@ -203,7 +207,7 @@ class DaysAdded:
 
 
 def calendar_days_add(
-    *, calendar, holidays: Mapping[date, str], workdays: Mapping[date, str]
+    *, calendar: BusinessCalendar, holidays: Mapping[date, str], workdays: Mapping[date, str]
 ) -> DaysAdded:
     """Add the holidays and make-up working days (with the Monday hours) that ``calendar`` does
     not have yet, with their names. A date the calendar already has as the other kind of day

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db.models import Prefetch
 
@@ -10,14 +11,17 @@ from tickets.models import BusinessCalendar, SlaPolicy, SlaTarget
 
 from .calendar import WorkCalendar
 
+if TYPE_CHECKING:
+    from tickets.models import BusinessCalendar, SlaPolicy, SlaTarget, Ticket
+
 
 @dataclass(frozen=True)
 class LoadedPolicy:
-    policy: object  # SlaPolicy
+    policy: SlaPolicy
     team_ids: frozenset[int]
-    targets: dict  # metric -> SlaTarget
+    targets: dict[str, SlaTarget]  # by metric
 
-    def matches(self, ticket) -> bool:
+    def matches(self, ticket: Ticket) -> bool:
         p = self.policy
         return (
             (not p.kinds or ticket.kind in p.kinds)
@@ -49,7 +53,7 @@ def active_policies() -> list[LoadedPolicy]:
     ]
 
 
-def policy_for(ticket, policies: list[LoadedPolicy]) -> LoadedPolicy | None:
+def policy_for(ticket: Ticket, policies: list[LoadedPolicy]) -> LoadedPolicy | None:
     """The first active policy whose conditions match the ticket."""
     return next((p for p in policies if p.matches(ticket)), None)
 
@@ -57,14 +61,15 @@ def policy_for(ticket, policies: list[LoadedPolicy]) -> LoadedPolicy | None:
 _calendar_cache: dict[tuple[int, object], WorkCalendar] = {}
 
 
-def calendar_for(target) -> WorkCalendar:
+def calendar_for(target: SlaTarget | None) -> WorkCalendar:
     """The target's calendar; calendar time (always open) when it has none."""
-    if target is None or target.calendar_id is None:
+    calendar = target.calendar if target is not None else None  # no query when it has none
+    if calendar is None:
         return WorkCalendar.always_open()
-    return work_calendar_of(target.calendar)
+    return work_calendar_of(calendar)
 
 
-def work_calendar_of(cal) -> WorkCalendar:
+def work_calendar_of(cal: BusinessCalendar) -> WorkCalendar:
     """The ``WorkCalendar`` of a ``BusinessCalendar`` row, kept until the row changes."""
     key = (cal.pk, cal.updated_at)
     if key not in _calendar_cache:

@@ -8,13 +8,22 @@ so a retried or concurrent sweep never alerts twice. A breach is never undone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from tickets.models import EscalationAction, SlaClock, SlaEvent, SlaEventKind, Ticket
+from tickets.models import (
+    EscalationAction,
+    EscalationRule,
+    SlaClock,
+    SlaEvent,
+    SlaEventKind,
+    Ticket,
+)
 from tickets.notifications import notify
 from tickets.services import ticket_escalate
 
@@ -27,6 +36,7 @@ from .breaches import (
     escalation_ladders,
     metric_label,
 )
+from .calendar import WorkCalendar
 from .policies import calendar_for, work_calendar_of
 
 
@@ -49,7 +59,7 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int = 500) -> SweepRes
     return result
 
 
-def _in_batches(step, now: datetime, batch_size: int) -> int:
+def _in_batches(step: Callable[[datetime, int], int], now: datetime, batch_size: int) -> int:
     total = 0
     while True:
         with transaction.atomic():
@@ -79,7 +89,7 @@ _DUE_FIELDS = (
 )
 
 
-def _due_clocks(queryset) -> list[DueClock]:
+def _due_clocks(queryset: QuerySet[SlaClock]) -> list[DueClock]:
     return [
         DueClock(
             pk=pk,
@@ -118,7 +128,7 @@ def _due_clocks(queryset) -> list[DueClock]:
     ]
 
 
-def _locked(queryset, batch_size: int, due_field: str) -> list[DueClock]:
+def _locked(queryset: QuerySet[SlaClock], batch_size: int, due_field: str) -> list[DueClock]:
     """Lock a batch of due clocks with their tickets, skipping rows others hold; then read
     what the batch needs as values.
 
@@ -140,13 +150,13 @@ def _locked(queryset, batch_size: int, due_field: str) -> list[DueClock]:
     return _due_clocks(SlaClock.objects.filter(pk__in=ids).order_by(due_field, "id"))
 
 
-def _hold_calendar(clock):
+def _hold_calendar(clock: SlaClock) -> WorkCalendar | None:
     """The hours the clock's notifications wait for: the team's, else the target's calendar."""
     target = clock.target
     if target is None or not target.hold_notifications_outside_hours:
         return None
     team = clock.ticket.team
-    if team is not None and team.calendar_id is not None:
+    if team is not None and team.calendar is not None:
         return work_calendar_of(team.calendar)
     return calendar_for(target)
 
@@ -211,6 +221,8 @@ def _escalate(clock_id: int, ticket_id: int, now: datetime) -> int:
     if clock is None:
         return 0
     ladder = escalation_ladders([clock]).get((clock.policy_id, clock.metric), [])
+    breached_at = clock.breached_at
+    assert breached_at is not None  # a breached clock
     steps = 0
     while clock.next_escalation_at and clock.next_escalation_at <= now:
         level = clock.escalation_level + 1
@@ -234,7 +246,7 @@ def _escalate(clock_id: int, ticket_id: int, now: datetime) -> int:
             steps += 1
         clock.escalation_level = level
         clock.next_escalation_at = (
-            clock.breached_at + timedelta(minutes=ladder[level].minutes_after_breach)
+            breached_at + timedelta(minutes=ladder[level].minutes_after_breach)
             if level < len(ladder)
             else None
         )
@@ -244,13 +256,15 @@ def _escalate(clock_id: int, ticket_id: int, now: datetime) -> int:
     return steps
 
 
-def _escalation_action(rule, ticket, clock, event, now: datetime) -> None:
+def _escalation_action(
+    rule: EscalationRule, ticket: Ticket, clock: SlaClock, event: SlaEvent, now: datetime
+) -> None:
     action = rule.action
     recipients = []
     if action == EscalationAction.NOTIFY_ASSIGNEE:
         recipients = [ticket.assignee]
     elif action == EscalationAction.NOTIFY_SUPERVISOR:
-        recipients = [ticket.team.supervisor if ticket.team_id else None]
+        recipients = [ticket.team.supervisor if ticket.team else None]
     elif action == EscalationAction.NOTIFY_USER:
         recipients = [rule.user]
     elif action == EscalationAction.RAISE_PRIORITY:
