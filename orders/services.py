@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, Model, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -70,7 +72,16 @@ class LineInput:
     category: str = ""
 
 
-def _money(value) -> Decimal:
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+M = TypeVar("M", bound=Model)
+Payload = dict[str, Any]
+# What an event type does to the order besides its status: (order, at, payload, now).
+EventHandler = Callable[[Order, datetime, Payload, datetime], None]
+
+
+def _money(value: Decimal | float | str) -> Decimal:
     return Decimal(value).quantize(CENT)
 
 
@@ -236,7 +247,15 @@ def order_upsert(
     return order, False
 
 
-def _order_create(number, storefront, values, lines, status, actor, now) -> Order:
+def _order_create(
+    number: str,
+    storefront: Storefront,
+    values: dict[str, Any],
+    lines: list[LineInput],
+    status: str,
+    actor: Actor,
+    now: datetime,
+) -> Order:
     order = Order(number=number, storefront=storefront, status=status, **values)
     # An order that arrives already advanced has passed through the earlier stages.
     if status in PAID_STATUSES:
@@ -320,7 +339,7 @@ def event_fingerprint(event_type: str, at: datetime, payload: dict) -> str:
 
 
 # Lifecycle events that are plain status changes.
-STATUS_EVENTS = {
+STATUS_EVENTS: dict[str, OrderStatus] = {
     OrderEventType.PAID: OrderStatus.PAID,
     OrderEventType.PROCESSING: OrderStatus.PROCESSING,
     OrderEventType.SHIPPED: OrderStatus.SHIPPED,
@@ -384,7 +403,7 @@ def order_event_record(
     return event, True
 
 
-def _on_paid(order: Order, at, payload, now) -> None:
+def _on_paid(order: Order, at: datetime, payload: Payload, now: datetime) -> None:
     amount = _money(payload["amount"])
     Payment.objects.create(
         order=order,
@@ -398,7 +417,7 @@ def _on_paid(order: Order, at, payload, now) -> None:
     order.save(update_fields=["paid_amount", "updated_at"])
 
 
-def _on_payment_failed(order: Order, at, payload, now) -> None:
+def _on_payment_failed(order: Order, at: datetime, payload: Payload, now: datetime) -> None:
     if order.status != OrderStatus.PENDING_PAYMENT:
         raise ConflictError(
             f"A payment failure cannot be recorded on an order in status '{order.status}'.",
@@ -416,7 +435,7 @@ def _on_payment_failed(order: Order, at, payload, now) -> None:
     )
 
 
-def _on_shipped(order: Order, at, payload, now) -> None:
+def _on_shipped(order: Order, at: datetime, payload: Payload, now: datetime) -> None:
     shipment = Shipment.objects.create(
         order=order,
         carrier=payload["carrier"],
@@ -428,7 +447,7 @@ def _on_shipped(order: Order, at, payload, now) -> None:
     ShipmentEvent.objects.create(shipment=shipment, status=ShipmentStatus.IN_TRANSIT, at=at)
 
 
-def _on_delivered(order: Order, at, payload, now) -> None:
+def _on_delivered(order: Order, at: datetime, payload: Payload, now: datetime) -> None:
     for shipment in order.shipments.exclude(status=ShipmentStatus.DELIVERED):
         shipment.status = ShipmentStatus.DELIVERED
         shipment.delivered_at = at
@@ -437,7 +456,7 @@ def _on_delivered(order: Order, at, payload, now) -> None:
         ShipmentEvent.objects.create(shipment=shipment, status=ShipmentStatus.DELIVERED, at=at)
 
 
-def _on_logistics_update(order: Order, at, payload, now) -> None:
+def _on_logistics_update(order: Order, at: datetime, payload: Payload, now: datetime) -> None:
     shipments = order.shipments.order_by("-shipped_at", "-id")
     if payload.get("tracking_number"):
         shipments = shipments.filter(tracking_number=payload["tracking_number"])
@@ -459,7 +478,7 @@ def _on_logistics_update(order: Order, at, payload, now) -> None:
     )
 
 
-_EVENT_HANDLERS = {
+_EVENT_HANDLERS: dict[str, EventHandler] = {
     OrderEventType.PAID: _on_paid,
     OrderEventType.PAYMENT_FAILED: _on_payment_failed,
     OrderEventType.SHIPPED: _on_shipped,
@@ -476,7 +495,7 @@ LOGISTICS_EXCEPTIONS = {
 
 
 # Exceptions an order's new status makes moot.
-STATUS_CLEARS_EXCEPTIONS = {
+STATUS_CLEARS_EXCEPTIONS: dict[str, tuple[ExceptionType, ...]] = {
     OrderStatus.PAID: (ExceptionType.PAYMENT_FAILED,),
     OrderStatus.PROCESSING: (ExceptionType.PAYMENT_FAILED,),
     OrderStatus.SHIPPED: (ExceptionType.PAYMENT_FAILED, ExceptionType.SHIPPING_OVERDUE),
@@ -502,7 +521,7 @@ def _exceptions_clear_for_status(order: Order, now: datetime) -> None:
         order_exception_resolve(order=order, type=exc_type, now=now)
 
 
-def _after_event(order: Order, type: str, at, payload, now) -> None:
+def _after_event(order: Order, type: str, at: datetime, payload: Payload, now: datetime) -> None:
     """Raise and resolve the order exceptions an event implies."""
     if type in STATUS_EVENTS:
         _exceptions_clear_for_status(order, now)
@@ -608,7 +627,7 @@ class ExceptionAlreadyResolved(ConflictError):
 def order_exception_resolve_by_agent(
     *,
     exception: OrderException,
-    user,
+    user: User,
     outcome: str,
     note: str = "",
     now: datetime | None = None,
@@ -628,7 +647,7 @@ def order_exception_resolve_by_agent(
         }
         raise InvalidInput(message, errors={"outcome": [message]})
     note = note.strip()
-    if len(note) > EXCEPTION_NOTE_MAX_LENGTH:
+    if EXCEPTION_NOTE_MAX_LENGTH is not None and len(note) > EXCEPTION_NOTE_MAX_LENGTH:
         message = _("The note is longer than %(max)d characters.") % {
             "max": EXCEPTION_NOTE_MAX_LENGTH
         }
@@ -696,7 +715,7 @@ def orders_shipping_addresses_set(*, orders: list[Order]) -> None:
 # --- Periodic scans (called by the Celery beat tasks) ---------------------------------------
 
 
-def _without_open_exception(queryset, type: str):
+def _without_open_exception(queryset: QuerySet[Order], type: str) -> QuerySet[Order]:
     # One Exists so that type and open state are tested on the same row: a multi-valued
     # exclude(exceptions__type=..., exceptions__resolved_at=None) tests them on any two rows.
     return queryset.exclude(
@@ -704,7 +723,7 @@ def _without_open_exception(queryset, type: str):
     )
 
 
-def _scan_in_batches(queryset, handle, batch_size: int) -> int:
+def _scan_in_batches(queryset: QuerySet[M], handle: Callable[[M], None], batch_size: int) -> int:
     """Lock due rows a batch at a time, skipping rows another scanner holds; handle each."""
     done = 0
     while True:
@@ -747,6 +766,7 @@ def orders_flag_shipping_overdue(*, now: datetime | None = None, batch_size: int
     ).order_by("paid_at")
 
     def flag(order: Order) -> None:
+        assert order.paid_at is not None  # paid before the limit
         order_exception_raise(
             order=order,
             type=ExceptionType.SHIPPING_OVERDUE,

@@ -30,7 +30,7 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 # The timestamp column each status fills when the order enters it.
-STATUS_TIMESTAMP = {
+STATUS_TIMESTAMP: dict[str, str] = {
     S.PAID: "paid_at",
     S.SHIPPED: "shipped_at",
     S.DELIVERED: "delivered_at",

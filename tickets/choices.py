@@ -31,7 +31,12 @@ class Priority(models.TextChoices):
     URGENT = "urgent", _("Urgent")
 
 
-PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+PRIORITY_RANK: dict[str, int] = {
+    Priority.LOW: 0,
+    Priority.NORMAL: 1,
+    Priority.HIGH: 2,
+    Priority.URGENT: 3,
+}
 
 
 class AuthorKind(models.TextChoices):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from csplatform.actors import Actor
 
@@ -16,9 +17,9 @@ def ticket_event_record(
     type: str,
     actor: Actor,
     now: datetime,
-    old: str = "",
-    new: str = "",
-    payload: dict | None = None,
+    old: str | None = "",
+    new: str | None = "",
+    payload: dict[str, Any] | None = None,
     message: Message | None = None,
 ) -> TicketEvent:
     """Write an event row of the ticket; ``message``: the message the event records (a new

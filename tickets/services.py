@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import EllipsisType
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -45,7 +47,10 @@ from .notifications import notify
 from .sla.clocks import MILESTONES, ticket_clocks_cancel, ticket_clocks_sync
 from .transitions import ALLOWED_TRANSITIONS, check_transition, ticket_apply_transition
 
-User = get_user_model()
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+else:
+    User = get_user_model()
 
 
 class NotAllowed(DomainError):
@@ -134,7 +139,7 @@ def ticket_auto_assign(*, ticket: Ticket, now: datetime) -> User | None:
     return chosen.user
 
 
-def agent_set_presence(*, user, presence: str, now: datetime | None = None) -> AgentProfile:
+def agent_set_presence(*, user: User, presence: str, now: datetime | None = None) -> AgentProfile:
     now = now or timezone.now()
     profile, _created = AgentProfile.objects.get_or_create(user=user)
     if profile.presence != presence:
@@ -286,11 +291,11 @@ def _lock(ticket: Ticket) -> Ticket:
 def ticket_reply(
     *,
     ticket: Ticket,
-    user,
+    user: User,
     body: str,
     internal: bool = False,
     then_status: str | None = None,
-    attachments: list | None = None,
+    attachments: list[Any] | None = None,
     as_plan: bool = False,
     now: datetime | None = None,
 ) -> Message:
@@ -310,8 +315,8 @@ def ticket_reply(
         raise DomainError(_("The message is empty."), code="invalid", errors={"body": ["empty"]})
     if as_plan:
         if internal:
-            message = _("A handling plan is a public reply, not an internal note.")
-            raise InvalidInput(message, errors={"as_plan": [message]})
+            refusal = _("A handling plan is a public reply, not an internal note.")
+            raise InvalidInput(refusal, errors={"as_plan": [refusal]})
         _agent_milestone_check(ticket, "plan")
     checked = uploads_check(attachments, max_count=MAX_PER_MESSAGE)
     message = Message.objects.create(
@@ -435,7 +440,9 @@ def ticket_customer_message(
 # --- Changes by agents and supervisors --------------------------------------------------------
 
 
-def _check_assignee(ticket: Ticket, team_id: int | None, assignee, by_user) -> None:
+def _check_assignee(
+    ticket: Ticket, team_id: int | None, assignee: User | None, by_user: User
+) -> None:
     if assignee is None:
         if not is_supervisor_of(by_user, ticket.team_id) and ticket.assignee_id != by_user.pk:
             raise NotAllowed(_("Only a supervisor may unassign another agent's ticket."))
@@ -457,12 +464,12 @@ def _check_assignee(ticket: Ticket, team_id: int | None, assignee, by_user) -> N
 def ticket_update(
     *,
     ticket: Ticket,
-    by_user,
+    by_user: User,
     status: str | None = None,
     priority: str | None = None,
     kind: str | None = None,
     team: Team | None = None,
-    assignee=...,
+    assignee: User | EllipsisType | None = ...,
     tags: list[str] | None = None,
     now: datetime | None = None,
 ) -> Ticket:
@@ -523,7 +530,7 @@ def _team_set(ticket: Ticket, team: Team, actor: Actor, now: datetime) -> None:
     ticket_event_record(
         ticket=ticket,
         type=TicketEventType.TEAM,
-        old=ticket.team.name if ticket.team_id else "",
+        old=ticket.team.name if ticket.team else "",
         new=team.name,
         actor=actor,
         now=now,
@@ -534,11 +541,11 @@ def _team_set(ticket: Ticket, team: Team, actor: Actor, now: datetime) -> None:
         _assignee_set(ticket, None, actor, now)
 
 
-def _assignee_set(ticket: Ticket, assignee, actor: Actor, now: datetime) -> None:
+def _assignee_set(ticket: Ticket, assignee: User | None, actor: Actor, now: datetime) -> None:
     ticket_event_record(
         ticket=ticket,
         type=TicketEventType.ASSIGNEE,
-        old=ticket.assignee.get_username() if ticket.assignee_id else "",
+        old=ticket.assignee.get_username() if ticket.assignee else "",
         new=assignee.get_username() if assignee else "",
         actor=actor,
         now=now,
@@ -567,7 +574,9 @@ def _tags_set(ticket: Ticket, names: list[str], actor: Actor, now: datetime) -> 
 
 @retry_on_deadlock
 @transaction.atomic
-def ticket_merge(*, source: Ticket, target: Ticket, by_user, now: datetime | None = None) -> Ticket:
+def ticket_merge(
+    *, source: Ticket, target: Ticket, by_user: User, now: datetime | None = None
+) -> Ticket:
     """Merge a duplicate into another ticket: its messages move, it closes with a link."""
     now = now or timezone.now()
     if source.pk == target.pk:
@@ -681,10 +690,10 @@ class TicketBulkResult:
 def tickets_bulk_update(
     *,
     numbers: list[str],
-    by_user,
+    by_user: User,
     status: str | None = None,
     priority: str | None = None,
-    assignee=...,
+    assignee: User | EllipsisType | None = ...,
     now: datetime | None = None,
 ) -> list[TicketBulkResult]:
     """Apply one change to several tickets, one result per ticket number, in the given order.
@@ -724,7 +733,7 @@ def tickets_bulk_update(
 
 # --- SLA escalation ---------------------------------------------------------------------------
 
-PRIORITY_ORDER = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT]
+PRIORITY_ORDER: list[str] = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT]
 
 
 def ticket_escalate(
@@ -776,7 +785,7 @@ def ticket_overdue_escalate(*, ticket_id: int, kind: str, now: datetime) -> Tick
         .get(pk=ticket_id)
     )
     ticket_escalate(ticket=ticket, raise_priority=True, level=1, now=now)
-    supervisor = ticket.team.supervisor if ticket.team_id else None
+    supervisor = ticket.team.supervisor if ticket.team else None
     notify(users=[supervisor, ticket.assignee], ticket=ticket, kind=kind, now=now)
     return ticket
 
@@ -789,7 +798,7 @@ def ticket_order_exception_resolve(
     *,
     ticket: Ticket,
     exception: OrderException,
-    by_user,
+    by_user: User,
     outcome: str,
     note: str = "",
     now: datetime | None = None,
@@ -889,7 +898,7 @@ def _agent_milestone_check(ticket: Ticket, milestone: str) -> None:
 
 @retry_on_deadlock
 @transaction.atomic
-def ticket_accept(*, ticket: Ticket, user, now: datetime | None = None) -> Ticket:
+def ticket_accept(*, ticket: Ticket, user: User, now: datetime | None = None) -> Ticket:
     """受理: an agent takes on an after-sales case; the ticket's acceptance timer stops."""
     now = now or timezone.now()
     ticket = _lock(ticket)
