@@ -154,7 +154,9 @@ def outbox_event_record(
     return event
 
 
-def webhook_endpoints_subscribed(*, type: str, **storefront_filter) -> list[WebhookEndpoint]:
+def webhook_endpoints_subscribed(
+    *, type: str, **storefront_filter: object
+) -> list[WebhookEndpoint]:
     """The active endpoints subscribed to ``type`` of the storefront that ``storefront_filter``
     names (``storefront_id=``, or through a relation: ``storefront__customers=``): one query."""
     endpoints = WebhookEndpoint.objects.filter(active=True, **storefront_filter).only(

@@ -8,6 +8,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.apps import apps
 from django.conf import settings
@@ -35,6 +36,11 @@ from .erasure import (
 )
 from .models import ErasureRecord, PiiAccessLog, PrivacySettings
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from tickets.models import Ticket
+
 logger = logging.getLogger(__name__)
 
 # What is left of a shipping address after erasure: where it went, to district level.
@@ -47,13 +53,13 @@ class AlreadyErased(ConflictError):
 
 def pii_reveal(
     *,
-    user,
+    user: User,
     customer: Customer,
     field: str,
     reason: str,
     reason_detail: str = "",
     order: Order | None = None,
-    ticket=None,
+    ticket: Ticket | None = None,
     ip_address: str | None = None,
     now: datetime | None = None,
 ) -> tuple[str, PiiAccessLog]:
@@ -79,6 +85,7 @@ def pii_reveal(
     elif field == PiiField.EMAIL:
         value = customer.email or ""
     else:
+        assert order is not None  # an address is revealed for an order only (checked above)
         address = order.shipping_address or {}
         street = " ".join(str(address.get(k) or "") for k in ("line1", "postcode")).strip()
         recipient = " ".join(str(address.get(k) or "") for k in ("name", "phone")).strip()
@@ -183,10 +190,12 @@ def stored_files_delete(*, files: Iterable[StoredFile | list[str]]) -> int:
         by_field[model, field].add(name)
     deleted = 0
     for (label, field), names in by_field.items():
-        model = apps.get_model(label)
-        storage = model._meta.get_field(field).storage
+        model_class = apps.get_model(label)
+        storage = model_class._meta.get_field(field).storage
         in_use = set(
-            model._default_manager.filter(**{f"{field}__in": names}).values_list(field, flat=True)
+            model_class._default_manager.filter(**{f"{field}__in": names}).values_list(
+                field, flat=True
+            )
         )
         for name in sorted(names - in_use):
             storage.delete(name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.conf import settings
@@ -43,6 +44,9 @@ from .languages import language_for_customer
 from .models import SurveyCooldown, SurveyInvitation, SurveyResponse, SurveySettings
 from .tokens import nonce_new, token_for, token_hash
 
+if TYPE_CHECKING:
+    from tickets.models import Team, Ticket
+
 logger = logging.getLogger(__name__)
 
 COMMENT_MAX_LENGTH = 2000
@@ -60,7 +64,7 @@ class SurveyExpired(Gone):
 # --- Scheduling -------------------------------------------------------------------------------
 
 
-def _attribution(ticket) -> dict:
+def _attribution(ticket: Ticket) -> dict[str, Any]:
     """Who and what the survey is about, frozen as the ticket is now (when it was solved)."""
     return {
         "agent_id": ticket.assignee_id or ticket.owner_id,
@@ -70,7 +74,7 @@ def _attribution(ticket) -> dict:
     }
 
 
-def _csat_excluded(ticket, config: SurveySettings) -> str | None:
+def _csat_excluded(ticket: Ticket, config: SurveySettings) -> str | None:
     """Why this ticket gets no CSAT survey at all, or ``None``."""
     if ticket.merged_into_id is not None:
         return InvitationReason.MERGED
@@ -79,7 +83,7 @@ def _csat_excluded(ticket, config: SurveySettings) -> str | None:
     return None
 
 
-def _csat_not_applicable(ticket) -> bool:
+def _csat_not_applicable(ticket: Ticket) -> bool:
     # A complaint's ticket gets the complaint-satisfaction survey when the complaint closes;
     # a follow-up (回访) ticket is our own call to an unhappy customer, not a service to rate.
     return (
@@ -88,14 +92,14 @@ def _csat_not_applicable(ticket) -> bool:
     )
 
 
-def _invitation_create(**fields) -> SurveyInvitation | None:
+def _invitation_create(**fields: Any) -> SurveyInvitation | None:
     """Insert an invitation, or ``None`` when its subject has one already (a repeated signal)."""
     nonce = nonce_new()
+    hashed = token_hash(token_for(nonce))
+    assert hashed is not None  # a token just made always has its hash
     try:
         with transaction.atomic():
-            return SurveyInvitation.objects.create(
-                token_nonce=nonce, token_hash=token_hash(token_for(nonce)), **fields
-            )
+            return SurveyInvitation.objects.create(token_nonce=nonce, token_hash=hashed, **fields)
     except IntegrityError:
         return None
 
@@ -126,14 +130,14 @@ def survey_csat_sync(*, ticket_id: int, now: datetime | None = None) -> SurveyIn
         .filter(kind=SurveyKind.CSAT, ticket_id=ticket.pk)
         .first()
     )
-    solved = ticket.status in SOLVED_STATUSES and ticket.solved_at is not None
-    excluded = _csat_excluded(ticket, config) if solved else None
-    if not solved or excluded:
+    solved_at = ticket.solved_at if ticket.status in SOLVED_STATUSES else None
+    excluded = _csat_excluded(ticket, config) if solved_at is not None else None
+    if solved_at is None or excluded:
         if invitation is not None and invitation.status == InvitationStatus.SCHEDULED:
             _cancel(invitation, excluded or InvitationReason.REOPENED, now)
         return invitation
 
-    send_after = ticket.solved_at + timedelta(hours=config.csat_delay_hours)
+    send_after = solved_at + timedelta(hours=config.csat_delay_hours)
     if invitation is None:
         return _invitation_create(
             kind=SurveyKind.CSAT,
@@ -142,7 +146,7 @@ def survey_csat_sync(*, ticket_id: int, now: datetime | None = None) -> SurveyIn
             order_id=ticket.order_id,
             language=language_for_customer(ticket.customer_id, default=config.default_language),
             created_at=now,
-            trigger_at=ticket.solved_at,
+            trigger_at=solved_at,
             send_after=send_after,
             **_attribution(ticket),
         )
@@ -151,8 +155,7 @@ def survey_csat_sync(*, ticket_id: int, now: datetime | None = None) -> SurveyIn
         and invitation.reason == InvitationReason.REOPENED
     )
     if reopened or (
-        invitation.status == InvitationStatus.SCHEDULED
-        and invitation.trigger_at != ticket.solved_at
+        invitation.status == InvitationStatus.SCHEDULED and invitation.trigger_at != solved_at
     ):
         # Solved again: the survey is about the latest resolution, by whoever solved it.
         for field, value in _attribution(ticket).items():
@@ -160,7 +163,7 @@ def survey_csat_sync(*, ticket_id: int, now: datetime | None = None) -> SurveyIn
         invitation.status = InvitationStatus.SCHEDULED
         invitation.reason = ""
         invitation.closed_at = None
-        invitation.trigger_at = ticket.solved_at
+        invitation.trigger_at = solved_at
         invitation.send_after = send_after
         invitation.save()
     return invitation
@@ -188,8 +191,9 @@ def survey_nps_schedule(
     )
 
 
-def _complaint_model():
-    # The complaints app may not be installed: load its model lazily, by name.
+def _complaint_model() -> Any:
+    # The complaints app may not be installed: load its model lazily, by name (and so untyped:
+    # this app reads its neighbour's rows without importing it).
     try:
         return apps.get_model("complaints", "Complaint")
     except LookupError:
@@ -228,7 +232,10 @@ def survey_complaint_schedule(
 
 # --- Sending ----------------------------------------------------------------------------------
 
-COOLDOWN_DAYS_FIELD = {SurveyKind.CSAT: "csat_cooldown_days", SurveyKind.NPS: "nps_cooldown_days"}
+COOLDOWN_DAYS_FIELD: dict[str, str] = {
+    SurveyKind.CSAT: "csat_cooldown_days",
+    SurveyKind.NPS: "nps_cooldown_days",
+}
 
 
 def _in_cooldown(invitation: SurveyInvitation, config: SurveySettings, now: datetime) -> bool:
@@ -248,12 +255,15 @@ def _in_cooldown(invitation: SurveyInvitation, config: SurveySettings, now: date
     return False
 
 
-def _why_not_send(invitation: SurveyInvitation, config: SurveySettings, now: datetime):
+def _why_not_send(
+    invitation: SurveyInvitation, config: SurveySettings, now: datetime
+) -> tuple[str, str] | None:
     """``(status, reason)`` that replaces sending, or ``None`` to send."""
     if now >= invitation.send_after + timedelta(days=config.expiry_days):
         return InvitationStatus.EXPIRED, InvitationReason.STALE
     if invitation.kind == SurveyKind.CSAT:
         ticket = invitation.ticket
+        assert ticket is not None  # a CSAT survey is about a ticket
         if ticket.status not in SOLVED_STATUSES:
             return InvitationStatus.CANCELLED, InvitationReason.REOPENED
         excluded = _csat_excluded(ticket, config)
@@ -303,6 +313,7 @@ def _message(invitation: SurveyInvitation) -> SurveyMessage:
     with translation.override(invitation.language):
         url = survey_url(invitation)
         if invitation.kind == SurveyKind.NPS:
+            assert invitation.order is not None  # an NPS survey is about an order
             subject = _("Would you recommend us? One tap to tell us")
             about = _("your order %(number)s") % {"number": invitation.order.number}
         elif invitation.kind == SurveyKind.COMPLAINT:
@@ -311,8 +322,11 @@ def _message(invitation: SurveyInvitation) -> SurveyMessage:
                 "number": invitation.complaint_number or invitation.ticket
             }
         else:
+            assert invitation.ticket is not None  # a CSAT survey is about a ticket
             subject = _("How did we do? One tap to rate our service")
             about = _("your request %(number)s") % {"number": invitation.ticket.number}
+        assert invitation.expires_at is not None  # sent, so both are set
+        assert invitation.sent_at is not None
         text = _(
             "Thank you for shopping with us. Please tell us how we did with %(about)s: "
             "%(url)s (the link is valid for %(days)s days)."
@@ -416,16 +430,18 @@ def survey_answer(
 def _follow_up_text(response: SurveyResponse) -> tuple[str, str]:
     low, high = SCALES[response.kind]
     original = response.ticket
-    survey = {
+    names: dict[str, str] = {
         SurveyKind.CSAT: _("CSAT"),
         SurveyKind.NPS: _("NPS"),
         SurveyKind.COMPLAINT: _("complaint satisfaction"),
-    }[response.kind]
+    }
+    survey = names[response.kind]
     if response.kind == SurveyKind.COMPLAINT and response.invitation.complaint_number:
         about = _("complaint %(number)s") % {"number": response.invitation.complaint_number}
     elif original is not None:
-        about = original.number
+        about = str(original.number)
     else:
+        assert response.order is not None  # a survey about no ticket is about an order
         about = _("order %(number)s") % {"number": response.order.number}
     subject = _("Follow-up (回访): %(survey)s %(score)s of %(high)s on %(about)s") % {
         "survey": survey,
@@ -450,12 +466,12 @@ def _follow_up_text(response: SurveyResponse) -> tuple[str, str]:
             "",
             _("Original ticket: %(number)s %(path)s") % {"number": original.number, "path": path},
         ]
-    if response.order_id is not None:
+    if response.order is not None:
         lines += [_("Order: %(number)s") % {"number": response.order.number}]
     return subject, "\n".join(lines)
 
 
-def _follow_up_assign(ticket, team, now: datetime):
+def _follow_up_assign(ticket: Ticket, team: Team | None, now: datetime) -> Ticket:
     """Give the follow-up to the supervisor of the team the survey is attributed to, in that
     team (assigned when they are a member of it, else left in its queue, which they see).
 
@@ -464,9 +480,9 @@ def _follow_up_assign(ticket, team, now: datetime):
     it instead.
     """
     for candidate in (team, ticket.team):
-        supervisor = candidate.supervisor if candidate is not None else None
-        if supervisor is None:
+        if candidate is None or candidate.supervisor is None:
             continue
+        supervisor = candidate.supervisor
         is_member = candidate.members.filter(pk=supervisor.pk).exists()
         try:
             return ticket_update(
@@ -483,7 +499,7 @@ def _follow_up_assign(ticket, team, now: datetime):
 
 
 @retry_on_deadlock
-def survey_follow_up_open(*, response_id: int, now: datetime | None = None):
+def survey_follow_up_open(*, response_id: int, now: datetime | None = None) -> Ticket | None:
     """Open the follow-up (回访) ticket of a low score, once, for the team's supervisor.
 
     The ticket is linked from the original ticket and goes to the supervisor of the team the
@@ -503,10 +519,12 @@ def survey_follow_up_open(*, response_id: int, now: datetime | None = None):
         with translation.override(settings.LANGUAGE_CODE):
             subject, body = _follow_up_text(response)
         actor = Actor.system("surveys")
+        about = original if original is not None else response.order
+        assert about is not None  # a survey is about a ticket or an order
         ticket = ticket_create(
             customer=Customer.objects.get(pk=response.customer_id),
             kind=original.kind if original is not None else TicketKind.AFTER_SALES,
-            channel=original.channel if original is not None else response.order.channel,
+            channel=about.channel,
             subject=subject,
             body=body,
             actor=actor,
