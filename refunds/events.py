@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from csplatform.actors import Actor
 
@@ -16,7 +17,7 @@ def return_event_record(
     actor: Actor,
     now: datetime,
     reason: str = "",
-    **payload,
+    **payload: Any,
 ) -> ReturnEvent:
     """An event that leaves the status as it is (a status change records its own, in
     ``transitions``)."""

@@ -67,7 +67,7 @@ def _payout_settle(refund_id: int, payout: Payout, now: datetime) -> Refund:
     refund.payout_lease_until = None
     refund.save()
     refund_settled_recorded.send(sender=Refund, refund=refund)
-    if refund.request_id:
+    if refund.request is not None:
         return_event_record(
             request=refund.request,
             type="refund_paid",
@@ -129,7 +129,7 @@ def _refund_give_up(refund: Refund, now: datetime) -> Refund:
     refund.payout_lease_until = None
     refund.save()
     order_refund_release(order_id=refund.order_id, amount=refund.amount)
-    if refund.request_id:
+    if refund.request is not None:
         return_event_record(
             request=refund.request,
             type="payout_failed",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -29,6 +30,9 @@ from .choices import (
 )
 from .models import Refund, ReturnLine
 
+if TYPE_CHECKING:
+    from orders.models import OrderLine
+
 CENT = Decimal("0.01")
 UNSHIPPED = (OrderStatus.PAID, OrderStatus.PROCESSING)
 
@@ -39,7 +43,7 @@ class ReturnRefused(DomainError):
 
 @dataclass(frozen=True)
 class RequestedLine:
-    order_line: object  # OrderLine
+    order_line: OrderLine
     quantity: int
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -37,6 +38,11 @@ from .rules import CENT
 from .transitions import check_transition, return_apply_transition
 from .working_days import refund_working_days_calendar
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from tickets.models import Ticket
+
 
 class NeedsSupervisor(DomainError):
     """403: the amount is above the limit an agent may approve or refund on their own."""
@@ -45,7 +51,7 @@ class NeedsSupervisor(DomainError):
     code = "needs_supervisor"
 
 
-def _is_supervisor(user) -> bool:
+def _is_supervisor(user: User) -> bool:
     return role_of(user) in (SUPERVISOR, ADMIN)
 
 
@@ -72,7 +78,7 @@ def return_request_create(
     description: str = "",
     amount: Decimal | None = None,
     actor: Actor,
-    ticket=None,
+    ticket: Ticket | None = None,
     now: datetime | None = None,
 ) -> ReturnRequest:
     """File a request after checking every rule; open its ticket; approve small ones at once.
@@ -131,13 +137,16 @@ def return_request_create(
     return request
 
 
-def _ticket_milestones(request, milestones: tuple[str, ...], actor: Actor, now: datetime) -> None:
+def _ticket_milestones(
+    request: ReturnRequest, milestones: tuple[str, ...], actor: Actor, now: datetime
+) -> None:
     """The decision is the case's acceptance (受理), an approval also its handling plan: the
     ticket's timers of those names stop. Locked after the order and the request."""
-    if request.ticket_id is None:
+    ticket = request.ticket
+    if ticket is None:
         return
     for milestone in milestones:
-        ticket_milestone_record(ticket=request.ticket, milestone=milestone, actor=actor, now=now)
+        ticket_milestone_record(ticket=ticket, milestone=milestone, actor=actor, now=now)
 
 
 def return_request_approve_locked(
@@ -166,7 +175,7 @@ def return_request_approve_locked(
 
 @retry_on_deadlock
 def return_request_approve(
-    *, request: ReturnRequest, by_user, reason: str = "", now: datetime | None = None
+    *, request: ReturnRequest, by_user: User, reason: str = "", now: datetime | None = None
 ) -> ReturnRequest:
     """Approve; above the supervisor limit only a supervisor who did not propose it may.
 
@@ -215,7 +224,7 @@ def return_request_approve(
 @retry_on_deadlock
 @transaction.atomic
 def return_request_reject(
-    *, request: ReturnRequest, by_user, reason: str, now: datetime | None = None
+    *, request: ReturnRequest, by_user: User, reason: str, now: datetime | None = None
 ) -> ReturnRequest:
     now = now or timezone.now()
     if not reason.strip():
@@ -347,7 +356,7 @@ def return_request_ship_back(
 @retry_on_deadlock
 @transaction.atomic
 def return_request_receive(
-    *, request: ReturnRequest, by_user, now: datetime | None = None
+    *, request: ReturnRequest, by_user: User, now: datetime | None = None
 ) -> ReturnRequest:
     """The goods are back: the refund is due within the working days of the rules."""
     now = now or timezone.now()
@@ -379,7 +388,7 @@ def _returned_add(request: ReturnRequest, sign: int) -> None:
 def return_request_inspect(
     *,
     request: ReturnRequest,
-    by_user,
+    by_user: User,
     passed: bool,
     notes: str = "",
     now: datetime | None = None,
@@ -413,7 +422,7 @@ def return_request_inspect(
 @retry_on_deadlock
 @transaction.atomic
 def return_request_exchange(
-    *, request: ReturnRequest, by_user, now: datetime | None = None
+    *, request: ReturnRequest, by_user: User, now: datetime | None = None
 ) -> ReturnRequest:
     now = now or timezone.now()
     _order, request = _lock_request(request)
@@ -430,7 +439,9 @@ def return_request_exchange(
 # --- Refunds ----------------------------------------------------------------------------------
 
 
-def _refund(order, request, *, amount: Decimal, actor: Actor, now: datetime) -> Refund:
+def _refund(
+    order: Order, request: ReturnRequest | None, *, amount: Decimal, actor: Actor, now: datetime
+) -> Refund:
     """Reserve the amount on the locked order and queue the payout after commit."""
     # The tasks module calls into this one: the task is imported when queued.
     from .tasks import refund_payout_task
@@ -483,7 +494,7 @@ def _refund(order, request, *, amount: Decimal, actor: Actor, now: datetime) -> 
 @retry_on_deadlock
 @transaction.atomic
 def refund_create(
-    *, request: ReturnRequest, amount: Decimal, by_user, now: datetime | None = None
+    *, request: ReturnRequest, amount: Decimal, by_user: User, now: datetime | None = None
 ) -> Refund:
     """An agent refunds (part of) a request; above the supervisor limit, supervisors only.
 
@@ -522,7 +533,7 @@ def refund_create(
 
 @retry_on_deadlock
 @transaction.atomic
-def refund_retry(*, refund_id: int, by_user, now: datetime | None = None) -> Refund:
+def refund_retry(*, refund_id: int, by_user: User, now: datetime | None = None) -> Refund:
     """A supervisor pays a payout that failed for good again, for the same amount.
 
     The retry is a new refund linked to the failed one, with its own gateway key: a provider

@@ -9,7 +9,7 @@ from tickets.sla.calendar import WorkCalendar
 from .models import RefundRules
 
 
-def refund_working_days_calendar(rules: RefundRules):
+def refund_working_days_calendar(rules: RefundRules) -> WorkCalendar:
     """Whole working days: the rules' calendar's open weekdays, holidays and make-up working
     days (a Saturday worked after 国庆 is a working day), or Mon–Fri.
 
@@ -17,7 +17,7 @@ def refund_working_days_calendar(rules: RefundRules):
     every make-up day counts from midnight to midnight.
     """
     whole_day = ((0, 1440),)
-    if rules.working_calendar_id:
+    if rules.working_calendar is not None:
         calendar = rules.working_calendar.work_calendar()
         if calendar.tz is None:
             return calendar
