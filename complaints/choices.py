@@ -22,7 +22,7 @@ class Severity(models.TextChoices):
 SEVERITY_RANK = {Severity.MINOR: 0, Severity.MAJOR: 1, Severity.CRITICAL: 2}
 
 # The ticket priority a complaint's severity asks for at least (never lowered).
-SEVERITY_PRIORITY = {
+SEVERITY_PRIORITY: dict[str, str] = {
     Severity.MINOR: "normal",
     Severity.MAJOR: "high",
     Severity.CRITICAL: "urgent",

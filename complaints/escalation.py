@@ -13,6 +13,7 @@ Escalation levels and who hears about them (``level_people``):
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -33,7 +34,10 @@ from .models import Complaint, ComplaintEvent, SeniorAgent
 
 # The SLA timers of a complaint ticket whose breach raises the escalation level.
 ESCALATING_METRICS = ("first_response", "acceptance", "plan")
-User = get_user_model()
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+else:
+    User = get_user_model()
 
 
 def level_people(complaint: Complaint, level: int) -> list:
@@ -94,7 +98,7 @@ def complaint_level_raise(
         sla_clock_id=sla_clock_id,
         metric=metric,
     )
-    if complaint.ticket_id is None:
+    if complaint.ticket is None:
         return
     notify(
         users=level_people(complaint, complaint.escalation_level),

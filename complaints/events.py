@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from csplatform.actors import Actor
 
@@ -16,11 +17,11 @@ def complaint_event_record(
     actor: Actor,
     now: datetime,
     field: str = "",
-    old="",
-    new="",
+    old: object = "",
+    new: object = "",
     reason: str = "",
     sla_clock_id: int | None = None,
-    **payload,
+    **payload: Any,
 ) -> ComplaintEvent:
     """One row of the complaint's timeline; ``field``, ``old`` and ``new`` for a change of a
     field, ``sla_clock_id`` for an escalation a breached timer made (unique: once per clock)."""

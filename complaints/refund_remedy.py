@@ -26,10 +26,11 @@ from .models import Complaint
 def _refund_reason(category: str) -> str:
     """The return reason a refund remedy is filed with: the merchant's fault, so the
     warranty window applies rather than the no-reason window."""
-    return {
+    reasons: dict[str, str] = {
         ComplaintCategory.PRODUCT_QUALITY: ReturnReason.QUALITY,
         ComplaintCategory.LOGISTICS: ReturnReason.DAMAGED_IN_TRANSIT,
-    }.get(category, ReturnReason.NOT_AS_DESCRIBED)
+    }
+    return reasons.get(category, ReturnReason.NOT_AS_DESCRIBED)
 
 
 def _refund_lines(order: Order, amount: Decimal) -> list[tuple[str, int]]:
@@ -51,14 +52,16 @@ def complaint_refund_open(
     *, complaint: Complaint, amount: Decimal, actor: Actor, now: datetime
 ) -> ReturnRequest:
     """File the refund of ``amount`` for the (locked) complaint, with its order."""
+    order = complaint.order
+    assert order is not None  # the remedy refuses a refund for a complaint without an order
     ticket = complaint.ticket
     if ticket is not None and hasattr(ticket, "return_request"):
         ticket = None  # that ticket already handles a return: the refund gets its own
     return return_request_create(
-        order=complaint.order,
+        order=order,
         type="refund_only",
         reason=_refund_reason(complaint.category),
-        lines=_refund_lines(complaint.order, amount),
+        lines=_refund_lines(order, amount),
         amount=amount,
         description=_("Remedy of complaint %(number)s") % {"number": complaint.number},
         actor=actor,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -46,6 +47,9 @@ from .models import Complaint, SeverityRules
 from .refund_remedy import complaint_refund_open
 from .signals import complaint_closed
 from .transitions import check_transition, complaint_apply_transition
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 CENT = Decimal("0.01")
 S = ComplaintStatus
@@ -183,7 +187,9 @@ def complaint_create(
 # --- Classification and grading ---------------------------------------------------------------
 
 
-def _set_field(complaint, field: str, value, actor: Actor, now: datetime, reason: str = ""):
+def _set_field(
+    complaint: Complaint, field: str, value: object, actor: Actor, now: datetime, reason: str = ""
+) -> bool:
     old = getattr(complaint, field)
     if old == value:
         return False
@@ -230,7 +236,7 @@ def complaint_grade(
     complaint = _lock(complaint)
     if _set_field(complaint, "severity", severity, actor, now, reason=reason):
         _save(complaint, now)
-        if complaint.ticket_id:
+        if complaint.ticket is not None:
             ticket_system_change(
                 ticket=complaint.ticket,
                 actor=actor,
@@ -247,7 +253,7 @@ def _ticket_status(
     complaint: Complaint, status: str, note: str, actor: Actor, now: datetime
 ) -> None:
     """Move the complaint's ticket to ``status`` with an internal note naming the complaint."""
-    if complaint.ticket_id:
+    if complaint.ticket is not None:
         ticket_system_change(
             ticket=complaint.ticket,
             actor=actor,
@@ -258,7 +264,7 @@ def _ticket_status(
 
 
 def _milestone(complaint: Complaint, milestone: str, actor: Actor, now: datetime) -> None:
-    if complaint.ticket_id:
+    if complaint.ticket is not None:
         ticket_milestone_record(ticket=complaint.ticket, milestone=milestone, actor=actor, now=now)
 
 
@@ -394,13 +400,14 @@ def complaint_remedy_record(
     old = complaint.remedy_type
     complaint.remedy_type, complaint.remedy_amount = remedy_type, amount
     complaint.remedy_note = note.strip()[:500]
-    payload = {"amount": str(amount) if amount is not None else None}
+    payload: dict[str, Any] = {"amount": str(amount) if amount is not None else None}
     if remedy_type == RemedyType.REFUND:
         if complaint.order_id is None:
             raise InvalidInput(
                 _("A refund needs the complaint's order."),
                 errors={"remedy_type": [_("The complaint has no order.")]},
             )
+        assert amount is not None  # a refund remedy has an amount (checked above)
         request = complaint_refund_open(complaint=complaint, amount=amount, actor=actor, now=now)
         complaint.remedy_return = request
         payload["return"] = request.public_id
@@ -450,7 +457,9 @@ def complaint_request_confirmation(
     return complaint
 
 
-def _close(complaint: Complaint, *, closed_as: str, actor: Actor, now: datetime, reason=""):
+def _close(
+    complaint: Complaint, *, closed_as: str, actor: Actor, now: datetime, reason: str = ""
+) -> None:
     """awaiting_confirmation → resolved → closed; the ticket is solved; ``complaint_closed``
     is sent after commit (the satisfaction survey listens)."""
     complaint_apply_transition(
@@ -468,7 +477,7 @@ def _close(complaint: Complaint, *, closed_as: str, actor: Actor, now: datetime,
     complaint.closed_as, complaint.closed_at = closed_as, now
     complaint.confirmation_due_at = None
     _save(complaint, now)
-    if complaint.ticket_id:
+    if complaint.ticket is not None:
         ticket_system_change(
             ticket=complaint.ticket,
             actor=actor,
@@ -550,7 +559,7 @@ def complaint_confirm(
 
 @transaction.atomic
 def complaint_close_confirmed_elsewhere(
-    *, complaint: Complaint, by_user, note: str, now: datetime | None = None
+    *, complaint: Complaint, by_user: User, note: str, now: datetime | None = None
 ) -> Complaint:
     """An agent records the customer's acceptance given on another channel (a call, a chat);
     the note says where, and the event names the agent."""
@@ -676,7 +685,7 @@ def complaint_escalate(
 def complaint_update(
     *,
     complaint: Complaint,
-    by_user,
+    by_user: User,
     category: str | None = None,
     severity: str | None = None,
     escalation_level: int | None = None,
@@ -740,7 +749,15 @@ def complaint_update(
     return complaint
 
 
-def _status_change(complaint, status, by_user, actor, plan, note, now) -> Complaint:
+def _status_change(
+    complaint: Complaint,
+    status: str,
+    by_user: User,
+    actor: Actor,
+    plan: str | None,
+    note: str,
+    now: datetime,
+) -> Complaint:
     if status == S.ACCEPTED:
         return complaint_accept(complaint=complaint, actor=actor, now=now)
     if status == S.INVESTIGATING and complaint.status == S.CLOSED:
