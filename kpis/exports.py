@@ -9,8 +9,19 @@ from decimal import Decimal
 from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 
-from . import selectors
-from .selectors import BREAKDOWN_COLUMNS, Slice
+from .selectors.commerce import complaint_breakdown
+from .selectors.live import ticket_backlog
+from .selectors.period import (
+    BREAKDOWN_COLUMNS,
+    ROLLUP_FIELD,
+    agent_leaderboard,
+    dimension_breakdown,
+    kpi_targets,
+    metric_rows,
+    period_figures,
+    period_trend,
+)
+from .selectors.slices import Slice
 
 TABLES = {
     "summary": _("Summary"),
@@ -60,24 +71,24 @@ def table(name: str, s: Slice, *, granularity: str, now: datetime) -> tuple[list
                 m["target"]["direction"] if m["target"] else None,
                 m["target"]["met"] if m["target"] else None,
             ]
-            for m in selectors.metric_rows(selectors.figures(s, now=now), selectors.targets())
+            for m in metric_rows(period_figures(s, now=now), kpi_targets())
         ]
         return header, rows
     if name == "series":
-        rows = [[r[c] for c in SERIES_COLUMNS] for r in selectors.series(s, granularity)]
+        rows = [[r[c] for c in SERIES_COLUMNS] for r in period_trend(s, granularity)]
         return list(SERIES_COLUMNS), rows
-    if name in selectors.ROLLUP_FIELD:
-        rows = selectors.leaderboard(s) if name == "agent" else selectors.breakdown(s, name)
+    if name in ROLLUP_FIELD:
+        rows = agent_leaderboard(s) if name == "agent" else dimension_breakdown(s, name)
         return [name, *BREAKDOWN_COLUMNS], [
             [r["label"], *(r[c] for c in BREAKDOWN_COLUMNS)] for r in rows
         ]
     if name == "backlog":
-        result = selectors.backlog(s, now=now)
+        result = ticket_backlog(s, now=now)
         rows = [["age", k, v] for k, v in result["by_age"].items()]
         rows += [["status", k, v] for k, v in result["by_status"].items()]
         return ["by", "bucket", "open_tickets"], rows
     if name == "complaints":
-        result = selectors.complaint_breakdown(s)
+        result = complaint_breakdown(s)
         rows = [["category", k, v] for k, v in result["by_category"].items()]
         rows += [["severity", k, v] for k, v in result["by_severity"].items()]
         return ["by", "value", "complaints"], rows

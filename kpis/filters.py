@@ -19,8 +19,8 @@ from orders.choices import Channel, CustomerTier
 from tickets.choices import TicketKind
 from tickets.models import Team
 
-from .rollups import business_tz
-from .selectors import GRANULARITIES, Slice
+from .rollups.days import business_tz
+from .selectors.slices import GRANULARITIES, Slice
 
 PERIODS = (("day", _("Day")), ("week", _("Week")), ("month", _("Month")))
 MAX_DAYS = 400

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from .rollups import kpis_rebuild, kpis_refresh, rollups_vacuum
+from kpis.rollups.refresh import kpis_rebuild, kpis_refresh, rollups_vacuum
 
 
 @shared_task(ignore_result=True)

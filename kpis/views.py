@@ -17,10 +17,22 @@ from complaints.choices import ComplaintCategory, Severity
 from tickets.choices import TicketStatus
 
 from . import definitions as d
-from . import selectors
 from .access import can_view_kpis, kpi_team_scope
 from .exports import TABLES, csv_response
 from .filters import KpiFilterForm, period_bounds
+from .selectors.commerce import complaint_breakdown, complaint_cube
+from .selectors.live import live_board, ticket_backlog
+from .selectors.period import (
+    BREAKDOWN_COLUMNS,
+    agent_leaderboard,
+    dimension_breakdown,
+    kpi_targets,
+    metric_rows,
+    period_figures,
+    period_trend,
+)
+from .selectors.surveys import survey_cube
+from .selectors.tickets import ticket_cube
 
 TILES = (
     "tickets_created",
@@ -85,15 +97,15 @@ def dashboard_page(request):
     kpi = form.kpi_request()
     now = timezone.now()
     s = kpi.slice
-    backlog = selectors.backlog(s, now=now)
-    cube_rows = selectors.cube(s)
-    survey_rows = selectors.survey_cube(s)
-    complaint_rows = selectors.complaint_cube(s, now=now)
+    backlog = ticket_backlog(s, now=now)
+    cube_rows = ticket_cube(s)
+    survey_rows = survey_cube(s)
+    complaint_rows = complaint_cube(s, now=now)
     cubes = {"survey_rows": survey_rows, "complaint_rows": complaint_rows}
-    values = selectors.figures(s, now=now, open_tickets=backlog, cube_rows=cube_rows, **cubes)
-    metrics = selectors.metric_rows(values, selectors.targets())
+    values = period_figures(s, now=now, open_tickets=backlog, cube_rows=cube_rows, **cubes)
+    metrics = metric_rows(values, kpi_targets())
     by_key = {m["key"]: m for m in metrics}
-    series = selectors.series(s, kpi.granularity)
+    series = period_trend(s, kpi.granularity)
     step = {"day": timedelta(days=1), "week": timedelta(days=7)}
     if kpi.period in step:
         previous, following = kpi.anchor - step[kpi.period], kpi.anchor + step[kpi.period]
@@ -126,20 +138,19 @@ def dashboard_page(request):
             (
                 name,
                 label,
-                selectors.breakdown(s, name, cube_rows=cube_rows, **cubes),
+                dimension_breakdown(s, name, cube_rows=cube_rows, **cubes),
             )
             for name, label in BREAKDOWNS
         ],
-        "leaderboard": selectors.leaderboard(s, **cubes),
-        "complaints": selectors.complaint_breakdown(s, rows=complaint_rows),
+        "leaderboard": agent_leaderboard(s, **cubes),
+        "complaints": complaint_breakdown(s, rows=complaint_rows),
         "backlog": backlog,
         "querystring": _query(request),
         "previous_query": _query(request, date=previous.isoformat()) if previous else None,
         "next_query": _query(request, date=following.isoformat()) if following else None,
         "export_url": reverse("kpis:export"),
         "column_labels": [
-            d.METRICS[c].label if c in d.METRICS else _("Complaints")
-            for c in selectors.BREAKDOWN_COLUMNS
+            d.METRICS[c].label if c in d.METRICS else _("Complaints") for c in BREAKDOWN_COLUMNS
         ],
         "time_zone": settings.TIME_ZONE,
         "labels": {
@@ -168,7 +179,7 @@ def _live_context(request):
     form = _form(request)
     if form.is_valid() and form.cleaned_data.get("team"):
         team_scope = (form.cleaned_data["team"].pk,)
-    return {"form": form, "live": selectors.live(team_scope), "querystring": _query(request)}
+    return {"form": form, "live": live_board(team_scope), "querystring": _query(request)}
 
 
 @require_GET

@@ -16,10 +16,10 @@ from rest_framework.views import APIView
 from rest_framework_api_key.models import APIKey
 
 from csplatform.api.schema import ERROR_RESPONSES
-from kpis import selectors
 from kpis.access import can_view_kpis, kpi_team_scope
 from kpis.exports import TABLES, csv_response
 from kpis.filters import KpiFilterForm
+from kpis.selectors.period import period_summary
 
 from .serializers import KpiSummarySerializer
 
@@ -94,7 +94,7 @@ class KpiSummaryApi(APIView):
     def get(self, request):
         kpi = _kpi_request(request)
         now = timezone.now()
-        body = selectors.summary(kpi.slice, now=now)
+        body = period_summary(kpi.slice, now=now)
         body["period"] = {
             "from": kpi.slice.start.isoformat(),
             "to": kpi.slice.end.isoformat(),

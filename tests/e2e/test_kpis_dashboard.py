@@ -9,7 +9,7 @@ import io
 import pytest
 from playwright.sync_api import expect
 
-from kpis.rollups import kpis_rebuild
+from kpis.rollups.refresh import kpis_rebuild
 from tests.e2e.conftest import login
 from tests.factories import supervisor_user
 from tests.kpis.conftest import at

@@ -12,8 +12,16 @@ import pytest
 
 from csplatform.actors import Actor
 from kpis import definitions as d
-from kpis.rollups import kpis_rebuild, kpis_refresh
-from kpis.selectors import Slice, backlog, breakdown, figures, leaderboard, orders_count, series
+from kpis.rollups.refresh import kpis_rebuild, kpis_refresh
+from kpis.selectors.commerce import complaint_breakdown, complaint_cube, orders_count
+from kpis.selectors.live import ticket_backlog
+from kpis.selectors.period import (
+    agent_leaderboard,
+    dimension_breakdown,
+    period_figures,
+    period_trend,
+)
+from kpis.selectors.slices import Slice
 from refunds.choices import RefundStatus, ReturnReason, ReturnStatus, ReturnType
 from refunds.models import Refund, ReturnRequest
 from surveys.choices import SurveyKind
@@ -101,7 +109,7 @@ def week(office_hours, general_team):
 
 def test_ticket_counts_resolution_fcr_and_reopen_rate(week):
     kpis_rebuild(now=NOW)
-    f = figures(WEEK, now=NOW)
+    f = period_figures(WEEK, now=NOW)
     assert f["tickets_created"] == 5  # A B C D F; E is a merged duplicate
     assert f["tickets_solved"] == 3  # A B D; D was solved twice and counts once
     # Created this week and no longer open: A, B, D of A B C D F.
@@ -113,7 +121,7 @@ def test_ticket_counts_resolution_fcr_and_reopen_rate(week):
 
 def test_first_response_statistics_in_calendar_and_business_minutes(week):
     kpis_rebuild(now=NOW)
-    f = figures(WEEK, now=NOW)
+    f = period_figures(WEEK, now=NOW)
     # Calendar minutes 5, 10, 90, 920 (A, D, B, C) in buckets [5,6) [10,12) [90,120) [720,960).
     # Median: rank 0.5 × 4 = 2 → second bucket, all of it: 10 + 2 × 1/1 = 12.
     assert f["frt_median_cal"] == pytest.approx(12)
@@ -130,7 +138,7 @@ def test_first_response_statistics_in_calendar_and_business_minutes(week):
 
 def test_closure_counts_a_reopened_ticket_once_with_its_total_time_handling_its_first(week):
     kpis_rebuild(now=NOW)
-    f = figures(WEEK, now=NOW)
+    f = period_figures(WEEK, now=NOW)
     # Handling, met at each first solve: A 5, D 10, B 120 calendar minutes in buckets [5,6)
     # [10,12) [120,180); median rank 1.5 → half of [10,12) = 11.
     assert f["handling_median_cal"] == pytest.approx(10 + 2 * 0.5)
@@ -144,13 +152,13 @@ def test_closure_counts_a_reopened_ticket_once_with_its_total_time_handling_its_
     assert f["closure_mean_cal"] == pytest.approx((5 + 120 + 1410) / 3)
     assert f["closure_median_bus"] == pytest.approx(40 + 10 * 0.5)
     assert f["closure_mean_bus"] == pytest.approx((5 + 60 + 40) / 3)
-    wednesday = figures(Slice(start=date(2026, 11, 18), end=date(2026, 11, 18)), now=NOW)
+    wednesday = period_figures(Slice(start=date(2026, 11, 18), end=date(2026, 11, 18)), now=NOW)
     assert wednesday["closure_median_cal"] is None  # nothing solved that day: no figure, not 0
 
 
 def test_sla_compliance_per_metric_and_breached_now(week):
     kpis_rebuild(now=NOW)
-    f = figures(WEEK, now=NOW)
+    f = period_figures(WEEK, now=NOW)
     assert f["sla_first_response"] == pytest.approx(50)  # A, D met; B, C breached
     assert f["sla_handling"] == pytest.approx(100)  # A, B, D within 24 business hours
     assert f["sla_closure"] == pytest.approx(100)  # A, B, D solved within 48 business hours
@@ -160,7 +168,7 @@ def test_sla_compliance_per_metric_and_breached_now(week):
 
 
 def test_backlog_by_age_and_status(week):
-    result = backlog(WEEK, now=NOW)
+    result = ticket_backlog(WEEK, now=NOW)
     assert result["total"] == 2  # C and F
     # C: Mon 17:50 → Tue 12:00 = 18 h 10 min; F: 30 min.
     assert result["by_age"] == {"lt_1h": 1, "1h_4h": 0, "4h_24h": 1, "1d_2d": 0, "gt_2d": 0}
@@ -170,21 +178,21 @@ def test_backlog_by_age_and_status(week):
 
 def test_day_slices_and_series(week):
     kpis_rebuild(now=NOW)
-    monday = figures(Slice(start=date(2026, 11, 16), end=date(2026, 11, 16)), now=NOW)
+    monday = period_figures(Slice(start=date(2026, 11, 16), end=date(2026, 11, 16)), now=NOW)
     assert monday["tickets_created"] == 4
     assert monday["tickets_solved"] == 2
-    days = series(WEEK, "day")
+    days = period_trend(WEEK, "day")
     assert [(r["period"], r["tickets_created"], r["tickets_solved"]) for r in days] == [
         ("2026-11-16", 4, 2),
         ("2026-11-17", 1, 1),
     ]
-    weekly = series(WEEK, "week")
+    weekly = period_trend(WEEK, "week")
     assert [(r["period"], r["tickets_created"]) for r in weekly] == [("2026-11-16", 5)]
 
 
 def test_agent_breakdown_is_the_scorecard(week):
     kpis_rebuild(now=NOW)
-    rows = {r["label"]: r for r in breakdown(WEEK, "agent")}
+    rows = {r["label"]: r for r in dimension_breakdown(WEEK, "agent")}
     na = rows[week["agent"].get_full_name()]
     # Li Na is the owner (first replier) of A, B, C and D; F has no agent yet.
     assert na["tickets_created"] == 4
@@ -194,7 +202,7 @@ def test_agent_breakdown_is_the_scorecard(week):
     assert na["sla_all"] == pytest.approx(100 * 8 / 10)
     assert na["csat"] is None
     assert na["complaints"] == 0
-    assert [r["label"] for r in leaderboard(WEEK)] == [na["label"]]
+    assert [r["label"] for r in agent_leaderboard(WEEK)] == [na["label"]]
 
 
 def test_incremental_refresh_sees_a_reopen_and_moves_the_solve(week):
@@ -202,7 +210,7 @@ def test_incremental_refresh_sees_a_reopen_and_moves_the_solve(week):
     a = week["tickets"]["A"]
     ticket_customer_message(ticket=a, body="又坏了", actor=Actor.system("shop"), now=NOW)
     kpis_refresh(now=NOW)
-    f = figures(WEEK, now=NOW)
+    f = period_figures(WEEK, now=NOW)
     assert f["tickets_solved"] == 2  # A is open again: Monday lost it
     assert f["resolution_rate"] == pytest.approx(100 * 2 / 5)
     ticket_reply(
@@ -213,17 +221,15 @@ def test_incremental_refresh_sees_a_reopen_and_moves_the_solve(week):
         now=NOW + timedelta(minutes=5),
     )
     kpis_refresh(now=NOW)
-    f = figures(WEEK, now=NOW)
+    f = period_figures(WEEK, now=NOW)
     assert f["tickets_solved"] == 3  # counted once, on Tuesday now
     assert f["reopen_rate"] == pytest.approx(100 * 2 / 3)
-    assert (
-        figures(Slice(start=date(2026, 11, 16), end=date(2026, 11, 16)), now=NOW)["tickets_solved"]
-        == 1
-    )
+    monday = Slice(start=date(2026, 11, 16), end=date(2026, 11, 16))
+    assert period_figures(monday, now=NOW)["tickets_solved"] == 1
 
 
 def test_no_responses_means_no_csat_rather_than_zero(week):
-    f = figures(WEEK, now=NOW)
+    f = period_figures(WEEK, now=NOW)
     assert f["csat"] is None
     assert f["csat_mean"] is None
     assert f["nps"] is None
@@ -254,7 +260,7 @@ def test_csat_nps_and_complaint_satisfaction(week):
     for score in (5, 3):
         answered(SurveyKind.COMPLAINT, score)
     kpis_rebuild(now=NOW)  # the surveys per day
-    f = figures(WEEK, now=NOW)
+    f = period_figures(WEEK, now=NOW)
     assert f["csat"] == pytest.approx(100 * 2 / 3)
     assert f["csat_mean"] == pytest.approx(11 / 3)
     assert f["csat_response_rate"] == pytest.approx(100 * 3 / 4)
@@ -266,23 +272,24 @@ def test_surveys_sent_and_answered_after_a_rebuild_are_counted_by_the_next_refre
     kpis_rebuild(now=NOW)
     monday = SurveyInvitationFactory(kind=SurveyKind.CSAT, created_at=at(16, 9))
     SurveyInvitationFactory(kind=SurveyKind.CSAT, created_at=at(16, 10))  # never answered
-    assert figures(WEEK, now=NOW)["csat_response_rate"] is None  # not before the refresh
+    assert period_figures(WEEK, now=NOW)["csat_response_rate"] is None  # not before the refresh
 
     kpis_refresh(now=NOW)
-    assert figures(WEEK, now=NOW)["csat_response_rate"] == pytest.approx(0)
-    assert figures(WEEK, now=NOW)["csat"] is None  # no responses: no CSAT, not 0 %
+    assert period_figures(WEEK, now=NOW)["csat_response_rate"] == pytest.approx(0)
+    assert period_figures(WEEK, now=NOW)["csat"] is None  # no responses: no CSAT, not 0 %
 
     survey_answer(invitation=monday, score=5, now=at(17, 11))
     kpis_refresh(now=NOW)
 
-    f = figures(WEEK, now=NOW)
+    f = period_figures(WEEK, now=NOW)
     assert f["csat_response_rate"] == pytest.approx(50)  # Monday's invitation, answered Tuesday
     assert f["csat"] == pytest.approx(100)
     tuesday = Slice(start=date(2026, 11, 17), end=date(2026, 11, 17))
-    assert figures(tuesday, now=NOW)["csat"] == pytest.approx(100)  # the day it was answered
-    assert figures(tuesday, now=NOW)["csat_response_rate"] is None  # sent on Monday
+    assert period_figures(tuesday, now=NOW)["csat"] == pytest.approx(100)  # the day it was answered
+    assert period_figures(tuesday, now=NOW)["csat_response_rate"] is None  # sent on Monday
     kpis_refresh(now=NOW)
-    assert figures(WEEK, now=NOW)["csat_response_rate"] == pytest.approx(50)  # not counted twice
+    # Not counted twice.
+    assert period_figures(WEEK, now=NOW)["csat_response_rate"] == pytest.approx(50)
 
 
 def test_returns_and_refunds_per_thousand_orders(week):
@@ -315,7 +322,7 @@ def test_returns_and_refunds_per_thousand_orders(week):
             settled_at=at(17, 10),
         )
     kpis_rebuild(now=NOW)  # the orders per day
-    f = figures(WEEK, now=NOW)
+    f = period_figures(WEEK, now=NOW)
     assert f["returns_per_1000_orders"] == pytest.approx(1000 * 2 / 4)
     assert f["refund_amount"] == Decimal("50.00")
     assert f["refund_hours_mean"] == pytest.approx(24)  # Mon 10:00 → Tue 10:00, both
@@ -365,10 +372,10 @@ def test_returns_and_refunds_after_a_rebuild_are_counted_by_the_next_refresh(wee
         created_at=at(16, 10),
         updated_at=at(17, 10),
     )
-    assert figures(WEEK, now=NOW)["returns_per_1000_orders"] == 0  # not before the refresh
+    assert period_figures(WEEK, now=NOW)["returns_per_1000_orders"] == 0  # not before the refresh
 
     kpis_refresh(now=NOW)
-    f = figures(WEEK, now=NOW)
+    f = period_figures(WEEK, now=NOW)
     assert f["returns_per_1000_orders"] == pytest.approx(1000)  # one return, one order
     assert (f["refund_amount"], f["refund_hours_mean"]) == (0, None)
 
@@ -383,13 +390,13 @@ def test_returns_and_refunds_after_a_rebuild_are_counted_by_the_next_refresh(wee
     )
     kpis_refresh(now=NOW)
 
-    f = figures(WEEK, now=NOW)
+    f = period_figures(WEEK, now=NOW)
     assert f["returns_per_1000_orders"] == pytest.approx(1000)
     assert f["refund_amount"] == Decimal("80.00")
     assert f["refund_hours_mean"] == pytest.approx(24)
     assert f["refund_within_3_working_days"] == pytest.approx(100)
     kpis_refresh(now=NOW)
-    assert figures(WEEK, now=NOW)["refund_amount"] == Decimal("80.00")  # not counted twice
+    assert period_figures(WEEK, now=NOW)["refund_amount"] == Decimal("80.00")  # not counted twice
 
 
 def _complaint_filed(created, category, accepted=None):
@@ -417,12 +424,11 @@ def test_complaints_per_thousand_orders_acceptance_and_breakdown(office_hours):
     filed(at(16, 11), "service_attitude")  # not accepted, 25 h old at NOW: late
     filed(at(17, 11, 30), "product_quality")  # 30 min old, not accepted: not decided yet
     kpis_rebuild(now=NOW)
-    f = figures(WEEK, now=NOW)
+    f = period_figures(WEEK, now=NOW)
     assert f["complaints_per_1000_orders"] == pytest.approx(1000 * 4 / 8)
     assert f["complaints_accepted_24h"] == pytest.approx(100 / 3)
     # The acceptance clocks (24 h on office hours) of the two accepted complaints both met.
     assert f["sla_acceptance"] == pytest.approx(100)
-    from kpis.selectors import complaint_breakdown
 
     split = complaint_breakdown(WEEK)
     assert split["by_category"] == {"logistics": 2, "product_quality": 1, "service_attitude": 1}
@@ -437,7 +443,6 @@ def test_complaints_older_than_a_day_are_read_from_the_rollup_and_follow_their_c
     complaint re-classified or whose ticket moves team is counted again at the next refresh."""
     from complaints.services import complaint_classify
     from kpis.models import ComplaintDayRollup
-    from kpis.selectors import complaint_breakdown, complaint_cube
     from tests.factories import TeamFactory, admin_user
     from tickets.services import ticket_update
 
@@ -453,11 +458,11 @@ def test_complaints_older_than_a_day_are_read_from_the_rollup_and_follow_their_c
     assert sum(r.complaints for r in ComplaintDayRollup.objects.all()) == 4
     # Nothing of the 16th–17th is read from the complaints themselves any more.
     assert all(row["decided"] == row["n"] for row in complaint_cube(WEEK, now=week_later))
-    f = figures(WEEK, now=week_later)
+    f = period_figures(WEEK, now=week_later)
     assert f["complaints_per_1000_orders"] == pytest.approx(1000 * 4 / 8)
     assert f["complaints_accepted_24h"] == pytest.approx(100 / 4)
     # Read live, the day it was filed, the last one was still inside its 24 hours.
-    assert figures(WEEK, now=NOW)["complaints_accepted_24h"] == pytest.approx(100 / 3)
+    assert period_figures(WEEK, now=NOW)["complaints_accepted_24h"] == pytest.approx(100 / 3)
 
     complaint_classify(
         complaint=last, category="logistics", actor=Actor.system("test"), now=at(24, 12, 1)

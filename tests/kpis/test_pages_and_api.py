@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from kpis.rollups import kpis_rebuild
+from kpis.rollups.refresh import kpis_rebuild
 from tests.factories import (
     TeamFactory,
     TicketFactory,

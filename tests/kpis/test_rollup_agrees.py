@@ -17,8 +17,13 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from kpis import definitions as d
-from kpis.rollups import kpis_rebuild, kpis_refresh, local_day
-from kpis.selectors import Slice, breakdown, cube, figures, leaderboard, survey_cube
+from kpis.rollups.days import local_day
+from kpis.rollups.refresh import kpis_rebuild, kpis_refresh
+from kpis.selectors.commerce import complaint_breakdown, complaint_cube
+from kpis.selectors.period import agent_leaderboard, dimension_breakdown, period_figures
+from kpis.selectors.slices import Slice
+from kpis.selectors.surveys import survey_cube
+from kpis.selectors.tickets import ticket_cube
 from tests.factories import CustomerFactory, TeamFactory, TicketFactory, UserFactory
 from tickets.choices import AuthorKind, TicketStatus
 from tickets.models import ClockStatus, Message, SlaClock, Ticket
@@ -205,9 +210,9 @@ class RollupAgreesWithDirectComputation(TwoTeamsThreeAgents):
             expected = direct(s)
             # Each slice reads the coarsest rollup that holds it; the dashboard also reads the
             # team × channel × kind × tier cube once and sums it in Python.
-            cube_rows = cube(s)
-            paths = [figures(s, now=now), figures(s, now=now, cube_rows=cube_rows)]
-            by_team = breakdown(s, "team", cube_rows=cube_rows)
+            cube_rows = ticket_cube(s)
+            paths = [period_figures(s, now=now), period_figures(s, now=now, cube_rows=cube_rows)]
+            by_team = dimension_breakdown(s, "team", cube_rows=cube_rows)
             assert sum(r["tickets_created"] for r in by_team) == expected["tickets_created"]
             for got in paths:
                 for key, value in expected.items():
@@ -355,10 +360,10 @@ class SurveyRollupsAgreeWithDirectComputation(TwoTeamsThreeAgents):
             Slice(start=first, end=last, agent_id=self.agents[2].pk),
         ):
             expected, per_agent = direct_csat(s)
-            got = figures(s, now=now, survey_rows=survey_cube(s))
+            got = period_figures(s, now=now, survey_rows=survey_cube(s))
             for key, value in expected.items():
                 assert got[key] == (pytest.approx(value) if value is not None else None), (s, key)
-            board = {row["key"]: row["csat"] for row in leaderboard(s)}
+            board = {row["key"]: row["csat"] for row in agent_leaderboard(s)}
             for agent, value in per_agent.items():
                 assert board[agent] == pytest.approx(value), (s, agent)
 
@@ -453,7 +458,6 @@ class ComplaintRollupAgreesWithDirectComputation(TwoTeamsThreeAgents):
         )
 
     def assert_agree(self, now):
-        from kpis.selectors import complaint_breakdown, complaint_cube
 
         first, last = date(2026, 11, 16), date(2026, 11, 19)
         for s in (
@@ -465,7 +469,7 @@ class ComplaintRollupAgreesWithDirectComputation(TwoTeamsThreeAgents):
         ):
             expected = direct_complaints(s, now)
             rows = complaint_cube(s, now=now)
-            got = figures(s, now=now, complaint_rows=rows)
+            got = period_figures(s, now=now, complaint_rows=rows)
             assert sum(r["n"] for r in rows) == expected["complaints"], s
             if expected["accepted_24h"] is None:
                 assert got["complaints_accepted_24h"] is None, s

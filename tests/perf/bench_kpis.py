@@ -54,7 +54,7 @@ def main() -> None:
 
 def rebuild() -> None:
     from kpis.models import TicketDayRollup, TicketFact
-    from kpis.rollups import kpis_rebuild, rollups_vacuum
+    from kpis.rollups.refresh import kpis_rebuild, rollups_vacuum
 
     started = time.perf_counter()
     result = kpis_rebuild()
@@ -148,7 +148,9 @@ def refresh_after_new_tickets(repeat: int) -> bool:
     from django.utils import timezone
 
     from csplatform.actors import Actor
-    from kpis.rollups import kpis_refresh, local_day, rollup_days
+    from kpis.rollups.days import local_day
+    from kpis.rollups.refresh import kpis_refresh
+    from kpis.rollups.tickets import ticket_days_rollup
     from orders.models import Customer
     from tickets.models import Ticket
     from tickets.services import ticket_create, ticket_reply
@@ -182,7 +184,7 @@ def refresh_after_new_tickets(repeat: int) -> bool:
             f"{result['days']} days, {result['complaint_days']} days of complaints"
         )
         Ticket.objects.filter(pk__in=created_ids).delete()
-        rollup_days({local_day(now)})  # deleted rows leave no trace for the watermark to see
+        ticket_days_rollup({local_day(now)})  # deleted rows leave no trace for the watermark to see
     return report(
         f"kpis_refresh after {NEW_TICKETS} new tickets", samples, limit=REFRESH_LIMIT, unit="s"
     )

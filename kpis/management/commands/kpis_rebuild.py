@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from kpis.rollups import kpis_rebuild, rollups_vacuum
+from kpis.rollups.refresh import kpis_rebuild, rollups_vacuum
 
 
 class Command(BaseCommand):
