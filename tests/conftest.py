@@ -1,5 +1,9 @@
 import pytest
+import time_machine
 from django.conf import settings
+from rest_framework.test import APIClient
+
+from tests.factories import admin_user, storefront_client
 
 
 def _on_postgres() -> bool:
@@ -46,3 +50,46 @@ def _role_groups_after_flush(request):
     ensure_default_team(apps)
     ensure_default_sla_policies(apps)
     ensure_complaint_milestone_targets(apps)
+
+
+@pytest.fixture
+def clock(request):
+    """The clock stopped at the test module's ``NOW``, for the services that read it when no
+    ``now`` is passed (a module uses it as ``usefixtures("clock")`` to stop it for every test)."""
+    with time_machine.travel(request.module.NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """Uploaded files go to the test's own folder (``usefixtures("media")`` in the modules that
+    store files)."""
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+@pytest.fixture
+def api():
+    """An API client with no credentials."""
+    return APIClient()
+
+
+@pytest.fixture
+def storefront(db):
+    """An API client sending a fresh key of the default storefront."""
+    return storefront_client()
+
+
+@pytest.fixture
+def agent_client(client, agent):
+    """The browser signed in as the test's ``agent``."""
+    client.force_login(agent)
+    return client
+
+
+@pytest.fixture
+def admin_client_(client):
+    """The browser signed in as a staff user of the admin role (pytest-django's
+    ``admin_client`` is a superuser, who passes every permission check)."""
+    client.force_login(admin_user(is_staff=True))
+    return client

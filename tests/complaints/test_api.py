@@ -9,36 +9,19 @@ whose ticket is in their teams (others: 404).
 from __future__ import annotations
 
 import pytest
-import time_machine
 from rest_framework.test import APIClient
 
 from complaints import services
 from complaints.models import Complaint
-from tests.complaints.helpers import HOUR, STOREFRONT, T0, Desk, delivered_order, file_complaint
+from tests.complaints.helpers import HOUR, STOREFRONT, T0, delivered_order, file_complaint
 from tests.complaints.helpers import walk_to as walk
-from tests.factories import CustomerFactory, TeamFactory, agent_user, storefront_client
+from tests.factories import CustomerFactory, TeamFactory, agent_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 NOW = T0 + HOUR
 SECRET_NOTE = "内部：仓库批次 B-17 有色差，供应商责任"
 ROOT_CAUSE = "供应商染色工艺问题"
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def desk():
-    return Desk()
-
-
-@pytest.fixture
-def storefront():
-    return storefront_client()
 
 
 def session_client(user) -> APIClient:

@@ -7,17 +7,12 @@ from django.utils import translation
 
 from complaints import services
 from complaints.models import Complaint
-from tests.complaints.helpers import STOREFRONT, T0, Desk, delivered_order, file_complaint
+from tests.complaints.helpers import STOREFRONT, T0, delivered_order, file_complaint
 from tests.factories import CustomerFactory, TeamFactory, agent_user
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def desk():
-    return Desk()
 
 
 @pytest.fixture

@@ -10,17 +10,12 @@ import pytest
 from complaints import escalation, services
 from complaints.models import ComplaintEvent
 from csplatform.api.errors import ConflictError, InvalidInput
-from tests.complaints.helpers import STOREFRONT, Desk, at, file_complaint, refresh
+from tests.complaints.helpers import STOREFRONT, at, file_complaint, refresh
 from tickets.models import Notification, SlaClock
 from tickets.services import ticket_reply
 from tickets.sla.sweeper import sla_sweep
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def desk():
-    return Desk()
 
 
 def _sweep(now, capture):

@@ -20,7 +20,6 @@ from tests.complaints.helpers import (
     HOUR,
     STOREFRONT,
     T0,
-    Desk,
     at,
     delivered_order,
     file_complaint,
@@ -31,11 +30,6 @@ from tickets.models import SlaClock
 
 pytestmark = pytest.mark.django_db
 S = ComplaintStatus
-
-
-@pytest.fixture
-def desk():
-    return Desk()
 
 
 def test_the_transition_table_is_exactly_the_issues_lifecycle():

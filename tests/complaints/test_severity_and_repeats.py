@@ -8,15 +8,10 @@ import pytest
 
 from complaints.models import SeverityRules
 from complaints.rules import grade
-from tests.complaints.helpers import DAY, T0, Desk, delivered_order, file_complaint
+from tests.complaints.helpers import DAY, T0, delivered_order, file_complaint
 from tests.factories import CustomerFactory, OrderFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def desk():
-    return Desk()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("desk")]
 
 
 def test_an_ordinary_complaint_is_minor_and_keeps_a_normal_ticket():

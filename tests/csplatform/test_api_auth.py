@@ -30,11 +30,6 @@ def order():
     return OrderFactory(number="SO-1001")
 
 
-@pytest.fixture
-def api():
-    return APIClient()
-
-
 def order_put_body(order: Order) -> dict:
     line = order.lines.get()
     return {

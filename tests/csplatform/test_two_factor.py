@@ -36,11 +36,6 @@ def required(settings):
     settings.OTP_REQUIRED_FOR_STAFF = True
 
 
-@pytest.fixture
-def api():
-    return APIClient()
-
-
 def confirmed_device(user) -> TOTPDevice:
     return TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
 

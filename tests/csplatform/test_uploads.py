@@ -36,13 +36,9 @@ from tests.factories import (
     upload_file,
 )
 
+pytestmark = pytest.mark.usefixtures("media")
+
 BASE_DIR = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
 
 
 def refusal(files, **kwargs) -> UploadRefused:

@@ -6,16 +6,10 @@ from django.urls import reverse
 from messaging.choices import DeliveryStatus, WebhookEventType
 from messaging.delivery import deliveries_send_due
 from messaging.models import WebhookDelivery
-from tests.factories import CustomerFactory, admin_user, webhook_endpoint
+from tests.factories import CustomerFactory, webhook_endpoint
 from tests.messaging.helpers import ticket_filed
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client_(client):
-    client.force_login(admin_user(is_staff=True))
-    return client
 
 
 def test_an_admin_sends_a_failed_delivery_again_from_the_delivery_log(admin_client_, receiver):

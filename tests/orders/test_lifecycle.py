@@ -25,7 +25,7 @@ from orders.transitions import (
     check_transition,
     order_apply_transition,
 )
-from tests.factories import OrderFactory, order_state, storefront_client
+from tests.factories import OrderFactory, order_state
 
 STATUSES = [
     "pending_payment",
@@ -134,11 +134,6 @@ def test_applying_a_transition_moves_stamps_and_records_one_event_or_writes_noth
 
 
 # --- Through the storefront API ---------------------------------------------------------------
-
-
-@pytest.fixture
-def storefront(db):
-    return storefront_client()
 
 
 def lifecycle_event(order: Order, target: str) -> dict:

@@ -28,17 +28,11 @@ from tests.factories import (
     api_key_header,
     order_state,
     storefront_api_key,
-    storefront_client,
 )
 
 pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-
-
-@pytest.fixture
-def storefront():
-    return storefront_client()
 
 
 def order_url(number: str = "SO-1001") -> str:

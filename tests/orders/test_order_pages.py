@@ -22,12 +22,6 @@ pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
-@pytest.fixture
-def agent_client(client):
-    client.force_login(agent_user())
-    return client
-
-
 def test_the_order_page_shows_lines_payments_shipments_timeline_and_exceptions(agent_client):
     order = OrderFactory(
         number="SO-2001",

@@ -95,12 +95,6 @@ def storefront_headers():
     return api_key_header(key)
 
 
-@pytest.fixture
-def agent_client(client):
-    client.force_login(agent_user())
-    return client
-
-
 @pytest.mark.parametrize("build", [small_order, big_order], ids=["small", "big"])
 def test_the_order_api_uses_the_same_queries_for_a_small_and_a_big_order(
     build, storefront_headers, django_assert_num_queries

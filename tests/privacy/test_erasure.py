@@ -5,7 +5,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.db import connection
 from django.db.models import Sum
 
@@ -29,15 +28,9 @@ from .journey import (
     run_journey,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 TEXT_TYPES = ("text", "character varying", "jsonb", "json")
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 def tables_containing(needle: str) -> list[str]:

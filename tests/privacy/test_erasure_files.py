@@ -3,7 +3,6 @@ storage once the erasure commits, and no row references them; other customers' f
 erasure that rolls back deletes nothing."""
 
 import pytest
-import time_machine
 from django.db import transaction
 
 from csplatform.actors import Actor
@@ -16,21 +15,9 @@ from tests.refunds.helpers import DAY, DELIVERED, STOREFRONT, delivered_order, f
 from tickets.models import Attachment
 from tickets.services import ticket_customer_message
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media", "clock")]
 
 NOW = DELIVERED + 2 * DAY
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 def stored_files(media) -> set[str]:

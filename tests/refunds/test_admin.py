@@ -6,17 +6,10 @@ import pytest
 from django.urls import reverse
 
 from refunds.models import CategoryRule, Refund, RefundRules
-from tests.factories import admin_user
 
 from .helpers import delivered_order, file_request
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client_(client):
-    client.force_login(admin_user(is_staff=True))
-    return client
 
 
 def test_the_rules_are_one_row_that_cannot_be_deleted(admin_client_):

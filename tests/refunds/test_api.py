@@ -8,13 +8,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-import time_machine
 from rest_framework.test import APIClient
 
 from refunds.choices import RefundStatus, ReturnStatus
 from refunds.models import GatewayPayout, Refund, ReturnRequest
 from refunds.services import return_request_approve, return_request_reject
-from tests.factories import TeamFactory, admin_user, agent_user, storefront_client
+from tests.factories import TeamFactory, admin_user, agent_user
 
 from .helpers import (
     DAY,
@@ -25,21 +24,9 @@ from .helpers import (
     file_request,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 NOW = DELIVERED + 2 * DAY
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    """The services read the clock when the API does not pass ``now``: fix it."""
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def storefront():
-    return storefront_client()
 
 
 def session_client(user) -> APIClient:

@@ -30,12 +30,6 @@ def agent():
     return desk_agent(username="li.na", first_name="娜", last_name="李")
 
 
-@pytest.fixture
-def agent_client(client, agent):
-    client.force_login(agent)
-    return client
-
-
 def page(client, request) -> str:
     response = client.get(f"/desk/tickets/{request.ticket.number}/")
     assert response.status_code == 200

@@ -10,7 +10,6 @@ follow the panel's visibility (another team's agent: 404).
 from datetime import timedelta
 
 import pytest
-import time_machine
 from rest_framework.test import APIClient
 
 from csplatform.api.errors import ConflictError, InvalidInput
@@ -30,33 +29,15 @@ from tests.factories import (
     PNG_BYTES,
     TeamFactory,
     agent_user,
-    storefront_client,
     upload_file,
 )
 
 from .helpers import DAY, DELIVERED, STOREFRONT, delivered_order, desk_agent, file_request
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 NOW = DELIVERED + 2 * DAY
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def storefront():
-    return storefront_client()
 
 
 def waiting():

@@ -8,15 +8,9 @@ from django.urls import reverse
 
 from surveys.models import SurveyInvitation, SurveyResponse, SurveySettings
 from surveys.services import survey_answer
-from tests.factories import SurveyInvitationFactory, admin_user, survey_token
+from tests.factories import SurveyInvitationFactory, survey_token
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client_(client):
-    client.force_login(admin_user(is_staff=True))
-    return client
 
 
 def _settings_form(config: SurveySettings, **changes) -> dict:

@@ -22,16 +22,6 @@ def url(invitation) -> str:
     return f"/api/v1/surveys/{survey_token(invitation)}/"
 
 
-@pytest.fixture
-def api():
-    return APIClient()
-
-
-@pytest.fixture
-def invitation():
-    return SurveyInvitationFactory(language="zh-hans")
-
-
 def test_the_survey_is_described_by_its_token_without_credentials(api, invitation):
     response = api.get(url(invitation))
 

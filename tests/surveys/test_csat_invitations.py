@@ -29,11 +29,6 @@ pytestmark = pytest.mark.django_db
 SURVEY_LINK = re.compile(r"/s/([A-Za-z0-9_-]{43})\b")
 
 
-@pytest.fixture
-def desk():
-    return Desk()
-
-
 def test_a_solved_ticket_is_surveyed_24_hours_later_not_before(
     desk, django_capture_on_commit_callbacks
 ):

@@ -16,11 +16,6 @@ from tickets.models import Ticket, TicketEvent
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def desk():
-    return Desk()
-
-
 def answer(invitation, score, capture, comment="", at=T0 + 2 * DAY):
     with capture(execute=True):
         return survey_answer(invitation=invitation, score=score, comment=comment, now=at)

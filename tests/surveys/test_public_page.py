@@ -20,11 +20,6 @@ def url(invitation, suffix: str = "") -> str:
     return f"/s/{survey_token(invitation)}{suffix}"
 
 
-@pytest.fixture
-def invitation():
-    return SurveyInvitationFactory(language="zh-hans")
-
-
 def test_the_page_asks_a_chinese_customer_in_chinese(client, invitation):
     response = client.get(url(invitation))
 

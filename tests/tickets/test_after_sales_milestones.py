@@ -4,7 +4,7 @@ ticket, through the agents' API and the desk; refused where a case owns them."""
 import pytest
 from rest_framework.test import APIClient
 
-from tests.factories import TeamFactory, TicketFactory, online_agent, storefront_client
+from tests.factories import TeamFactory, TicketFactory, storefront_client
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -13,11 +13,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def team():
     return TeamFactory(name="After-sales")
-
-
-@pytest.fixture
-def agent(team):
-    return online_agent(team, username="li.na")
 
 
 def session_client(user) -> APIClient:

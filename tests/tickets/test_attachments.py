@@ -22,7 +22,6 @@ from tests.factories import (
     TeamFactory,
     TicketFactory,
     online_agent,
-    storefront_client,
     ticket_state,
     upload_file,
 )
@@ -30,37 +29,16 @@ from tickets import services
 from tickets.choices import AuthorKind, TicketEventType, TicketStatus
 from tickets.models import Attachment, Message, Ticket, TicketEvent
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 NOW = datetime(2026, 3, 3, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 HTMX = {"HTTP_HX_REQUEST": "true"}
 STOREFRONT = Actor(kind="api_key", label="shop")
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
-
-
-@pytest.fixture
-def team():
-    return TeamFactory(name="Hangzhou front line")
-
-
-@pytest.fixture
-def agent(team):
-    return online_agent(team, username="li.na")
-
-
 @pytest.fixture
 def ticket(team):
     return TicketFactory(team=team, status=TicketStatus.OPEN)
-
-
-@pytest.fixture
-def storefront():
-    return storefront_client()
 
 
 def session_client(user) -> APIClient:

@@ -39,19 +39,8 @@ T0 = datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 @pytest.fixture
-def team():
-    return TeamFactory(name="Hangzhou front line")
-
-
-@pytest.fixture
 def agent(team):
     return online_agent(team, username="li.na", first_name="娜", last_name="李")
-
-
-@pytest.fixture
-def agent_client(client, agent):
-    client.force_login(agent)
-    return client
 
 
 @pytest.fixture

@@ -43,18 +43,8 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
-def team():
-    return TeamFactory(name="Hangzhou front line")
-
-
-@pytest.fixture
 def other_team():
     return TeamFactory(name="Live-stream desk")
-
-
-@pytest.fixture
-def agent(team):
-    return online_agent(team, username="li.na")
 
 
 @pytest.fixture
@@ -68,12 +58,6 @@ def supervisor(team):
     team.supervisor = user
     team.save(update_fields=["supervisor"])
     return user
-
-
-@pytest.fixture
-def agent_client(client, agent):
-    client.force_login(agent)
-    return client
 
 
 def numbers(response) -> list[str]:

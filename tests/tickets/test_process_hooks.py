@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from csplatform.actors import Actor
-from tests.tickets.test_sla_clocks import T0, agent, at, clock, open_ticket, refresh, team
+from tests.tickets.test_sla_clocks import T0, at, clock, open_ticket, refresh, team
 from tickets.models import SlaEvent, SlaEventKind
 from tickets.services import (
     ticket_milestone_record,
@@ -22,7 +22,7 @@ from tickets.sla.sweeper import sla_sweep
 
 pytestmark = pytest.mark.django_db
 COMPLAINTS = Actor.system("complaints")
-__all__ = ["agent", "team"]  # fixtures
+__all__ = ["team"]  # a fixture
 
 
 def test_complaint_tickets_run_acceptance_and_plan_clocks_from_creation(team):

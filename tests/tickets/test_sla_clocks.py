@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from csplatform.actors import Actor
-from tests.factories import CustomerFactory, TeamFactory, online_agent, supervisor_user
+from tests.factories import CustomerFactory, TeamFactory, supervisor_user
 from tickets.models import (
     BusinessCalendar,
     BusinessHours,
@@ -42,11 +42,6 @@ def team():
     team.supervisor = supervisor_user(username="boss")
     team.save()
     return team
-
-
-@pytest.fixture
-def agent(team):
-    return online_agent(team, username="li.na")
 
 
 def open_ticket(team, *, now=T0, status="new", kind="inquiry", priority=None, tier="regular"):

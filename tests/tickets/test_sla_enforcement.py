@@ -60,11 +60,6 @@ def team():
     return team
 
 
-@pytest.fixture
-def agent(team):
-    return online_agent(team, username="li.na")
-
-
 def open_ticket(*, now: datetime = T0) -> Ticket:
     return ticket_create(
         customer=CustomerFactory(),

@@ -11,7 +11,7 @@ from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError, InvalidInput
 from refunds.services import return_request_approve, return_request_reject
 from tests.complaints.helpers import Desk, file_complaint, walk_to
-from tests.factories import CustomerFactory, TeamFactory, online_agent, supervisor_user
+from tests.factories import CustomerFactory, TeamFactory, supervisor_user
 from tests.refunds.helpers import delivered_order, file_request
 from tickets.models import SlaClock, SlaEvent, SlaPolicy, SlaTarget, Ticket, TicketSettings
 from tickets.services import (
@@ -45,11 +45,6 @@ def team():
     settings.default_team = team
     settings.save()
     return team
-
-
-@pytest.fixture
-def agent(team):
-    return online_agent(team, username="li.na")
 
 
 def open_ticket(*, kind="inquiry", channel="web", status="new", now=T0) -> Ticket:

@@ -28,7 +28,6 @@ from tests.factories import (
     UserFactory,
     admin_user,
     agent_user,
-    storefront_client,
     supervisor_user,
     ticket_state,
 )
@@ -40,11 +39,6 @@ pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 NOW = T0 + timedelta(days=1)
 BASE_DIR = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def storefront():
-    return storefront_client()
 
 
 def session_client(user) -> APIClient:
