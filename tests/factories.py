@@ -523,10 +523,52 @@ def ticket_state(ticket: Ticket) -> dict:
     }
 
 
+# --- Returns and refunds -----------------------------------------------------------------------
+
+from refunds.choices import RefundStatus, ReturnReason, ReturnType  # noqa: E402
+from refunds.models import Refund, ReturnRequest  # noqa: E402
+
+
+class ReturnRequestFactory(DjangoModelFactory):
+    """A return request of a delivered order written straight to the table (no ticket, no
+    checks, no events), for arranging history; behaviour goes through ``refunds.services``."""
+
+    class Meta:
+        model = ReturnRequest
+
+    order = factory.SubFactory(OrderFactory, status=OrderStatus.DELIVERED)
+    type = ReturnType.RETURN_REFUND
+    reason = ReturnReason.QUALITY
+    requested_amount = Decimal("50.00")
+    created_at = factory.LazyFunction(timezone.now)
+    updated_at = factory.LazyAttribute(lambda r: r.created_at)
+
+
+class RefundFactory(DjangoModelFactory):
+    """A refund of ``request`` (``request=None, order=...`` for one without) written straight
+    to the table, no payout made; a succeeded one has the provider's reference and settles
+    when created unless told otherwise."""
+
+    class Meta:
+        model = Refund
+
+    request = factory.SubFactory(ReturnRequestFactory)
+    order = factory.LazyAttribute(lambda r: r.request.order)
+    amount = Decimal("10.00")
+    status = RefundStatus.PENDING
+    created_at = factory.LazyFunction(timezone.now)
+    provider_reference = factory.LazyAttribute(
+        lambda r: "GW-TEST" if r.status == RefundStatus.SUCCEEDED else ""
+    )
+    settled_at = factory.LazyAttribute(
+        lambda r: r.created_at if r.status == RefundStatus.SUCCEEDED else None
+    )
+
+
 # --- Surveys ----------------------------------------------------------------------------------
 
 from surveys.choices import InvitationStatus, SurveyKind  # noqa: E402
-from surveys.models import SurveyInvitation  # noqa: E402
+from surveys.models import SurveyInvitation, SurveyResponse  # noqa: E402
 from surveys.tokens import nonce_new, token_for, token_hash  # noqa: E402
 
 
@@ -561,6 +603,27 @@ class SurveyInvitationFactory(DjangoModelFactory):
 
 def survey_token(invitation: SurveyInvitation) -> str:
     return token_for(invitation.token_nonce)
+
+
+class SurveyResponseFactory(DjangoModelFactory):
+    """An answer to ``invitation`` written straight to the table, attributed as the invitation
+    is (kind, language, customer, ticket, team, agent, channel, ticket kind) and given when it
+    was answered; behaviour goes through ``surveys.services``."""
+
+    class Meta:
+        model = SurveyResponse
+
+    invitation = factory.SubFactory(SurveyInvitationFactory, status=InvitationStatus.ANSWERED)
+    kind = factory.SelfAttribute("invitation.kind")
+    score = 5
+    language = factory.SelfAttribute("invitation.language")
+    answered_at = factory.LazyAttribute(lambda r: r.invitation.answered_at or timezone.now())
+    customer = factory.SelfAttribute("invitation.customer")
+    ticket = factory.SelfAttribute("invitation.ticket")
+    team = factory.SelfAttribute("invitation.team")
+    agent = factory.SelfAttribute("invitation.agent")
+    channel = factory.SelfAttribute("invitation.channel")
+    ticket_kind = factory.SelfAttribute("invitation.ticket_kind")
 
 
 # --- Uploads: files of each kind, by their bytes ------------------------------------------------

@@ -20,13 +20,13 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
-from django.utils import timezone
 
 from csplatform.actors import Actor
 from tests.factories import (
     CannedReplyFactory,
     CustomerFactory,
     OrderExceptionFactory,
+    RefundFactory,
     SurveyInvitationFactory,
     TeamFactory,
     admin_user,
@@ -169,7 +169,6 @@ def test_every_url_of_the_product_is_in_the_matrix():
 def world(db):
     """Objects of team A (its agent, its supervisor), an agent of team B, an admin."""
     from complaints.services import complaint_create
-    from refunds.models import Refund
     from refunds.services import return_evidence_add
     from tickets.models import TicketSettings
     from tickets.services import ticket_create, ticket_reply
@@ -194,13 +193,8 @@ def world(db):
     order = delivered_order()
     request = file_request(order, reason="size_fit")
     return_evidence_add(request=request, files=[upload_file()], actor=storefront)
-    failed = Refund.objects.create(
-        request=request,
-        order=order,
-        amount=Decimal("10.00"),
-        status="failed",
-        needs_attention=True,
-        created_at=timezone.now(),
+    failed = RefundFactory(
+        request=request, amount=Decimal("10.00"), status="failed", needs_attention=True
     )
     ticket = ticket_create(
         customer=order.customer,

@@ -9,8 +9,13 @@ from datetime import timedelta
 from kpis.definitions import TARGET_DEFAULTS
 from kpis.models import KpiTarget
 from surveys.choices import InvitationStatus, SurveyKind
-from surveys.models import SurveyResponse
-from tests.factories import CustomerFactory, SurveyInvitationFactory, TeamFactory, TicketFactory
+from tests.factories import (
+    CustomerFactory,
+    SurveyInvitationFactory,
+    SurveyResponseFactory,
+    TeamFactory,
+    TicketFactory,
+)
 from tickets.choices import AuthorKind, TicketStatus
 from tickets.models import ClockStatus, Message, SlaClock
 
@@ -88,18 +93,9 @@ def busy_week(agents_by_team: dict, *, seed: int = 7, per_day: int = 14) -> None
                         status=InvitationStatus.ANSWERED,
                         answered_at=ticket.solved_at + timedelta(hours=2),
                     )
-                    SurveyResponse.objects.create(
-                        invitation=invitation,
-                        kind=SurveyKind.CSAT,
-                        score=rng.choice([5, 5, 4, 4, 3, 2]),
-                        language="zh-hans",
-                        answered_at=invitation.answered_at,
-                        customer=ticket.customer,
-                        ticket=ticket,
-                        agent=agent,
-                        team=team,
-                        channel=ticket.channel,
-                        ticket_kind=ticket.kind,
+                    # Attributed, and answered, as its invitation (the ticket's).
+                    SurveyResponseFactory(
+                        invitation=invitation, score=rng.choice([5, 5, 4, 4, 3, 2])
                     )
 
 

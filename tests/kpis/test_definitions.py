@@ -22,13 +22,14 @@ from kpis.selectors.period import (
     period_trend,
 )
 from kpis.selectors.slices import Slice
-from refunds.choices import RefundStatus, ReturnReason, ReturnStatus, ReturnType
-from refunds.models import Refund, ReturnRequest
+from refunds.choices import RefundStatus, ReturnStatus, ReturnType
 from surveys.choices import SurveyKind
 from surveys.services import survey_answer
 from tests.factories import (
     CustomerFactory,
     OrderFactory,
+    RefundFactory,
+    ReturnRequestFactory,
     SurveyInvitationFactory,
     online_agent,
     supervisor_user,
@@ -297,12 +298,9 @@ def test_returns_and_refunds_per_thousand_orders(week):
     OrderFactory(placed_at=at(18, 9))  # outside the week
 
     def request(order, *, received, breached=None):
-        return ReturnRequest.objects.create(
+        return ReturnRequestFactory(
             order=order,
-            type=ReturnType.RETURN_REFUND,
-            reason=ReturnReason.QUALITY,
             status=ReturnStatus.REFUNDED,
-            requested_amount=Decimal("50.00"),
             received_at=received,
             refund_breached_at=breached,
             created_at=at(16, 10),
@@ -312,12 +310,10 @@ def test_returns_and_refunds_per_thousand_orders(week):
     on_time = request(orders[0], received=at(16, 12))
     late = request(orders[1], received=at(16, 12), breached=at(16, 13))
     for r, amount in ((on_time, "30.00"), (late, "20.00")):
-        Refund.objects.create(
+        RefundFactory(
             request=r,
-            order=r.order,
             amount=Decimal(amount),
             status=RefundStatus.SUCCEEDED,
-            provider_reference="ok",
             created_at=at(17, 9),
             settled_at=at(17, 10),
         )
@@ -362,10 +358,9 @@ def test_orders_are_counted_on_the_local_day_they_were_placed_also_when_synced_l
 def test_returns_and_refunds_after_a_rebuild_are_counted_by_the_next_refresh(week):
     order = OrderFactory(placed_at=at(16, 9))
     kpis_rebuild(now=NOW)
-    request = ReturnRequest.objects.create(
+    request = ReturnRequestFactory(
         order=order,
         type=ReturnType.REFUND_ONLY,
-        reason=ReturnReason.QUALITY,
         status=ReturnStatus.REFUNDED,
         requested_amount=Decimal("80.00"),
         received_at=at(16, 12),
@@ -379,12 +374,10 @@ def test_returns_and_refunds_after_a_rebuild_are_counted_by_the_next_refresh(wee
     assert f["returns_per_1000_orders"] == pytest.approx(1000)  # one return, one order
     assert (f["refund_amount"], f["refund_hours_mean"]) == (0, None)
 
-    Refund.objects.create(
+    RefundFactory(
         request=request,
-        order=order,
         amount=Decimal("80.00"),
         status=RefundStatus.SUCCEEDED,
-        provider_reference="ok",
         created_at=at(17, 9),
         settled_at=at(17, 10),
     )

@@ -311,8 +311,7 @@ class SurveyRollupsAgreeWithDirectComputation(TwoTeamsThreeAgents):
 
     def arrange(self, spec: dict) -> None:
         from surveys.choices import InvitationStatus, SurveyKind
-        from surveys.models import SurveyResponse
-        from tests.factories import SurveyInvitationFactory
+        from tests.factories import SurveyInvitationFactory, SurveyResponseFactory
 
         sent = START + timedelta(minutes=spec["sent"])
         attribution = {
@@ -334,14 +333,8 @@ class SurveyRollupsAgreeWithDirectComputation(TwoTeamsThreeAgents):
             at_ = sent + timedelta(minutes=spec["answered_after"])
             invitation.answered_at = at_
             invitation.save(update_fields=["answered_at"])
-            SurveyResponse.objects.create(
-                invitation=invitation,
-                kind=SurveyKind.CSAT,
-                score=spec["score"],
-                language="zh-hans",
-                answered_at=at_,
-                **attribution,
-            )
+            # Attributed, and answered, as its invitation.
+            SurveyResponseFactory(invitation=invitation, score=spec["score"])
 
     @random_runs(10)
     @given(st.lists(csat_survey, min_size=1, max_size=25))

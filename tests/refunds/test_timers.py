@@ -25,7 +25,7 @@ from refunds.timers import (
     returns_refund_breaches,
     returns_timers_run,
 )
-from tests.factories import agent_user, supervisor_user
+from tests.factories import RefundFactory, agent_user, supervisor_user
 from tickets.choices import Priority
 from tickets.models import Notification
 
@@ -183,13 +183,8 @@ def test_a_refund_made_in_time_does_not_breach():
 
 
 def pending_refund(created_at, attempts=0):
-    order = delivered_order()
-    return Refund.objects.create(
-        order=order,
-        amount=Decimal("10.00"),
-        currency="CNY",
-        created_at=created_at,
-        attempts=attempts,
+    return RefundFactory(
+        request=None, order=delivered_order(), created_at=created_at, attempts=attempts
     )
 
 

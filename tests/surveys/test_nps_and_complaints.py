@@ -4,9 +4,7 @@ survey when a complaint closes."""
 from decimal import Decimal
 
 import pytest
-from django.apps import apps
 from django.core import mail
-from django.utils import timezone
 
 from complaints.signals import complaint_closed
 from csplatform.actors import Actor
@@ -15,7 +13,7 @@ from orders.models import Storefront
 from orders.services import LineInput, order_event_record, order_upsert
 from surveys.choices import InvitationReason, InvitationStatus, SurveyKind
 from surveys.models import SurveyInvitation
-from tests.factories import CustomerFactory, OrderFactory
+from tests.factories import ComplaintFactory, CustomerFactory, OrderFactory
 from tests.surveys.helpers import DAY, HOUR, T0, Desk, csat_of, solve, sweep
 from tickets.choices import TicketKind
 
@@ -119,26 +117,13 @@ def test_nps_and_csat_cooldowns_are_separate(django_capture_on_commit_callbacks)
 # --- Complaint satisfaction -------------------------------------------------------------------
 
 
-def _complaint_model():
-    try:
-        return apps.get_model("complaints", "Complaint")
-    except LookupError:
-        pytest.skip("the complaints app is not installed in this tree yet")
-
-
 def _closed_complaint(ticket):
-    model = _complaint_model()
-    category = model._meta.get_field("category").choices[0][0]
-    now = timezone.now()
-    return model.objects.create(
+    return ComplaintFactory(
         number="CP-000777",
         customer=ticket.customer,
         ticket=ticket,
-        category=category,
         channel=ticket.channel,
         description="快递员态度很差",
-        created_at=now,
-        updated_at=now,
     )
 
 
