@@ -85,3 +85,15 @@ def login(page, username: str, password: str = "secret-pass-123") -> None:
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("button[type=submit]")
+
+
+@pytest.fixture
+def _expect_waits_like_the_page():
+    """Assertions wait as long as page actions do (10 s, as ``page`` sets): on a loaded machine
+    an htmx round trip can take longer than Playwright's default 5 s. Modules with such pages
+    ask for it in ``pytestmark``."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=10_000)
+    yield
+    expect.set_options(timeout=5_000)

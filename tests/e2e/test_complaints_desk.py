@@ -19,16 +19,12 @@ from tests.factories import (
 )
 from tickets.models import TicketSettings
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("_expect_waits_like_the_page"),
+]
 
 PASSWORD = "secret-pass-123"
-
-
-@pytest.fixture(autouse=True)
-def _expect_waits_like_the_page():
-    expect.set_options(timeout=10_000)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 def _complaints_team():

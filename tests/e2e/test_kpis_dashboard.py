@@ -15,15 +15,11 @@ from tests.factories import supervisor_user
 from tests.kpis.conftest import at
 from tests.kpis.helpers import busy_week, targets_default, teams_with_agents
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("_expect_waits_like_the_page"),
+]
 PASSWORD = "secret-pass-123"
-
-
-@pytest.fixture(autouse=True)
-def _expect_waits_like_the_page():
-    expect.set_options(timeout=10_000)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 @pytest.fixture

@@ -14,17 +14,12 @@ from tests.factories import OrderFactory, online_agent
 from tickets.choices import TicketKind
 from tickets.models import Team, Ticket
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("_expect_waits_like_the_page"),
+]
 
 PASSWORD = "secret-pass-123"
-
-
-@pytest.fixture(autouse=True)
-def _expect_waits_like_the_page():
-    # As in test_ticket_desk: an htmx round trip on a loaded machine may take over 5 s.
-    expect.set_options(timeout=10_000)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 def test_an_agent_resolves_a_lost_parcel_from_its_ticket(page, screenshot):

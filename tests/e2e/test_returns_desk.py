@@ -22,16 +22,12 @@ from tests.e2e.conftest import login
 from tests.factories import CustomerFactory, OrderFactory, TicketFactory
 from tests.refunds.helpers import default_team, desk_agent, desk_supervisor, file_request
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("_expect_waits_like_the_page"),
+]
 
 PASSWORD = "secret-pass-123"
-
-
-@pytest.fixture(autouse=True)
-def _expect_waits_like_the_page():
-    expect.set_options(timeout=10_000)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 def _delivered_order(number: str, lines) -> object:

@@ -25,18 +25,14 @@ from tests.refunds.helpers import default_team, desk_agent, desk_supervisor
 from tickets.choices import TicketStatus
 from tickets.services import ticket_update
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("_expect_waits_like_the_page"),
+]
 
 PASSWORD = "secret-pass-123"
 PHONE = {"width": 390, "height": 844}
 COMMENT = "等了三天才有人回复，问题也没解决"
-
-
-@pytest.fixture(autouse=True)
-def _expect_waits_like_the_page():
-    expect.set_options(timeout=10_000)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 def _survey_link_sent_for_a_solved_ticket(agent):

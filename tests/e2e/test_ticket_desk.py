@@ -30,18 +30,12 @@ from tickets import services
 from tickets.choices import Presence, TicketStatus
 from tickets.models import AgentProfile, Team, Ticket
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("_expect_waits_like_the_page"),
+]
 
 PASSWORD = "secret-pass-123"
-
-
-@pytest.fixture(autouse=True)
-def _expect_waits_like_the_page():
-    # Assertions wait as long as page actions do (10 s, see conftest): on a loaded machine an
-    # htmx round trip can take longer than Playwright's default 5 s.
-    expect.set_options(timeout=10_000)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 def _default_team() -> Team:
