@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -65,17 +66,16 @@ from .models import (
     TicketEvent,
     TicketSettings,
 )
-from .sla.clocks import (
+from .sla.clocks import target_plain
+from .sla.policies import active_policies, policy_for
+from .sla.steps import (
     ACTIVE,
     BREACHED,
-    CANCELLED,
-    MET,
-    NEXT_RESPONSE,
-    PAUSED,
-    RESUMED_ON_REOPEN,
-    metric_fulfilled,
+    ClockState,
+    TicketFacts,
+    breach_escalation,
+    clocks_step,
 )
-from .sla.policies import active_policies, calendar_for, policy_for
 
 S = TicketStatus
 K = TicketKind
@@ -747,32 +747,6 @@ def _missing_tickets(count: int) -> list[int]:
     return [k for k in range(1, count + 1) if k not in taken]
 
 
-class _Cal:
-    """A target's calendar on microsecond instants; calendar time needs no calendar at all."""
-
-    def __init__(self, target):
-        self.work = calendar_for(target)
-        self.plain = self.work.tz is None
-
-    def between(self, start: int, end: int) -> int:
-        if end <= start:
-            return 0
-        if self.plain:
-            return end - start
-        return _td_us(self.work.between(_dt(start), _dt(end)))
-
-    def point(self, since: int, remaining: int) -> int:
-        if remaining <= 0:
-            return since
-        if self.plain:
-            return since + remaining
-        return _us(self.work.add(_dt(since), timedelta(microseconds=remaining)))
-
-
-def _td_us(delta: timedelta) -> int:
-    return (delta.days * 86_400 + delta.seconds) * SECOND + delta.microseconds
-
-
 class _World:
     """What every ticket of a run refers to, loaded once."""
 
@@ -813,9 +787,12 @@ class _World:
             "metric", "minutes_after_breach", "id"
         ):
             self.ladders.setdefault((rule.policy_id, rule.metric), []).append(rule)
-        self.calendars: dict[int | None, _Cal] = {}
+        self.targets = {
+            target.pk: target_plain(target)
+            for loaded in self.policies
+            for target in loaded.targets.values()
+        }
         self.matched: dict[tuple, object] = {}
-        self.shares: dict[int, int] = {}
         self.tags = dict(Tag.objects.values_list("name", "id"))
         self.tier_of = {tier: SimpleNamespace(tier=tier) for tier in CustomerTier.values}
         self._load_customers(ctx)
@@ -874,50 +851,32 @@ class _World:
                 return rule.team, rule.set_priority
         return self.default_team, ""
 
-    def calendar(self, target) -> _Cal:
-        cal = self.calendars.get(target.id)
-        if cal is None:
-            cal = self.calendars[target.id] = _Cal(target)
-        return cal
-
-    def warn_share(self, target) -> int:
-        """The warning point of a target in microseconds, rounded as timedelta * float is."""
-        share = self.shares.get(target.id)
-        if share is None:
-            scaled = timedelta(minutes=target.minutes) * (target.warning_percent / 100)
-            share = self.shares[target.id] = _td_us(scaled)
-        return share
-
-    def policy_for(self, ticket):
-        """``policy_for``, remembered per combination of what policies match on."""
+    def targets_for(self, ticket) -> dict | None:
+        """The governing policy's targets by metric (``policy_for``), remembered per
+        combination of what policies match on."""
         key = (ticket.kind, ticket.priority, ticket.channel, ticket.customer.tier, ticket.team_id)
         try:
             return self.matched[key]
         except KeyError:
-            loaded = self.matched[key] = policy_for(ticket, self.policies)
-            return loaded
+            loaded = policy_for(ticket, self.policies)
+            targets = None
+            if loaded is not None:
+                targets = {m: self.targets[t.pk] for m, t in loaded.targets.items()}
+            self.matched[key] = targets
+            return targets
 
 
 def _maybe_us(moment: datetime | None) -> int | None:
     return None if moment is None else _us(moment)
 
 
-class _Clock:
-    __slots__ = (
-        "breached_at", "cycle", "due_at", "escalation_level", "events", "margin", "metric",
-        "minutes", "next_escalation_at", "paused_at", "policy", "running_since", "started_at",
-        "status", "stopped_at", "target", "used", "warn_at", "warned_at",
-    )  # fmt: skip
+class _Swept:
+    """What the sweeper keeps on a clock row besides its state: warning and escalations."""
 
-    def __init__(self, metric: str, cycle: int, loaded, started_at: int):
-        target = loaded.targets[metric]
-        self.metric, self.cycle = metric, cycle
-        self.policy, self.target, self.minutes = loaded.policy, target, target.minutes
-        self.status = ACTIVE
-        self.started_at = self.running_since = started_at
-        self.used = 0
-        self.paused_at = self.due_at = self.warn_at = self.warned_at = None
-        self.breached_at = self.stopped_at = self.margin = self.next_escalation_at = None
+    __slots__ = ("escalation_level", "events", "warned_at")
+
+    def __init__(self):
+        self.warned_at = None
         self.escalation_level = 0
         self.events: list[tuple] = []  # (kind, level, at, detail)
 
@@ -926,9 +885,9 @@ class _Life:
     """One ticket from its creation until now: what the services, the SLA sweeper and the
     auto-close would have done, and the rows they would have written.
 
-    The SLA part mirrors ``tickets.sla.clocks.ticket_clocks_sync`` and the sweeper on
-    microsecond instants; tests check that the engine, run at the seeding moment, finds
-    nothing left to do.
+    The clocks take the engine's own steps (``tickets.sla.steps``); the sweeps between the
+    ticket's changes warn, breach and escalate as the sweeper does. Tests check that the
+    engine, run at the seeding moment, finds nothing left to do.
     """
 
     def __init__(self, world: _World, k: int, batch: _Batch):
@@ -937,7 +896,8 @@ class _Life:
         self.batch = batch
         self.rng = world.ctx.rng("tickets.ticket", k)
         self.now = world.now
-        self.clocks: list[_Clock] = []
+        self.clocks: list[ClockState] = []
+        self.swept: list[_Swept] = []
         self.assignee = self.owner = None
         self.first_response_at = self.solved_at = self.closed_at = None
         self.next_due_at = self.next_warn_at = None
@@ -1408,189 +1368,74 @@ class _Life:
                 "closed_at": _maybe_dt(self.closed_at),
                 "last_customer_message_at": _maybe_dt(self.last_customer_message_at),
                 "reopen_count": self.reopen_count,
-                "next_due_at": _maybe_dt(self.next_due_at),
-                "next_warn_at": _maybe_dt(self.next_warn_at),
+                "next_due_at": self.next_due_at,
+                "next_warn_at": self.next_warn_at,
                 "milestones": self.milestones,
             }
         )
         for tag_id in self.tag_ids:
             batch.tags.append({"ticket": k, "tag": tag_id})
-        for clock in self.clocks:
+        for clock, swept in zip(self.clocks, self.swept, strict=True):
             position = len(batch.clocks)
             batch.clocks.append(
                 {
                     "ticket": k,
                     "metric": clock.metric,
                     "cycle": clock.cycle,
-                    "policy": clock.policy.pk,
-                    "target": clock.target.pk,
-                    "target_minutes": clock.minutes,
+                    "policy": clock.policy_id,
+                    "target": clock.target_id,
+                    "target_minutes": clock.target_minutes,
                     "status": clock.status,
-                    "started_at": _dt(clock.started_at),
-                    "used": timedelta(microseconds=clock.used),
-                    "running_since": _maybe_dt(clock.running_since),
-                    "paused_at": _maybe_dt(clock.paused_at),
-                    "due_at": _maybe_dt(clock.due_at),
-                    "warn_at": _maybe_dt(clock.warn_at),
-                    "warned_at": _maybe_dt(clock.warned_at),
-                    "breached_at": _maybe_dt(clock.breached_at),
-                    "stopped_at": _maybe_dt(clock.stopped_at),
-                    "margin": None
-                    if clock.margin is None
-                    else timedelta(microseconds=clock.margin),
-                    "escalation_level": clock.escalation_level,
-                    "next_escalation_at": _maybe_dt(clock.next_escalation_at),
+                    "started_at": clock.started_at,
+                    "used": clock.used,
+                    "running_since": clock.running_since,
+                    "paused_at": clock.paused_at,
+                    "due_at": clock.due_at,
+                    "warn_at": clock.warn_at,
+                    "warned_at": swept.warned_at,
+                    "breached_at": clock.breached_at,
+                    "stopped_at": clock.stopped_at,
+                    "margin": clock.margin,
+                    "escalation_level": swept.escalation_level,
+                    "next_escalation_at": clock.next_escalation_at,
                 }
             )
-            for kind, level, at, detail in clock.events:
+            for kind, level, at, detail in swept.events:
                 batch.sla_events.append(
-                    {
-                        "clock": position,
-                        "kind": kind,
-                        "level": level,
-                        "at": _dt(at),
-                        "detail": detail,
-                    }
+                    {"clock": position, "kind": kind, "level": level, "at": at, "detail": detail}
                 )
 
-    # --- SLA clocks: ticket_clocks_sync ---------------------------------------------------
-
-    def _fulfilled(self, metric: str, replied: bool, targeted) -> bool:
-        return metric_fulfilled(
-            metric,
-            status=self.status,
-            responded=self.first_response_at is not None,
-            replied=replied,
-            milestones=self.milestones,
-            targeted=targeted,
-        )
-
-    def _bank(self, clock: _Clock, cal: _Cal, now: int) -> None:
-        if clock.running_since is not None and now > clock.running_since:
-            clock.used += cal.between(clock.running_since, now)
-            clock.running_since = now
-
-    def _schedule(self, clock: _Clock, cal: _Cal) -> None:
-        running = clock.running_since is not None and clock.stopped_at is None
-        if not running or clock.status in (MET, CANCELLED):
-            clock.due_at = clock.warn_at = None
-            if clock.status != BREACHED:
-                clock.next_escalation_at = None
-            return
-        if clock.status == BREACHED:
-            return
-        clock.due_at = cal.point(clock.running_since, clock.minutes * MINUTE - clock.used)
-        clock.warn_at = cal.point(
-            clock.running_since, self.world.warn_share(clock.target) - clock.used
-        )
-
-    def _stop(self, clock: _Clock, cal: _Cal, now: int, breaches: list) -> None:
-        self._bank(clock, cal, now)
-        clock.running_since = clock.paused_at = None
-        clock.stopped_at = now
-        target = clock.minutes * MINUTE
-        clock.margin = target - clock.used
-        if clock.status != BREACHED:
-            if clock.used <= target:
-                clock.status = MET
-            else:
-                clock.status = BREACHED
-                clock.breached_at = clock.due_at if clock.due_at is not None else now
-                breaches.append(clock)
-        clock.next_escalation_at = None
-
-    def _cancel(self, clock: _Clock, cal: _Cal, now: int) -> None:
-        self._bank(clock, cal, now)
-        clock.status = CANCELLED
-        clock.running_since = clock.paused_at = None
-        clock.due_at = clock.warn_at = clock.next_escalation_at = None
+    # --- SLA clocks: ticket_clocks_sync, and the sweeper between changes --------------------
 
     def _sync(self, now: int, *, replied: bool = False, customer_message: bool = False) -> None:
-        world = self.world
-        loaded = world.policy_for(self)
-        latest = {clock.metric: clock for clock in self.clocks}
-        targeted = frozenset(loaded.targets) if loaded else frozenset()
-        breaches: list[_Clock] = []
-        for metric, clock in latest.items():
-            if clock.status == CANCELLED or (clock.stopped_at and metric not in RESUMED_ON_REOPEN):
-                continue
-            self._bank(clock, world.calendar(clock.target), now)
-            target = loaded.targets.get(metric) if loaded else None
-            if target is None:
-                if clock.stopped_at is None:
-                    self._cancel(clock, world.calendar(clock.target), now)
-                continue
-            clock.policy, clock.target, clock.minutes = loaded.policy, target, target.minutes
-        for metric, target in loaded.targets.items() if loaded else ():
-            clock = latest.get(metric)
-            live = clock is not None and clock.status != CANCELLED
-            if metric == NEXT_RESPONSE:
-                waiting = live and clock.stopped_at is None
-                if (
-                    not waiting
-                    and customer_message
-                    and self.first_response_at is not None
-                    and self.status not in (S.SOLVED, S.CLOSED)
-                ):
-                    clock = _Clock(metric, clock.cycle + 1 if clock else 1, loaded, now)
-                    self.clocks.append(clock)
-                elif not waiting:
-                    continue
-            elif not live:
-                if self._fulfilled(metric, replied, targeted):
-                    continue
-                start = self.created_at if clock is None else now
-                clock = _Clock(metric, clock.cycle + 1 if clock else 1, loaded, start)
-                self.clocks.append(clock)
-            elif clock.stopped_at is not None and metric not in RESUMED_ON_REOPEN:
-                continue
-            cal = world.calendar(target)
-            self._bank(clock, cal, now)
-            fulfilled = self._fulfilled(metric, replied, targeted)
-            if fulfilled and clock.stopped_at is None:
-                self._stop(clock, cal, now, breaches)
-            elif not fulfilled and clock.stopped_at is not None:
-                clock.stopped_at = clock.margin = None
-                if clock.status == MET:
-                    clock.status = ACTIVE
-                self._resume(clock, now)
-            if clock.stopped_at is None:
-                pausing = self.status in (target.pausing_statuses or ())
-                if pausing and clock.paused_at is None:
-                    self._bank(clock, cal, now)
-                    clock.running_since = None
-                    clock.paused_at = now
-                    if clock.status == ACTIVE:
-                        clock.status = PAUSED
-                elif not pausing and clock.running_since is None:
-                    self._resume(clock, now)
-            self._schedule(clock, cal)
-        running = [c for c in self.clocks if c.stopped_at is None and c.running_since is not None]
-        dues = [
-            c.due_at for c in running if c.due_at is not None and c.status in (ACTIVE, BREACHED)
-        ]
-        warns = [c.warn_at for c in running if c.warn_at is not None and c.status == ACTIVE]
-        self.next_due_at = min(dues, default=None)
-        self.next_warn_at = min(warns, default=None)
-        if breaches:
-            self._breaches_record(breaches, now)
-
-    @staticmethod
-    def _resume(clock: _Clock, now: int) -> None:
-        clock.running_since = now
-        clock.paused_at = None
-        if clock.status == PAUSED:
-            clock.status = ACTIVE
-
-    # --- SLA clocks: the sweeper ------------------------------------------------------------
+        world, clocks = self.world, self.clocks
+        at = _dt(now)
+        step = clocks_step(
+            clocks,
+            world.targets_for(self),
+            TicketFacts(
+                status=self.status,
+                created_at=_dt(self.created_at),
+                responded=self.first_response_at is not None,
+                milestones=self.milestones,
+            ),
+            now=at,
+            calendar_of=lambda i: world.targets[clocks[i].target_id].calendar,
+            replied=replied,
+            customer_message=customer_message,
+        )
+        self.clocks = [*step.clocks, *step.created]
+        self.swept += [_Swept() for _ in step.created]
+        self.next_due_at, self.next_warn_at = step.next_due_at, step.next_warn_at
+        self._breaches_record(step.breached, at)
 
     def _sweep_before(self, moment: int) -> None:
         """Run the sweeps that act on this ticket's clocks before ``moment`` (and by now)."""
         while True:
             earliest = None
-            for c in self.clocks:
+            for c, swept in zip(self.clocks, self.swept, strict=True):
                 if c.status == ACTIVE:
-                    if c.warned_at is None and c.warn_at is not None:
+                    if swept.warned_at is None and c.warn_at is not None:
                         earliest = c.warn_at if earliest is None else min(earliest, c.warn_at)
                     if c.due_at is not None:
                         earliest = c.due_at if earliest is None else min(earliest, c.due_at)
@@ -1601,71 +1446,65 @@ class _Life:
                 ):
                     at = c.next_escalation_at
                     earliest = at if earliest is None else min(earliest, at)
-            if earliest is None or earliest > self.now:
+            if earliest is None or _us(earliest) > self.now:
                 return
             # Sweeps run on a 15-second beat; the seeding moment counts as one.
-            sweep = min(_ceil(earliest, SWEEP_EVERY), self.now)
+            sweep = min(_ceil(_us(earliest), SWEEP_EVERY), self.now)
             if sweep >= moment:
                 return
-            self._sweep(sweep)
+            self._sweep(_dt(sweep))
 
-    def _sweep(self, now: int) -> None:
-        for c in self.clocks:
-            if (
-                c.status == ACTIVE
-                and c.warned_at is None
-                and c.warn_at is not None
-                and c.warn_at <= now
-            ):
-                c.warned_at = now
-                c.events.append((SlaEventKind.WARNING, 0, now, {"due_at": _iso(c.due_at)}))
+    def _sweep(self, now: datetime) -> None:
+        clocks = self.clocks
+        for c, swept in zip(clocks, self.swept, strict=True):
+            if c.status == ACTIVE and swept.warned_at is None and c.warn_at and c.warn_at <= now:
+                swept.warned_at = now
+                swept.events.append((SlaEventKind.WARNING, 0, now, {"due_at": _iso(c.due_at)}))
         breaches = [
-            c
-            for c in self.clocks
-            if c.status == ACTIVE and c.due_at is not None and c.due_at <= now
+            i for i, c in enumerate(clocks) if c.status == ACTIVE and c.due_at and c.due_at <= now
         ]
-        for c in breaches:
-            c.status = BREACHED
-            c.breached_at = c.due_at
+        for i in breaches:
+            clocks[i] = replace(clocks[i], status=BREACHED, breached_at=clocks[i].due_at)
         self._breaches_record(breaches, now)
         due = [
-            c
-            for c in self.clocks
+            i
+            for i, c in enumerate(clocks)
             if c.next_escalation_at is not None
             and c.next_escalation_at <= now
             and c.stopped_at is None
             and c.status == BREACHED
         ]
-        for c in sorted(due, key=lambda c: c.next_escalation_at):
-            self._escalate(c, now)
+        for i in sorted(due, key=lambda i: clocks[i].next_escalation_at):
+            self._escalate(i, now)
 
-    def _breaches_record(self, clocks: list[_Clock], now: int) -> None:
-        for c in clocks:
-            c.events.append((SlaEventKind.BREACH, 0, now, {"due_at": _iso(c.due_at)}))
-            ladder = self.world.ladders.get((c.policy.pk, c.metric), [])
-            c.escalation_level = 0
-            c.next_escalation_at = (
-                c.breached_at + ladder[0].minutes_after_breach * MINUTE
-                if ladder and c.stopped_at is None
-                else None
-            )
+    def _breaches_record(self, breached, now: datetime) -> None:
+        for i in breached:
+            c, swept = self.clocks[i], self.swept[i]
+            swept.events.append((SlaEventKind.BREACH, 0, now, {"due_at": _iso(c.due_at)}))
+            ladder = self.world.ladders.get((c.policy_id, c.metric))
+            swept.escalation_level = 0
+            first = ladder[0].minutes_after_breach if ladder else None
+            self.clocks[i] = replace(c, next_escalation_at=breach_escalation(c, first))
 
-    def _escalate(self, clock: _Clock, now: int) -> None:
-        ladder = self.world.ladders.get((clock.policy.pk, clock.metric), [])
-        while clock.next_escalation_at is not None and clock.next_escalation_at <= now:
-            level = clock.escalation_level + 1
+    def _escalate(self, i: int, now: datetime) -> None:
+        swept = self.swept[i]
+        ladder = self.world.ladders.get((self.clocks[i].policy_id, self.clocks[i].metric), [])
+        while (at := self.clocks[i].next_escalation_at) is not None and at <= now:
+            level = swept.escalation_level + 1
             if level > len(ladder):
-                clock.next_escalation_at = None
+                self.clocks[i] = replace(self.clocks[i], next_escalation_at=None)
                 break
             rule = ladder[level - 1]
-            clock.events.append((SlaEventKind.ESCALATION, level, now, {"action": rule.action}))
-            self._escalation_action(rule, level, now)
-            clock.escalation_level = level
-            clock.next_escalation_at = (
-                clock.breached_at + ladder[level].minutes_after_breach * MINUTE
+            swept.events.append((SlaEventKind.ESCALATION, level, now, {"action": rule.action}))
+            self._escalation_action(rule, level, _us(now))
+            swept.escalation_level = level
+            clock = self.clocks[i]
+            later = (
+                clock.breached_at + timedelta(minutes=ladder[level].minutes_after_breach)
                 if level < len(ladder)
                 else None
             )
+            self.clocks[i] = replace(clock, next_escalation_at=later)
 
     def _escalation_action(self, rule, level: int, now: int) -> None:
         """``ticket_escalate``: notifications are not seeded; priority and team changes are."""
@@ -1700,9 +1539,9 @@ def _maybe_dt(us: int | None) -> datetime | None:
     return None if us is None else _dt(us)
 
 
-def _iso(us: int | None) -> str:
+def _iso(moment: datetime | None) -> str:
     """A due time as the sweeper writes it into an event's detail: ``str`` of the datetime."""
-    return str(None if us is None else _dt(us))
+    return str(None if moment is None else moment.astimezone(UTC))
 
 
 def _order_state(order: tuple, moment: int) -> str:

@@ -1,0 +1,352 @@
+"""The SLA clock rules as pure steps: plain values in, new values out, no database.
+
+``ticket_clocks_sync`` applies them to the clock rows of a locked ticket; the demo seeder
+applies them to the tickets it writes in batches, so a seeded year follows the engine's rules
+because it runs them, not a copy of them. Calendars are ``WorkCalendar`` values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from .calendar import WorkCalendar
+
+ZERO = timedelta(0)
+FIRST_RESPONSE, NEXT_RESPONSE, HANDLING, CLOSURE = (
+    "first_response",
+    "next_response",
+    "handling",
+    "closure",
+)
+# Met when the owning case (complaint, return request) or an agent's explicit action on an
+# after-sales ticket records the milestone of the same name on the ticket.
+ACCEPTANCE, PLAN = "acceptance", "plan"
+MILESTONES = (ACCEPTANCE, PLAN)
+ACTIVE, PAUSED, MET, BREACHED, CANCELLED = "active", "paused", "met", "breached", "cancelled"
+# Ticket statuses the rules read (the tickets app's TicketStatus values).
+PENDING, SOLVED, CLOSED = "pending", "solved", "closed"
+ENDED = (SOLVED, CLOSED)
+
+# The clocks a reopen resumes with the time already used (sla.md rule 5); every other metric,
+# once fulfilled, stays so.
+RESUMED_ON_REOPEN = frozenset({CLOSURE})
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a policy's target for one metric asks, with the calendar it counts on."""
+
+    id: int | None
+    policy_id: int | None
+    minutes: int
+    warning_share: float  # of the target's time, when the "breaching soon" warning is due
+    pausing_statuses: frozenset[str]
+    calendar: WorkCalendar
+
+
+@dataclass(frozen=True, slots=True)
+class ClockState:
+    """One clock of a ticket, as stored on its row."""
+
+    metric: str
+    cycle: int
+    policy_id: int | None
+    target_id: int | None
+    target_minutes: int
+    status: str
+    started_at: datetime
+    used: timedelta = ZERO
+    running_since: datetime | None = None
+    paused_at: datetime | None = None
+    due_at: datetime | None = None
+    warn_at: datetime | None = None
+    breached_at: datetime | None = None
+    stopped_at: datetime | None = None
+    margin: timedelta | None = None
+    next_escalation_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFacts:
+    """What the clock rules read of a ticket."""
+
+    status: str
+    created_at: datetime
+    responded: bool  # a public agent reply was ever written
+    milestones: Mapping[str, object]  # those the owning case recorded
+
+
+@dataclass(frozen=True, slots=True)
+class ClocksStep:
+    """A ticket's clocks after one change.
+
+    ``clocks``: the given clocks, in their order, as they are now; ``touched``: the positions of
+    those the step brought up to date (their rows are saved); ``created``: clocks started by the
+    step; ``breached``: positions in ``clocks + created`` of clocks that stopped past their due
+    time before a sweep saw it; ``next_due_at``/``next_warn_at``: the ticket's.
+    """
+
+    clocks: tuple[ClockState, ...]
+    touched: frozenset[int]
+    created: tuple[ClockState, ...]
+    breached: tuple[int, ...]
+    next_due_at: datetime | None
+    next_warn_at: datetime | None
+
+
+def metric_fulfilled(
+    metric: str,
+    *,
+    status: str,
+    responded: bool,
+    replied: bool,
+    milestones,
+    targeted,
+) -> bool:
+    """Whether ``metric`` is fulfilled for a ticket in this state (sla.md, "Metrics").
+
+    ``responded``: a public agent reply was ever written; ``replied``: one was just written;
+    ``milestones``: the milestones the owning case recorded; ``targeted``: the metrics the
+    governing policy targets.
+    """
+    ended = status in ENDED
+    if metric == FIRST_RESPONSE:
+        return responded or ended
+    if metric == NEXT_RESPONSE:
+        return replied or ended
+    if metric == HANDLING:
+        # A solution or next step is with the customer: pending after a reply, or solved.
+        # Where the policy does not measure acceptance, a recorded acceptance counts too.
+        return (
+            ended
+            or (responded and status == PENDING)
+            or (ACCEPTANCE in milestones and ACCEPTANCE not in targeted)
+        )
+    if metric in MILESTONES:
+        return metric in milestones or ended
+    return ended  # closure: solved (closed is bookkeeping after it)
+
+
+def clock_start(metric: str, cycle: int, target: Target, at: datetime) -> ClockState:
+    return ClockState(
+        metric=metric,
+        cycle=cycle,
+        policy_id=target.policy_id,
+        target_id=target.id,
+        target_minutes=target.minutes,
+        status=ACTIVE,
+        started_at=at,
+        running_since=at,
+    )
+
+
+def clock_bank(clock: ClockState, cal: WorkCalendar, now: datetime) -> ClockState:
+    """Move the time run since ``running_since`` into ``used``."""
+    if clock.running_since is not None and now > clock.running_since:
+        used = clock.used + cal.between(clock.running_since, now)
+        return replace(clock, used=used, running_since=now)
+    return clock
+
+
+def clock_cancel(clock: ClockState, cal: WorkCalendar, now: datetime) -> ClockState:
+    """The policy no longer applies: the time used is kept, nothing more is due."""
+    return replace(
+        clock_bank(clock, cal, now),
+        status=CANCELLED,
+        running_since=None,
+        paused_at=None,
+        due_at=None,
+        warn_at=None,
+        next_escalation_at=None,
+    )
+
+
+def clock_stop(clock: ClockState, cal: WorkCalendar, now: datetime) -> tuple[ClockState, bool]:
+    """The metric is fulfilled: met or breached by the time used. True when it breaches now,
+    stopped past its due time before a sweep saw it."""
+    clock = clock_bank(clock, cal, now)
+    target = timedelta(minutes=clock.target_minutes)
+    status, breached_at, late = clock.status, clock.breached_at, False
+    if status != BREACHED:
+        if clock.used <= target:
+            status = MET
+        else:
+            status, breached_at, late = BREACHED, clock.due_at or now, True
+    stopped = replace(
+        clock,
+        running_since=None,
+        paused_at=None,
+        stopped_at=now,
+        margin=target - clock.used,
+        status=status,
+        breached_at=breached_at,
+        next_escalation_at=None,
+    )
+    return stopped, late
+
+
+def clock_pause(clock: ClockState, cal: WorkCalendar, now: datetime) -> ClockState:
+    clock = clock_bank(clock, cal, now)
+    status = PAUSED if clock.status == ACTIVE else clock.status
+    return replace(clock, running_since=None, paused_at=now, status=status)
+
+
+def clock_resume(clock: ClockState, now: datetime) -> ClockState:
+    status = ACTIVE if clock.status == PAUSED else clock.status
+    return replace(clock, running_since=now, paused_at=None, status=status)
+
+
+def clock_reopen(clock: ClockState, now: datetime) -> ClockState:
+    """A reopened ticket: a stopped closure clock resumes with the time already used."""
+    status = ACTIVE if clock.status == MET else clock.status
+    return clock_resume(replace(clock, stopped_at=None, margin=None, status=status), now)
+
+
+def clock_schedule(clock: ClockState, target: Target) -> ClockState:
+    """Due and warning times of a running clock; none while paused or stopped."""
+    running = clock.running_since is not None and clock.stopped_at is None
+    if not running or clock.status in (MET, CANCELLED):
+        escalation = clock.next_escalation_at if clock.status == BREACHED else None
+        return replace(clock, due_at=None, warn_at=None, next_escalation_at=escalation)
+    if clock.status == BREACHED:
+        # Keeps the due time it breached at (a reopened ticket's closure clock too, whose
+        # due time was cleared when it stopped); no further warnings.
+        return replace(clock, due_at=clock.due_at or clock.breached_at, warn_at=None)
+    full = timedelta(minutes=clock.target_minutes)
+    cal, since = target.calendar, clock.running_since
+    return replace(
+        clock,
+        due_at=_point(cal, since, full - clock.used),
+        warn_at=_point(cal, since, full * target.warning_share - clock.used),
+    )
+
+
+def _point(cal: WorkCalendar, since: datetime, remaining: timedelta) -> datetime:
+    return cal.add(since, remaining) if remaining > ZERO else since
+
+
+def clocks_step(
+    clocks: Sequence[ClockState],
+    targets: Mapping[str, Target] | None,
+    ticket: TicketFacts,
+    *,
+    now: datetime,
+    calendar_of: Callable[[int], WorkCalendar],
+    replied: bool = False,
+    customer_message: bool = False,
+) -> ClocksStep:
+    """A ticket's clocks after a change (sla.md, "Lifecycle rules").
+
+    ``clocks``: the ticket's clocks in cycle order; ``targets``: the governing policy's, by
+    metric (None: no policy matches); ``calendar_of(i)``: the calendar of the target that
+    governed clock ``i`` so far, which counts the time it ran; ``replied``: a public agent
+    reply was just written; ``customer_message``: a public customer message just arrived
+    (it may start a ``next_response`` cycle).
+    """
+    states = list(clocks)
+    latest = {clock.metric: i for i, clock in enumerate(states)}  # last cycle of each metric
+    targeted = frozenset(targets) if targets else frozenset()
+    touched: set[int] = set()
+    created: list[ClockState] = []
+    breached: list[int] = []
+
+    def fulfilled(metric: str) -> bool:
+        return metric_fulfilled(
+            metric,
+            status=ticket.status,
+            responded=ticket.responded,
+            replied=replied,
+            milestones=ticket.milestones,
+            targeted=targeted,
+        )
+
+    # 1. Bank the time run so far on the calendar that counted it; follow a policy change.
+    for metric, i in latest.items():
+        clock = states[i]
+        if clock.status == CANCELLED or (clock.stopped_at and metric not in RESUMED_ON_REOPEN):
+            continue
+        clock = clock_bank(clock, calendar_of(i), now)
+        touched.add(i)
+        target = targets.get(metric) if targets is not None else None
+        if target is None:
+            if clock.stopped_at is None:
+                clock = clock_cancel(clock, calendar_of(i), now)
+        else:
+            clock = replace(
+                clock,
+                policy_id=target.policy_id,
+                target_id=target.id,
+                target_minutes=target.minutes,
+            )
+        states[i] = clock
+
+    # 2. Each target of the governing policy: start, stop, reopen, pause, resume, schedule.
+    for metric, target in targets.items() if targets is not None else ():
+        i = latest.get(metric)
+        clock = None if i is None else states[i]
+        live = clock is not None and clock.status != CANCELLED
+        if metric == NEXT_RESPONSE:
+            waiting = live and clock.stopped_at is None
+            if not waiting and customer_message and ticket.responded and ticket.status not in ENDED:
+                clock, i = clock_start(metric, clock.cycle + 1 if clock else 1, target, now), None
+            elif not waiting:
+                continue
+        elif not live:
+            if fulfilled(metric):
+                continue  # governed only after the fact: nothing left to measure
+            start = ticket.created_at if clock is None else now
+            clock, i = clock_start(metric, clock.cycle + 1 if clock else 1, target, start), None
+        elif clock.stopped_at is not None and metric not in RESUMED_ON_REOPEN:
+            continue
+
+        cal = target.calendar
+        clock = clock_bank(clock, cal, now)
+        done = fulfilled(metric)
+        late = False
+        if done and clock.stopped_at is None:
+            clock, late = clock_stop(clock, cal, now)
+        elif not done and clock.stopped_at is not None:
+            clock = clock_reopen(clock, now)
+        if clock.stopped_at is None:
+            pausing = ticket.status in target.pausing_statuses
+            if pausing and clock.paused_at is None:
+                clock = clock_pause(clock, cal, now)
+            elif not pausing and clock.running_since is None:
+                clock = clock_resume(clock, now)
+        clock = clock_schedule(clock, target)
+        if i is None:
+            i = len(clocks) + len(created)
+            created.append(clock)
+        else:
+            states[i] = clock
+            touched.add(i)
+        if late:
+            breached.append(i)
+
+    next_due_at, next_warn_at = due_times([*states, *created])
+    return ClocksStep(
+        clocks=tuple(states),
+        touched=frozenset(touched),
+        created=tuple(created),
+        breached=tuple(breached),
+        next_due_at=next_due_at,
+        next_warn_at=next_warn_at,
+    )
+
+
+def due_times(clocks) -> tuple[datetime | None, datetime | None]:
+    """A ticket's next due and warning times: the earliest of its running clocks."""
+    running = [c for c in clocks if c.stopped_at is None and c.running_since is not None]
+    dues = [c.due_at for c in running if c.due_at and c.status in (ACTIVE, BREACHED)]
+    warns = [c.warn_at for c in running if c.warn_at and c.status == ACTIVE]
+    return min(dues, default=None), min(warns, default=None)
+
+
+def breach_escalation(clock: ClockState, first_level_minutes: int | None) -> datetime | None:
+    """When a breached clock's first escalation level is due: never for a stopped clock or a
+    policy without escalation rules for its metric."""
+    if first_level_minutes is None or clock.stopped_at is not None:
+        return None
+    return clock.breached_at + timedelta(minutes=first_level_minutes)
