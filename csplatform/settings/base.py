@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "kpis",
     "privacy",
     "messaging",
+    "demo",
 ]
 
 MIDDLEWARE = [

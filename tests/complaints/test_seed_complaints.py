@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from complaints import demo
 from complaints.choices import ComplaintStatus, EscalationLevel
 from complaints.models import Complaint, ComplaintEvent
 from complaints.transitions import ALLOWED_TRANSITIONS
+from demo import complaints as demo
 from tests.seeding import DEMO_NOW, seed_demo_at
 from tickets.choices import TicketEventType, TicketKind, TicketStatus
 from tickets.models import SlaClock

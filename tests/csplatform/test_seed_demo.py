@@ -12,9 +12,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from csplatform.management.commands.seed_demo import SEEDERS
 from csplatform.roles import ADMIN, DEMO_GROUP, ROLES
-from orders import demo
+from demo import orders as demo
+from demo.management.commands.seed_demo import SEEDERS
 from orders.choices import ExceptionType, OrderEventType, OrderStatus, PaymentStatus
 from orders.models import (
     Customer,
@@ -296,11 +296,11 @@ def test_output_ends_with_the_demo_logins():
 def test_each_app_seeds_after_the_apps_it_builds_on_and_reports_what_it_created():
     # Returns and complaints are filed from tickets about orders; surveys ask about all three.
     assert SEEDERS == (
-        "orders.demo.seed",
-        "tickets.demo.seed",
-        "refunds.demo.seed",
-        "complaints.demo.seed",
-        "surveys.demo.seed",
+        "demo.orders.seed",
+        "demo.tickets.seed",
+        "demo.refunds.seed",
+        "demo.complaints.seed",
+        "demo.surveys.seed",
     )
 
     output = seed(tickets=200)

@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 from django.db.models import Sum
 
+from demo import refunds as demo
 from orders.models import Order, OrderLine
-from refunds import demo
 from refunds.choices import GOODS_BACK, RefundStatus, ReturnStatus
 from refunds.models import GatewayPayout, Refund, ReturnEvent, ReturnLine, ReturnRequest
 from refunds.transitions import ALLOWED_TRANSITIONS

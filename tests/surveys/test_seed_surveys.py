@@ -8,9 +8,9 @@ from itertools import pairwise
 
 import pytest
 
-from complaints import demo as complaints_demo
 from complaints.choices import ComplaintStatus
 from complaints.models import Complaint
+from demo import complaints as complaints_demo
 from orders.models import Order
 from surveys.choices import InvitationReason, InvitationStatus, SurveyKind
 from surveys.models import SurveyCooldown, SurveyInvitation, SurveyResponse, SurveySettings

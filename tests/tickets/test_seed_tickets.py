@@ -12,11 +12,11 @@ from django.db import transaction
 
 from csplatform.actors import Actor
 from csplatform.roles import AGENT, DEMO_GROUP, SUPERVISOR
+from demo import tickets as demo
 from orders.models import Customer
 from surveys.models import SurveyInvitation, SurveyResponse
 from tests.csplatform.test_seed_demo import delete_aftercare_rows
 from tests.seeding import DEMO_NOW, seed_demo_at
-from tickets import demo
 from tickets.choices import OPEN_STATUSES, AuthorKind, TicketEventType, TicketStatus
 from tickets.models import (
     AgentProfile,

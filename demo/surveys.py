@@ -34,14 +34,11 @@ from django.conf import settings
 from django.utils.encoding import force_bytes
 
 from csplatform.bulk import RowWriter
-from csplatform.management.commands.seed_demo import SeedContext, Weighted
-from orders.demo import ORDER_NUMBER_BASE
+from demo.context import SeedContext, Weighted
+from demo.orders import ORDER_NUMBER_BASE
 from orders.models import Order
-from tickets.choices import TicketKind, TicketStatus
-from tickets.models import Ticket
-
-from . import tokens
-from .choices import (
+from surveys import tokens
+from surveys.choices import (
     FOLLOW_UP_AT_MOST,
     DeliveryChannel,
     InvitationReason,
@@ -49,7 +46,9 @@ from .choices import (
     SurveyKind,
     SurveyLanguage,
 )
-from .models import SurveyCooldown, SurveyInvitation, SurveyResponse, SurveySettings
+from surveys.models import SurveyCooldown, SurveyInvitation, SurveyResponse, SurveySettings
+from tickets.choices import TicketKind, TicketStatus
+from tickets.models import Ticket
 
 if TYPE_CHECKING:
     import random

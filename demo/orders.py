@@ -25,11 +25,10 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from csplatform.bulk import RowWriter
-from csplatform.management.commands.seed_demo import DEMO_PASSWORD, SeedContext, Weighted
 from csplatform.privacy import email_blind_index, phone_blind_index
 from csplatform.roles import ADMIN, AGENT, ANALYST, DEMO_GROUP, SUPERVISOR
-
-from .choices import (
+from demo.context import DEMO_PASSWORD, SeedContext, Weighted
+from orders.choices import (
     ActorKind,
     Channel,
     CustomerTier,
@@ -40,7 +39,7 @@ from .choices import (
     PaymentStatus,
     ShipmentStatus,
 )
-from .models import (
+from orders.models import (
     Customer,
     Order,
     OrderEvent,
@@ -52,8 +51,8 @@ from .models import (
     ShipmentEvent,
     Storefront,
 )
-from .services import LOGISTICS_EXCEPTIONS, STATUS_CLEARS_EXCEPTIONS
-from .transitions import STATUS_TIMESTAMP
+from orders.services import LOGISTICS_EXCEPTIONS, STATUS_CLEARS_EXCEPTIONS
+from orders.transitions import STATUS_TIMESTAMP
 
 if TYPE_CHECKING:
     import random

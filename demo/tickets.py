@@ -29,10 +29,9 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from csplatform.bulk import RowWriter
-from csplatform.management.commands.seed_demo import DEMO_PASSWORD, SeedContext, Weighted
 from csplatform.roles import AGENT, DEMO_GROUP, SUPERVISOR
-from orders.choices import Channel, CustomerTier
-from orders.demo import (
+from demo.context import DEMO_PASSWORD, SeedContext, Weighted
+from demo.orders import (
     CATEGORIES,
     CUSTOMER_NUMBER_BASE,
     GIVEN_NAME_CHARS,
@@ -41,9 +40,9 @@ from orders.demo import (
     ORDERS_PER_CUSTOMER,
     SURNAMES,
 )
+from orders.choices import Channel, CustomerTier
 from orders.models import Customer, Order, OrderLine, Shipment, Storefront
-
-from .choices import (
+from tickets.choices import (
     AuthorKind,
     Presence,
     Priority,
@@ -51,7 +50,7 @@ from .choices import (
     TicketKind,
     TicketStatus,
 )
-from .models import (
+from tickets.models import (
     AgentProfile,
     EscalationAction,
     EscalationRule,
@@ -66,9 +65,9 @@ from .models import (
     TicketEvent,
     TicketSettings,
 )
-from .sla.clocks import target_plain
-from .sla.policies import active_policies, policy_for
-from .sla.steps import (
+from tickets.sla.clocks import target_plain
+from tickets.sla.policies import active_policies, policy_for
+from tickets.sla.steps import (
     ACTIVE,
     BREACHED,
     ClockState,

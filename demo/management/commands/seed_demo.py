@@ -1,80 +1,32 @@
 """Fill a development or demo database with believable data and the demo logins.
 
-Each app contributes a ``seed(ctx)`` function in its ``demo`` module; they run in the order of
-``SEEDERS`` because later apps build on earlier ones (tickets need orders, surveys need tickets).
+The ``demo`` package holds a ``seed(ctx)`` function per app; they run in the order of ``SEEDERS``
+because later apps build on earlier ones (tickets need orders, surveys need tickets).
 Every seeder is idempotent, so the command can run again at any time and only adds what is
 missing.
 """
 
 from __future__ import annotations
 
-import random
 import time
-import zlib
-from bisect import bisect_right
-from dataclasses import dataclass
-from datetime import datetime
-from itertools import accumulate
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
-from django.core.management.color import Style
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from csplatform.roles import ADMIN, AGENT, ANALYST, DEMO_GROUP, ROLES, SUPERVISOR
+from demo.context import DEMO_PASSWORD, SeedContext
 
 SEEDERS = (
-    "orders.demo.seed",
-    "tickets.demo.seed",
-    "refunds.demo.seed",
-    "complaints.demo.seed",
-    "surveys.demo.seed",
+    "demo.orders.seed",
+    "demo.tickets.seed",
+    "demo.refunds.seed",
+    "demo.complaints.seed",
+    "demo.surveys.seed",
 )
-
-T = TypeVar("T")
-
-DEMO_PASSWORD = "demo"  # noqa: S105 -- public by design; such accounts are refused in production
-
-
-@dataclass(frozen=True)
-class SeedContext:
-    """What every app's seeder shares: the seed, one clock, the size asked for, the output."""
-
-    seed: int
-    now: datetime
-    size: int  # the number of demo orders; other apps scale their rows from it
-    stdout: OutputWrapper
-    style: Style
-    verbosity: int = 1
-    tickets: int = 0  # the number of demo tickets
-
-    def rng(self, stream: str, index: int = 0) -> random.Random:
-        """The random generator of one row of one stream, identical on every run.
-
-        One generator per row, rather than one for the whole run, makes a row's content
-        independent of which rows already exist: seeding 500 orders and then 1,000 gives the
-        same orders as seeding 1,000 at once.
-        """
-        stream_key = zlib.crc32(stream.encode())  # stable across processes, unlike hash()
-        return random.Random((self.seed << 64) | (stream_key << 32) | index)
-
-    def progress(self, message: str) -> None:
-        if self.verbosity >= 2:
-            self.stdout.write(message)
-
-
-class Weighted(Generic[T]):
-    """Options with weights, picked with a single random number."""
-
-    def __init__(self, *pairs: tuple[T, float]):
-        self.options = tuple(option for option, _ in pairs)
-        self.bounds = tuple(accumulate(weight for _, weight in pairs))
-
-    def pick(self, rng: random.Random) -> T:
-        return self.options[bisect_right(self.bounds, rng.random() * self.bounds[-1])]
 
 
 def _non_negative(value: str) -> int:
@@ -128,7 +80,7 @@ class Command(BaseCommand):
         )
         started = time.perf_counter()
         for path in SEEDERS:
-            app = path.split(".", 1)[0]
+            app = path.split(".")[-2]
             app_started = time.perf_counter()
             created = import_string(path)(ctx)
             summary = ", ".join(f"{count:,} {label}" for label, count in created.items() if count)

@@ -29,17 +29,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Min
 from django.utils.translation import gettext as _
 
-from csplatform.bulk import RowWriter
-from csplatform.management.commands.seed_demo import SeedContext, Weighted
-from orders.demo import ORDER_NUMBER_BASE
-from orders.models import Order
-from tickets.choices import AuthorKind, TicketEventType, TicketKind, TicketStatus
-from tickets.demo import STOREFRONT
-from tickets.models import Message, SlaClock, Ticket, TicketEvent
-from tickets.sla.clocks import MILESTONES
-
-from . import rules as severity_rules
-from .choices import (
+from complaints import rules as severity_rules
+from complaints.choices import (
     ClosedAs,
     ComplaintCategory,
     ComplaintStatus,
@@ -48,8 +39,16 @@ from .choices import (
     RemedyType,
     ResponsibleParty,
 )
-from .escalation import ESCALATING_METRICS
-from .models import Complaint, ComplaintEvent, SeverityRules
+from complaints.escalation import ESCALATING_METRICS
+from complaints.models import Complaint, ComplaintEvent, SeverityRules
+from csplatform.bulk import RowWriter
+from demo.context import SeedContext, Weighted
+from demo.orders import ORDER_NUMBER_BASE
+from demo.tickets import STOREFRONT
+from orders.models import Order
+from tickets.choices import AuthorKind, TicketEventType, TicketKind, TicketStatus
+from tickets.models import Message, SlaClock, Ticket, TicketEvent
+from tickets.sla.clocks import MILESTONES
 
 S = ComplaintStatus
 C = ComplaintCategory
@@ -65,7 +64,7 @@ LATE_ACCEPTANCE_WEIGHT = 0.25
 # How the customer answers the request to confirm the outcome.
 ANSWERS = Weighted(("accept", 66), ("reject", 9), ("elsewhere", 10), ("silent", 15))
 
-# The complaint a ticket subject (see tickets.demo) is about: category options.
+# The complaint a ticket subject (see demo.tickets) is about: category options.
 CATEGORIES = {
     "attitude": Weighted((C.SERVICE_ATTITUDE, 1)),
     "fake": Weighted((C.PRODUCT_QUALITY, 70), (C.PRICE_DISPUTE, 30)),

@@ -2,7 +2,7 @@
 
 Called by ``manage.py seed_demo`` after the tickets seeder. A demo return is started by the
 agent who first answers a ticket that asks for one — a seven-day return, an exchange of size,
-a quality problem or a parcel damaged in transit (``tickets.demo`` writes such tickets about
+a quality problem or a parcel damaged in transit (``demo.tickets`` writes such tickets about
 delivered orders) — as ``return_request_create`` does when given the ticket. Only as many of
 those tickets get a request as make about RETURN_SHARE of the delivered demo orders; the rest
 stay conversations. The request then lives what the services and the return timers would
@@ -29,17 +29,14 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from csplatform.bulk import RowWriter
-from csplatform.management.commands.seed_demo import SeedContext, Weighted
 from csplatform.roles import SUPERVISOR
-from orders.demo import ORDER_NUMBER_BASE, _tracking_number
+from demo.context import SeedContext, Weighted
+from demo.orders import ORDER_NUMBER_BASE, _tracking_number
+from demo.tickets import ISSUES, STOREFRONT
 from orders.models import Order, OrderLine
-from tickets.choices import TicketKind
-from tickets.demo import ISSUES, STOREFRONT
-from tickets.models import Team, Ticket
-
-from . import rules as return_rules
-from .choices import GOODS_BACK, RefundStatus, ReturnReason, ReturnStatus, ReturnType
-from .models import (
+from refunds import rules as return_rules
+from refunds.choices import GOODS_BACK, RefundStatus, ReturnReason, ReturnStatus, ReturnType
+from refunds.models import (
     CategoryRule,
     GatewayPayout,
     Refund,
@@ -48,7 +45,9 @@ from .models import (
     ReturnLine,
     ReturnRequest,
 )
-from .services import refund_working_days_calendar
+from refunds.services import refund_working_days_calendar
+from tickets.choices import TicketKind
+from tickets.models import Team, Ticket
 
 S = ReturnStatus
 T = ReturnType
@@ -72,7 +71,7 @@ FAILED_INSPECTION_SHARE = 0.04
 LATE_REFUND_SHARE = 0.05  # received goods refunded after the working-day deadline
 RETURN_CARRIERS = Weighted(("顺丰速运", 55), ("中通快递", 15), ("圆通速递", 12), ("京东物流", 18))
 
-# What the tickets ask for (their subjects, see tickets.demo), and the request that answers.
+# What the tickets ask for (their subjects, see demo.tickets), and the request that answers.
 # (subject test, [(type, weight)], reason)
 SEVEN_DAYS, EXCHANGE, DAMAGED, QUALITY = "seven_days", "exchange", "damaged", "quality"
 TYPES = {
