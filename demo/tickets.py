@@ -65,6 +65,7 @@ from tickets.models import (
     TicketEvent,
     TicketSettings,
 )
+from tickets.routing import priority_above, priority_initial, routing_rule_for
 from tickets.sla.clocks import target_plain
 from tickets.sla.policies import active_policies, policy_for
 from tickets.sla.steps import (
@@ -75,6 +76,7 @@ from tickets.sla.steps import (
     breach_escalation,
     clocks_step,
 )
+from tickets.transitions import transition_changes, transition_event_type
 
 S = TicketStatus
 K = TicketKind
@@ -485,8 +487,6 @@ PRIORITY_CHANGE_SHARE = 0.1  # of tickets: the agent changes the priority when f
 SHOWCASE_STATUSES = (S.NEW, S.OPEN, S.PENDING, S.ON_HOLD, S.SOLVED, S.OPEN, S.NEW, S.PENDING) * 5
 SHOWCASE_PATHS = {S.NEW: DIALOG, S.OPEN: DIALOG, S.PENDING: PENDING, S.ON_HOLD: ON_HOLD}
 
-PRIORITY_ORDER = (Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT)
-
 
 def seed(ctx: SeedContext) -> dict[str, int]:
     """Teams, agents and routing rules, then the tickets up to ``ctx.tickets``."""
@@ -845,10 +845,8 @@ class _World:
         }
 
     def route(self, kind: str, channel: str, tier: str) -> tuple[Team | None, str]:
-        for rule in self.rules:
-            if rule.matches(kind=kind, channel=channel, customer_tier=tier):
-                return rule.team, rule.set_priority
-        return self.default_team, ""
+        rule = routing_rule_for(self.rules, kind=kind, channel=channel, customer_tier=tier)
+        return (rule.team, rule.set_priority) if rule else (self.default_team, "")
 
     def targets_for(self, ticket) -> dict | None:
         """The governing policy's targets by metric (``policy_for``), remembered per
@@ -929,10 +927,9 @@ class _Life:
         self.customer_id = order[2] if order else self._customer()
         tier = world.tier[self.customer_id]
         team, rule_priority = world.route(self.kind, self.channel, tier)
-        priority = rule_priority or Priority.NORMAL
-        if tier == CustomerTier.VIP and PRIORITY_ORDER.index(priority) < 2:
-            priority = Priority.HIGH
-        self.priority = priority
+        self.priority = priority_initial(
+            requested=None, rule_priority=rule_priority, customer_tier=tier
+        )
         self.team = team
         self.team_id = team.pk if team else None
         self.customer = world.tier_of[tier]  # what policy matching reads: customer.tier
@@ -1222,8 +1219,7 @@ class _Life:
             if self.kind == K.INQUIRY and self.priority == Priority.NORMAL:
                 priority = Priority.LOW
             else:
-                rank = PRIORITY_ORDER.index(self.priority)
-                priority = PRIORITY_ORDER[min(rank + 1, len(PRIORITY_ORDER) - 1)]
+                priority = priority_above(self.priority)
         if tags or (priority and priority != self.priority):
             self._update(at, agent, tags=tags, priority=priority)
 
@@ -1287,16 +1283,12 @@ class _Life:
 
     def _transition(self, target: str, at: int, actor: dict) -> None:
         current = self.status
-        reopened = current == S.SOLVED and target == S.OPEN
-        self.status = target
-        if target == S.SOLVED:
-            self.solved_at = at
-        elif target == S.CLOSED:
-            self.closed_at = at
-        elif current == S.SOLVED:
-            self.reopen_count += 1
-            self.solved_at = None
-        self._event(E.REOPENED if reopened else E.STATUS, at, old=current, new=target, **actor)
+        changes = transition_changes(
+            current=current, target=target, now=at, reopen_count=self.reopen_count
+        )
+        for name, value in changes.items():
+            setattr(self, name, value)
+        self._event(transition_event_type(current, target), at, old=current, new=target, **actor)
 
     # --- rows -------------------------------------------------------------------------------
 
@@ -1509,9 +1501,8 @@ class _Life:
         """``ticket_escalate``: notifications are not seeded; priority and team changes are."""
         actor = {"kind": "system", "label": f"SLA escalation level {level}"}
         if rule.action == EscalationAction.RAISE_PRIORITY:
-            rank = PRIORITY_ORDER.index(self.priority)
-            if rank + 1 < len(PRIORITY_ORDER):
-                new = PRIORITY_ORDER[rank + 1]
+            new = priority_above(self.priority)
+            if new is not None:
                 self._event(E.PRIORITY, now, old=self.priority, new=new, **actor)
                 self.priority = new
         elif rule.action == EscalationAction.MOVE_TO_TEAM and rule.team_id:

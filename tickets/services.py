@@ -24,10 +24,8 @@ from orders.services import order_exception_resolve_by_agent
 from .access import is_supervisor_of, tickets_visible_to
 from .choices import (
     OPEN_STATUSES,
-    PRIORITY_RANK,
     AuthorKind,
     Presence,
-    Priority,
     TicketEventType,
     TicketKind,
     TicketStatus,
@@ -44,6 +42,7 @@ from .models import (
     TicketSettings,
 )
 from .notifications import notify
+from .routing import priority_above, priority_initial, priority_raised_to, routing_rule_for
 from .sla.clocks import MILESTONES, ticket_clocks_cancel, ticket_clocks_sync
 from .transitions import ALLOWED_TRANSITIONS, check_transition, ticket_apply_transition
 
@@ -81,14 +80,11 @@ def _attachments_payload(checked: list[CheckedUpload]) -> dict | None:
 
 def ticket_route(*, kind: str, channel: str, customer_tier: str) -> tuple[Team | None, str]:
     """The team a new ticket goes to and the priority a rule sets ('' when none)."""
-    for rule in RoutingRule.objects.filter(active=True).select_related("team"):
-        if rule.matches(kind=kind, channel=channel, customer_tier=customer_tier):
-            return rule.team, rule.set_priority
+    rules = RoutingRule.objects.filter(active=True).select_related("team")
+    rule = routing_rule_for(rules, kind=kind, channel=channel, customer_tier=customer_tier)
+    if rule is not None:
+        return rule.team, rule.set_priority
     return TicketSettings.load().default_team, ""
-
-
-def _raise_to(priority: str, floor: str) -> str:
-    return floor if PRIORITY_RANK[priority] < PRIORITY_RANK[floor] else priority
 
 
 def ticket_auto_assign(*, ticket: Ticket, now: datetime) -> User | None:
@@ -180,9 +176,9 @@ def ticket_create(
     if order is not None and order.customer_id != customer.pk:
         raise DomainError(_("The order belongs to another customer."), code="order_not_customers")
     team, rule_priority = ticket_route(kind=kind, channel=channel, customer_tier=customer.tier)
-    priority = priority or rule_priority or Priority.NORMAL
-    if customer.tier == "vip":
-        priority = _raise_to(priority, Priority.HIGH)
+    priority = priority_initial(
+        requested=priority, rule_priority=rule_priority, customer_tier=customer.tier
+    )
     ticket = Ticket.objects.create(
         subject=subject[:200],
         kind=kind,
@@ -733,8 +729,6 @@ def tickets_bulk_update(
 
 # --- SLA escalation ---------------------------------------------------------------------------
 
-PRIORITY_ORDER: list[str] = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT]
-
 
 def ticket_escalate(
     *,
@@ -750,9 +744,8 @@ def ticket_escalate(
     """
     actor = Actor.system(f"SLA escalation level {level}")
     if raise_priority:
-        rank = PRIORITY_ORDER.index(ticket.priority)
-        if rank + 1 < len(PRIORITY_ORDER):
-            new = PRIORITY_ORDER[rank + 1]
+        new = priority_above(ticket.priority)
+        if new is not None:
             ticket_event_record(
                 ticket=ticket,
                 type=TicketEventType.PRIORITY,
@@ -942,7 +935,7 @@ def ticket_system_change(
             created_at=now,
         )
     if priority_at_least:
-        raised = _raise_to(ticket.priority, priority_at_least)
+        raised = priority_raised_to(ticket.priority, priority_at_least)
         if raised != ticket.priority:
             ticket_event_record(
                 ticket=ticket,

@@ -46,26 +46,40 @@ def check_transition(current: str, target: str) -> None:
         raise TicketTransitionNotAllowed(current, target)
 
 
+def transition_changes(*, current: str, target: str, now, reopen_count: int) -> dict:
+    """The ticket fields a transition sets: status, timestamps, reopen count (plain values, so
+    the demo seeder moves its tickets by the same table)."""
+    check_transition(current, target)
+    changes = {"status": target}
+    if target == S.SOLVED:
+        changes["solved_at"] = now
+    elif target == S.CLOSED:
+        changes["closed_at"] = now
+    elif current == S.SOLVED:
+        changes.update(reopen_count=reopen_count + 1, solved_at=None)
+    return changes
+
+
+def transition_event_type(current: str, target: str) -> str:
+    # Only solved → open is a reopen; solved → closed is the ordinary end of the ticket.
+    reopened = current == S.SOLVED and target == S.OPEN
+    return TicketEventType.REOPENED if reopened else TicketEventType.STATUS
+
+
 def ticket_apply_transition(*, ticket, target: str, actor: Actor, now: datetime) -> None:
     """Move a row-locked ticket to ``target``: timestamps, reopen count, one event row.
 
     The caller holds the ticket's row lock inside a transaction and saves the ticket.
     """
     current = ticket.status
-    check_transition(current, target)
-    # Only solved → open is a reopen; solved → closed is the ordinary end of the ticket.
-    reopened = current == S.SOLVED and target == S.OPEN
-    ticket.status = target
-    if target == S.SOLVED:
-        ticket.solved_at = now
-    elif target == S.CLOSED:
-        ticket.closed_at = now
-    elif current == S.SOLVED:
-        ticket.reopen_count += 1
-        ticket.solved_at = None
+    changes = transition_changes(
+        current=current, target=target, now=now, reopen_count=ticket.reopen_count
+    )
+    for name, value in changes.items():
+        setattr(ticket, name, value)
     ticket_event_record(
         ticket=ticket,
-        type=TicketEventType.REOPENED if reopened else TicketEventType.STATUS,
+        type=transition_event_type(current, target),
         old=current,
         new=target,
         actor=actor,
