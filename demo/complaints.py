@@ -21,7 +21,6 @@ complaints of tickets that have none, each from its own random generator.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -42,6 +41,7 @@ from complaints.choices import (
 from complaints.escalation import ESCALATING_METRICS
 from complaints.models import Complaint, ComplaintEvent, SeverityRules
 from csplatform.bulk import RowWriter
+from demo.batches import Rows, Table, batches_write, sequence_keep_ahead
 from demo.context import SeedContext, Weighted
 from demo.orders import ORDER_NUMBER_BASE
 from demo.tickets import STOREFRONT
@@ -113,43 +113,23 @@ def seed(ctx: SeedContext) -> dict[str, int]:
     if not chosen:
         return {}
     writer = RowWriter(ctx.now, Complaint)
-    _keep_sequence_ahead(writer, max(ticket[0] for ticket in chosen))
+    sequence_keep_ahead(writer, Complaint, max(ticket[0] for ticket in chosen))
     first_messages = world.first_messages([ticket[0] for ticket in chosen])
     breaches, stops = world.clocks([ticket[0] for ticket in chosen])
     milestones: dict[int, dict] = {}
 
-    def batches() -> Iterator[_Batch]:
-        for start in range(0, len(chosen), BATCH_COMPLAINTS):
-            batch = _Batch()
-            for ticket in chosen[start : start + BATCH_COMPLAINTS]:
-                life = _Life(world, ticket, first_messages.get(ticket[0], ""), batch)
-                life.live(breaches.get(ticket[0], []), stops.get(ticket[0]))
-                if life.milestones:
-                    milestones[ticket[0]] = life.milestones
-            yield batch
+    def fill(ticket: tuple, batch: Rows) -> None:
+        life = _Life(world, ticket, first_messages.get(ticket[0], ""), batch)
+        life.live(breaches.get(ticket[0], []), stops.get(ticket[0]))
+        if life.milestones:
+            milestones[ticket[0]] = life.milestones
 
-    totals: dict[str, int] = {}
-    for counts in writer.write_batches(batches()):
-        for label, count in counts.items():
-            totals[label] = totals.get(label, 0) + count
-        ctx.progress(f"complaints: {totals.get('complaints', 0):,}")
+    totals = batches_write(
+        ctx, writer, chosen, BATCH_COMPLAINTS, lambda: Rows(COMPLAINT_TABLES), fill, "complaints"
+    )
     tickets = [Ticket(pk=pk, milestones=m) for pk, m in milestones.items()]
     Ticket.objects.bulk_update(tickets, ["milestones"], batch_size=1_000)
     return totals
-
-
-def _keep_sequence_ahead(writer: RowWriter, highest_seeded: int) -> None:
-    """Complaints filed through the services next must not take the seeded ids (numbers)."""
-    if not writer.copy:
-        return  # SQLite's AUTOINCREMENT moves past explicitly inserted ids by itself
-    table = writer.connection.ops.quote_name(Complaint._meta.db_table)
-    highest = Complaint.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    with writer.connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT setval(pg_get_serial_sequence(%s, 'id'), "
-            "GREATEST(%s, %s, nextval(pg_get_serial_sequence(%s, 'id'))))",
-            [table, highest_seeded, highest, table],
-        )
 
 
 def _subject_kind(subject: str) -> str:
@@ -274,34 +254,19 @@ class _World:
         return breaches, stops
 
 
-class _Batch:
-    def __init__(self):
-        self.complaints: list[dict] = []
-        self.events: list[dict] = []
-        self.repeats: list[dict] = []
-        self.ticket_events: list[dict] = []
-        self.messages: list[dict] = []
-
-    def write(self, writer: RowWriter) -> dict[str, int]:
-        counts = {
-            "complaints": len(self.complaints),
-            "complaint events": len(self.events),
-            "complaint repeats": len(self.repeats),
-            "complaint ticket events": len(self.ticket_events),
-            "complaint ticket notes": len(self.messages),
-        }
-        writer.insert(Complaint, self.complaints, own_ids=True)
-        writer.insert(ComplaintEvent, self.events)
-        writer.insert(Complaint.repeat_of.through, self.repeats)
-        writer.insert(TicketEvent, self.ticket_events)
-        writer.insert(Message, self.messages)
-        return counts
+COMPLAINT_TABLES = {
+    "complaints": Table("complaints", Complaint, own_ids=True),
+    "events": Table("complaint events", ComplaintEvent),
+    "repeats": Table("complaint repeats", Complaint.repeat_of.through),
+    "ticket_events": Table("complaint ticket events", TicketEvent),
+    "messages": Table("complaint ticket notes", Message),
+}
 
 
 class _Life:
     """One complaint from its filing until now."""
 
-    def __init__(self, world: _World, ticket: tuple, description: str, batch: _Batch):
+    def __init__(self, world: _World, ticket: tuple, description: str, batch: Rows):
         (
             self.ticket_id,
             subject,

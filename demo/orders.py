@@ -13,7 +13,6 @@ depend on which rows were there before.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -27,6 +26,7 @@ from django.db import transaction
 from csplatform.bulk import RowWriter
 from csplatform.privacy import email_blind_index, phone_blind_index
 from csplatform.roles import ADMIN, AGENT, ANALYST, DEMO_GROUP, SUPERVISOR
+from demo.batches import Rows, Table, batches_write
 from demo.context import DEMO_PASSWORD, SeedContext, Weighted
 from orders.choices import (
     ActorKind,
@@ -508,38 +508,16 @@ def _seed_customers(ctx: SeedContext, writer: RowWriter, storefront: Storefront)
 # --- Orders ---------------------------------------------------------------------------------
 
 
-class _Batch:
-    """The rows of up to BATCH_ORDERS orders, written together in one transaction."""
-
-    def __init__(self):
-        self.orders: list[dict] = []
-        self.lines: list[dict] = []
-        self.payments: list[dict] = []
-        self.shipments: list[dict] = []
-        self.shipment_events: list[dict] = []
-        self.events: list[dict] = []
-        self.exceptions: list[dict] = []
-
-    def write(self, writer: RowWriter) -> dict[str, int]:
-        """Insert the rows, parents first so that children can point at them."""
-        counts = {
-            "orders": len(self.orders),
-            "order lines": len(self.lines),
-            "payments": len(self.payments),
-            "shipments": len(self.shipments),
-            "shipment events": len(self.shipment_events),
-            "order events": len(self.events),
-            "order exceptions": len(self.exceptions),
-        }
-        order_ids = writer.insert(Order, self.orders, with_ids=True)
-        by_order = {"order": order_ids}
-        shipment_ids = writer.insert(Shipment, self.shipments, by_order, with_ids=True)
-        writer.insert(OrderLine, self.lines, by_order)
-        writer.insert(Payment, self.payments, by_order)
-        writer.insert(ShipmentEvent, self.shipment_events, {"shipment": shipment_ids})
-        writer.insert(OrderEvent, self.events, by_order)
-        writer.insert(OrderException, self.exceptions, by_order)
-        return counts
+# Parents first, so that children can point at them.
+ORDER_TABLES = {
+    "orders": Table("orders", Order, with_ids=True),
+    "lines": Table("order lines", OrderLine, parents={"order": "orders"}),
+    "payments": Table("payments", Payment, parents={"order": "orders"}),
+    "shipments": Table("shipments", Shipment, parents={"order": "orders"}, with_ids=True),
+    "shipment_events": Table("shipment events", ShipmentEvent, parents={"shipment": "shipments"}),
+    "events": Table("order events", OrderEvent, parents={"order": "orders"}),
+    "exceptions": Table("order exceptions", OrderException, parents={"order": "orders"}),
+}
 
 
 def _seed_orders(ctx: SeedContext, writer: RowWriter, storefront: Storefront) -> dict[str, int]:
@@ -560,20 +538,9 @@ def _seed_orders(ctx: SeedContext, writer: RowWriter, storefront: Storefront) ->
     )
     builder = _OrderBuilder(ctx, customer_ids, storefront)
 
-    def batches() -> Iterator[_Batch]:
-        for start in range(0, len(missing), BATCH_ORDERS):
-            batch = _Batch()
-            for k in missing[start : start + BATCH_ORDERS]:
-                builder.build(k, batch)
-            yield batch
-
-    done = 0
-    for counts in writer.write_batches(batches()):
-        for label, count in counts.items():
-            totals[label] = totals.get(label, 0) + count
-        done += counts["orders"]
-        ctx.progress(f"orders: {done:,}/{len(missing):,}")
-    return totals
+    return batches_write(
+        ctx, writer, missing, BATCH_ORDERS, lambda: Rows(ORDER_TABLES), builder.build, "orders"
+    )
 
 
 def _money(value: Decimal) -> Decimal:
@@ -624,7 +591,7 @@ class _OrderBuilder:
         self.unpaid_timeout = timedelta(minutes=order_settings.unpaid_cancel_minutes)
         self.ship_within = timedelta(hours=order_settings.ship_within_hours)
 
-    def build(self, k: int, batch: _Batch) -> None:
+    def build(self, k: int, batch: Rows) -> None:
         rng = self.ctx.rng("orders.order", k)
         goal = SHOWCASE_STATUSES[k - 1] if k <= len(SHOWCASE_STATUSES) else None
         # Every third order brings a new customer; the others come from those seen so far.
@@ -662,7 +629,7 @@ class _OrderBuilder:
             "refunded_amount": ZERO,
         }
 
-    def _lines(self, rng: random.Random, position: int, order: dict, batch: _Batch) -> None:
+    def _lines(self, rng: random.Random, position: int, order: dict, batch: Rows) -> None:
         count = LINE_COUNTS.pick(rng)
         category = CATEGORIES.pick(rng)
         chosen: dict[str, _Item] = {}
@@ -710,7 +677,7 @@ class _OrderBuilder:
         order["total"] = order["lines_total"] + order["shipping_fee"] - order["discount"]
 
     def _lifecycle(
-        self, rng: random.Random, position: int, order: dict, batch: _Batch, goal: str | None
+        self, rng: random.Random, position: int, order: dict, batch: Rows, goal: str | None
     ) -> None:
         """Plan the order's whole path, place it in time, then record the steps taken by now."""
         carrier = CARRIERS.pick(rng)
@@ -831,7 +798,7 @@ class _Timeline:
     """Records one order's history as the services would: rows, events, exceptions, in order."""
 
     def __init__(
-        self, rng: random.Random, position: int, order: dict, batch: _Batch, ship_within: timedelta
+        self, rng: random.Random, position: int, order: dict, batch: Rows, ship_within: timedelta
     ):
         self.rng = rng
         self.position = position  # the order's place in the batch, its id until written

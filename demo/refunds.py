@@ -18,7 +18,6 @@ so a second run adds nothing and a larger run only adds requests to the new tick
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -30,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from csplatform.bulk import RowWriter
 from csplatform.roles import SUPERVISOR
+from demo.batches import batches_write
 from demo.context import SeedContext, Weighted
 from demo.orders import ORDER_NUMBER_BASE, _tracking_number
 from demo.tickets import ISSUES, STOREFRONT
@@ -110,18 +110,15 @@ def seed(ctx: SeedContext) -> dict[str, int]:
         return {}
     writer = RowWriter(ctx.now, ReturnRequest)
 
-    def batches() -> Iterator[_Batch]:
-        for start in range(0, len(chosen), BATCH_REQUESTS):
-            batch = _Batch()
-            for ticket in chosen[start : start + BATCH_REQUESTS]:
-                _Return(world, ticket, world.lines.get(ticket[3], []), batch).live()
-            yield batch
-
-    totals: dict[str, int] = {}
-    for counts in writer.write_batches(batches()):
-        for label, count in counts.items():
-            totals[label] = totals.get(label, 0) + count
-        ctx.progress(f"refunds: {totals.get('return requests', 0):,} return requests")
+    totals = batches_write(
+        ctx,
+        writer,
+        chosen,
+        BATCH_REQUESTS,
+        _Batch,
+        lambda ticket, batch: _Return(world, ticket, world.lines.get(ticket[3], []), batch).live(),
+        "return requests",
+    )
     _orders_sync({ticket[3] for ticket in chosen})
     return totals
 

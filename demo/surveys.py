@@ -26,7 +26,6 @@ import base64
 import hashlib
 import hmac
 import zlib
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -34,6 +33,7 @@ from django.conf import settings
 from django.utils.encoding import force_bytes
 
 from csplatform.bulk import RowWriter
+from demo.batches import Rows, Table, batches_write
 from demo.context import SeedContext, Weighted
 from demo.orders import ORDER_NUMBER_BASE
 from orders.models import Order
@@ -105,18 +105,15 @@ def seed(ctx: SeedContext) -> dict[str, int]:
         return {}
     writer = RowWriter(ctx.now, SurveyInvitation)
 
-    def batches() -> Iterator[_Batch]:
-        for start in range(0, len(missing), BATCH_INVITATIONS):
-            batch = _Batch()
-            for subject in missing[start : start + BATCH_INVITATIONS]:
-                _invite(world, subject, batch)
-            yield batch
-
-    totals: dict[str, int] = {}
-    for counts in writer.write_batches(batches()):
-        for label, count in counts.items():
-            totals[label] = totals.get(label, 0) + count
-        ctx.progress(f"surveys: {totals.get('survey invitations', 0):,}/{len(missing):,}")
+    totals = batches_write(
+        ctx,
+        writer,
+        missing,
+        BATCH_INVITATIONS,
+        lambda: Rows(SURVEY_TABLES),
+        lambda subject, batch: _invite(world, subject, batch),
+        "survey invitations",
+    )
     totals["survey cooldowns"] = _cooldowns_sync(world, writer)
     return totals
 
@@ -332,22 +329,13 @@ class _World:
             s.status = IS.SENT
 
 
-class _Batch:
-    def __init__(self):
-        self.invitations: list[dict] = []
-        self.responses: list[dict] = []
-
-    def write(self, writer: RowWriter) -> dict[str, int]:
-        counts = {
-            "survey invitations": len(self.invitations),
-            "survey responses": len(self.responses),
-        }
-        ids = writer.insert(SurveyInvitation, self.invitations, with_ids=True)
-        writer.insert(SurveyResponse, self.responses, {"invitation": ids})
-        return counts
+SURVEY_TABLES = {
+    "invitations": Table("survey invitations", SurveyInvitation, with_ids=True),
+    "responses": Table("survey responses", SurveyResponse, parents={"invitation": "invitations"}),
+}
 
 
-def _invite(world: _World, s: _Subject, batch: _Batch) -> None:
+def _invite(world: _World, s: _Subject, batch: Rows) -> None:
     """The invitation as the scheduling service and the sweep left it, and its answer."""
     rng = world.ctx.rng(f"surveys.{s.kind}", s.key[1])
     nonce = f"{rng.getrandbits(128):032x}"
@@ -397,7 +385,7 @@ def _invite(world: _World, s: _Subject, batch: _Batch) -> None:
         row.update(status=IS.EXPIRED, closed_at=expires + rng.randrange(SWEEP_EVERY) * SECOND)
 
 
-def _answer(rng: random.Random, s: _Subject, row: dict, at: datetime, batch: _Batch) -> None:
+def _answer(rng: random.Random, s: _Subject, row: dict, at: datetime, batch: Rows) -> None:
     scores = UNHAPPY_SCORES if s.unhappy and s.kind != K.NPS else SCORES[s.kind]
     score = scores.pick(rng)
     comment = ""

@@ -17,7 +17,6 @@ each is in a given open status now, so even a small demo has a backlog in every 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -30,6 +29,7 @@ from django.db import transaction
 
 from csplatform.bulk import RowWriter
 from csplatform.roles import AGENT, DEMO_GROUP, SUPERVISOR
+from demo.batches import Rows, Table, batches_write, sequence_keep_ahead
 from demo.context import DEMO_PASSWORD, SeedContext, Weighted
 from demo.orders import (
     CATEGORIES,
@@ -651,38 +651,19 @@ def _seed_tags() -> int:
 # --- Tickets --------------------------------------------------------------------------------
 
 
-class _Batch:
-    """The rows of up to BATCH_TICKETS tickets, written together in one transaction."""
-
-    def __init__(self):
-        self.tickets: list[dict] = []
-        self.messages: list[dict] = []
-        self.events: list[dict] = []
-        self.clocks: list[dict] = []
-        self.sla_events: list[dict] = []
-        self.tags: list[dict] = []
-
-    def write(self, writer: RowWriter) -> dict[str, int]:
-        counts = {
-            "tickets": len(self.tickets),
-            "ticket messages": len(self.messages),
-            "ticket events": len(self.events),
-            "SLA clocks": len(self.clocks),
-            "SLA events": len(self.sla_events),
-            "ticket tags": len(self.tags),
-        }
-        writer.insert(Ticket, self.tickets, own_ids=True)
-        writer.insert(Message, self.messages)
-        writer.insert(TicketEvent, self.events)
-        clock_ids = writer.insert(SlaClock, self.clocks, with_ids=True)
-        writer.insert(SlaEvent, self.sla_events, {"clock": clock_ids})
-        writer.insert(Ticket.tags.through, self.tags)
-        return counts
+TICKET_TABLES = {
+    "tickets": Table("tickets", Ticket, own_ids=True),
+    "messages": Table("ticket messages", Message),
+    "events": Table("ticket events", TicketEvent),
+    "clocks": Table("SLA clocks", SlaClock, with_ids=True),
+    "sla_events": Table("SLA events", SlaEvent, parents={"clock": "clocks"}),
+    "tags": Table("ticket tags", Ticket.tags.through),
+}
 
 
 def _seed_tickets(ctx: SeedContext) -> dict[str, int]:
     writer = RowWriter(ctx.now, Ticket)
-    _keep_sequence_ahead(writer, ctx.tickets)
+    sequence_keep_ahead(writer, Ticket, ctx.tickets)
     missing = _missing_tickets(ctx.tickets)
     if not missing:
         return {}
@@ -693,40 +674,21 @@ def _seed_tickets(ctx: SeedContext) -> dict[str, int]:
         )
         return {}
 
-    def batches() -> Iterator[_Batch]:
-        for start in range(0, len(missing), BATCH_TICKETS):
-            batch = _Batch()
-            for k in missing[start : start + BATCH_TICKETS]:
-                _Life(world, k, batch).live()
-            yield batch
-
-    totals: dict[str, int] = {}
-    done = 0
-    for counts in writer.write_batches(batches()):
-        for label, count in counts.items():
-            totals[label] = totals.get(label, 0) + count
-        done += counts["tickets"]
-        ctx.progress(f"tickets: {done:,}/{len(missing):,}")
-    if writer.copy and done >= ANALYZE_FROM:
+    totals = batches_write(
+        ctx,
+        writer,
+        missing,
+        BATCH_TICKETS,
+        lambda: Rows(TICKET_TABLES),
+        lambda k, batch: _Life(world, k, batch).live(),
+        "tickets",
+    )
+    if writer.copy and totals["tickets"] >= ANALYZE_FROM:
         # Fresh statistics, so that the first queries after a large seed are planned on them.
         with writer.connection.cursor() as cursor:
             for model in (Ticket, Message, TicketEvent, SlaClock, SlaEvent, Ticket.tags.through):
                 cursor.execute(f"ANALYZE {writer.connection.ops.quote_name(model._meta.db_table)}")
     return totals
-
-
-def _keep_sequence_ahead(writer: RowWriter, count: int) -> None:
-    """Tickets the services open next must not take the ids (and numbers) seeded here."""
-    if not writer.copy:
-        return  # SQLite's AUTOINCREMENT moves past explicitly inserted ids by itself
-    table = writer.connection.ops.quote_name(Ticket._meta.db_table)
-    highest = Ticket.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    with writer.connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT setval(pg_get_serial_sequence(%s, 'id'), "
-            "GREATEST(%s, %s, nextval(pg_get_serial_sequence(%s, 'id'))))",
-            [table, count, highest, table],
-        )
 
 
 def _missing_tickets(count: int) -> list[int]:
@@ -887,7 +849,7 @@ class _Life:
     engine, run at the seeding moment, finds nothing left to do.
     """
 
-    def __init__(self, world: _World, k: int, batch: _Batch):
+    def __init__(self, world: _World, k: int, batch: Rows):
         self.world = world
         self.k = k
         self.batch = batch

@@ -1,0 +1,84 @@
+"""Rows built in memory a batch at a time and written together (COPY on PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from csplatform.bulk import RowWriter
+from demo.context import SeedContext
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of a batch: ``parents`` names, per column, the earlier table whose ids it takes
+    (rows hold the parent's place in its list until then)."""
+
+    label: str  # as the command reports it: "order lines"
+    model: type
+    parents: dict[str, str] = field(default_factory=dict)
+    with_ids: bool = False
+    own_ids: bool = False
+
+
+class Rows:
+    """A batch's rows, one list per table (an attribute of the table's name)."""
+
+    def __init__(self, tables: dict[str, Table]):
+        self._tables = tables
+        for name in tables:
+            setattr(self, name, [])
+
+    def write(self, writer: RowWriter) -> dict[str, int]:
+        """Insert the tables in their order, parents first; the rows written per table."""
+        counts, ids = {}, {}
+        for name, table in self._tables.items():
+            rows = getattr(self, name)
+            counts[table.label] = len(rows)
+            parents = {column: ids[parent] for column, parent in table.parents.items()}
+            ids[name] = writer.insert(
+                table.model, rows, parents, with_ids=table.with_ids, own_ids=table.own_ids
+            )
+        return counts
+
+
+def batches_write(
+    ctx: SeedContext,
+    writer: RowWriter,
+    items: Sequence,
+    size: int,
+    new_batch: Callable[[], Rows],  # or any batch with a write(writer) of its own
+    fill: Callable,
+    unit: str,
+) -> dict[str, int]:
+    """Build the rows of ``items`` ``size`` at a time and write each batch while the next is
+    built; the rows written per table. ``unit``: the table whose count the progress reports."""
+
+    def batches():
+        for start in range(0, len(items), size):
+            batch = new_batch()
+            for item in items[start : start + size]:
+                fill(item, batch)
+            yield batch
+
+    totals: dict[str, int] = {}
+    for counts in writer.write_batches(batches()):
+        for label, count in counts.items():
+            totals[label] = totals.get(label, 0) + count
+        ctx.progress(f"{unit}: {totals[unit]:,}/{len(items):,}")
+    return totals
+
+
+def sequence_keep_ahead(writer: RowWriter, model, highest_seeded: int) -> None:
+    """Rows the services create next must not take the ids (and the numbers made of them)
+    seeded here."""
+    if not writer.copy:
+        return  # SQLite's AUTOINCREMENT moves past explicitly inserted ids by itself
+    table = writer.connection.ops.quote_name(model._meta.db_table)
+    highest = model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    with writer.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence(%s, 'id'), "
+            "GREATEST(%s, %s, nextval(pg_get_serial_sequence(%s, 'id'))))",
+            [table, highest_seeded, highest, table],
+        )
