@@ -10,30 +10,36 @@ from csplatform.actors import Actor
 from .models import Complaint, ComplaintEvent
 
 
-def complaint_event_record(
-    *,
-    complaint: Complaint,
+def complaint_event_values(
     type: str,
-    actor: Actor,
-    now: datetime,
+    *,
     field: str = "",
     old: object = "",
     new: object = "",
     reason: str = "",
     sla_clock_id: int | None = None,
     **payload: Any,
+) -> dict[str, Any]:
+    """A timeline row's values, shaped once for the services and the demo data: ``field``,
+    ``old`` and ``new`` for a change of a field (as text cut to their columns, ``None`` as
+    empty), ``sla_clock_id`` for an escalation a breached timer made; the rest is the payload."""
+    return {
+        "type": type,
+        "field": field,
+        "old_value": str(old if old is not None else "")[:200],
+        "new_value": str(new if new is not None else "")[:200],
+        "reason": reason[:1000],
+        "payload": payload,
+        "sla_clock_id": sla_clock_id,
+    }
+
+
+def complaint_event_record(
+    *, complaint: Complaint, type: str, actor: Actor, now: datetime, **fields: Any
 ) -> ComplaintEvent:
-    """One row of the complaint's timeline; ``field``, ``old`` and ``new`` for a change of a
-    field, ``sla_clock_id`` for an escalation a breached timer made (unique: once per clock)."""
+    """One row of the complaint's timeline (unique per clock for an escalation); ``fields``:
+    those of ``complaint_event_values``."""
+    values = complaint_event_values(type, **fields)
     return ComplaintEvent.objects.create(
-        complaint=complaint,
-        type=type,
-        field=field,
-        old_value=str(old if old is not None else "")[:200],
-        new_value=str(new if new is not None else "")[:200],
-        reason=reason[:1000],
-        payload=payload,
-        sla_clock_id=sla_clock_id,
-        at=now,
-        **actor.event_fields(),
+        complaint=complaint, at=now, **values, **actor.event_fields()
     )

@@ -39,6 +39,7 @@ from complaints.choices import (
     ResponsibleParty,
 )
 from complaints.escalation import ESCALATING_METRICS
+from complaints.events import complaint_event_values
 from complaints.models import Complaint, ComplaintEvent, SeverityRules
 from csplatform.bulk import RowWriter
 from demo.batches import Rows, Table, batches_write, sequence_keep_ahead
@@ -301,30 +302,13 @@ class _Life:
             return ("system", None, "system")
         return ("user", self.agent, self.world.usernames.get(self.agent, ""))
 
-    def _event(
-        self,
-        type: str,
-        at: datetime,
-        actor: tuple,
-        *,
-        field: str = "",
-        old="",
-        new="",
-        reason: str = "",
-        sla_clock_id: int | None = None,
-        **payload,
-    ) -> None:
+    def _event(self, type: str, at: datetime, actor: tuple, **fields) -> None:
         kind, user, label = actor
+        values = complaint_event_values(type, **fields)
         self.batch.events.append(
             {
                 "complaint": self.ticket_id,
-                "type": type,
-                "field": field,
-                "old_value": str(old)[:200],
-                "new_value": str(new)[:200],
-                "reason": reason[:1000],
-                "payload": payload,
-                "sla_clock_id": sla_clock_id,
+                **values,
                 "actor_kind": kind,
                 "actor_user": user,
                 "actor_label": label,
