@@ -41,6 +41,7 @@ from complaints.choices import (
 from complaints.escalation import ESCALATING_METRICS
 from complaints.events import complaint_event_values
 from complaints.models import Complaint, ComplaintEvent, SeverityRules
+from complaints.transitions import check_transition
 from csplatform.bulk import RowWriter
 from demo.batches import Rows, Table, batches_write, sequence_keep_ahead
 from demo.context import SeedContext, Weighted
@@ -318,6 +319,7 @@ class _Life:
         self.row["updated_at"] = max(self.row["updated_at"], at)
 
     def _move(self, target: str, at: datetime, actor: tuple, reason: str = "", **payload) -> None:
+        check_transition(self.status, target)
         self._event(
             payload.pop("event_type", "status"),
             at,

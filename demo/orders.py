@@ -52,7 +52,7 @@ from orders.models import (
     Storefront,
 )
 from orders.services import LOGISTICS_EXCEPTIONS, STATUS_CLEARS_EXCEPTIONS
-from orders.transitions import STATUS_TIMESTAMP
+from orders.transitions import STATUS_TIMESTAMP, check_transition
 
 if TYPE_CHECKING:
     import random
@@ -849,6 +849,7 @@ class _Timeline:
         self, previous: str, target: str, at: datetime, payload: dict | None = None
     ) -> None:
         """The storefront's status event, and the exceptions the new status makes moot."""
+        check_transition(previous, target)
         column = STATUS_TIMESTAMP.get(target)
         if column:
             self.order[column] = at
@@ -858,6 +859,7 @@ class _Timeline:
         self._clear_exceptions(target, recorded_at)
 
     def cancelled_unpaid(self, previous: str, at: datetime) -> None:
+        check_transition(previous, S.CANCELLED)
         self.order["cancelled_at"] = at
         payload = {"reason": ExceptionType.PAYMENT_TIMEOUT, "from": previous, "to": S.CANCELLED}
         self.system(OrderEventType.STATUS_CHANGED, at, payload, label="unpaid timeout")

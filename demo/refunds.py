@@ -46,6 +46,7 @@ from refunds.models import (
     ReturnRequest,
 )
 from refunds.services import refund_working_days_calendar
+from refunds.transitions import check_transition
 from tickets.choices import TicketKind
 from tickets.models import Team, Ticket
 
@@ -353,7 +354,8 @@ class _Return:
         return event
 
     def _move(self, target: str, at: datetime, actor: tuple, reason: str = "", **payload) -> dict:
-        """``return_apply_transition``: the status and its event."""
+        """``return_apply_transition``: the status and its event, by the same table."""
+        check_transition(self.status, target)
         event = self._event(
             "status", at, actor, old=self.status, new=target, reason=reason, payload=payload
         )
