@@ -17,7 +17,6 @@ each is in a given open status now, so even a small demo has a backlog in every 
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -1417,7 +1416,7 @@ class _Life:
             i for i, c in enumerate(clocks) if c.status == ACTIVE and c.due_at and c.due_at <= now
         ]
         for i in breaches:
-            clocks[i] = replace(clocks[i], status=BREACHED, breached_at=clocks[i].due_at)
+            clocks[i] = clocks[i]._replace(status=BREACHED, breached_at=clocks[i].due_at)
         self._breaches_record(breaches, now)
         due = [
             i
@@ -1437,7 +1436,7 @@ class _Life:
             ladder = self.world.ladders.get((c.policy_id, c.metric))
             swept.escalation_level = 0
             first = ladder[0].minutes_after_breach if ladder else None
-            self.clocks[i] = replace(c, next_escalation_at=breach_escalation(c, first))
+            self.clocks[i] = c._replace(next_escalation_at=breach_escalation(c, first))
 
     def _escalate(self, i: int, now: datetime) -> None:
         swept = self.swept[i]
@@ -1445,7 +1444,7 @@ class _Life:
         while (at := self.clocks[i].next_escalation_at) is not None and at <= now:
             level = swept.escalation_level + 1
             if level > len(ladder):
-                self.clocks[i] = replace(self.clocks[i], next_escalation_at=None)
+                self.clocks[i] = self.clocks[i]._replace(next_escalation_at=None)
                 break
             rule = ladder[level - 1]
             swept.events.append((SlaEventKind.ESCALATION, level, now, {"action": rule.action}))
@@ -1457,7 +1456,7 @@ class _Life:
                 if level < len(ladder)
                 else None
             )
-            self.clocks[i] = replace(clock, next_escalation_at=later)
+            self.clocks[i] = clock._replace(next_escalation_at=later)
 
     def _escalation_action(self, rule, level: int, now: int) -> None:
         """``ticket_escalate``: notifications are not seeded; priority and team changes are."""

@@ -10,7 +10,6 @@ counted on the new target's calendar.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import fields
 from datetime import datetime
 
 from tickets.models import SlaClock, SlaTarget, Ticket
@@ -77,7 +76,7 @@ def target_plain(target: SlaTarget) -> Target:
 
 
 def _state(clock: SlaClock) -> ClockState:
-    return ClockState(**{name: getattr(clock, name) for name in STATE_FIELDS})
+    return ClockState._make(getattr(clock, name) for name in STATE_FIELDS)
 
 
 def _apply(clock: SlaClock, state: ClockState) -> None:
@@ -142,7 +141,7 @@ def ticket_clocks_sync(
 
 
 # The columns of a clock row that the steps read and write.
-STATE_FIELDS = tuple(field.name for field in fields(ClockState))
+STATE_FIELDS = ClockState._fields
 
 CLOCK_FIELDS = [
     "policy",

@@ -8,8 +8,9 @@ because it runs them, not a copy of them. Calendars are ``WorkCalendar`` values.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from .calendar import WorkCalendar
 
@@ -46,9 +47,8 @@ class Target:
     calendar: WorkCalendar
 
 
-@dataclass(frozen=True, slots=True)
-class ClockState:
-    """One clock of a ticket, as stored on its row."""
+class ClockState(NamedTuple):
+    """One clock of a ticket, as stored on its row (a tuple: a step makes many of them)."""
 
     metric: str
     cycle: int
@@ -68,8 +68,7 @@ class ClockState:
     next_escalation_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class TicketFacts:
+class TicketFacts(NamedTuple):
     """What the clock rules read of a ticket."""
 
     status: str
@@ -78,8 +77,7 @@ class TicketFacts:
     milestones: Mapping[str, object]  # those the owning case recorded
 
 
-@dataclass(frozen=True, slots=True)
-class ClocksStep:
+class ClocksStep(NamedTuple):
     """A ticket's clocks after one change.
 
     ``clocks``: the given clocks, in their order, as they are now; ``touched``: the positions of
@@ -145,15 +143,14 @@ def clock_start(metric: str, cycle: int, target: Target, at: datetime) -> ClockS
 def clock_bank(clock: ClockState, cal: WorkCalendar, now: datetime) -> ClockState:
     """Move the time run since ``running_since`` into ``used``."""
     if clock.running_since is not None and now > clock.running_since:
-        used = clock.used + cal.between(clock.running_since, now)
-        return replace(clock, used=used, running_since=now)
+        used = clock.used + _between(cal, clock.running_since, now)
+        return clock._replace(used=used, running_since=now)
     return clock
 
 
 def clock_cancel(clock: ClockState, cal: WorkCalendar, now: datetime) -> ClockState:
     """The policy no longer applies: the time used is kept, nothing more is due."""
-    return replace(
-        clock_bank(clock, cal, now),
+    return clock_bank(clock, cal, now)._replace(
         status=CANCELLED,
         running_since=None,
         paused_at=None,
@@ -174,8 +171,7 @@ def clock_stop(clock: ClockState, cal: WorkCalendar, now: datetime) -> tuple[Clo
             status = MET
         else:
             status, breached_at, late = BREACHED, clock.due_at or now, True
-    stopped = replace(
-        clock,
+    stopped = clock._replace(
         running_since=None,
         paused_at=None,
         stopped_at=now,
@@ -190,18 +186,18 @@ def clock_stop(clock: ClockState, cal: WorkCalendar, now: datetime) -> tuple[Clo
 def clock_pause(clock: ClockState, cal: WorkCalendar, now: datetime) -> ClockState:
     clock = clock_bank(clock, cal, now)
     status = PAUSED if clock.status == ACTIVE else clock.status
-    return replace(clock, running_since=None, paused_at=now, status=status)
+    return clock._replace(running_since=None, paused_at=now, status=status)
 
 
 def clock_resume(clock: ClockState, now: datetime) -> ClockState:
     status = ACTIVE if clock.status == PAUSED else clock.status
-    return replace(clock, running_since=now, paused_at=None, status=status)
+    return clock._replace(running_since=now, paused_at=None, status=status)
 
 
 def clock_reopen(clock: ClockState, now: datetime) -> ClockState:
     """A reopened ticket: a stopped closure clock resumes with the time already used."""
     status = ACTIVE if clock.status == MET else clock.status
-    return clock_resume(replace(clock, stopped_at=None, margin=None, status=status), now)
+    return clock_resume(clock._replace(stopped_at=None, margin=None, status=status), now)
 
 
 def clock_schedule(clock: ClockState, target: Target) -> ClockState:
@@ -209,22 +205,39 @@ def clock_schedule(clock: ClockState, target: Target) -> ClockState:
     running = clock.running_since is not None and clock.stopped_at is None
     if not running or clock.status in (MET, CANCELLED):
         escalation = clock.next_escalation_at if clock.status == BREACHED else None
-        return replace(clock, due_at=None, warn_at=None, next_escalation_at=escalation)
+        return _timed(clock, None, None, escalation)
     if clock.status == BREACHED:
         # Keeps the due time it breached at (a reopened ticket's closure clock too, whose
         # due time was cleared when it stopped); no further warnings.
-        return replace(clock, due_at=clock.due_at or clock.breached_at, warn_at=None)
+        return _timed(clock, clock.due_at or clock.breached_at, None, clock.next_escalation_at)
     full = timedelta(minutes=clock.target_minutes)
     cal, since = target.calendar, clock.running_since
-    return replace(
-        clock,
-        due_at=_point(cal, since, full - clock.used),
-        warn_at=_point(cal, since, full * target.warning_share - clock.used),
-    )
+    due = _point(cal, since, full - clock.used)
+    warn = _point(cal, since, full * target.warning_share - clock.used)
+    return _timed(clock, due, warn, clock.next_escalation_at)
+
+
+def _timed(clock: ClockState, due_at, warn_at, next_escalation_at) -> ClockState:
+    if (clock.due_at, clock.warn_at, clock.next_escalation_at) == (
+        due_at,
+        warn_at,
+        next_escalation_at,
+    ):
+        return clock  # most steps move no deadline: no new value to make
+    return clock._replace(due_at=due_at, warn_at=warn_at, next_escalation_at=next_escalation_at)
 
 
 def _point(cal: WorkCalendar, since: datetime, remaining: timedelta) -> datetime:
-    return cal.add(since, remaining) if remaining > ZERO else since
+    if remaining <= ZERO:
+        return since
+    # Calendar time needs no calendar: the same instant as ``cal.add``, in less time.
+    return since + remaining if cal.tz is None else cal.add(since, remaining)
+
+
+def _between(cal: WorkCalendar, start: datetime, end: datetime) -> timedelta:
+    if cal.tz is None:
+        return end - start if end > start else ZERO
+    return cal.between(start, end)
 
 
 def clocks_step(
@@ -247,7 +260,7 @@ def clocks_step(
     """
     states = list(clocks)
     latest = {clock.metric: i for i, clock in enumerate(states)}  # last cycle of each metric
-    targeted = frozenset(targets) if targets else frozenset()
+    targeted = targets or {}  # membership by metric is all the rules ask of it
     touched: set[int] = set()
     created: list[ClockState] = []
     breached: list[int] = []
@@ -273,12 +286,13 @@ def clocks_step(
         if target is None:
             if clock.stopped_at is None:
                 clock = clock_cancel(clock, calendar_of(i), now)
-        else:
-            clock = replace(
-                clock,
-                policy_id=target.policy_id,
-                target_id=target.id,
-                target_minutes=target.minutes,
+        elif (clock.policy_id, clock.target_id, clock.target_minutes) != (
+            target.policy_id,
+            target.id,
+            target.minutes,
+        ):
+            clock = clock._replace(
+                policy_id=target.policy_id, target_id=target.id, target_minutes=target.minutes
             )
         states[i] = clock
 
