@@ -3,14 +3,19 @@ own, so that the services and the demo seeder decide alike."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from orders.choices import CustomerTier
 
 from .choices import PRIORITY_RANK, Priority
+from .models import RoutingRule
 
-PRIORITY_ORDER = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT]
+PRIORITY_ORDER: list[str] = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT]
 
 
-def routing_rule_for(rules, *, kind: str, channel: str, customer_tier: str):
+def routing_rule_for(
+    rules: Iterable[RoutingRule], *, kind: str, channel: str, customer_tier: str
+) -> RoutingRule | None:
     """The first of the active ``rules`` (in their order) that matches, or None."""
     return next(
         (r for r in rules if r.matches(kind=kind, channel=channel, customer_tier=customer_tier)),

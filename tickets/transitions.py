@@ -46,11 +46,13 @@ def check_transition(current: str, target: str) -> None:
         raise TicketTransitionNotAllowed(current, target)
 
 
-def transition_changes(*, current: str, target: str, now, reopen_count: int) -> dict:
+def transition_changes(
+    *, current: str, target: str, now: object, reopen_count: int
+) -> dict[str, object]:
     """The ticket fields a transition sets: status, timestamps, reopen count (plain values, so
     the demo seeder moves its tickets by the same table)."""
     check_transition(current, target)
-    changes = {"status": target}
+    changes: dict[str, object] = {"status": target}
     if target == S.SOLVED:
         changes["solved_at"] = now
     elif target == S.CLOSED:

@@ -7,10 +7,10 @@ because it runs them, not a copy of them. Calendars are ``WorkCalendar`` values.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .calendar import WorkCalendar
 
@@ -100,8 +100,8 @@ def metric_fulfilled(
     status: str,
     responded: bool,
     replied: bool,
-    milestones,
-    targeted,
+    milestones: Container[str],
+    targeted: Container[str],
 ) -> bool:
     """Whether ``metric`` is fulfilled for a ticket in this state (sla.md, "Metrics").
 
@@ -202,8 +202,8 @@ def clock_reopen(clock: ClockState, now: datetime) -> ClockState:
 
 def clock_schedule(clock: ClockState, target: Target) -> ClockState:
     """Due and warning times of a running clock; none while paused or stopped."""
-    running = clock.running_since is not None and clock.stopped_at is None
-    if not running or clock.status in (MET, CANCELLED):
+    since = clock.running_since
+    if since is None or clock.stopped_at is not None or clock.status in (MET, CANCELLED):
         escalation = clock.next_escalation_at if clock.status == BREACHED else None
         return _timed(clock, None, None, escalation)
     if clock.status == BREACHED:
@@ -211,13 +211,18 @@ def clock_schedule(clock: ClockState, target: Target) -> ClockState:
         # due time was cleared when it stopped); no further warnings.
         return _timed(clock, clock.due_at or clock.breached_at, None, clock.next_escalation_at)
     full = timedelta(minutes=clock.target_minutes)
-    cal, since = target.calendar, clock.running_since
+    cal = target.calendar
     due = _point(cal, since, full - clock.used)
     warn = _point(cal, since, full * target.warning_share - clock.used)
     return _timed(clock, due, warn, clock.next_escalation_at)
 
 
-def _timed(clock: ClockState, due_at, warn_at, next_escalation_at) -> ClockState:
+def _timed(
+    clock: ClockState,
+    due_at: datetime | None,
+    warn_at: datetime | None,
+    next_escalation_at: datetime | None,
+) -> ClockState:
     if (clock.due_at, clock.warn_at, clock.next_escalation_at) == (
         due_at,
         warn_at,
@@ -298,22 +303,23 @@ def clocks_step(
 
     # 2. Each target of the governing policy: start, stop, reopen, pause, resume, schedule.
     for metric, target in targets.items() if targets is not None else ():
-        i = latest.get(metric)
-        clock = None if i is None else states[i]
-        live = clock is not None and clock.status != CANCELLED
+        pos: int | None = latest.get(metric)
+        last = None if pos is None else states[pos]
+        live = last if last is not None and last.status != CANCELLED else None
+        cycle = last.cycle + 1 if last else 1
         if metric == NEXT_RESPONSE:
-            waiting = live and clock.stopped_at is None
-            if not waiting and customer_message and ticket.responded and ticket.status not in ENDED:
-                clock, i = clock_start(metric, clock.cycle + 1 if clock else 1, target, now), None
-            elif not waiting:
-                continue
-        elif not live:
+            if live is None or live.stopped_at is not None:  # not waiting for a reply
+                if not (customer_message and ticket.responded and ticket.status not in ENDED):
+                    continue
+                live, pos = clock_start(metric, cycle, target, now), None
+        elif live is None:
             if fulfilled(metric):
                 continue  # governed only after the fact: nothing left to measure
-            start = ticket.created_at if clock is None else now
-            clock, i = clock_start(metric, clock.cycle + 1 if clock else 1, target, start), None
-        elif clock.stopped_at is not None and metric not in RESUMED_ON_REOPEN:
+            start = ticket.created_at if last is None else now
+            live, pos = clock_start(metric, cycle, target, start), None
+        elif live.stopped_at is not None and metric not in RESUMED_ON_REOPEN:
             continue
+        clock = live
 
         cal = target.calendar
         clock = clock_bank(clock, cal, now)
@@ -330,14 +336,14 @@ def clocks_step(
             elif not pausing and clock.running_since is None:
                 clock = clock_resume(clock, now)
         clock = clock_schedule(clock, target)
-        if i is None:
-            i = len(clocks) + len(created)
+        if pos is None:
+            pos = len(clocks) + len(created)
             created.append(clock)
         else:
-            states[i] = clock
-            touched.add(i)
+            states[pos] = clock
+            touched.add(pos)
         if late:
-            breached.append(i)
+            breached.append(pos)
 
     next_due_at, next_warn_at = due_times([*states, *created])
     return ClocksStep(
@@ -350,8 +356,9 @@ def clocks_step(
     )
 
 
-def due_times(clocks) -> tuple[datetime | None, datetime | None]:
-    """A ticket's next due and warning times: the earliest of its running clocks."""
+def due_times(clocks: Iterable[Any]) -> tuple[datetime | None, datetime | None]:
+    """A ticket's next due and warning times: the earliest of its running clocks (clock
+    states, or rows with the same fields)."""
     running = [c for c in clocks if c.stopped_at is None and c.running_since is not None]
     dues = [c.due_at for c in running if c.due_at and c.status in (ACTIVE, BREACHED)]
     warns = [c.warn_at for c in running if c.warn_at and c.status == ACTIVE]
@@ -361,6 +368,6 @@ def due_times(clocks) -> tuple[datetime | None, datetime | None]:
 def breach_escalation(clock: ClockState, first_level_minutes: int | None) -> datetime | None:
     """When a breached clock's first escalation level is due: never for a stopped clock or a
     policy without escalation rules for its metric."""
-    if first_level_minutes is None or clock.stopped_at is not None:
+    if first_level_minutes is None or clock.stopped_at is not None or clock.breached_at is None:
         return None
     return clock.breached_at + timedelta(minutes=first_level_minutes)
