@@ -1,5 +1,5 @@
-"""Storefront keys in admin: the library's key admin (hashed, named, expiring, revocable) with
-the key's storefront, scopes and last use beside it."""
+"""Storefronts and their keys in admin: the library's key admin (hashed, named, expiring,
+revocable) with the key's storefront, scopes and last use beside it."""
 
 from datetime import datetime
 
@@ -8,7 +8,7 @@ from django.contrib import admin
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from .models import ApiKeyProfile, ApiScope
+from .models import ApiKeyProfile, ApiScope, Storefront
 
 
 class ApiKeyProfileForm(forms.ModelForm):
@@ -56,3 +56,17 @@ class StorefrontKeyAdmin(APIKeyModelAdmin):
     def last_used(self, obj: APIKey) -> datetime | None:
         profile = getattr(obj, "profile", None)
         return profile.last_used_at if profile else None
+
+
+@admin.register(Storefront)
+class StorefrontAdmin(admin.ModelAdmin):
+    """The shop fronts whose keys sync orders; a key sees its storefront's data only."""
+
+    list_display = ["name", "active", "is_default", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["name"]
+    readonly_fields = ["is_default", "created_at"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Customers, orders and keys point at it; deactivate it instead.
+        return False

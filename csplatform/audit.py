@@ -22,7 +22,7 @@ AUDITED = (
     ("refunds", "RefundRules", ()),
     ("refunds", "CategoryRule", ()),
     ("orders", "OrderSettings", ()),
-    ("orders", "Storefront", ()),
+    ("csplatform", "Storefront", ()),
     ("csplatform", "ApiKeyProfile", ("last_used_at",)),
     ("rest_framework_api_key", "APIKey", ("hashed_key",)),
 )

@@ -1,5 +1,57 @@
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext_lazy as _
+
+# The storefront that the migration introducing storefronts gave every existing key, customer
+# and order; the demo data's, and create_api_key's unless told otherwise.
+DEFAULT_STOREFRONT_NAME = "Default storefront"
+
+
+class Storefront(models.Model):
+    """A shop front that syncs its orders here: its keys (``csplatform.ApiKeyProfile``) see its
+    customers and orders, and what hangs off them, and nothing of another storefront's."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    active = models.BooleanField(
+        _("active"), default=True, help_text=_("An inactive storefront's keys are refused.")
+    )
+    # The storefront of the data that predates storefronts, of the demo data, and of keys
+    # created without naming one; found by this flag, so that it may be renamed.
+    is_default = models.BooleanField(_("default storefront"), default=False, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        # The table predates the platform's owning the model; the rows stayed where they were.
+        db_table = "orders_storefront"
+        verbose_name = _("storefront")
+        verbose_name_plural = _("storefronts")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="storefront_one_default",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def default(cls) -> "Storefront":
+        """The default storefront, whatever it is called now (made on first use, named
+        ``DEFAULT_STOREFRONT_NAME``, where there is none)."""
+        found = cls.objects.filter(is_default=True).first()
+        if found is not None:
+            return found
+        try:
+            with transaction.atomic():
+                return cls.objects.create(name=DEFAULT_STOREFRONT_NAME, is_default=True)
+        except IntegrityError:  # made meanwhile, or a storefront already has the name
+            found = cls.objects.filter(is_default=True).first()
+            if found is None:  # the one of that name becomes the default
+                cls.objects.filter(name=DEFAULT_STOREFRONT_NAME).update(is_default=True)
+                found = cls.objects.get(name=DEFAULT_STOREFRONT_NAME)
+            return found
 
 
 class IdempotencyRecord(models.Model):
@@ -45,7 +97,7 @@ class ApiKeyProfile(models.Model):
         "rest_framework_api_key.APIKey", on_delete=models.CASCADE, related_name="profile"
     )
     storefront = models.ForeignKey(
-        "orders.Storefront",
+        Storefront,
         on_delete=models.PROTECT,
         related_name="key_profiles",
         verbose_name=_("storefront"),

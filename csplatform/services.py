@@ -9,9 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from rest_framework_api_key.models import APIKey
 
-from orders.models import Storefront
-
-from .models import ApiKeyProfile, ApiScope
+from .models import ApiKeyProfile, ApiScope, Storefront
 
 
 @transaction.atomic

@@ -1,6 +1,7 @@
 from csp.decorators import csp_update
 from django.contrib import admin
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from complaints.urls import desk_urlpatterns as complaints_desk
@@ -43,6 +44,13 @@ urlpatterns = [
     path("desk/", include((desk_patterns, "desk"))),
     path("kpis/", include("kpis.urls")),
     path("admin/login/", views.admin_sign_in),  # before the admin site's own sign-in form
+    # Storefronts moved from the orders app to the platform: old admin links and bookmarks.
+    re_path(
+        r"^admin/orders/storefront/(?P<rest>.*)$",
+        RedirectView.as_view(
+            url="/admin/csplatform/storefront/%(rest)s", permanent=True, query_string=True
+        ),
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

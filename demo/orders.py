@@ -24,6 +24,7 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from csplatform.bulk import RowWriter
+from csplatform.models import Storefront
 from csplatform.privacy import email_blind_index, phone_blind_index
 from csplatform.roles import ADMIN, AGENT, ANALYST, DEMO_GROUP, SUPERVISOR
 from demo.batches import Rows, Table, batches_write
@@ -49,7 +50,6 @@ from orders.models import (
     Payment,
     Shipment,
     ShipmentEvent,
-    Storefront,
 )
 from orders.services import LOGISTICS_EXCEPTIONS, STATUS_CLEARS_EXCEPTIONS
 from orders.transitions import STATUS_TIMESTAMP, check_transition

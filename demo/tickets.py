@@ -27,6 +27,7 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from csplatform.bulk import RowWriter
+from csplatform.models import Storefront
 from csplatform.roles import AGENT, DEMO_GROUP, SUPERVISOR
 from demo.batches import Rows, Table, batches_write, sequence_keep_ahead
 from demo.context import DEMO_PASSWORD, SeedContext, Weighted
@@ -40,7 +41,7 @@ from demo.orders import (
     SURNAMES,
 )
 from orders.choices import Channel, CustomerTier
-from orders.models import Customer, Order, OrderLine, Shipment, Storefront
+from orders.models import Customer, Order, OrderLine, Shipment
 from tickets.choices import (
     AuthorKind,
     Presence,

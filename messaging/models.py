@@ -20,7 +20,7 @@ from .choices import DeliveryStatus
 
 class WebhookEndpoint(models.Model):
     storefront = models.ForeignKey(
-        "orders.Storefront",
+        "csplatform.Storefront",
         on_delete=models.CASCADE,
         related_name="webhook_endpoints",
         verbose_name=_("storefront"),
@@ -57,7 +57,7 @@ class OutboxEvent(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     type = models.CharField(_("type"), max_length=50)
     storefront = models.ForeignKey(
-        "orders.Storefront",
+        "csplatform.Storefront",
         on_delete=models.CASCADE,
         related_name="outbox_events",
         verbose_name=_("storefront"),

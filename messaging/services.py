@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from csplatform.api.errors import ConflictError, InvalidInput
-from orders.models import Storefront
+from csplatform.models import Storefront
 
 from .choices import DeliveryStatus, WebhookEventType
 from .models import OutboxEvent, WebhookDelivery, WebhookEndpoint

@@ -13,7 +13,6 @@ from .models import (
     OrderSettings,
     Payment,
     Shipment,
-    Storefront,
 )
 
 
@@ -52,20 +51,6 @@ class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
     fields = ["at", "type", "actor_kind", "actor_label", "payload"]
     verbose_name_plural = _("timeline")
-
-
-@admin.register(Storefront)
-class StorefrontAdmin(admin.ModelAdmin):
-    """The shop fronts whose keys sync orders; a key sees its storefront's data only."""
-
-    list_display = ["name", "active", "is_default", "created_at"]
-    list_filter = ["active"]
-    search_fields = ["name"]
-    readonly_fields = ["is_default", "created_at"]
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        # Customers, orders and keys point at it; deactivate it instead.
-        return False
 
 
 @admin.register(Customer)

@@ -1,12 +1,13 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Round
 from django.utils.translation import gettext_lazy as _
 from encrypted_fields.fields import EncryptedCharField, EncryptedEmailField, EncryptedJSONField
 
+from csplatform.models import Storefront
 from csplatform.privacy import (
     email_blind_index,
     mask_address,
@@ -30,55 +31,6 @@ from .querysets import OrderExceptionQuerySet, OrderQuerySet
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 ZERO = Decimal("0.00")
-# The storefront that the migration introducing storefronts gave every existing key, customer
-# and order; the demo data's, and create_api_key's unless told otherwise.
-DEFAULT_STOREFRONT_NAME = "Default storefront"
-
-
-class Storefront(models.Model):
-    """A shop front that syncs its orders here: its keys (``csplatform.ApiKeyProfile``) see its
-    customers and orders, and what hangs off them, and nothing of another storefront's."""
-
-    name = models.CharField(_("name"), max_length=100, unique=True)
-    active = models.BooleanField(
-        _("active"), default=True, help_text=_("An inactive storefront's keys are refused.")
-    )
-    # The storefront of the data that predates storefronts, of the demo data, and of keys
-    # created without naming one; found by this flag, so that it may be renamed.
-    is_default = models.BooleanField(_("default storefront"), default=False, editable=False)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("storefront")
-        verbose_name_plural = _("storefronts")
-        ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["is_default"],
-                condition=models.Q(is_default=True),
-                name="storefront_one_default",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-    @classmethod
-    def default(cls) -> "Storefront":
-        """The default storefront, whatever it is called now (made on first use, named
-        ``DEFAULT_STOREFRONT_NAME``, where there is none)."""
-        found = cls.objects.filter(is_default=True).first()
-        if found is not None:
-            return found
-        try:
-            with transaction.atomic():
-                return cls.objects.create(name=DEFAULT_STOREFRONT_NAME, is_default=True)
-        except IntegrityError:  # made meanwhile, or a storefront already has the name
-            found = cls.objects.filter(is_default=True).first()
-            if found is None:  # the one of that name becomes the default
-                cls.objects.filter(name=DEFAULT_STOREFRONT_NAME).update(is_default=True)
-                found = cls.objects.get(name=DEFAULT_STOREFRONT_NAME)
-            return found
 
 
 class Customer(models.Model):

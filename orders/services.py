@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError, DomainError, InvalidInput
+from csplatform.models import Storefront
 
 from .choices import (
     ActorKind,
@@ -37,7 +38,6 @@ from .models import (
     Payment,
     Shipment,
     ShipmentEvent,
-    Storefront,
 )
 from .signals import order_exception_raised, order_exception_recorded
 from .transitions import STATUS_TIMESTAMP, check_transition, order_apply_transition

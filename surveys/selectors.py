@@ -31,7 +31,7 @@ def invitation_for_subject(
     complaint_number: str = "",
 ) -> SurveyInvitation | None:
     """The sent survey of a ticket, an order or a complaint (each has at most one) of the
-    storefront's customers (``orders.Storefront``)."""
+    storefront's customers (``csplatform.Storefront``)."""
     queryset = SurveyInvitation.objects.filter(
         status__in=LINK_SENT, sent_at__isnull=False, customer__storefront=storefront
     )

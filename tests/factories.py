@@ -19,6 +19,7 @@ from factory.django import DjangoModelFactory
 from rest_framework.test import APIClient
 from rest_framework_api_key.models import APIKey
 
+from csplatform.models import Storefront
 from csplatform.roles import ADMIN, AGENT, ANALYST, DEMO_GROUP, SUPERVISOR
 from orders.choices import (
     ActorKind,
@@ -39,7 +40,6 @@ from orders.models import (
     Payment,
     Shipment,
     ShipmentEvent,
-    Storefront,
 )
 from tickets.choices import AuthorKind, Presence, Priority, TicketKind, TicketStatus
 from tickets.models import (

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from rest_framework.request import Request
     from rest_framework.views import APIView
 
-    from orders.models import Storefront
+    from csplatform.models import Storefront
 
 API_ROOT = "/api/v1/"
 # The scope a storefront key needs, by the first segment of the path under /api/v1/. A path
@@ -43,7 +43,7 @@ def is_storefront_request(request: Request) -> bool:
 
 
 def request_storefront(request: Request) -> Storefront | None:
-    """The storefront whose key made the request (``orders.Storefront``), or ``None`` for a
+    """The storefront whose key made the request (``csplatform.Storefront``), or ``None`` for a
     desk user. A key sees that storefront's customers and orders and what hangs off them; the
     storefront endpoints filter by it and answer 404 for anything else, exactly as for an
     object that does not exist."""

@@ -16,8 +16,8 @@ from django.db import IntegrityError, transaction
 from rest_framework.test import APIClient
 
 from csplatform.actors import Actor
-from csplatform.models import ApiKeyProfile
-from orders.models import Customer, Order, Storefront
+from csplatform.models import ApiKeyProfile, Storefront
+from orders.models import Customer, Order
 from orders.services import customer_upsert
 from refunds.models import ReturnEvidence
 from tests.factories import (
@@ -409,10 +409,20 @@ def test_a_database_without_a_default_storefront_gets_one_on_first_use():
 # --- Admin -----------------------------------------------------------------------------------
 
 
+def test_the_storefronts_old_admin_address_leads_to_the_new_one(admin_client):
+    shop = StorefrontFactory(name="Shop B")
+
+    response = admin_client.get(f"/admin/orders/storefront/{shop.pk}/change/?_popup=1")
+
+    assert response.status_code == 301
+    assert response["Location"] == f"/admin/csplatform/storefront/{shop.pk}/change/?_popup=1"
+    assert "Shop B" in admin_client.get("/admin/orders/storefront/", follow=True).content.decode()
+
+
 def test_admin_adds_a_key_for_a_storefront_and_lists_the_storefronts(admin_client):
     client = admin_client
     shop = StorefrontFactory(name="Shop B")
-    assert "Shop B" in client.get("/admin/orders/storefront/").content.decode()
+    assert "Shop B" in client.get("/admin/csplatform/storefront/").content.decode()
     response = client.post(
         "/admin/rest_framework_api_key/apikey/add/",
         {

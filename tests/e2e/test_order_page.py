@@ -9,8 +9,8 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from csplatform.actors import Actor
+from csplatform.models import Storefront
 from orders import services
-from orders.models import Storefront
 from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from csplatform.actors import Actor
+from csplatform.models import Storefront
 from csplatform.privacy import mask_phone
 from orders.choices import ExceptionType, OrderEventType, OrderStatus, PaymentStatus
-from orders.models import OrderEvent, Storefront
+from orders.models import OrderEvent
 from orders.services import (
     LineInput,
     order_event_record,

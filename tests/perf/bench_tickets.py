@@ -165,8 +165,9 @@ def bench_create(repeat: int) -> bool:
     """POST /api/v1/tickets/ with a storefront key, about a seeded customer's order."""
     from django.test import Client
 
+    from csplatform.models import Storefront
     from csplatform.services import storefront_key_create
-    from orders.models import Order, Storefront
+    from orders.models import Order
     from tickets.models import Ticket
 
     api_key, key = storefront_key_create(

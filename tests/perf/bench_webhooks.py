@@ -284,10 +284,10 @@ def _extra(more: list[str], fewer: list[str], replies: int) -> list[str]:
 
 
 def _endpoint(url: str):
+    from csplatform.models import Storefront
     from messaging.choices import WebhookEventType
     from messaging.models import WebhookEndpoint
     from messaging.services import webhook_endpoint_create
-    from orders.models import Storefront
 
     WebhookEndpoint.objects.all().delete()
     endpoint, _secret = webhook_endpoint_create(

@@ -8,8 +8,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
+from csplatform.models import Storefront
 from csplatform.privacy import email_blind_index, phone_blind_index
-from orders.models import Customer, Order, Storefront
+from orders.models import Customer, Order
 from orders.selectors import order_search
 from orders.services import customer_upsert
 from tests.csplatform.test_settings import import_production, production_env, random_secret_key

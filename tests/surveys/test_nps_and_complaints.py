@@ -8,8 +8,8 @@ from django.core import mail
 
 from complaints.signals import complaint_closed
 from csplatform.actors import Actor
+from csplatform.models import Storefront
 from orders.choices import OrderStatus
-from orders.models import Storefront
 from orders.services import LineInput, order_event_record, order_upsert
 from surveys.choices import InvitationReason, InvitationStatus, SurveyKind
 from surveys.models import SurveyInvitation

@@ -4,9 +4,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from csplatform.models import ApiScope
+from csplatform.models import DEFAULT_STOREFRONT_NAME, ApiScope, Storefront
 from csplatform.services import storefront_get_or_create, storefront_key_create
-from orders.models import DEFAULT_STOREFRONT_NAME, Storefront
 
 
 class Command(BaseCommand):
