@@ -25,10 +25,11 @@ from csplatform.enqueue import enqueue_on_commit
 from csplatform.locks import retry_on_deadlock
 from orders.choices import OrderStatus
 from orders.models import Customer, Order
+from tickets.access import may_move_ticket
 from tickets.choices import AuthorKind, TicketEventType, TicketKind, TicketStatus
 from tickets.events import ticket_event_record
 from tickets.models import Ticket
-from tickets.services import ticket_create, ticket_update
+from tickets.services import ticket_create, ticket_system_assign
 
 from .choices import (
     FOLLOW_UP_AT_MOST,
@@ -471,23 +472,25 @@ def _follow_up_text(response: SurveyResponse) -> tuple[str, str]:
     return subject, "\n".join(lines)
 
 
-def _follow_up_assign(ticket: Ticket, team: Team | None, now: datetime) -> Ticket:
+def _follow_up_assign(ticket: Ticket, team: Team | None, actor: Actor, now: datetime) -> Ticket:
     """Give the follow-up to the supervisor of the team the survey is attributed to, in that
     team (assigned when they are a member of it, else left in its queue, which they see).
 
-    Moving a ticket out of the team routing chose needs the rights of that team's supervisor:
-    when the attributed team's supervisor lacks them, the supervisor of the routed team gets
-    it instead.
+    Taking the ticket out of the team routing chose is for a supervisor who may move it from
+    there: when the attributed team's supervisor may not, the supervisor of the routed team
+    gets it instead. The system hands it over; the supervisor only receives it.
     """
     for candidate in (team, ticket.team):
         if candidate is None or candidate.supervisor is None:
             continue
         supervisor = candidate.supervisor
+        if candidate.pk != ticket.team_id and not may_move_ticket(supervisor, ticket):
+            continue
         is_member = candidate.members.filter(pk=supervisor.pk).exists()
         try:
-            return ticket_update(
+            return ticket_system_assign(
                 ticket=ticket,
-                by_user=supervisor,
+                actor=actor,
                 team=candidate,
                 assignee=supervisor if is_member else ...,
                 now=now,
@@ -533,7 +536,7 @@ def survey_follow_up_open(*, response_id: int, now: datetime | None = None) -> T
             linked_from=original,
             now=now,
         )
-        ticket = _follow_up_assign(ticket, response.team, now)
+        ticket = _follow_up_assign(ticket, response.team, actor, now)
         if original is not None:
             ticket_event_record(
                 ticket=original,

@@ -28,6 +28,11 @@ def tickets_visible_to(user, queryset: QuerySet | None = None) -> QuerySet:
     return queryset if team_ids is None else queryset.filter(team_id__in=team_ids)
 
 
+def may_move_ticket(user, ticket: Ticket) -> bool:
+    """Taking a ticket out of its team is for a supervisor of that team or the ticket's owner."""
+    return is_supervisor_of(user, ticket.team_id) or ticket.assignee_id == user.pk
+
+
 def is_supervisor_of(user, team_id: int | None) -> bool:
     role = role_of(user)
     if role == ADMIN:

@@ -21,7 +21,7 @@ from orders.locks import order_exception_lock
 from orders.models import Customer, Order, OrderException
 from orders.services import order_exception_resolve_by_agent
 
-from .access import is_supervisor_of, tickets_visible_to
+from .access import is_supervisor_of, may_move_ticket, tickets_visible_to
 from .choices import (
     OPEN_STATUSES,
     AuthorKind,
@@ -436,6 +436,14 @@ def ticket_customer_message(
 # --- Changes by agents and supervisors --------------------------------------------------------
 
 
+def _check_member(team_id: int | None, assignee: User) -> None:
+    if team_id is None or not Team.objects.filter(pk=team_id, members=assignee).exists():
+        raise DomainError(
+            _("%(user)s is not a member of the ticket's team.") % {"user": assignee.get_username()},
+            code="assignee_not_in_team",
+        )
+
+
 def _check_assignee(
     ticket: Ticket, team_id: int | None, assignee: User | None, by_user: User
 ) -> None:
@@ -443,11 +451,7 @@ def _check_assignee(
         if not is_supervisor_of(by_user, ticket.team_id) and ticket.assignee_id != by_user.pk:
             raise NotAllowed(_("Only a supervisor may unassign another agent's ticket."))
         return
-    if team_id is None or not Team.objects.filter(pk=team_id, members=assignee).exists():
-        raise DomainError(
-            _("%(user)s is not a member of the ticket's team.") % {"user": assignee.get_username()},
-            code="assignee_not_in_team",
-        )
+    _check_member(team_id, assignee)
     if is_supervisor_of(by_user, ticket.team_id):
         return
     # Agents claim: they may take an unassigned ticket (or keep their own), nothing else.
@@ -482,7 +486,7 @@ def ticket_update(
         raise ConflictError(_("The ticket is closed."), code="ticket_closed")
 
     if team is not None and team.pk != ticket.team_id:
-        if not is_supervisor_of(by_user, ticket.team_id) and ticket.assignee_id != by_user.pk:
+        if not may_move_ticket(by_user, ticket):
             raise NotAllowed(_("Only a supervisor or the assignee may move the ticket."))
         _team_set(ticket, team, actor, now)
 
@@ -518,6 +522,41 @@ def ticket_update(
     ticket.updated_at = now
     ticket.save()
     if team is not None and ticket.assignee_id is None:
+        ticket_auto_assign(ticket=ticket, now=now)
+    return ticket
+
+
+@retry_on_deadlock
+@transaction.atomic
+def ticket_system_assign(
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    team: Team,
+    assignee: User | EllipsisType | None = ...,
+    now: datetime | None = None,
+) -> Ticket:
+    """Give a ticket to a team, and to one of its members, because a rule of the product says
+    so (a survey's follow-up goes to a supervisor): no person decided it, so no person's rights
+    are checked and the events name the system.
+
+    ``assignee`` is a member of ``team``, ``None`` to unassign, or left out (``...``) to keep
+    the assignee when they are in the team; a ticket left unassigned is assigned by routing.
+    """
+    now = now or timezone.now()
+    ticket = _lock(ticket)
+    if ticket.status == TicketStatus.CLOSED:
+        raise ConflictError(_("The ticket is closed."), code="ticket_closed")
+    if team.pk != ticket.team_id:
+        _team_set(ticket, team, actor, now)
+    if assignee is not ... and (assignee.pk if assignee else None) != ticket.assignee_id:
+        if assignee is not None:
+            _check_member(ticket.team_id, assignee)
+        _assignee_set(ticket, assignee, actor, now)
+    ticket_clocks_sync(ticket, now=now)
+    ticket.updated_at = now
+    ticket.save()
+    if ticket.assignee_id is None:
         ticket_auto_assign(ticket=ticket, now=now)
     return ticket
 

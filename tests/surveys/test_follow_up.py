@@ -151,3 +151,18 @@ def test_a_ticket_moved_out_of_its_routed_team_follows_up_with_the_routed_superv
 
     follow_up = SurveyResponse.objects.get(pk=response.pk).follow_up_ticket
     assert (follow_up.team, follow_up.assignee) == (routed.team, routed.supervisor)
+
+
+def test_the_follow_up_is_handed_over_by_the_system_not_in_the_supervisors_name(
+    django_capture_on_commit_callbacks,
+):
+    routed = Desk()
+    moved_to = Desk(routes_here=False)
+    invitation = SurveyInvitationFactory(ticket=moved_to.ticket())
+    response = answer(invitation, 1, django_capture_on_commit_callbacks, at=invitation.sent_at)
+
+    follow_up = SurveyResponse.objects.get(pk=response.pk).follow_up_ticket
+    handed_over = TicketEvent.objects.filter(ticket=follow_up, type=TicketEventType.ASSIGNEE)
+    assert list(handed_over.values_list("actor_kind", "actor_user", "new_value")) == [
+        ("system", None, routed.supervisor.get_username())
+    ]
