@@ -8,8 +8,11 @@ class ComplaintsConfig(AppConfig):
 
     def ready(self) -> None:
         # Once the app registry is ready: what is imported here imports models.
+        from tickets.panels import ticket_panel_register
         from tickets.signals import sla_breached
 
+        from .panels import POSITION, ticket_complaint_panel
         from .receivers import on_sla_breached
 
         sla_breached.connect(on_sla_breached, dispatch_uid="complaints.on_sla_breached")
+        ticket_panel_register(name="complaint", position=POSITION, panel=ticket_complaint_panel)

@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class RefundsConfig(AppConfig):
     name = "refunds"
     verbose_name = _("Returns and refunds")
+
+    def ready(self) -> None:
+        from tickets.panels import ticket_panel_register
+
+        from .panels import POSITION, ticket_return_panel
+
+        ticket_panel_register(name="return", position=POSITION, panel=ticket_return_panel)

@@ -21,14 +21,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
-from complaints.selectors import desk_complaint_panel
 from csplatform.api.errors import DomainError
 from csplatform.desk import desk_user, htmx_status
 from csplatform.uploads import ACCEPT_ATTRIBUTE, MAX_PER_MESSAGE, upload_response
 from orders.choices import Channel, ExceptionOutcome
 from orders.models import OrderException
 from orders.services import EXCEPTION_NOTE_MAX_LENGTH
-from refunds.selectors import desk_return_panel
 
 from . import services
 from .access import is_supervisor_of, team_ids_for, tickets_visible_to
@@ -48,6 +46,7 @@ from .forms import (
 )
 from .models import Attachment, Notification, SlaMetric, Team, Ticket
 from .notifications import unread_count
+from .panels import ticket_panels
 from .selectors import (
     canned_replies_for,
     customer_context,
@@ -267,8 +266,10 @@ def ticket_page(request, number: str):
         reply_form={"body": "", "error": ""},
         queue_url=f"{reverse('desk:home')}?{queue}" if queue else reverse("desk:home"),
     )
-    context.update(desk_return_panel(ticket))  # the return panel: a fixed number of queries
-    context.update(desk_complaint_panel(ticket))  # the complaint panel, likewise
+    panels = ticket_panels(ticket)  # the complaint and return panels, a fixed number of queries
+    for panel in panels:
+        context.update(panel.context)
+    context["panels"] = panels
     return render(request, "tickets/ticket_detail.html", context)
 
 
