@@ -408,9 +408,9 @@ def complaint_remedy_record(
                 errors={"remedy_type": [_("The complaint has no order.")]},
             )
         assert amount is not None  # a refund remedy has an amount (checked above)
-        request = complaint_refund_open(complaint=complaint, amount=amount, actor=actor, now=now)
-        complaint.remedy_return = request
-        payload["return"] = request.public_id
+        outcome = complaint_refund_open(complaint=complaint, amount=amount, actor=actor, now=now)
+        complaint.remedy_return = outcome.record
+        payload["return"] = outcome.reference
     complaint_event_record(
         complaint=complaint,
         type="remedy",

@@ -8,7 +8,10 @@ class RefundsConfig(AppConfig):
 
     def ready(self) -> None:
         from tickets.panels import ticket_panel_register
+        from tickets.remedies import REFUND, remedy_executor_register
 
         from .panels import POSITION, ticket_return_panel
+        from .remedies import refund_remedy_execute
 
         ticket_panel_register(name="return", position=POSITION, panel=ticket_return_panel)
+        remedy_executor_register(kind=REFUND, executor=refund_remedy_execute)
