@@ -3,46 +3,12 @@ from django.db import migrations, models
 
 # The storefront (the tenant) moves from orders to the platform, which every app stands on. Only
 # Django's picture of it moves: the table keeps its name and rows, and the foreign keys of every
-# app keep pointing at it (orders 0008 and messaging 0003 re-point them in the state alone).
-
-
-def content_type_move(apps, schema_editor, old: str, new: str) -> None:
-    """Relabel the storefront's content type, so that the permissions granted on it, the role
-    groups holding them and the admin and audit log entries about storefronts stay attached."""
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    Permission = apps.get_model("auth", "Permission")
-    db = schema_editor.connection.alias
-    moving = ContentType.objects.using(db).filter(app_label=old, model="storefront").first()
-    if moving is None:  # a database whose content types have not been made yet
-        return
-    there = ContentType.objects.using(db).filter(app_label=new, model="storefront").first()
-    if there is not None:
-        # Made meanwhile (a migrate that stopped halfway): keep the older type, whose ids the
-        # log entries hold, and hand it the permissions granted on the newer one.
-        for permission in Permission.objects.using(db).filter(content_type=there):
-            kept = Permission.objects.using(db).filter(
-                content_type=moving, codename=permission.codename
-            )
-            if kept.exists():
-                kept.first().group_set.add(*permission.group_set.all())
-                kept.first().user_set.add(*permission.user_set.all())
-        there.delete()
-    moving.app_label = new
-    moving.save(update_fields=["app_label"])
-
-
-def content_type_to_platform(apps, schema_editor):
-    content_type_move(apps, schema_editor, "orders", "csplatform")
-
-
-def content_type_to_orders(apps, schema_editor):
-    content_type_move(apps, schema_editor, "csplatform", "orders")
+# app keep pointing at it (orders 0008 and messaging 0003 re-point them in the state alone;
+# orders 0008 relabels its content type).
 
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("contenttypes", "0002_remove_content_type_name"),
-        ("auth", "0012_alter_user_first_name_max_length"),
         ("csplatform", "0006_api_scope_webhooks"),
         ("orders", "0007_exception_outcome"),
     ]
@@ -112,5 +78,4 @@ class Migration(migrations.Migration):
             ],
             database_operations=[],
         ),
-        migrations.RunPython(content_type_to_platform, content_type_to_orders),
     ]
