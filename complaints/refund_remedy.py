@@ -18,14 +18,16 @@ from tickets.remedies import REFUND, RefundGrounds, RefundRemedy, RemedyOutcome,
 from .choices import ComplaintCategory
 from .models import Complaint
 
+GROUNDS_BY_CATEGORY: dict[str, RefundGrounds] = {
+    ComplaintCategory.PRODUCT_QUALITY: RefundGrounds.QUALITY,
+    ComplaintCategory.LOGISTICS: RefundGrounds.DAMAGED_IN_TRANSIT,
+}
+
 
 def refund_grounds(category: str) -> RefundGrounds:
     """Why a refund remedy is granted: the merchant's fault, so the warranty window applies
     rather than the no-reason window."""
-    return {
-        ComplaintCategory.PRODUCT_QUALITY: RefundGrounds.QUALITY,
-        ComplaintCategory.LOGISTICS: RefundGrounds.DAMAGED_IN_TRANSIT,
-    }.get(category, RefundGrounds.NOT_AS_DESCRIBED)
+    return GROUNDS_BY_CATEGORY.get(category, RefundGrounds.NOT_AS_DESCRIBED)
 
 
 def complaint_refund_open(

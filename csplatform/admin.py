@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
@@ -67,6 +68,6 @@ class StorefrontAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     readonly_fields = ["is_default", "created_at"]
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Storefront | None = None) -> bool:
         # Customers, orders and keys point at it; deactivate it instead.
         return False

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
@@ -52,7 +53,9 @@ class RemedyOutcome:
     """The row that carries the remedy out (for the case to link to) and its public reference
     (for the case's timeline)."""
 
-    record: models.Model
+    # A model instance of the executor's app, for the case's foreign key to it: the case cannot
+    # import that app to name its type.
+    record: Any
     reference: str
 
 
