@@ -8,10 +8,15 @@ that finds what it should have done and queues it again (stuck payouts, order ex
 without a ticket, undelivered survey invitations, missed complaint escalations); one that no
 sweep comes back for is queued with ``enqueue_or_run`` and run in place when the broker
 refuses it. The README's *Resilience* section lists them.
+
+A task is named or given: code that its own tasks module imports (a service the task runs)
+queues the task by its registered name, ``"refunds.tasks.refund_payout_task"``, so that the
+service does not import the tasks that import it.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import Any, ParamSpec
 
@@ -19,6 +24,8 @@ from celery import Task
 from django.db import transaction
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
+
+from .celery import app
 
 logger = logging.getLogger(__name__)
 
@@ -30,15 +37,29 @@ BROKER_ERRORS = (OperationalError, RedisError, OSError)
 P = ParamSpec("P")
 
 
-def enqueue(task: Task[P, Any], *args: P.args, **kwargs: P.kwargs) -> bool:
+def task_named(name: str) -> Task[..., Any]:
+    """The task registered under ``name`` (its module's path, a dot, its function's name).
+    A worker registers every app's tasks when it starts; another process registers a module's
+    tasks when it first imports it, so the module the name gives is imported when needed."""
+    if name not in app.tasks:
+        importlib.import_module(name.rpartition(".")[0])
+    return app.tasks[name]
+
+
+def _task(task: Task[P, Any] | str) -> Task[..., Any]:
+    return task_named(task) if isinstance(task, str) else task
+
+
+def enqueue(task: Task[P, Any] | str, *args: P.args, **kwargs: P.kwargs) -> bool:
     """Queue ``task`` now; ``False`` (and a warning) when the broker refused it. For code that
     already runs after a commit: the receivers of the signals sent on commit."""
+    queued = _task(task)
     try:
-        task.delay(*args, **kwargs)
+        queued.delay(*args, **kwargs)
     except BROKER_ERRORS as error:
         logger.warning(
             "Could not queue %s (%s: %s); its periodic sweep will pick the work up.",
-            task.name,
+            queued.name,
             type(error).__name__,
             error,
         )
@@ -46,29 +67,32 @@ def enqueue(task: Task[P, Any], *args: P.args, **kwargs: P.kwargs) -> bool:
     return True
 
 
-def enqueue_or_run(task: Task[P, Any], *args: P.args, **kwargs: P.kwargs) -> bool:
+def enqueue_or_run(task: Task[P, Any] | str, *args: P.args, **kwargs: P.kwargs) -> bool:
     """Like ``enqueue``; when the broker refuses the task, run it here and now instead, for
     work no sweep would come back for (short, idempotent tasks only). A failure of that run is
     logged, not raised: what committed before it stays committed."""
-    if enqueue(task, *args, **kwargs):
+    queued = _task(task)
+    if enqueue(queued, *args, **kwargs):
         return True
-    result = task.apply(args, kwargs, throw=False)
+    result = queued.apply(args, kwargs, throw=False)
     if result.failed():
         logger.warning(
             "%s failed when run in place of its lost message (%s).",
-            task.name,
+            queued.name,
             type(result.result).__name__,
         )
     return False
 
 
-def enqueue_on_commit(task: Task[P, Any], *args: P.args, **kwargs: P.kwargs) -> None:
+def enqueue_on_commit(task: Task[P, Any] | str, *args: P.args, **kwargs: P.kwargs) -> None:
     """Queue ``task`` once the current transaction commits (at once outside one), guarded
     like ``enqueue``: a broker failure neither fails the request nor skips the callbacks
-    registered after this one."""
-    transaction.on_commit(lambda: enqueue(task, *args, **kwargs))
+    registered after this one. A name is looked up now: a misspelt one fails the change."""
+    queued = _task(task)
+    transaction.on_commit(lambda: enqueue(queued, *args, **kwargs))
 
 
-def enqueue_or_run_on_commit(task: Task[P, Any], *args: P.args, **kwargs: P.kwargs) -> None:
+def enqueue_or_run_on_commit(task: Task[P, Any] | str, *args: P.args, **kwargs: P.kwargs) -> None:
     """``enqueue_or_run`` once the current transaction commits."""
-    transaction.on_commit(lambda: enqueue_or_run(task, *args, **kwargs))
+    queued = _task(task)
+    transaction.on_commit(lambda: enqueue_or_run(queued, *args, **kwargs))

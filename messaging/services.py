@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from csplatform.api.errors import ConflictError, InvalidInput
+from csplatform.enqueue import task_named
 from csplatform.models import Storefront
 
 from .choices import DeliveryStatus, WebhookEventType
@@ -169,11 +170,9 @@ def webhook_endpoints_subscribed(
 
 def _send_soon() -> None:
     """Wake the worker; if the broker is down the periodic sweep sends the deliveries."""
-    # The tasks run the delivery, which imports this module: the task is imported when queued.
-    from .tasks import webhook_deliveries_send_task
-
+    send_task = task_named("messaging.tasks.webhook_deliveries_send_task")
     try:
-        webhook_deliveries_send_task.delay()
+        send_task.delay()
     except Exception:  # the request that wrote the event must not fail for the broker
         logger.warning("Could not queue the webhook deliveries; the sweep sends them.")
 

@@ -172,11 +172,8 @@ def customer_erase(
     )
     if unlinked:
         files = [list(f) for f in unlinked]
-        # The tasks module calls into this one: the task is imported when queued.
-        from .tasks import stored_files_delete_task
-
         # Nothing sweeps for them: with no broker, deleted right after the commit.
-        enqueue_or_run_on_commit(stored_files_delete_task, files)
+        enqueue_or_run_on_commit("privacy.tasks.stored_files_delete_task", files)
     return record
 
 

@@ -443,9 +443,6 @@ def _refund(
     order: Order, request: ReturnRequest | None, *, amount: Decimal, actor: Actor, now: datetime
 ) -> Refund:
     """Reserve the amount on the locked order and queue the payout after commit."""
-    # The tasks module calls into this one: the task is imported when queued.
-    from .tasks import refund_payout_task
-
     amount = Decimal(amount).quantize(CENT)
     if amount <= 0:
         raise InvalidInput(
@@ -487,7 +484,7 @@ def _refund(
             )
         request.refund_due_at = None
         request.save()
-    enqueue_on_commit(refund_payout_task, refund.pk)
+    enqueue_on_commit("refunds.tasks.refund_payout_task", refund.pk)
     return refund
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
 from csplatform.api.errors import DomainError
+from csplatform.enqueue import task_named
 from orders.locks import order_lock
 from orders.models import Order
 from tickets.services import ticket_overdue_escalate
@@ -142,9 +143,6 @@ def returns_refund_breaches(*, now: datetime, batch_size: int = 200) -> int:
 def refunds_requeue_stuck(*, now: datetime, limit: int = 500) -> int:
     """Pending payouts nobody has tried for a while (a lost task, a killed worker) are
     queued again; one whose call is in flight (its lease runs) is left to its worker."""
-    # The tasks module calls into this one: the task is imported when queued.
-    from .tasks import refund_payout_task
-
     stuck = list(
         Refund.objects.filter(status=RefundStatus.PENDING, created_at__lte=now - LOST_PAYOUT)
         .filter(Q(attempts=0) | Q(created_at__lte=now - STUCK_PAYOUT))
@@ -152,6 +150,7 @@ def refunds_requeue_stuck(*, now: datetime, limit: int = 500) -> int:
         .order_by("id")
         .values_list("id", flat=True)[:limit]
     )
+    refund_payout_task = task_named("refunds.tasks.refund_payout_task")
     for refund_id in stuck:
         refund_payout_task.delay(refund_id)
     return len(stuck)

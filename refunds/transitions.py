@@ -73,8 +73,5 @@ def return_apply_transition(
         **actor.event_fields(),
     )
     if target in ENDED and request.ticket_id:
-        # The tasks call the services, which import this module: imported when queued.
-        from .tasks import return_ticket_solve_task
-
         # Nothing sweeps for it: with no broker, the ticket is solved right after the commit.
-        enqueue_or_run_on_commit(return_ticket_solve_task, request.pk)
+        enqueue_or_run_on_commit("refunds.tasks.return_ticket_solve_task", request.pk)

@@ -298,10 +298,7 @@ def survey_invitation_send(
         DeliveryChannel.EMAIL if invitation.customer.email else DeliveryChannel.SMS
     )
     invitation.save(update_fields=["status", "sent_at", "expires_at", "sent_via"])
-    # The tasks module calls into this one: the task is imported when queued.
-    from .tasks import survey_invitation_deliver_task
-
-    enqueue_on_commit(survey_invitation_deliver_task, invitation.pk)
+    enqueue_on_commit("surveys.tasks.survey_invitation_deliver_task", invitation.pk)
     return True
 
 
@@ -418,10 +415,7 @@ def survey_answer(
     invitation.answered_at = now
     invitation.save(update_fields=["status", "answered_at"])
     if response.needs_follow_up:
-        # The tasks module calls into this one: the task is imported when queued.
-        from .tasks import survey_follow_up_open_task
-
-        enqueue_on_commit(survey_follow_up_open_task, response.pk)
+        enqueue_on_commit("surveys.tasks.survey_follow_up_open_task", response.pk)
     return response
 
 

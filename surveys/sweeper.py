@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from csplatform.enqueue import task_named
 from csplatform.locks import retry_on_deadlock
 
 from .choices import InvitationStatus
 from .models import SurveyInvitation, SurveyResponse, SurveySettings
 from .services import survey_invitation_send
-from .tasks import survey_follow_up_open_task, survey_invitation_deliver_task
 
 # Work queued after commit that has not happened this long after is queued again (a worker
 # was lost between the commit and the task).
@@ -92,6 +92,7 @@ def _catch_up(now: datetime, batch_size: int) -> tuple[int, int]:
         .order_by("sent_at")
         .values_list("id", flat=True)[:batch_size]
     )
+    survey_invitation_deliver_task = task_named("surveys.tasks.survey_invitation_deliver_task")
     for invitation_id in undelivered:
         survey_invitation_deliver_task.delay(invitation_id)
     missing = list(
@@ -99,6 +100,7 @@ def _catch_up(now: datetime, batch_size: int) -> tuple[int, int]:
         .order_by("answered_at")
         .values_list("id", flat=True)[:batch_size]
     )
+    survey_follow_up_open_task = task_named("surveys.tasks.survey_follow_up_open_task")
     for response_id in missing:
         survey_follow_up_open_task.delay(response_id)
     return len(undelivered), len(missing)

@@ -5,13 +5,11 @@ from dataclasses import asdict
 from celery import shared_task
 
 from . import services
+from .sweeper import surveys_sweep
 
 
 @shared_task
 def surveys_sweep_task() -> dict:
-    # The sweeper queues these tasks: imported when the sweep runs, not at load.
-    from .sweeper import surveys_sweep
-
     return asdict(surveys_sweep())
 
 

@@ -3,7 +3,8 @@
 Each app owns its tables: another app asks its services to write, lock or delete them. A module
 keeps its ``_private`` names to itself: what another module needs is public under its own name.
 Both are read from the source (the syntax tree), so a rule broken in a branch no test runs
-still fails here.
+still fails here. And no two modules import each other, directly or through others: the import
+graph (``grimp``, imports inside function bodies included) has no circle.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ import re
 from functools import cache
 from pathlib import Path
 
+import grimp
 import pytest
 from django.apps import apps
+
+from csplatform.enqueue import task_named
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = (
@@ -31,6 +35,8 @@ APPS = (
 )
 # Calls that write, lock or delete the rows of the model they are made on.
 WRITES = frozenset({"update", "save", "delete", "select_for_update", "bulk_update"})
+# Circles in the import graph that are allowed, each with its reason: none.
+ALLOWED_CIRCLES: dict[frozenset[str], str] = {}
 
 
 def _excluded(path: Path) -> bool:
@@ -230,3 +236,116 @@ def test_no_module_reaches_into_another_modules_private_names(app, path):
     where = path.relative_to(ROOT).as_posix()
     module = _module_name(path)
     assert _private_reach(_read(path), module, path.name == "__init__.py", where) == []
+
+
+def _circles(graph: grimp.ImportGraph) -> list[list[str]]:
+    """The groups of modules that reach each other through their imports (the strongly
+    connected components of more than one module, or a module importing itself), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found = []
+    for start in sorted(graph.modules):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph.find_modules_directly_imported_by(start))))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            module, imported = work[-1]
+            for other in imported:
+                if other not in index:
+                    index[other] = low[other] = len(index)
+                    stack.append(other)
+                    on_stack.add(other)
+                    work.append(
+                        (other, iter(sorted(graph.find_modules_directly_imported_by(other))))
+                    )
+                    break
+                if other in on_stack:
+                    low[module] = min(low[module], index[other])
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[module])
+                if low[module] == index[module]:
+                    group = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        group.append(member)
+                        if member == module:
+                            break
+                    if len(group) > 1 or graph.direct_import_exists(
+                        importer=module, imported=module
+                    ):
+                        found.append(sorted(group))
+    return sorted(found)
+
+
+def _circle_report(graph: grimp.ImportGraph, group: list[str]) -> str:
+    members = set(group)
+    lines = [
+        f"  {importer}:{detail['line_number']} imports {imported}"
+        for importer in group
+        for imported in sorted(graph.find_modules_directly_imported_by(importer) & members)
+        for detail in graph.get_import_details(importer=importer, imported=imported)
+    ]
+    return "\n".join([" <-> ".join(group), *lines])
+
+
+def test_the_circle_scan_sees_a_circle_through_a_function_body_import():
+    graph = grimp.ImportGraph()
+    for importer, imported in [
+        ("app.services", "app.models"),
+        ("app.tasks", "app.services"),
+        ("app.services", "app.tasks"),  # inside a function body: an import all the same
+        ("app.views", "app.tasks"),
+        ("app.views", "app.views"),
+    ]:
+        graph.add_import(importer=importer, imported=imported)
+    assert _circles(graph) == [["app.services", "app.tasks"], ["app.views"]]
+
+
+def test_no_two_modules_import_each_other_directly_or_through_others():
+    """A module that its own callee imports is a circle with no floor order: the service that
+    queues its task names it (``csplatform.enqueue``), a lower floor offers a signal or a
+    registry. Imports inside function bodies count: hiding one there hides nothing."""
+    graph = grimp.build_graph(*APPS, cache_dir=None)
+    circles = [c for c in _circles(graph) if frozenset(c) not in ALLOWED_CIRCLES]
+    assert circles == [], "\n\n".join(_circle_report(graph, c) for c in circles)
+    assert all(len(reason) > 20 for reason in ALLOWED_CIRCLES.values())
+
+
+QUEUERS = frozenset(
+    {"enqueue", "enqueue_or_run", "enqueue_on_commit", "enqueue_or_run_on_commit", "task_named"}
+)
+
+
+def _task_names(source: str, where: str) -> list[tuple[str, str]]:
+    """The task names queued by name: ``enqueue_on_commit("app.tasks.x_task", ...)``."""
+    return [
+        (f"{where}:{node.lineno}", node.args[0].value)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in QUEUERS
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ]
+
+
+def test_every_task_queued_by_name_is_a_registered_task():
+    named = [
+        found
+        for _app, path in MODULES
+        for found in _task_names(_read(path), path.relative_to(ROOT).as_posix())
+    ]
+    assert len(named) >= 8  # the scan reads them
+    for where, name in named:
+        assert task_named(name).name == name, where
+

@@ -34,15 +34,12 @@ def sla_recompute_after_commit(
     """Resync the clocks of these policies or calendars in the background once the edit has
     committed. When the broker cannot take the task, every running clock is resynced by the
     minute's ``sla-recompute-requested`` beat instead (more work, nothing lost)."""
-    # The tasks module calls into this one: the task is imported when queued.
-    from tickets.tasks import sla_recompute_task
-
     ids = {"policy_ids": policy_ids} if policy_ids is not None else {}
     if calendar_ids is not None:
         ids["calendar_ids"] = calendar_ids
 
     def queue() -> None:
-        if not enqueue(sla_recompute_task, **ids):
+        if not enqueue("tickets.tasks.sla_recompute_task", **ids):
             TicketSettings.load()  # the settings row exists
             TicketSettings.objects.filter(pk=1).update(sla_recompute_requested_at=timezone.now())
 
