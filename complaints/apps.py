@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from csplatform.erasure import customer_rows_eraser_register
+
 
 class ComplaintsConfig(AppConfig):
     name = "complaints"
@@ -16,3 +18,4 @@ class ComplaintsConfig(AppConfig):
 
         sla_breached.connect(on_sla_breached, dispatch_uid="complaints.on_sla_breached")
         ticket_panel_register(name="complaint", position=POSITION, panel=ticket_complaint_panel)
+        customer_rows_eraser_register(self.label)  # its rows of a customer, when erased

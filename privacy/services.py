@@ -20,6 +20,13 @@ from django.utils.translation import gettext as _
 from csplatform.actors import Actor
 from csplatform.api.errors import ConflictError, InvalidInput
 from csplatform.enqueue import enqueue_or_run_on_commit
+from csplatform.erasure import (
+    PersonalData,
+    Scrubber,
+    StoredFile,
+    customer_copies_erase,
+    customer_rows_erase,
+)
 from csplatform.privacy import mask_address
 from orders.locks import customer_lock, customer_orders_lock
 from orders.models import Customer, Order
@@ -27,13 +34,6 @@ from orders.services import customer_personal_data_replace, orders_shipping_addr
 from tickets.models import Ticket
 
 from .choices import ErasureTrigger, PiiField, RevealReason
-from .erasure import (
-    PersonalData,
-    Scrubber,
-    StoredFile,
-    erase_linked_rows,
-    erase_unlinked_copies,
-)
 from .models import ErasureRecord, PiiAccessLog, PrivacySettings
 
 if TYPE_CHECKING:
@@ -154,9 +154,11 @@ def customer_erase(
         orders_shipping_addresses_set(orders=orders)
         counts[Order._meta.label] = len(orders)
     unlinked: list[StoredFile] = []
-    for label, changed in erase_linked_rows(customer, scrub, unlinked=unlinked).items():
+    # Each app scrubs its own rows of the customer, in the order of INSTALLED_APPS.
+    for label, changed in customer_rows_erase(customer, scrub, unlinked=unlinked).items():
         counts[label] = counts.get(label, 0) + changed
-    counts.update(erase_unlinked_copies(customer, [o.pk for o in orders], personal, scrub))
+    audited = ((Customer, [customer.pk]), (Order, [o.pk for o in orders]))
+    counts.update(customer_copies_erase(audited=audited, personal=personal, scrub=scrub))
 
     pseudonym = customer_pseudonym(customer)
     customer_personal_data_replace(customer=customer, pseudonym=pseudonym, now=now)

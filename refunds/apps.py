@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from csplatform.erasure import customer_rows_eraser_register
+
 
 class RefundsConfig(AppConfig):
     name = "refunds"
@@ -15,3 +17,4 @@ class RefundsConfig(AppConfig):
 
         ticket_panel_register(name="return", position=POSITION, panel=ticket_return_panel)
         remedy_executor_register(kind=REFUND, executor=refund_remedy_execute)
+        customer_rows_eraser_register(self.label)  # its rows of a customer, when erased

@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from csplatform.erasure import customer_rows_eraser_register
+
 
 class SurveysConfig(AppConfig):
     name = "surveys"
@@ -12,3 +14,4 @@ class SurveysConfig(AppConfig):
         from .redaction import redaction_install
 
         redaction_install()
+        customer_rows_eraser_register(self.label)  # its rows of a customer, when erased

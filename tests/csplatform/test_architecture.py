@@ -20,6 +20,8 @@ import pytest
 from django.apps import apps
 
 from csplatform.enqueue import task_named
+from csplatform.erasure import app_linked_tables, customer_linked_tables
+from orders.models import Customer
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = (
@@ -349,3 +351,17 @@ def test_every_task_queued_by_name_is_a_registered_task():
     for where, name in named:
         assert task_named(name).name == name, where
 
+
+def test_each_app_erases_its_own_rows_of_a_customer_and_no_table_escapes():
+    """An erasure reaches every table with a path of foreign keys to the customer, through the
+    app that owns it, in the order of the models (the order its rows are locked)."""
+    every_table = tuple(
+        table
+        for config in apps.get_app_configs()
+        for table in app_linked_tables(config.label, Customer)
+    )
+
+    assert customer_linked_tables(Customer) == every_table
+    assert {"orders.Order", "tickets.Attachment", "privacy.PiiAccessLog"} <= {
+        table.label for table in every_table
+    }
