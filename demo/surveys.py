@@ -22,22 +22,21 @@ generator, so a second run adds nothing and a larger one only the new subjects' 
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import zlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
-from django.conf import settings
-from django.utils.encoding import force_bytes
+from django.db import transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.db.models.functions import Coalesce
 
+from complaints.choices import ClosedAs, ComplaintStatus
+from complaints.models import Complaint
 from csplatform.bulk import RowWriter
 from demo.batches import Rows, Table, batches_write
 from demo.context import SeedContext, Weighted
 from demo.orders import ORDER_NUMBER_BASE
 from orders.models import Order
-from surveys import tokens
 from surveys.choices import (
     FOLLOW_UP_AT_MOST,
     DeliveryChannel,
@@ -47,36 +46,20 @@ from surveys.choices import (
     SurveyLanguage,
 )
 from surveys.models import SurveyCooldown, SurveyInvitation, SurveyResponse, SurveySettings
+from surveys.tokens import nonce_hasher
 from tickets.choices import TicketKind, TicketStatus
 from tickets.models import Ticket
-
-if TYPE_CHECKING:
-    import random
 
 K = SurveyKind
 IS = InvitationStatus
 SECOND = timedelta(seconds=1)
-HOUR = timedelta(hours=1)
-DAY = timedelta(days=1)
 BATCH_INVITATIONS = 5_000
 SWEEP_EVERY = 60  # seconds: the beat schedule of the survey sweep
 
 RESPONSE_RATES = {K.CSAT: 0.28, K.NPS: 0.22, K.COMPLAINT: 0.34}
 SCORES = {
     K.CSAT: Weighted((5, 56), (4, 25), (3, 9), (2, 4), (1, 6)),
-    K.NPS: Weighted(
-        (10, 22),
-        (9, 23),
-        (8, 18),
-        (7, 13),
-        (6, 7),
-        (5, 5),
-        (4, 3),
-        (3, 3),
-        (2, 2),
-        (1, 2),
-        (0, 2),
-    ),
+    K.NPS: Weighted(*zip(range(10, -1, -1), (22, 23, 18, 13, 7, 5, 3, 3, 2, 2, 2), strict=True)),
     K.COMPLAINT: Weighted((5, 42), (4, 38), (3, 10), (2, 5), (1, 5)),
 }
 # A ticket that had to be reopened, or a complaint nobody confirmed, is rated lower.
@@ -92,6 +75,40 @@ NPS_COMMENTS = {
     "fair": ("还行，物流可以再快一点。", "商品一般，客服不错。"),
     "bad": ("收到的东西和描述差别太大。", "物流太慢了，不会再买了。"),
 }
+CONTACT = {"email_index": "customer__email_index", "phone_index": "customer__phone_index"}
+
+
+@dataclass(slots=True)
+class _Subject:
+    """What one invitation is about, and when the sweep would send it."""
+
+    kind: str
+    id: int  # of the ticket, order or complaint
+    customer: int
+    trigger_at: datetime
+    email_index: str
+    phone_index: str
+    ticket: int | None = None
+    order: int | None = None
+    agent: int | None = None
+    team: int | None = None
+    channel: str | None = ""
+    ticket_kind: str | None = ""
+    unhappy: bool = False
+    complaint_number: str | None = ""
+    send_after: datetime | None = None
+    sent_at: datetime | None = None
+    status: str = IS.SCHEDULED
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.kind, self.id
+
+    @property
+    def contact(self) -> str | None:
+        if self.email_index:
+            return DeliveryChannel.EMAIL
+        return DeliveryChannel.SMS if self.phone_index else None
 
 
 def seed(ctx: SeedContext) -> dict[str, int]:
@@ -99,8 +116,7 @@ def seed(ctx: SeedContext) -> dict[str, int]:
     if not ctx.size:
         return {}
     world = _World(ctx)
-    subjects = world.csat_subjects() + world.nps_subjects() + world.complaint_subjects()
-    missing = [s for s in subjects if s.key not in world.have]
+    missing = [s for s in world.subjects() if s.key not in world.have]
     if not missing:
         return {}
     writer = RowWriter(ctx.now, SurveyInvitation)
@@ -118,25 +134,61 @@ def seed(ctx: SeedContext) -> dict[str, int]:
     return totals
 
 
-class _Subject:
-    """What one invitation is about, and when the sweep would send it."""
-
-    __slots__ = (
-        "agent", "channel", "complaint_id", "complaint_number", "contact", "customer", "key",
-        "kind", "order", "send_after", "sent_at", "status", "team", "ticket", "ticket_kind",
-        "trigger_at", "unhappy",
-    )  # fmt: skip
-
-    def __init__(self, kind: str, key: tuple, customer: int, trigger_at: datetime, **fields):
-        self.kind, self.key, self.customer, self.trigger_at = kind, key, customer, trigger_at
-        self.ticket = self.order = self.complaint_id = self.agent = self.team = None
-        self.complaint_number = self.channel = self.ticket_kind = ""
-        self.contact = DeliveryChannel.SMS
-        self.unhappy = False
-        self.send_after = self.sent_at = None
-        self.status = IS.SCHEDULED
-        for name, value in fields.items():
-            setattr(self, name, value)
+def _families(ctx: SeedContext) -> list[tuple[str, QuerySet, dict, str, str | None]]:
+    """Each family's subjects, the columns that give their fields, and the names of the
+    settings of its delay and cooldown."""
+    tickets = Ticket.objects.filter(
+        pk__lte=ctx.tickets,
+        status__in=(TicketStatus.SOLVED, TicketStatus.CLOSED),
+        solved_at__isnull=False,
+        merged_into__isnull=True,
+    ).exclude(kind=TicketKind.COMPLAINT)
+    csat = {
+        "id": "pk",
+        "customer": "customer_id",
+        "trigger_at": "solved_at",
+        "ticket": "pk",
+        "order": "order_id",
+        "agent": Coalesce("assignee_id", "owner_id"),
+        "team": "team_id",
+        "channel": "channel",
+        "ticket_kind": "kind",
+        "unhappy": ExpressionWrapper(Q(reopen_count__gt=0), BooleanField()),
+        **CONTACT,
+    }
+    orders = Order.objects.filter(
+        number__gte=f"SO-{ORDER_NUMBER_BASE + 1}",
+        number__lte=f"SO-{ORDER_NUMBER_BASE + ctx.size}",
+        completed_at__isnull=False,
+    )
+    nps = {
+        "id": "pk",
+        "customer": "customer_id",
+        "trigger_at": "completed_at",
+        "order": "pk",
+        "channel": "channel",
+        **CONTACT,
+    }
+    complaints = Complaint.objects.filter(status=ComplaintStatus.CLOSED, closed_at__isnull=False)
+    complaint = {
+        "id": "pk",
+        "customer": "customer_id",
+        "trigger_at": "closed_at",
+        "ticket": "ticket_id",
+        "order": "order_id",
+        "agent": Coalesce("ticket__assignee_id", "ticket__owner_id"),
+        "team": "ticket__team_id",
+        "channel": "ticket__channel",
+        "ticket_kind": "ticket__kind",
+        "unhappy": ExpressionWrapper(Q(closed_as=ClosedAs.UNCONFIRMED), BooleanField()),
+        "complaint_number": "number",
+        **CONTACT,
+    }
+    families = [(K.NPS, orders, nps, "nps", "nps")]
+    families.append((K.COMPLAINT, complaints, complaint, "complaint", None))
+    if ctx.tickets:
+        families.insert(0, (K.CSAT, tickets, csat, "csat", "csat"))
+    return families
 
 
 class _World:
@@ -152,157 +204,23 @@ class _World:
             ).iterator(chunk_size=50_000)
         }
         self.cooldowns: dict[tuple[int, str], datetime] = {}
-        # ``token_hash(token_for(nonce))`` with the HMAC key derived once, not once a row.
-        key = hashlib.sha256(force_bytes(tokens._SALT) + force_bytes(settings.SECRET_KEY))
-        self._mac = hmac.new(key.digest(), digestmod=hashlib.sha256)
+        self.token_hash = nonce_hasher()
 
-    def token_hash(self, nonce: str) -> str:
-        mac = self._mac.copy()
-        mac.update(nonce.encode())
-        token = base64.urlsafe_b64encode(mac.digest()).rstrip(b"=")
-        return hashlib.sha256(token).hexdigest()
-
-    @staticmethod
-    def _contact(email_index: str, phone_index: str) -> str | None:
-        if email_index:
-            return DeliveryChannel.EMAIL
-        return DeliveryChannel.SMS if phone_index else None
-
-    def csat_subjects(self) -> list[_Subject]:
-        if not self.ctx.tickets:
-            return []
-        delay = timedelta(hours=self.config.csat_delay_hours)
+    def subjects(self) -> list[_Subject]:
         subjects = []
-        for row in (
-            Ticket.objects.filter(
-                pk__lte=self.ctx.tickets,
-                status__in=(TicketStatus.SOLVED, TicketStatus.CLOSED),
-                solved_at__isnull=False,
-                merged_into__isnull=True,
-            )
-            .exclude(kind=TicketKind.COMPLAINT)
-            .order_by("pk")
-            .values_list(
-                "pk",
-                "customer_id",
-                "order_id",
-                "kind",
-                "channel",
-                "team_id",
-                "assignee_id",
-                "owner_id",
-                "solved_at",
-                "reopen_count",
-                "customer__email_index",
-                "customer__phone_index",
-            )
-            .iterator(chunk_size=50_000)
-        ):
-            pk, customer, order, kind, channel, team, assignee, owner, solved, reopened = row[:10]
-            subjects.append(
-                _Subject(
-                    K.CSAT,
-                    (K.CSAT, pk),
-                    customer,
-                    solved,
-                    ticket=pk,
-                    order=order,
-                    agent=assignee or owner,
-                    team=team,
-                    channel=channel,
-                    ticket_kind=kind,
-                    unhappy=reopened > 0,
-                    send_after=solved + delay,
-                    contact=self._contact(*row[10:]),
-                )
-            )
-        self._sweep(subjects, timedelta(days=self.config.csat_cooldown_days))
-        return subjects
-
-    def nps_subjects(self) -> list[_Subject]:
-        delay = timedelta(hours=self.config.nps_delay_hours)
-        subjects = []
-        for pk, customer, channel, completed, email_index, phone_index in (
-            Order.objects.filter(
-                number__gte=f"SO-{ORDER_NUMBER_BASE + 1}",
-                number__lte=f"SO-{ORDER_NUMBER_BASE + self.ctx.size}",
-                completed_at__isnull=False,
-            )
-            .order_by("pk")
-            .values_list(
-                "pk",
-                "customer_id",
-                "channel",
-                "completed_at",
-                "customer__email_index",
-                "customer__phone_index",
-            )
-            .iterator(chunk_size=50_000)
-        ):
-            subjects.append(
-                _Subject(
-                    K.NPS,
-                    (K.NPS, pk),
-                    customer,
-                    completed,
-                    order=pk,
-                    channel=channel,
-                    send_after=completed + delay,
-                    contact=self._contact(email_index, phone_index),
-                )
-            )
-        self._sweep(subjects, timedelta(days=self.config.nps_cooldown_days))
-        return subjects
-
-    def complaint_subjects(self) -> list[_Subject]:
-        from complaints.choices import ClosedAs, ComplaintStatus
-        from complaints.models import Complaint
-
-        delay = timedelta(hours=self.config.complaint_delay_hours)
-        subjects = []
-        for row in (
-            Complaint.objects.filter(status=ComplaintStatus.CLOSED, closed_at__isnull=False)
-            .order_by("pk")
-            .values_list(
-                "pk",
-                "number",
-                "customer_id",
-                "order_id",
-                "closed_at",
-                "closed_as",
-                "ticket_id",
-                "ticket__assignee_id",
-                "ticket__owner_id",
-                "ticket__team_id",
-                "ticket__channel",
-                "ticket__kind",
-                "customer__email_index",
-                "customer__phone_index",
-            )
-            .iterator(chunk_size=50_000)
-        ):
-            pk, number, customer, order, closed, closed_as, ticket = row[:7]
-            assignee, owner, team, channel, kind = row[7:12]
-            subjects.append(
-                _Subject(
-                    K.COMPLAINT,
-                    (K.COMPLAINT, pk),
-                    customer,
-                    closed,
-                    complaint_id=pk,
-                    complaint_number=number or "",
-                    ticket=ticket,
-                    order=order,
-                    agent=(assignee or owner) if ticket else None,
-                    team=team,
-                    channel=channel or "",
-                    ticket_kind=kind or "",
-                    unhappy=closed_as == ClosedAs.UNCONFIRMED,
-                    send_after=closed + delay,
-                    contact=self._contact(*row[12:]),
-                )
-            )
-        self._sweep(subjects, None)
+        for kind, rows, columns, delay, cooldown in _families(self.ctx):
+            after = timedelta(hours=getattr(self.config, f"{delay}_delay_hours"))
+            family = [
+                _Subject(kind, **dict(zip(columns, row, strict=True)))
+                for row in rows.order_by("pk")
+                .values_list(*columns.values())
+                .iterator(chunk_size=50_000)
+            ]
+            for s in family:
+                s.send_after = s.trigger_at + after
+            days = getattr(self.config, f"{cooldown}_cooldown_days") if cooldown else None
+            self._sweep(family, None if days is None else timedelta(days=days))
+            subjects += family
         return subjects
 
     def _sweep(self, subjects: list[_Subject], cooldown: timedelta | None) -> None:
@@ -312,7 +230,7 @@ class _World:
         for s in sorted(subjects, key=lambda s: (s.send_after, s.key)):
             # Seconds to the sweep that finds it due: a hash rather than a generator, which
             # would cost more than everything else done here.
-            spread = zlib.crc32(f"{self.ctx.seed}:{s.kind}:{s.key[1]}".encode())
+            spread = zlib.crc32(f"{self.ctx.seed}:{s.kind}:{s.id}".encode())
             at = s.send_after + (1 + spread % (SWEEP_EVERY - 1)) * SECOND
             if at > self.now:
                 continue
@@ -337,27 +255,30 @@ SURVEY_TABLES = {
 
 def _invite(world: _World, s: _Subject, batch: Rows) -> None:
     """The invitation as the scheduling service and the sweep left it, and its answer."""
-    rng = world.ctx.rng(f"surveys.{s.kind}", s.key[1])
+    rng = world.ctx.rng(f"surveys.{s.kind}", s.id)
     nonce = f"{rng.getrandbits(128):032x}"
     now, config = world.now, world.config
-    row = {
+    attribution = {
         "kind": s.kind,
-        "status": IS.SCHEDULED,
         "customer": s.customer,
         "ticket": s.ticket,
         "order": s.order,
-        "complaint_id": s.complaint_id,
-        "complaint_number": s.complaint_number,
+        "complaint_id": s.id if s.kind == K.COMPLAINT else None,
         "language": SurveyLanguage.ZH_HANS,  # the demo customers write Chinese
+        "agent": s.agent,
+        "team": s.team,
+        "channel": s.channel or "",
+        "ticket_kind": s.ticket_kind or "",
+    }
+    row = {
+        **attribution,
+        "status": IS.SCHEDULED,
+        "complaint_number": s.complaint_number or "",
         "token_nonce": nonce,
         "token_hash": world.token_hash(nonce),
         "created_at": min(s.trigger_at + rng.uniform(0.5, 5) * SECOND, now),
         "trigger_at": s.trigger_at,
         "send_after": s.send_after,
-        "agent": s.agent,
-        "team": s.team,
-        "channel": s.channel,
-        "ticket_kind": s.ticket_kind,
     }
     batch.invitations.append(row)
     if s.status == IS.SKIPPED:
@@ -367,6 +288,7 @@ def _invite(world: _World, s: _Subject, batch: Rows) -> None:
     if s.status != IS.SENT:
         return
     sent = s.sent_at
+    assert sent is not None  # a sent invitation
     expires = sent + timedelta(days=config.expiry_days)
     row.update(
         status=IS.SENT,
@@ -379,41 +301,27 @@ def _invite(world: _World, s: _Subject, batch: Rows) -> None:
         # Most answer the day the link arrives.
         answered = sent + (0.02 + 0.97 * rng.random() ** 3) * (expires - sent)
         if answered <= now:
-            _answer(rng, s, row, answered, batch)
+            scores = UNHAPPY_SCORES if s.unhappy and s.kind != K.NPS else SCORES[s.kind]
+            score = scores.pick(rng)
+            comment = ""
+            if rng.random() < COMMENT_SHARE:
+                texts = NPS_COMMENTS if s.kind == K.NPS else COMMENTS
+                comment = rng.choice(texts[_mood(s.kind, score)])
+            row.update(status=IS.ANSWERED, answered_at=answered)
+            batch.responses.append(
+                {
+                    **attribution,
+                    "invitation": len(batch.invitations) - 1,
+                    "score": score,
+                    "comment": comment,
+                    "answered_at": answered,
+                    # The follow-up (回访) tickets are left to the sweep's catch-up to open.
+                    "needs_follow_up": score <= FOLLOW_UP_AT_MOST[s.kind],
+                }
+            )
             return
     if expires <= now:
         row.update(status=IS.EXPIRED, closed_at=expires + rng.randrange(SWEEP_EVERY) * SECOND)
-
-
-def _answer(rng: random.Random, s: _Subject, row: dict, at: datetime, batch: Rows) -> None:
-    scores = UNHAPPY_SCORES if s.unhappy and s.kind != K.NPS else SCORES[s.kind]
-    score = scores.pick(rng)
-    comment = ""
-    if rng.random() < COMMENT_SHARE:
-        texts = NPS_COMMENTS if s.kind == K.NPS else COMMENTS
-        mood = _mood(s.kind, score)
-        comment = rng.choice(texts[mood])
-    row.update(status=IS.ANSWERED, answered_at=at)
-    batch.responses.append(
-        {
-            "invitation": len(batch.invitations) - 1,
-            "kind": s.kind,
-            "score": score,
-            "comment": comment,
-            "language": SurveyLanguage.ZH_HANS,
-            "answered_at": at,
-            "customer": s.customer,
-            "ticket": s.ticket,
-            "order": s.order,
-            "complaint_id": s.complaint_id,
-            "agent": s.agent,
-            "team": s.team,
-            "channel": s.channel,
-            "ticket_kind": s.ticket_kind,
-            # The follow-up (回访) tickets are left to the sweep's catch-up to open.
-            "needs_follow_up": score <= FOLLOW_UP_AT_MOST[s.kind],
-        }
-    )
 
 
 def _mood(kind: str, score: int) -> str:
@@ -440,8 +348,6 @@ def _cooldowns_sync(world: _World, writer: RowWriter) -> int:
             new.append({"customer": customer, "kind": kind, "last_sent_at": last})
         elif found[1] is None or found[1] < last:
             changed.append(SurveyCooldown(pk=found[0], last_sent_at=last))
-    from django.db import transaction
-
     with transaction.atomic(using=writer.alias):
         writer.insert(SurveyCooldown, new)
     SurveyCooldown.objects.bulk_update(changed, ["last_sent_at"], batch_size=2_000)

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import secrets
+from collections.abc import Callable
 
+from django.conf import settings
 from django.utils.crypto import salted_hmac
+from django.utils.encoding import force_bytes
 
 _SALT = "surveys.invitation.token"
 # What a token looks like: 43 URL-safe base64 characters (32 bytes). Longer input is refused
@@ -37,3 +41,17 @@ def token_hash(token: str) -> str | None:
     except UnicodeEncodeError:
         return None
     return hashlib.sha256(raw).hexdigest()
+
+
+def nonce_hasher() -> Callable[[str], str]:
+    """``token_hash(token_for(nonce))`` for many nonces, the HMAC key derived once (the demo
+    seeder stores hundreds of thousands)."""
+    key = hashlib.sha256(force_bytes(_SALT) + force_bytes(settings.SECRET_KEY)).digest()
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+
+    def hashed(nonce: str) -> str:
+        one = mac.copy()
+        one.update(nonce.encode())
+        return hashlib.sha256(base64.urlsafe_b64encode(one.digest()).rstrip(b"=")).hexdigest()
+
+    return hashed
