@@ -50,6 +50,7 @@ from tickets.choices import (
     TicketKind,
     TicketStatus,
 )
+from tickets.events import ticket_event_values
 from tickets.models import (
     AgentProfile,
     EscalationAction,
@@ -58,7 +59,6 @@ from tickets.models import (
     RoutingRule,
     SlaClock,
     SlaEvent,
-    SlaEventKind,
     Tag,
     Team,
     Ticket,
@@ -69,12 +69,17 @@ from tickets.routing import priority_above, priority_initial, routing_rule_for
 from tickets.sla.clocks import target_plain
 from tickets.sla.policies import active_policies, policy_for
 from tickets.sla.steps import (
-    ACTIVE,
+    BREACH,
     BREACHED,
+    ESCALATION,
+    WARNING,
     ClockState,
     TicketFacts,
     breach_escalation,
     clocks_step,
+    escalations_due,
+    sweep_due_at,
+    sweep_finding,
 )
 from tickets.transitions import transition_changes, transition_event_type
 
@@ -96,6 +101,7 @@ HISTORY_DAYS = 365
 ANALYZE_FROM = 10_000  # after seeding this many tickets on PostgreSQL, refresh the statistics
 
 STOREFRONT = "storefront"  # the actor label of the storefront's API key
+BY_STOREFRONT = {"actor_kind": "api_key", "actor_user": None, "actor_label": STOREFRONT}
 SWEEP_EVERY = 15 * SECOND  # the beat schedule of the SLA sweep
 AUTO_CLOSE_EVERY = 300 * SECOND  # ... and of the auto-close of solved tickets
 SHIFT_STARTS, SHIFT_ENDS = 8 * HOUR, 24 * HOUR  # agents answer from 08:00 to midnight
@@ -200,17 +206,6 @@ _COUPON = _Scenario(
     note="券批次配置了品类限制，已找运营确认能否补发通用券。",
     solve="已核实是券的品类限制导致的，已为您补发一张全场通用的满199减20券，请在“我的-优惠券”查看。",
 )  # fmt: skip
-_SIZE = _Scenario(
-    None, (7, 3, 0, 1), ("尺码",), category="apparel",
-    subject="{product}尺码怎么选",
-    open="身高170，体重130斤，{product}穿什么码比较合适？",
-    quick="根据您的身高体重建议选L码，这款版型偏修身，喜欢宽松可以选XL。",
-    ask="请问您平时穿什么尺码呢？肩宽大概多少？",
-    info="平时穿L，肩宽45左右。",
-    ack="我这边找一下这款的详细尺码表，稍等。",
-    note="已向商品组要{product}的实测尺码。",
-    solve="按您的数据建议选XL码，如果不合适可以享受7天无理由退换。",
-)  # fmt: skip
 _INVOICE = _Scenario(
     "any", (5, 3, 2, 0), ("发票",),
     subject="订单{order}开发票",
@@ -276,17 +271,6 @@ _PAYMENT = _Scenario(
     ack="我这边帮您查一下支付记录。",
     note="支付渠道反馈短时异常，已恢复。",
     solve="已核实是支付通道短暂异常，现在已经恢复，您可以重新下单支付。",
-)  # fmt: skip
-_MISSING = _Scenario(
-    "delivered", (0, 5, 4, 1), ("少件",),
-    subject="收到的包裹少了东西",
-    open="订单{order}收到了，但是少了{product}，麻烦查一下。",
-    quick="非常抱歉，已核实是仓库漏发，{product}已经为您补发。",
-    ask="麻烦您拍一下包裹外箱和里面商品的照片，我这边帮您核实。",
-    info="照片已经上传了，你们看一下。",
-    ack="收到，我这边提交仓库核实打包视频。",
-    note="已提交仓库核实订单{order}的打包视频。",
-    solve="已核实是仓库漏发，{product}已经给您补发，单号稍后会同步到订单里。",
 )  # fmt: skip
 _LATE_PARCEL = _Scenario(
     None, (3, 4, 2, 1), ("物流异常",),
@@ -365,17 +349,6 @@ _REFUND_LATE = _Scenario(
     note="财务反馈订单{order}退款批次延迟，今天重新发起。",
     solve="财务已重新发起退款，今天内会到账，给您带来不便非常抱歉。",
 )  # fmt: skip
-_CANCEL = _Scenario(
-    "paid", (6, 0, 3, 0), ("退款",),
-    subject="订单{order}未发货申请退款",
-    open="订单{order}还没发货，不想要了，能直接退款吗？",
-    quick="已为您取消订单{order}，退款会原路退回，预计1-3个工作日到账。",
-    ask="请问是要取消整个订单吗？",
-    info="对，整个订单都不要了。",
-    ack="我这边联系仓库拦截，如果还没打包就直接为您退款。",
-    note="已通知仓库拦截订单{order}。",
-    solve="仓库已拦截成功，订单已取消，退款已原路退回。",
-)  # fmt: skip
 _REFUND_HOW = _Scenario(
     None, (5, 4, 1, 0), ("退款",),
     subject="怎么申请退款",
@@ -433,10 +406,10 @@ _REPEATED = _Scenario(
 )  # fmt: skip
 
 SCENARIOS = {
-    K.INQUIRY: (_STOCK, _COUPON, _SIZE, _INVOICE, _ADDRESS),
-    K.ORDER_ISSUE: (_SHIP_LATE, _TRACKING, _NOT_RECEIVED, _PAYMENT, _MISSING, _LATE_PARCEL),
+    K.INQUIRY: (_STOCK, _COUPON, _INVOICE, _ADDRESS),
+    K.ORDER_ISSUE: (_SHIP_LATE, _TRACKING, _NOT_RECEIVED, _PAYMENT, _LATE_PARCEL),
     K.AFTER_SALES: (_QUALITY, _DAMAGED, _EXCHANGE, _OLD_PURCHASE),
-    K.RETURN_REFUND: (_SEVEN_DAYS, _REFUND_LATE, _CANCEL, _REFUND_HOW),
+    K.RETURN_REFUND: (_SEVEN_DAYS, _REFUND_LATE, _REFUND_HOW),
     K.COMPLAINT: (_ATTITUDE, _FAKE, _COURIER, _REPEATED),
 }
 GREETING = "亲，您好！我是客服{agent}，很高兴为您服务。"
@@ -462,7 +435,15 @@ SOLVE_AGAIN = (
     "非常抱歉，已经重新为您处理，这次会一直跟进到底。",
     "已再次核实并处理完毕，给您带来不便非常抱歉。",
 )
-NO_REPLY = "由于超过48小时未收到您的回复，工单先做已解决处理，如有需要可以随时回复我们。"
+NO_REPLY = ("由于超过48小时未收到您的回复，工单先做已解决处理，如有需要可以随时回复我们。",)
+# Texts of a role that no scenario words itself.
+SHARED_TEXTS = {
+    "more": MORE,
+    "reopen": REOPEN,
+    "follow_up": FOLLOW_UP,
+    "solve_again": SOLVE_AGAIN,
+    "no_reply": NO_REPLY,
+}
 
 # --- Lifecycle ------------------------------------------------------------------------------
 
@@ -958,7 +939,10 @@ class _Life:
         }
 
     def _text(self, role: str) -> str:
-        return self.scenario.texts[role].format_map(self.fields)
+        shared = SHARED_TEXTS.get(role)
+        if shared is None:
+            return self.scenario.texts[role].format_map(self.fields)
+        return shared[0] if len(shared) == 1 else self.rng.choice(shared)
 
     def _plan(
         self, path: str, created: int, *, on_shift: bool, slow_first_response: bool = False
@@ -1071,24 +1055,13 @@ class _Life:
         created = self.created_at
         self._message(AuthorKind.CUSTOMER, None, self._text("open"), created)
         team_name = self.team.name if self.team else None
-        self._event(
-            E.CREATED,
-            created,
-            new=S.NEW,
-            payload={"team": team_name, "priority": self.priority},
-            kind="api_key",
-            label=STOREFRONT,
-        )
+        payload = {"team": team_name, "priority": self.priority}
+        self._event(E.CREATED, created, BY_STOREFRONT, new=S.NEW, payload=payload)
         self._sync(created)
         if auto_assignee is not None:
             self.assignee = auto_assignee
-            self._event(
-                E.ASSIGNEE,
-                created,
-                new=world.usernames[auto_assignee],
-                kind="system",
-                label="auto-assignment",
-            )
+            new = world.usernames[auto_assignee]
+            self._event(E.ASSIGNEE, created, _system("auto-assignment"), new=new)
         for at, step, *args in plan:
             if step == "auto_close":
                 # The periodic auto-close runs every five minutes, on the clock.
@@ -1131,26 +1104,19 @@ class _Life:
         first = self.first_response_at is None
         if first:
             self._first_answer_changes(at, agent)
-        if role == "no_reply":
-            body = NO_REPLY
-        elif role == "follow_up":
-            body = self.rng.choice(FOLLOW_UP)
-        elif role == "solve_again":
-            body = self.rng.choice(SOLVE_AGAIN)
-        else:
-            body = self._text(role)
+        body = self._text(role)
         if first:
             body = GREETING.format(agent=self.world.first_names[agent]) + body
         if then_status == S.SOLVED and self.rng.random() < 0.5:
             body += SIGN_OFF
         self._message(AuthorKind.AGENT, agent, body, at)
-        actor = {"kind": "user", "user": agent, "label": self.world.usernames[agent]}
-        self._event(E.REPLIED, at, **actor)
+        actor = self._by(agent)
+        self._event(E.REPLIED, at, actor)
         if self.first_response_at is None:
             self.first_response_at = at
         if self.owner is None:
             self.owner = agent
-            self._event(E.OWNER, at, new=self.world.usernames[agent], **actor)
+            self._event(E.OWNER, at, actor, new=self.world.usernames[agent])
         if self.status == S.NEW and then_status is None:
             then_status = S.OPEN
         if self.kind in AGENT_MILESTONE_KINDS:
@@ -1166,7 +1132,7 @@ class _Life:
         """``ticket_accept`` / a reply sent as the plan: recorded once."""
         if milestone not in self.milestones:
             self.milestones[milestone] = _dt(at).isoformat()
-            self._event(E.MILESTONE, at, new=milestone, **actor)
+            self._event(E.MILESTONE, at, actor, new=milestone)
 
     def _first_answer_changes(self, at: int, agent: int) -> None:
         """What agents often set when they first take a ticket: tags, a priority."""
@@ -1191,20 +1157,14 @@ class _Life:
             return
         body = self._text(role)
         self._message(AuthorKind.AGENT, agent, body, at, internal=True)
-        self._event(E.NOTE, at, kind="user", user=agent, label=self.world.usernames[agent])
+        self._event(E.NOTE, at, self._by(agent))
         self._sync(at)
         self.updated_at = at
 
     def _step_customer(self, at: int, role: str) -> None:
-        if role == "more":
-            body = self.rng.choice(MORE)
-        elif role == "reopen":
-            body = self.rng.choice(REOPEN)
-        else:
-            body = self._text(role)
-        self._message(AuthorKind.CUSTOMER, None, body, at)
-        actor = {"kind": "api_key", "label": STOREFRONT}
-        self._event(E.CUSTOMER_MESSAGE, at, **actor)
+        self._message(AuthorKind.CUSTOMER, None, self._text(role), at)
+        actor = BY_STOREFRONT
+        self._event(E.CUSTOMER_MESSAGE, at, actor)
         if self.status in (S.SOLVED, S.PENDING, S.ON_HOLD):
             self._transition(S.OPEN, at, actor)
         self.last_customer_message_at = at
@@ -1219,24 +1179,24 @@ class _Life:
     def _step_auto_close(self, at: int) -> None:
         if self.status != S.SOLVED:
             return
-        self._transition(S.CLOSED, at, {"kind": "system", "label": "auto-close"})
+        self._transition(S.CLOSED, at, _system("auto-close"))
         self._sync(at)
         self.updated_at = at
 
     def _update(self, at: int, agent: int, *, assignee=None, priority=None, tags=None, status=None):
         """``ticket_update`` by an agent: one event per change, then the clocks."""
         usernames = self.world.usernames
-        actor = {"kind": "user", "user": agent, "label": usernames[agent]}
+        actor = self._by(agent)
         if assignee is not None and assignee != self.assignee:
             old = usernames[self.assignee] if self.assignee else ""
-            self._event(E.ASSIGNEE, at, old=old, new=usernames[assignee], **actor)
+            self._event(E.ASSIGNEE, at, actor, old=old, new=usernames[assignee])
             self.assignee = assignee
         if priority and priority != self.priority:
-            self._event(E.PRIORITY, at, old=self.priority, new=priority, **actor)
+            self._event(E.PRIORITY, at, actor, old=self.priority, new=priority)
             self.priority = priority
         if tags:
             wanted = sorted(set(tags))
-            self._event(E.TAGS, at, old="", new=",".join(wanted), **actor)
+            self._event(E.TAGS, at, actor, new=",".join(wanted))
             self.tag_ids = [self.world.tags[name] for name in wanted]
         if status and status != self.status:
             self._transition(status, at, actor)
@@ -1250,7 +1210,7 @@ class _Life:
         )
         for name, value in changes.items():
             setattr(self, name, value)
-        self._event(transition_event_type(current, target), at, old=current, new=target, **actor)
+        self._event(transition_event_type(current, target), at, actor, old=current, new=target)
 
     # --- rows -------------------------------------------------------------------------------
 
@@ -1270,31 +1230,17 @@ class _Life:
             }
         )
 
-    def _event(
-        self,
-        type: str,
-        at: int,
-        *,
-        old: str = "",
-        new: str = "",
-        payload: dict | None = None,
-        kind: str,
-        user: int | None = None,
-        label: str = "",
-    ) -> None:
-        self.batch.events.append(
-            {
-                "ticket": self.k,
-                "type": type,
-                "old_value": old,
-                "new_value": new,
-                "payload": payload or {},
-                "actor_kind": kind,
-                "actor_user": user,
-                "actor_label": label,
-                "at": _dt(at),
-            }
-        )
+    def _event(self, type: str, at: int, actor: dict, **change) -> None:
+        """A timeline row as ``ticket_event_record`` writes it; ``actor``: its actor columns."""
+        values = ticket_event_values(type, **change)
+        self.batch.events.append({"ticket": self.k, "at": _dt(at), **values, **actor})
+
+    def _by(self, agent: int) -> dict:
+        return {
+            "actor_kind": "user",
+            "actor_user": agent,
+            "actor_label": self.world.usernames[agent],
+        }
 
     def _emit(self) -> None:
         batch, k = self.batch, self.k
@@ -1330,29 +1276,10 @@ class _Life:
             batch.tags.append({"ticket": k, "tag": tag_id})
         for clock, swept in zip(self.clocks, self.swept, strict=True):
             position = len(batch.clocks)
-            batch.clocks.append(
-                {
-                    "ticket": k,
-                    "metric": clock.metric,
-                    "cycle": clock.cycle,
-                    "policy": clock.policy_id,
-                    "target": clock.target_id,
-                    "target_minutes": clock.target_minutes,
-                    "status": clock.status,
-                    "started_at": clock.started_at,
-                    "used": clock.used,
-                    "running_since": clock.running_since,
-                    "paused_at": clock.paused_at,
-                    "due_at": clock.due_at,
-                    "warn_at": clock.warn_at,
-                    "warned_at": swept.warned_at,
-                    "breached_at": clock.breached_at,
-                    "stopped_at": clock.stopped_at,
-                    "margin": clock.margin,
-                    "escalation_level": swept.escalation_level,
-                    "next_escalation_at": clock.next_escalation_at,
-                }
-            )
+            row = clock._asdict()  # the row's fields, but its relations by name
+            row.update(ticket=k, policy=clock.policy_id, target=clock.target_id)
+            row.update(warned_at=swept.warned_at, escalation_level=swept.escalation_level)
+            batch.clocks.append(row)
             for kind, level, at, detail in swept.events:
                 batch.sla_events.append(
                     {"clock": position, "kind": kind, "level": level, "at": at, "detail": detail}
@@ -1385,20 +1312,11 @@ class _Life:
     def _sweep_before(self, moment: int) -> None:
         """Run the sweeps that act on this ticket's clocks before ``moment`` (and by now)."""
         while True:
-            earliest = None
-            for c, swept in zip(self.clocks, self.swept, strict=True):
-                if c.status == ACTIVE:
-                    if swept.warned_at is None and c.warn_at is not None:
-                        earliest = c.warn_at if earliest is None else min(earliest, c.warn_at)
-                    if c.due_at is not None:
-                        earliest = c.due_at if earliest is None else min(earliest, c.due_at)
-                elif (
-                    c.status == BREACHED
-                    and c.stopped_at is None
-                    and c.next_escalation_at is not None
-                ):
-                    at = c.next_escalation_at
-                    earliest = at if earliest is None else min(earliest, at)
+            due = (
+                sweep_due_at(c, warned=s.warned_at is not None)
+                for c, s in zip(self.clocks, self.swept, strict=True)
+            )
+            earliest = min((at for at in due if at is not None), default=None)
             if earliest is None or _us(earliest) > self.now:
                 return
             # Sweeps run on a 15-second beat; the seeding moment counts as one.
@@ -1408,79 +1326,73 @@ class _Life:
             self._sweep(_dt(sweep))
 
     def _sweep(self, now: datetime) -> None:
-        clocks = self.clocks
-        for c, swept in zip(clocks, self.swept, strict=True):
-            if c.status == ACTIVE and swept.warned_at is None and c.warn_at and c.warn_at <= now:
-                swept.warned_at = now
-                swept.events.append((SlaEventKind.WARNING, 0, now, {"due_at": _iso(c.due_at)}))
-        breaches = [
-            i for i, c in enumerate(clocks) if c.status == ACTIVE and c.due_at and c.due_at <= now
-        ]
+        """``sla_sweep``: breaches, then warnings, then escalations, on what each finds."""
+        clocks, found = self.clocks, self._findings(now)
+        breaches = [i for i, finding in found if finding == BREACH]
         for i in breaches:
             clocks[i] = clocks[i]._replace(status=BREACHED, breached_at=clocks[i].due_at)
         self._breaches_record(breaches, now)
-        due = [
-            i
-            for i, c in enumerate(clocks)
-            if c.next_escalation_at is not None
-            and c.next_escalation_at <= now
-            and c.stopped_at is None
-            and c.status == BREACHED
-        ]
-        for i in sorted(due, key=lambda i: clocks[i].next_escalation_at):
+        for i, finding in found:
+            if finding == WARNING:
+                self.swept[i].warned_at = now
+                self.swept[i].events.append((WARNING, 0, now, {"due_at": _iso(clocks[i].due_at)}))
+        escalating = [i for i, finding in self._findings(now) if finding == ESCALATION]
+        for i in sorted(escalating, key=lambda i: clocks[i].next_escalation_at):
             self._escalate(i, now)
+
+    def _findings(self, now: datetime) -> list[tuple[int, str | None]]:
+        return [
+            (i, sweep_finding(c, warned=s.warned_at is not None, now=now))
+            for i, (c, s) in enumerate(zip(self.clocks, self.swept, strict=True))
+        ]
 
     def _breaches_record(self, breached, now: datetime) -> None:
         for i in breached:
             c, swept = self.clocks[i], self.swept[i]
-            swept.events.append((SlaEventKind.BREACH, 0, now, {"due_at": _iso(c.due_at)}))
+            swept.events.append((BREACH, 0, now, {"due_at": _iso(c.due_at)}))
             ladder = self.world.ladders.get((c.policy_id, c.metric))
             swept.escalation_level = 0
             first = ladder[0].minutes_after_breach if ladder else None
             self.clocks[i] = c._replace(next_escalation_at=breach_escalation(c, first))
 
     def _escalate(self, i: int, now: datetime) -> None:
-        swept = self.swept[i]
-        ladder = self.world.ladders.get((self.clocks[i].policy_id, self.clocks[i].metric), [])
-        while (at := self.clocks[i].next_escalation_at) is not None and at <= now:
-            level = swept.escalation_level + 1
-            if level > len(ladder):
-                self.clocks[i] = self.clocks[i]._replace(next_escalation_at=None)
-                break
+        clock, swept = self.clocks[i], self.swept[i]
+        ladder = self.world.ladders.get((clock.policy_id, clock.metric), [])
+        minutes = [rule.minutes_after_breach for rule in ladder]
+        levels, next_at = escalations_due(clock, swept.escalation_level, minutes, now)
+        for level in levels:
             rule = ladder[level - 1]
-            swept.events.append((SlaEventKind.ESCALATION, level, now, {"action": rule.action}))
+            swept.events.append((ESCALATION, level, now, {"action": rule.action}))
             self._escalation_action(rule, level, _us(now))
             swept.escalation_level = level
-            clock = self.clocks[i]
-            later = (
-                clock.breached_at + timedelta(minutes=ladder[level].minutes_after_breach)
-                if level < len(ladder)
-                else None
-            )
-            self.clocks[i] = clock._replace(next_escalation_at=later)
+        self.clocks[i] = self.clocks[i]._replace(next_escalation_at=next_at)
 
     def _escalation_action(self, rule, level: int, now: int) -> None:
         """``ticket_escalate``: notifications are not seeded; priority and team changes are."""
-        actor = {"kind": "system", "label": f"SLA escalation level {level}"}
+        actor = _system(f"SLA escalation level {level}")
         if rule.action == EscalationAction.RAISE_PRIORITY:
             new = priority_above(self.priority)
             if new is not None:
-                self._event(E.PRIORITY, now, old=self.priority, new=new, **actor)
+                self._event(E.PRIORITY, now, actor, old=self.priority, new=new)
                 self.priority = new
         elif rule.action == EscalationAction.MOVE_TO_TEAM and rule.team_id:
             if rule.team_id != self.team_id:
                 old = self.team.name if self.team else ""
-                self._event(E.TEAM, now, old=old, new=rule.team.name, **actor)
+                self._event(E.TEAM, now, actor, old=old, new=rule.team.name)
                 self.team, self.team_id = rule.team, rule.team_id
                 members = self.world.members.get(self.team_id)
                 if self.assignee and (members is None or self.assignee not in members.options):
                     old_user = self.world.usernames[self.assignee]
-                    self._event(E.ASSIGNEE, now, old=old_user, new="", **actor)
+                    self._event(E.ASSIGNEE, now, actor, old=old_user)
                     self.assignee = None
         else:
             return
         self._sync(now)
         self.updated_at = now
+
+
+def _system(label: str) -> dict:
+    return {"actor_kind": "system", "actor_user": None, "actor_label": label}
 
 
 def _unchanged(moment: int) -> int:

@@ -11,6 +11,19 @@ from .models import Message, Ticket, TicketEvent
 from .signals import ticket_event_recorded
 
 
+def ticket_event_values(
+    type: str, *, old: object = "", new: object = "", payload: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A timeline row's values, shaped once for the services and the demo data (old and new
+    as text cut to their columns, ``None`` as empty)."""
+    return {
+        "type": type,
+        "old_value": str(old or "")[:200],
+        "new_value": str(new or "")[:200],
+        "payload": payload or {},
+    }
+
+
 def ticket_event_record(
     *,
     ticket: Ticket,
@@ -25,14 +38,7 @@ def ticket_event_record(
     """Write an event row of the ticket; ``message``: the message the event records (a new
     ticket's first message, a reply, a note, a customer message), for the receivers of
     ``ticket_event_recorded``."""
-    event = TicketEvent.objects.create(
-        ticket=ticket,
-        type=type,
-        old_value=str(old or "")[:200],
-        new_value=str(new or "")[:200],
-        payload=payload or {},
-        at=now,
-        **actor.event_fields(),
-    )
+    values = ticket_event_values(type, old=old, new=new, payload=payload)
+    event = TicketEvent.objects.create(ticket=ticket, at=now, **values, **actor.event_fields())
     ticket_event_recorded.send(sender=TicketEvent, event=event, message=message)
     return event

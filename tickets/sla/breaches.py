@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -31,6 +31,7 @@ from tickets.notifications import TEXTS
 from tickets.signals import sla_breached
 
 from .policies import work_calendar_of
+from .steps import breach_escalation
 
 ACTIVE, BREACHED = "active", "breached"
 
@@ -198,14 +199,9 @@ def breaches_write(clocks: list[DueClock], now: datetime) -> None:
     rules = escalation_ladders(clocks)
     for clock in clocks:
         ladder = rules.get((clock.policy_id, clock.metric), [])
-        breached_at = clock.breached_at
-        assert breached_at is not None  # every clock here has breached
         clock.escalation_level = 0
-        clock.next_escalation_at = (
-            breached_at + timedelta(minutes=ladder[0].minutes_after_breach)
-            if ladder and clock.stopped_at is None
-            else None
-        )
+        first = ladder[0].minutes_after_breach if ladder else None
+        clock.next_escalation_at = breach_escalation(clock, first)
     _breach_fields_save(clocks)
     breached = [(c.ticket_id, c.pk, c.metric, c.ticket_kind) for c in clocks]
     transaction.on_commit(lambda: _breaches_announce(breached, now))

@@ -365,9 +365,58 @@ def due_times(clocks: Iterable[Any]) -> tuple[datetime | None, datetime | None]:
     return min(dues, default=None), min(warns, default=None)
 
 
-def breach_escalation(clock: ClockState, first_level_minutes: int | None) -> datetime | None:
+def breach_escalation(clock: Any, first_level_minutes: int | None) -> datetime | None:
     """When a breached clock's first escalation level is due: never for a stopped clock or a
-    policy without escalation rules for its metric."""
+    policy without escalation rules for its metric (a clock state, or a row alike)."""
     if first_level_minutes is None or clock.stopped_at is not None or clock.breached_at is None:
         return None
     return clock.breached_at + timedelta(minutes=first_level_minutes)
+
+
+# What the periodic sweep records on a clock (the tickets app's SlaEventKind values).
+WARNING, BREACH, ESCALATION = "warning", "breach", "escalation"
+
+
+def sweep_due_at(clock: ClockState, *, warned: bool) -> datetime | None:
+    """The first moment a sweep has something to record on the clock: its warning (once), its
+    breach, or for a breached clock still running its next escalation level."""
+    if clock.status == ACTIVE:
+        moments = [clock.due_at, None if warned else clock.warn_at]
+        return min((m for m in moments if m is not None), default=None)
+    if clock.status == BREACHED and clock.stopped_at is None:
+        return clock.next_escalation_at
+    return None
+
+
+def sweep_finding(clock: ClockState, *, warned: bool, now: datetime) -> str | None:
+    """What a sweep at ``now`` records on the clock, as the sweeper's queries select them: a
+    breach once it is past due (not also a warning, when first found so), a warning once its
+    warning time has passed, the escalation levels of a breached clock once the next is due."""
+    if clock.status == ACTIVE:
+        if clock.due_at is not None and clock.due_at <= now:
+            return BREACH
+        if not warned and clock.warn_at is not None and clock.warn_at <= now:
+            return WARNING
+        return None
+    escalation = clock.next_escalation_at if clock.stopped_at is None else None
+    if clock.status == BREACHED and escalation is not None and escalation <= now:
+        return ESCALATION
+    return None
+
+
+def escalations_due(
+    clock: Any, level: int, ladder_minutes: Sequence[int], now: datetime
+) -> tuple[list[int], datetime | None]:
+    """The escalation levels of a breached clock (a state, or a row alike) due by ``now``
+    after ``level``, and when the next one is due; ``ladder_minutes``: each level's minutes
+    after the breach."""
+    levels: list[int] = []
+    next_at = clock.next_escalation_at
+    while next_at is not None and next_at <= now:
+        level += 1
+        if level > len(ladder_minutes):
+            return levels, None
+        levels.append(level)
+        later = level < len(ladder_minutes)
+        next_at = clock.breached_at + timedelta(minutes=ladder_minutes[level]) if later else None
+    return levels, next_at

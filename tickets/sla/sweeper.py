@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -38,6 +38,7 @@ from .breaches import (
 )
 from .calendar import WorkCalendar
 from .policies import calendar_for, work_calendar_of
+from .steps import escalations_due
 
 
 @dataclass
@@ -221,14 +222,10 @@ def _escalate(clock_id: int, ticket_id: int, now: datetime) -> int:
     if clock is None:
         return 0
     ladder = escalation_ladders([clock]).get((clock.policy_id, clock.metric), [])
-    breached_at = clock.breached_at
-    assert breached_at is not None  # a breached clock
+    minutes = [rule.minutes_after_breach for rule in ladder]
+    levels, next_at = escalations_due(clock, clock.escalation_level, minutes, now)
     steps = 0
-    while clock.next_escalation_at and clock.next_escalation_at <= now:
-        level = clock.escalation_level + 1
-        if level > len(ladder):
-            clock.next_escalation_at = None
-            break
+    for level in levels:
         rule = ladder[level - 1]
         try:
             with transaction.atomic():
@@ -245,11 +242,7 @@ def _escalate(clock_id: int, ticket_id: int, now: datetime) -> int:
             _escalation_action(rule, ticket, clock, event, now)
             steps += 1
         clock.escalation_level = level
-        clock.next_escalation_at = (
-            breached_at + timedelta(minutes=ladder[level].minutes_after_breach)
-            if level < len(ladder)
-            else None
-        )
+    clock.next_escalation_at = next_at
     SlaClock.objects.filter(pk=clock.pk).update(
         escalation_level=clock.escalation_level, next_escalation_at=clock.next_escalation_at
     )
