@@ -381,8 +381,9 @@ def sweep_due_at(clock: ClockState, *, warned: bool) -> datetime | None:
     """The first moment a sweep has something to record on the clock: its warning (once), its
     breach, or for a breached clock still running its next escalation level."""
     if clock.status == ACTIVE:
-        moments = [clock.due_at, None if warned else clock.warn_at]
-        return min((m for m in moments if m is not None), default=None)
+        due, warn = clock.due_at, None if warned else clock.warn_at
+        # The earlier of the two that are set (the seeder asks this before every step).
+        return due if warn is None or (due is not None and due < warn) else warn
     if clock.status == BREACHED and clock.stopped_at is None:
         return clock.next_escalation_at
     return None
