@@ -82,3 +82,47 @@ def sequence_keep_ahead(writer: RowWriter, model, highest_seeded: int) -> None:
             "GREATEST(%s, %s, nextval(pg_get_serial_sequence(%s, 'id'))))",
             [table, highest_seeded, highest, table],
         )
+
+
+def in_chunks(ids: Sequence[int], query: Callable, size: int = 5_000):
+    """The rows ``query(some_ids)`` gives for all of ``ids``, asked a chunk at a time."""
+    for start in range(0, len(ids), size):
+        yield from query(ids[start : start + size])
+
+
+def actor(usernames: dict[int, str], user_id: int | None, label: str = "system") -> tuple:
+    """An event's actor columns as (kind, user id, label): the user, or the system if none."""
+    return (
+        ("system", None, label)
+        if user_id is None
+        else ("user", user_id, usernames.get(user_id, ""))
+    )
+
+
+class Walk:
+    """One row moved through its app's transition table (``check``) as its services move it,
+    each step leaving an event row in ``events``; ``values`` shapes the app's event columns."""
+
+    check: Callable[[str, str], None]
+
+    def __init__(self, row: dict, events: list, key: dict):
+        self.row, self.events, self.key = row, events, key  # key: the event's parent column
+        self.status = row["status"]
+
+    def values(self, type: str, **fields) -> dict:
+        raise NotImplementedError
+
+    def event(self, type: str, at, actor: tuple, **fields) -> dict:
+        kind, user, label = actor
+        event = {**self.key, **self.values(type, **fields), "at": at}
+        event.update(actor_kind=kind, actor_user=user, actor_label=label)
+        self.events.append(event)
+        self.row["updated_at"] = max(self.row["updated_at"], at)
+        return event
+
+    def move(self, target: str, at, actor: tuple, reason: str = "", **fields) -> dict:
+        self.check(self.status, target)
+        kind = fields.pop("event_type", "status")
+        event = self.event(kind, at, actor, old=self.status, new=target, reason=reason, **fields)
+        self.status = self.row["status"] = target
+        return event

@@ -1,22 +1,12 @@
 """Demo data of the complaints app: complaints filed from the demo complaint tickets.
 
-Called by ``manage.py seed_demo`` after the tickets seeder, whose complaint tickets (投诉客服态度,
-假货, 快递员, 反映了三次…) the complaints are filed from: an agent answering such a ticket files
-the complaint on it (``complaint_create`` with the ticket), so the ticket stays the one queue
-item and its SLA policy runs the complaint timers. Only as many of those tickets get a
-complaint as make COMPLAINT_RATE of the orders placed since the first demo order (complaints
-per 1,000 orders is a KPI); the others stay ordinary conversations.
-
-Each complaint then lives what the services would have recorded, up to now: graded by the
-admin's severity rules (repeats and the customer's earlier complaints included), accepted
-(受理, mostly within 24 hours), investigated, a plan and remedy given, the customer's
-confirmation (or the unconfirmed close after the confirmation window), escalations for each
-complaint timer its ticket breached, the milestones and notes on the ticket, and every step
-as a ``ComplaintEvent``. A complaint whose ticket is still open has not been accepted yet:
-the ticket's acceptance timer, which the tickets seeder left running, says so.
-
-Complaint ``C-k`` takes its ticket's id ``k`` as its own id, so a run only adds the
-complaints of tickets that have none, each from its own random generator.
+An agent answering one of the tickets seeder's complaint tickets files the complaint on it
+(``complaint_create`` with the ticket) on as many as make COMPLAINT_RATE of the orders placed
+since the first demo order. Each then lives, up to now, what the services would have recorded:
+graded by the severity rules, accepted, investigated, a plan and remedy, the customer's answer
+or the unconfirmed close, an escalation per complaint timer its ticket breached, the ticket's
+milestones and notes, every step a ``ComplaintEvent``; on a ticket still open it waits to be
+accepted. ``C-k`` takes its ticket's id ``k``, so reruns add only what is missing.
 """
 
 from __future__ import annotations
@@ -43,7 +33,15 @@ from complaints.events import complaint_event_values
 from complaints.models import Complaint, ComplaintEvent, SeverityRules
 from complaints.transitions import check_transition
 from csplatform.bulk import RowWriter
-from demo.batches import Rows, Table, batches_write, sequence_keep_ahead
+from demo.batches import (
+    Rows,
+    Table,
+    Walk,
+    actor,
+    batches_write,
+    in_chunks,
+    sequence_keep_ahead,
+)
 from demo.context import SeedContext, Weighted
 from demo.orders import ORDER_NUMBER_BASE
 from demo.tickets import STOREFRONT
@@ -115,16 +113,17 @@ def seed(ctx: SeedContext) -> dict[str, int]:
     if not chosen:
         return {}
     writer = RowWriter(ctx.now, Complaint)
-    sequence_keep_ahead(writer, Complaint, max(ticket[0] for ticket in chosen))
-    first_messages = world.first_messages([ticket[0] for ticket in chosen])
-    breaches, stops = world.clocks([ticket[0] for ticket in chosen])
+    ids = [ticket["id"] for ticket in chosen]
+    sequence_keep_ahead(writer, Complaint, max(ids))
+    first_messages = world.first_messages(ids)
+    breaches, stops = world.clocks(ids)
     milestones: dict[int, dict] = {}
 
-    def fill(ticket: tuple, batch: Rows) -> None:
-        life = _Life(world, ticket, first_messages.get(ticket[0], ""), batch)
-        life.live(breaches.get(ticket[0], []), stops.get(ticket[0]))
+    def fill(ticket: dict, batch: Rows) -> None:
+        life = _Life(world, ticket, first_messages.get(ticket["id"], ""), batch)
+        life.live(breaches.get(ticket["id"], []), stops.get(ticket["id"]))
         if life.milestones:
-            milestones[ticket[0]] = life.milestones
+            milestones[ticket["id"]] = life.milestones
 
     totals = batches_write(
         ctx, writer, chosen, BATCH_COMPLAINTS, lambda: Rows(COMPLAINT_TABLES), fill, "complaints"
@@ -157,12 +156,11 @@ class _World:
         ):
             self.history.setdefault(row[2], []).append(row)
 
-    def choose(self) -> list[tuple]:
-        numbers = {
-            "number__gte": f"SO-{ORDER_NUMBER_BASE + 1}",
-            "number__lte": f"SO-{ORDER_NUMBER_BASE + self.ctx.size}",
-        }
-        orders = Order.objects.filter(**numbers)
+    def choose(self) -> list[dict]:
+        orders = Order.objects.filter(
+            number__gte=f"SO-{ORDER_NUMBER_BASE + 1}",
+            number__lte=f"SO-{ORDER_NUMBER_BASE + self.ctx.size}",
+        )
         count = orders.count()
         since = orders.aggregate(first=Min("placed_at"))["first"]
         if not count or since is None:
@@ -172,8 +170,8 @@ class _World:
                 pk__lte=self.ctx.tickets, kind=TicketKind.COMPLAINT, created_at__gte=since
             )
             .order_by("pk")
-            .values_list(
-                "pk",
+            .values(
+                "id",
                 "subject",
                 "customer_id",
                 "customer__tier",
@@ -183,7 +181,6 @@ class _World:
                 "status",
                 "owner_id",
                 "assignee_id",
-                "team_id",
                 "created_at",
                 "first_response_at",
                 "solved_at",
@@ -191,53 +188,36 @@ class _World:
         )
         if not candidates:
             return []
+        ids = [c["id"] for c in candidates]
         # Tickets whose acceptance timer breached are filed on less often: most complaints
         # are accepted within 24 hours, and a complaint agrees with its ticket's timers.
-        late = self._acceptance_breached([c[0] for c in candidates])
-        weight = {c[0]: LATE_ACCEPTANCE_WEIGHT if c[0] in late else 1.0 for c in candidates}
+        breaches, _stops = self.clocks(ids)
+        late = {pk for pk, found in breaches.items() if any(b[2] == "acceptance" for b in found)}
+        weight = {pk: LATE_ACCEPTANCE_WEIGHT if pk in late else 1.0 for pk in ids}
         share = COMPLAINT_RATE * count / sum(weight.values())
-        have = set(
-            Complaint.objects.filter(ticket_id__in=[c[0] for c in candidates]).values_list(
-                "ticket_id", flat=True
-            )
-        )
-        taken = set(Complaint.objects.values_list("pk", flat=True))
+        have = set(Complaint.objects.filter(ticket_id__in=ids).values_list("ticket_id", flat=True))
+        have |= set(Complaint.objects.values_list("pk", flat=True))
         chosen = [
             c
             for c in candidates
-            if c[0] not in have
-            and c[0] not in taken
-            and self.ctx.rng("complaints.pick", c[0]).random() < share * weight[c[0]]
+            if c["id"] not in have
+            and self.ctx.rng("complaints.pick", c["id"]).random() < share * weight[c["id"]]
         ]
         # Filed in time order, so that repeats and counts see the earlier complaints.
-        chosen.sort(key=lambda c: (c[12] or c[11], c[0]))
+        chosen.sort(key=lambda c: (c["first_response_at"] or c["created_at"], c["id"]))
         return chosen
-
-    @staticmethod
-    def _acceptance_breached(ticket_ids: list[int]) -> set[int]:
-        late: set[int] = set()
-        for start in range(0, len(ticket_ids), 5_000):
-            late.update(
-                SlaClock.objects.filter(
-                    ticket_id__in=ticket_ids[start : start + 5_000],
-                    metric="acceptance",
-                    breached_at__isnull=False,
-                ).values_list("ticket_id", flat=True)
-            )
-        return late
 
     def first_messages(self, ticket_ids: list[int]) -> dict[int, str]:
         found: dict[int, str] = {}
-        for start in range(0, len(ticket_ids), 5_000):
-            for ticket_id, body in (
-                Message.objects.filter(
-                    ticket_id__in=ticket_ids[start : start + 5_000],
-                    author_kind=AuthorKind.CUSTOMER,
-                )
+        for ticket_id, body in in_chunks(
+            ticket_ids,
+            lambda ids: (
+                Message.objects.filter(ticket_id__in=ids, author_kind=AuthorKind.CUSTOMER)
                 .order_by("ticket_id", "created_at", "pk")
                 .values_list("ticket_id", "body")
-            ):
-                found.setdefault(ticket_id, body)
+            ),
+        ):
+            found.setdefault(ticket_id, body)
         return found
 
     def clocks(self, ticket_ids: list[int]) -> tuple[dict[int, list[tuple]], dict[int, datetime]]:
@@ -245,14 +225,16 @@ class _World:
         timer first stopped (at the first solve: a reopened ticket's stay stopped)."""
         breaches: dict[int, list[tuple]] = {}
         stops: dict[int, datetime] = {}
-        for start in range(0, len(ticket_ids), 5_000):
-            for ticket_id, clock_id, metric, breached_at, stopped_at in SlaClock.objects.filter(
-                ticket_id__in=ticket_ids[start : start + 5_000], metric__in=ESCALATING_METRICS
-            ).values_list("ticket_id", "pk", "metric", "breached_at", "stopped_at"):
-                if breached_at is not None:
-                    breaches.setdefault(ticket_id, []).append((breached_at, clock_id, metric))
-                if metric in MILESTONES and stopped_at is not None:
-                    stops[ticket_id] = min(stops.get(ticket_id, stopped_at), stopped_at)
+        for ticket_id, clock_id, metric, breached_at, stopped_at in in_chunks(
+            ticket_ids,
+            lambda ids: SlaClock.objects.filter(
+                ticket_id__in=ids, metric__in=ESCALATING_METRICS
+            ).values_list("ticket_id", "pk", "metric", "breached_at", "stopped_at"),
+        ):
+            if breached_at is not None:
+                breaches.setdefault(ticket_id, []).append((breached_at, clock_id, metric))
+            if metric in MILESTONES and stopped_at is not None:
+                stops[ticket_id] = min(stops.get(ticket_id, stopped_at), stopped_at)
         return breaches, stops
 
 
@@ -265,95 +247,46 @@ COMPLAINT_TABLES = {
 }
 
 
-class _Life:
+class _Life(Walk):
     """One complaint from its filing until now."""
 
-    def __init__(self, world: _World, ticket: tuple, description: str, batch: Rows):
-        (
-            self.ticket_id,
-            subject,
-            self.customer_id,
-            self.tier,
-            self.order_id,
-            self.order_total,
-            self.channel,
-            self.ticket_status,
-            owner,
-            assignee,
-            self.team_id,
-            self.ticket_created,
-            self.first_response_at,
-            self.solved_at,
-        ) = ticket
-        self.world = world
-        self.rng = world.ctx.rng("complaints.complaint", self.ticket_id)
-        self.batch = batch
-        self.subject = subject
-        self.description = description or subject
-        self.agent = owner or assignee
-        self.number = f"C-{self.ticket_id:06d}"
+    check = staticmethod(check_transition)
+    values = staticmethod(complaint_event_values)
+
+    def __init__(self, world: _World, ticket: dict, description: str, batch: Rows):
+        self.world, self.ticket, self.batch = world, ticket, batch
+        self.rng = world.ctx.rng("complaints.complaint", ticket["id"])
+        self.description = description or ticket["subject"]
+        self.agent = actor(world.usernames, ticket["owner_id"] or ticket["assignee_id"])
+        self.number = f"C-{ticket['id']:06d}"
         self.milestones: dict[str, str] = {}
-        self.status = S.RECEIVED
         self.closed_at: datetime | None = None
 
-    # --- rows ---------------------------------------------------------------------------------
-
-    def _actor(self) -> tuple:
-        if self.agent is None:
-            return ("system", None, "system")
-        return ("user", self.agent, self.world.usernames.get(self.agent, ""))
-
-    def _event(self, type: str, at: datetime, actor: tuple, **fields) -> None:
-        kind, user, label = actor
-        values = complaint_event_values(type, **fields)
-        self.batch.events.append(
-            {
-                "complaint": self.ticket_id,
-                **values,
-                "actor_kind": kind,
-                "actor_user": user,
-                "actor_label": label,
-                "at": at,
-            }
-        )
-        self.row["updated_at"] = max(self.row["updated_at"], at)
-
-    def _move(self, target: str, at: datetime, actor: tuple, reason: str = "", **payload) -> None:
-        check_transition(self.status, target)
-        self._event(
-            payload.pop("event_type", "status"),
-            at,
-            actor,
-            field="status",
-            old=self.status,
-            new=target,
-            reason=reason,
-            **payload,
-        )
-        self.status = self.row["status"] = target
+    def move(self, target: str, at: datetime, by: tuple, reason: str = "", **payload) -> dict:
+        return super().move(target, at, by, reason, field="status", **payload)
 
     def _note(self, body: str, at: datetime) -> None:
         """``ticket_system_change`` with a note: an automated internal message."""
         self.batch.messages.append(
             {
-                "ticket": self.ticket_id,
+                "ticket": self.ticket["id"],
                 "author_kind": AuthorKind.SYSTEM,
                 "author_user": None,
                 "internal": True,
                 "automated": True,
                 "body": body,
-                "channel": self.channel,
+                "channel": self.ticket["channel"],
                 "created_at": at,
             }
         )
 
-    def _milestone(self, milestone: str, at: datetime, actor: tuple) -> None:
+    def _milestone(self, milestone: str, at: datetime) -> None:
         """``ticket_milestone_record`` on a ticket whose timers the solve already stopped."""
         self.milestones[milestone] = at.isoformat()
-        kind, user, label = actor
+        kind, user, label = self.agent
         self.batch.ticket_events.append(
             {
-                "ticket": self.ticket_id,
+                "ticket": self.ticket["id"],
                 "type": TicketEventType.MILESTONE,
                 "old_value": "",
                 "new_value": milestone,
@@ -365,50 +298,41 @@ class _Life:
             }
         )
 
-    # --- the complaint --------------------------------------------------------------------
-
     def live(self, breaches: list[tuple], stopped: datetime | None) -> None:
-        rng, world = self.rng, self.world
-        if self.first_response_at is not None:
-            created, actor = self.first_response_at, self._actor()
-        else:
-            created = self.ticket_created + rng.uniform(1, 20) * SECOND
-            actor = ("api_key", None, STOREFRONT)
-        created = min(created, world.now)
-        self.created = created
-        category = CATEGORIES[_subject_kind(self.subject)].pick(rng)
-        self.category = category
-        rules = world.rules
-        history = world.history.setdefault(self.customer_id, [])
-        start = severity_rules.window_start(rules, created)
+        rng, world, ticket = self.rng, self.world, self.ticket
+        created, by = ticket["first_response_at"], self.agent
+        if created is None:
+            created = ticket["created_at"] + rng.uniform(1, 20) * SECOND
+            by = ("api_key", None, STOREFRONT)
+        self.created = created = min(created, world.now)
+        self.category = category = CATEGORIES[_subject_kind(ticket["subject"])].pick(rng)
+        customer, order = ticket["customer_id"], ticket["order_id"]
+        history = world.history.setdefault(customer, [])
+        start = severity_rules.window_start(world.rules, created)
         repeats = [
             h
             for h in history
             if h[0] <= created
-            and (
-                (self.order_id is not None and h[3] == self.order_id)
-                or (h[4] == category and h[0] >= start)
-            )
+            and ((order is not None and h[3] == order) or (h[4] == category and h[0] >= start))
         ]
-        earlier = sum(1 for h in history if start <= h[0] <= created)
         grading = severity_rules.grade(
-            rules=rules,
+            rules=world.rules,
             category=category,
             description=self.description,
-            customer_tier=self.tier,
-            amount=self.order_total,
-            earlier_in_window=earlier,
+            customer_tier=ticket["customer__tier"],
+            amount=ticket["order__total"],
+            earlier_in_window=sum(1 for h in history if start <= h[0] <= created),
             is_repeat=bool(repeats),
         )
-        history.append((created, self.ticket_id, self.customer_id, self.order_id, category))
-        self.row = {
-            "id": self.ticket_id,
+        history.append((created, ticket["id"], customer, order, category))
+        row = {
+            "id": ticket["id"],
             "number": self.number,
-            "customer": self.customer_id,
-            "order": self.order_id,
-            "ticket": self.ticket_id,
+            "customer": customer,
+            "order": order,
+            "ticket": ticket["id"],
             "category": category,
-            "channel": self.channel,
+            "channel": ticket["channel"],
             "description": self.description[:5000],
             "severity": grading.severity,
             "severity_reasons": grading.reasons,
@@ -418,15 +342,14 @@ class _Life:
             "created_at": created,
             "updated_at": created,
         }
-        self.batch.complaints.append(self.row)
+        super().__init__(row, self.batch.events, {"complaint": ticket["id"]})
+        self.batch.complaints.append(row)
         for repeated in repeats:
-            self.batch.repeats.append(
-                {"from_complaint": self.ticket_id, "to_complaint": repeated[1]}
-            )
-        self._event(
+            self.batch.repeats.append({"from_complaint": ticket["id"], "to_complaint": repeated[1]})
+        self.event(
             "received",
             created,
-            actor,
+            by,
             field="status",
             new=S.RECEIVED,
             severity=grading.severity,
@@ -437,11 +360,12 @@ class _Life:
             _("Complaint %(number)s filed from this ticket.") % {"number": self.number}, created
         )
         escalations = []
-        if self.ticket_status in (TicketStatus.SOLVED, TicketStatus.CLOSED) and self.solved_at:
+        if ticket["status"] in (TicketStatus.SOLVED, TicketStatus.CLOSED) and ticket["solved_at"]:
             breached = {metric: at for at, _clock, metric in breaches}
             # Done by the time the timers stopped, the ticket's first solve.
-            done_by = min(self.solved_at, stopped or self.solved_at)
-            escalations += self._handle(done_by, breached)
+            escalations += self._handle(
+                min(ticket["solved_at"], stopped or ticket["solved_at"]), breached
+            )
         for breached_at, clock_id, metric in breaches:
             at = max(breached_at, created) + rng.uniform(1, 15) * SECOND
             if at <= world.now and (self.closed_at is None or at < self.closed_at):
@@ -456,19 +380,18 @@ class _Life:
         The ticket's acceptance and plan timers (``breached``: when each breached, if it did)
         say whether each step came in time, so the complaint agrees with its ticket's SLA.
         """
-        rng, now = self.rng, self.world.now
-        actor = self._actor()
+        rng, by = self.rng, self.agent
         span = max(solved - self.created, timedelta(0))
         late = breached.get("acceptance")
         if late is not None and self.created <= late < solved:
             accepted = late + (solved - late) * rng.uniform(0.05, 0.3)
         else:
             accepted = self.created + min((0.05 + 19.95 * rng.random() ** 2) * HOUR, span * 0.3)
-        self._move(S.ACCEPTED, accepted, actor)
+        self.move(S.ACCEPTED, accepted, by)
         self.row["accepted_at"] = accepted
-        self._milestone("acceptance", accepted, actor)
+        self._milestone("acceptance", accepted)
         investigating = accepted + min(rng.uniform(1, 30) * MINUTE, (solved - accepted) * 0.2)
-        self._move(S.INVESTIGATING, investigating, actor)
+        self.move(S.INVESTIGATING, investigating, by)
         cause, party = FINDINGS[self.category]
         late = breached.get("plan")
         if late is not None and investigating <= late < solved:
@@ -477,128 +400,112 @@ class _Life:
         else:
             found = investigating + (solved - investigating) * rng.uniform(0.2, 0.5)
             planned = found + (solved - found) * rng.uniform(0.3, 0.9)
-        self._event("root_cause", found, actor, field="root_cause", new=cause)
-        self._event("responsible_party", found, actor, field="responsible_party", new=party)
-        self.row.update(root_cause=cause, responsible_party=party)
+        self.event("root_cause", found, by, field="root_cause", new=cause)
+        self.event("responsible_party", found, by, field="responsible_party", new=party)
         plan, remedy, amount = PLANS[self.category]
-        self._event(
-            "remedy",
-            planned,
-            actor,
-            field="remedy_type",
-            new=remedy,
-            amount=str(amount) if amount is not None else None,
-        )
-        self.row.update(remedy_type=remedy, remedy_amount=amount)
-        self._move(S.PLAN_PROPOSED, planned, actor, plan=plan)
-        self.row.update(plan=plan, plan_proposed_at=planned)
-        self._milestone("plan", planned, actor)
-        return self._confirm(planned + rng.uniform(1, 30) * MINUTE, actor, now)
+        money = str(amount) if amount is not None else None
+        self.event("remedy", planned, by, field="remedy_type", new=remedy, amount=money)
+        self.row.update(root_cause=cause, responsible_party=party, remedy_type=remedy)
+        self.row["remedy_amount"] = amount
+        self._plan(plan, planned)
+        self._milestone("plan", planned)
+        return self._confirm(planned + rng.uniform(1, 30) * MINUTE)
 
-    def _ask_confirmation(self, at: datetime, actor: tuple) -> None:
-        self._move(S.AWAITING_CONFIRMATION, at, actor)
-        self.row.update(
-            confirmation="",
-            confirmation_requested_at=at,
-            confirmation_due_at=at + timedelta(hours=self.world.rules.confirmation_hours),
-        )
+    def _plan(self, plan: str, at: datetime) -> None:
+        self.move(S.PLAN_PROPOSED, at, self.agent, plan=plan)
+        self.row.update(plan=plan, plan_proposed_at=self.row.get("plan_proposed_at", at))
 
-    def _confirm(self, asked: datetime, actor: tuple, now: datetime) -> list[tuple]:
-        rng = self.rng
-        escalations = []
-        if asked > now:
-            return escalations
-        self._ask_confirmation(asked, actor)
-        answer = ANSWERS.pick(rng)
+    def _ask_confirmation(self, at: datetime) -> None:
+        self.move(S.AWAITING_CONFIRMATION, at, self.agent)
+        due = at + timedelta(hours=self.world.rules.confirmation_hours)
+        self.row.update(confirmation="", confirmation_requested_at=at, confirmation_due_at=due)
+
+    def _confirm(self, asked: datetime) -> list[tuple]:
+        """The customer's answer, or the unconfirmed close: (at, reason, actor, clock, metric)
+        of the escalation a rejection makes."""
+        rng, now, by = self.rng, self.world.now, self.agent
         customer = ("api_key", None, STOREFRONT)
+        if asked > now:
+            return []
+        self._ask_confirmation(asked)
+        answer = ANSWERS.pick(rng)
+        escalations = []
         if answer == "reject":
             at = asked + rng.uniform(1, 24) * HOUR
             if at > now:
-                return escalations
+                return []
             comment = rng.choice(REJECT_COMMENTS)
             self._confirmation(Confirmation.REJECTED, at, customer, comment)
             self.row["rejections"] = 1
-            self._move(S.INVESTIGATING, at, customer, comment)
+            self.move(S.INVESTIGATING, at, customer, comment)
             self.row["confirmation_due_at"] = None
             escalations.append((at, _("The customer rejected the outcome."), customer, None, ""))
             planned = at + rng.uniform(2, 24) * HOUR
             if planned > now:
                 return escalations
-            plan, _remedy, _amount = PLANS[self.category]
-            plan = f"{plan}（已升级处理，追加补偿）"
-            self._move(S.PLAN_PROPOSED, planned, actor, plan=plan)
-            self.row["plan"] = plan
+            self._plan(f"{PLANS[self.category][0]}（已升级处理，追加补偿）", planned)
             asked = planned + rng.uniform(1, 30) * MINUTE
             if asked > now:
                 return escalations
-            self._ask_confirmation(asked, actor)
+            self._ask_confirmation(asked)
             answer = "accept"
-        due = self.row["confirmation_due_at"]
-        if answer == "accept":
-            at = asked + (0.3 + 47 * rng.random() ** 2) * HOUR
+        if answer in ("accept", "elsewhere"):
+            accept = answer == "accept"
+            at = asked + ((0.3 + 47 * rng.random() ** 2) if accept else rng.uniform(1, 24)) * HOUR
             if at <= now:
-                comment = rng.choice(CONFIRM_COMMENTS)
-                self._confirmation(Confirmation.ACCEPTED, at, customer, comment)
-                self._close(ClosedAs.CONFIRMED, at, customer, comment)
-        elif answer == "elsewhere":
-            at = asked + rng.uniform(1, 24) * HOUR
-            if at <= now:
-                note = rng.choice(ELSEWHERE_NOTES)
-                self._confirmation(Confirmation.ACCEPTED, at, actor, note, recorded_by_agent=True)
-                self._close(ClosedAs.CONFIRMED, at, actor, note)
+                comment = rng.choice(CONFIRM_COMMENTS if accept else ELSEWHERE_NOTES)
+                who, extra = (customer, {}) if accept else (by, {"recorded_by_agent": True})
+                self._confirmation(Confirmation.ACCEPTED, at, who, comment, **extra)
+                self._close(ClosedAs.CONFIRMED, at, who, comment)
         else:
             # complaints_close_unconfirmed runs every five minutes.
-            at = due + rng.uniform(1, 299) * SECOND
+            at = self.row["confirmation_due_at"] + rng.uniform(1, 299) * SECOND
             if at <= now:
                 reason = _("Not confirmed within the confirmation window.")
                 self._close(
                     ClosedAs.UNCONFIRMED,
                     at,
-                    ("system", None, "complaint confirmation window"),
+                    actor({}, None, "complaint confirmation window"),
                     reason,
                 )
         return escalations
 
-    def _confirmation(self, value: str, at: datetime, actor: tuple, comment: str, **payload):
-        self._event(
+    def _confirmation(self, value: str, at: datetime, by: tuple, comment: str, **payload):
+        old = self.row.get("confirmation", "")
+        self.event(
             "confirmation",
             at,
-            actor,
+            by,
             field="confirmation",
-            old=self.row.get("confirmation", ""),
+            old=old,
             new=value,
             reason=comment,
             **payload,
         )
         self.row.update(confirmation=value, confirmation_comment=comment, confirmed_at=at)
 
-    def _close(self, closed_as: str, at: datetime, actor: tuple, reason: str) -> None:
-        self._move(S.RESOLVED, at, actor, reason)
-        self._move(S.CLOSED, at, actor, reason, closed_as=closed_as)
+    def _close(self, closed_as: str, at: datetime, by: tuple, reason: str) -> None:
+        self.move(S.RESOLVED, at, by, reason)
+        self.move(S.CLOSED, at, by, reason, closed_as=closed_as)
         self.row.update(resolved_at=at, closed_at=at, closed_as=closed_as, confirmation_due_at=None)
         self.closed_at = at
-        outcome = ClosedAs(closed_as).label
-        self._note(
-            _("Complaint %(number)s closed: %(outcome)s")
-            % {"number": self.number, "outcome": outcome},
-            at,
-        )
+        outcome = {"number": self.number, "outcome": ClosedAs(closed_as).label}
+        self._note(_("Complaint %(number)s closed: %(outcome)s") % outcome, at)
 
     def _escalations(self, escalations: list[tuple]) -> None:
         level = EscalationLevel.AGENT
-        for at, reason, actor, clock_id, metric in escalations:
+        for at, reason, by, clock_id, metric in escalations:
             old, level = level, min(level + 1, EscalationLevel.MANAGER)
-            payload = {"metric": metric} if clock_id is not None else {"metric": ""}
-            self._event(
+            self.event(
                 "escalated",
                 at,
-                actor,
+                by,
                 field="escalation_level",
                 old=old,
                 new=level,
                 reason=reason,
                 sla_clock_id=clock_id,
-                **payload,
+                metric=metric if clock_id is not None else "",
             )
             label = EscalationLevel(level).label
             self._note(

@@ -547,7 +547,7 @@ def _money(value: Decimal) -> Decimal:
     return value.quantize(CENT)
 
 
-def _tracking_number(rng: random.Random, carrier: str) -> str:
+def tracking_number(rng: random.Random, carrier: str) -> str:
     digits = rng.randrange
     if carrier == "顺丰速运":
         return f"SF{digits(10**13):013d}"
@@ -938,11 +938,11 @@ class _Timeline:
     def shipped(self, previous: str, at: datetime, carrier: str) -> None:
         if at - self.order["paid_at"] > self.ship_within:
             self.shipping_overdue()
-        tracking_number = _tracking_number(self.rng, carrier)
+        tracking = tracking_number(self.rng, carrier)
         self.shipment = {
             "order": self.position,
             "carrier": carrier,
-            "tracking_number": tracking_number,
+            "tracking_number": tracking,
             "status": ShipmentStatus.IN_TRANSIT,
             "shipped_at": at,
             "last_update_at": at,
@@ -959,7 +959,7 @@ class _Timeline:
             f"快件已到达【{address['district']}营业部】，快递员正在派送",
         )
         self._shipment_event(ShipmentStatus.IN_TRANSIT, f"【{origin}】{carrier}已揽收", at)
-        payload = {"carrier": carrier, "tracking_number": tracking_number}
+        payload = {"carrier": carrier, "tracking_number": tracking}
         self.transition(previous, S.SHIPPED, at, payload)
 
     def _shipment_event(self, status: str, description: str, at: datetime) -> None:

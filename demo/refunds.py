@@ -1,19 +1,12 @@
 """Demo data of the refunds app: return, refund and exchange requests with their refunds.
 
-Called by ``manage.py seed_demo`` after the tickets seeder. A demo return is started by the
-agent who first answers a ticket that asks for one — a seven-day return, an exchange of size,
-a quality problem or a parcel damaged in transit (``demo.tickets`` writes such tickets about
-delivered orders) — as ``return_request_create`` does when given the ticket. Only as many of
-those tickets get a request as make about RETURN_SHARE of the delivered demo orders; the rest
-stay conversations. The request then lives what the services and the return timers would
-have recorded, up to now: the decision (automatic within the rules' limit, by the agent or a
-supervisor, by the response timeout), the goods coming back, inspection, the refund and its
-payout through the simulated gateway (one ``GatewayPayout`` per paid refund, under the
-refund's idempotency key), and every step as a ``ReturnEvent``. The orders' refunded amounts
-and returned quantities are brought in line afterwards.
-
-Rows are keyed by their ticket (one request per ticket), each from its own random generator,
-so a second run adds nothing and a larger run only adds requests to the new tickets.
+The agent who first answers a ticket asking for a return (``demo.tickets`` writes them about
+delivered orders) starts one on about RETURN_SHARE of the delivered demo orders, as
+``return_request_create`` does with the ticket; the request then lives, up to now, what the
+services and return timers would have recorded: the decision, the goods back, inspection, the
+refund paid out once (``GatewayPayout`` under the refund's idempotency key), every step a
+``ReturnEvent``. Keyed by ticket, each from its own random generator, so reruns add only what
+is missing.
 """
 
 from __future__ import annotations
@@ -29,9 +22,9 @@ from django.utils.translation import gettext as _
 
 from csplatform.bulk import RowWriter
 from csplatform.roles import SUPERVISOR
-from demo.batches import batches_write
+from demo.batches import Walk, actor, batches_write, in_chunks
 from demo.context import SeedContext, Weighted
-from demo.orders import ORDER_NUMBER_BASE, _tracking_number
+from demo.orders import ORDER_NUMBER_BASE, tracking_number
 from demo.tickets import ISSUES, STOREFRONT
 from orders.models import Order, OrderLine
 from refunds import rules as return_rules
@@ -110,17 +103,16 @@ def seed(ctx: SeedContext) -> dict[str, int]:
     if not chosen:
         return {}
     writer = RowWriter(ctx.now, ReturnRequest)
-
     totals = batches_write(
         ctx,
         writer,
         chosen,
         BATCH_REQUESTS,
         _Batch,
-        lambda ticket, batch: _Return(world, ticket, world.lines.get(ticket[3], []), batch).live(),
+        lambda ticket, batch: _Return(world, ticket, batch).live(),
         "return requests",
     )
-    _orders_sync({ticket[3] for ticket in chosen})
+    _orders_sync({ticket["order_id"] for ticket in chosen})
     return totals
 
 
@@ -134,9 +126,7 @@ def _classify(kind: str, subject: str) -> str | None:
         return EXCHANGE
     if subject.startswith("收到的") and subject.endswith("有破损"):
         return DAMAGED
-    if subject.endswith(QUALITY_ISSUES):
-        return QUALITY
-    return None
+    return QUALITY if subject.endswith(QUALITY_ISSUES) else None
 
 
 class _World:
@@ -149,106 +139,97 @@ class _World:
         self.category_rules = {c.category: c for c in CategoryRule.objects.all()}
         self.calendar = refund_working_days_calendar(self.rules)
         self.usernames = dict(get_user_model().objects.values_list("pk", "username"))
-        supervisors = dict(Team.objects.values_list("pk", "supervisor_id"))
         demo_supervisor = next(
-            (pk for pk, name in self.usernames.items() if name == SUPERVISOR), None
+            (k for k, name in self.usernames.items() if name == SUPERVISOR), None
         )
         self.supervisor_of = {
-            team: supervisor or demo_supervisor for team, supervisor in supervisors.items()
+            team: supervisor or demo_supervisor
+            for team, supervisor in Team.objects.values_list("pk", "supervisor_id")
         }
         self.demo_supervisor = demo_supervisor
 
-    def choose(self) -> list[tuple]:
+    def choose(self) -> list[dict]:
         """The tickets that get a request this run: about RETURN_SHARE of delivered orders."""
         numbers = {
-            "number__gte": f"SO-{ORDER_NUMBER_BASE + 1}",
-            "number__lte": f"SO-{ORDER_NUMBER_BASE + self.ctx.size}",
+            "order__number__gte": f"SO-{ORDER_NUMBER_BASE + 1}",
+            "order__number__lte": f"SO-{ORDER_NUMBER_BASE + self.ctx.size}",
         }
-        delivered = Order.objects.filter(delivered_at__isnull=False, **numbers).count()
+        orders = Order.objects.filter(**{k.removeprefix("order__"): v for k, v in numbers.items()})
+        delivered = orders.filter(delivered_at__isnull=False).count()
+        tickets = Ticket.objects.filter(
+            pk__lte=self.ctx.tickets,
+            kind__in=(TicketKind.RETURN_REFUND, TicketKind.AFTER_SALES),
+            order__isnull=False,
+            first_response_at__isnull=False,
+            order__delivered_at__lt=F("created_at"),
+            **numbers,
+        ).order_by("pk")
         candidates = []
-        for row in (
-            Ticket.objects.filter(
-                pk__lte=self.ctx.tickets,
-                kind__in=(TicketKind.RETURN_REFUND, TicketKind.AFTER_SALES),
-                order__isnull=False,
-                first_response_at__isnull=False,
-                order__delivered_at__lt=F("created_at"),
-                **{f"order__{k}": v for k, v in numbers.items()},
-            )
-            .order_by("pk")
-            .values_list(
-                "pk",
-                "kind",
-                "subject",
-                "order_id",
-                "owner_id",
-                "assignee_id",
-                "team_id",
-                "first_response_at",
-                "order__delivered_at",
-                "order__paid_amount",
-                "order__currency",
-            )
-            .iterator(chunk_size=20_000)
-        ):
-            what = _classify(row[1], row[2])
-            if what is not None:
-                candidates.append((*row, what))
-        self.lines = self._lines_of({c[3] for c in candidates})
+        for row in tickets.values(
+            "id",
+            "kind",
+            "subject",
+            "order_id",
+            "owner_id",
+            "assignee_id",
+            "team_id",
+            "first_response_at",
+            "order__delivered_at",
+            "order__paid_amount",
+            "order__currency",
+        ).iterator(chunk_size=20_000):
+            row["what"] = _classify(row["kind"], row["subject"])
+            if row["what"] is not None:
+                candidates.append(row)
+        self.lines = self._lines_of({c["order_id"] for c in candidates})
         # Only what the rules accept: a return started in time for its reason.
-        candidates = [c for c in candidates if self._in_window(c)]
+        candidates = [c for c in candidates if self.allowed(c, ReturnType.RETURN_REFUND, 1)]
         if not candidates:
             return []
         share = min(1.0, RETURN_SHARE * delivered / len(candidates))
+        ids = [c["id"] for c in candidates]
         have = set(
-            ReturnRequest.objects.filter(ticket_id__in=[c[0] for c in candidates]).values_list(
-                "ticket_id", flat=True
-            )
+            ReturnRequest.objects.filter(ticket_id__in=ids).values_list("ticket_id", flat=True)
         )
-        busy = set(
-            ReturnRequest.objects.filter(**{f"order__{k}": v for k, v in numbers.items()})
-            .values_list("order_id", flat=True)
-            .distinct()
-        )
+        busy = set(ReturnRequest.objects.filter(**numbers).values_list("order_id", flat=True))
         chosen = []
         for candidate in candidates:
-            ticket_id, order_id = candidate[0], candidate[3]
-            if ticket_id in have or order_id in busy:
+            if candidate["id"] in have or candidate["order_id"] in busy:
                 continue
-            if self.ctx.rng("refunds.pick", ticket_id).random() < share:
-                busy.add(order_id)
+            if self.ctx.rng("refunds.pick", candidate["id"]).random() < share:
+                busy.add(candidate["order_id"])
                 chosen.append(candidate)
         return chosen
 
     def _lines_of(self, order_ids: set[int]) -> dict[int, list[tuple]]:
         lines: dict[int, list[tuple]] = {}
-        ids = sorted(order_ids)
-        for start in range(0, len(ids), 5_000):
-            for row in (
-                OrderLine.objects.filter(order_id__in=ids[start : start + 5_000])
+        for order_id, *line in in_chunks(
+            sorted(order_ids),
+            lambda ids: (
+                OrderLine.objects.filter(order_id__in=ids)
                 .order_by("order_id", "pk")
                 .values_list("order_id", "pk", "sku", "category", "quantity", "unit_price")
-            ):
-                lines.setdefault(row[0], []).append(row[1:])
+            ),
+        ):
+            lines.setdefault(order_id, []).append(tuple(line))
         return lines
 
-    def _in_window(self, candidate: tuple) -> bool:
+    def allowed(self, ticket: dict, type: str, quantity: int) -> bool:
         """``check_window`` for the order's first line (what the ticket is about)."""
-        lines = self.lines.get(candidate[3])
+        lines = self.lines.get(ticket["order_id"])
         if not lines:
             return False
         line_id, sku, category, _bought, _price = lines[0]
         order_line = SimpleNamespace(pk=line_id, sku=sku, category=category)
-        _kinds, reason = TYPES[candidate[-1]]
         try:
             return_rules.check_window(
-                order=SimpleNamespace(delivered_at=candidate[8]),
-                reason=reason,
-                type=ReturnType.RETURN_REFUND,
-                lines=[SimpleNamespace(order_line=order_line, quantity=1)],
+                order=SimpleNamespace(delivered_at=ticket["order__delivered_at"]),
+                reason=TYPES[ticket["what"]][1],
+                type=type,
+                lines=[SimpleNamespace(order_line=order_line, quantity=quantity)],
                 rules=self.rules,
                 category_rules=self.category_rules,
-                now=candidate[7],
+                now=ticket["first_response_at"],
             )
         except return_rules.ReturnRefused:
             return False
@@ -256,16 +237,12 @@ class _World:
 
 
 class _Batch:
-    """The rows of up to BATCH_REQUESTS requests, written together."""
+    """The rows of up to BATCH_REQUESTS requests; refunds are named by their place in
+    ``refunds`` (in payloads and in the payouts' idempotency keys) until they have ids."""
 
     def __init__(self):
-        self.requests: list[dict] = []
-        self.lines: list[dict] = []
-        self.events: list[dict] = []
-        self.refunds: list[dict] = []
-        # Payloads naming a refund by its place in ``refunds`` until it has an id.
+        self.requests, self.lines, self.events, self.refunds, self.payouts = [], [], [], [], []
         self.refund_payloads: list[tuple[dict, int]] = []
-        self.payouts: list[dict] = []  # "idempotency_key" holds the refund's place
 
     def write(self, writer: RowWriter) -> dict[str, int]:
         counts = {
@@ -275,8 +252,7 @@ class _Batch:
             "refunds": len(self.refunds),
             "gateway payouts": len(self.payouts),
         }
-        request_ids = writer.insert(ReturnRequest, self.requests, with_ids=True)
-        by_request = {"request": request_ids}
+        by_request = {"request": writer.insert(ReturnRequest, self.requests, with_ids=True)}
         writer.insert(ReturnLine, self.lines, by_request)
         refund_ids = writer.insert(Refund, self.refunds, by_request, with_ids=True)
         for payload, position in self.refund_payloads:
@@ -288,159 +264,78 @@ class _Batch:
         return counts
 
 
-class _Return:
+class _Return(Walk):
     """One request from the moment the agent starts it until now."""
 
-    def __init__(self, world: _World, ticket: tuple, lines: list[tuple], batch: _Batch):
-        (
-            self.ticket_id,
-            _kind,
-            _subject,
-            self.order_id,
-            owner,
-            assignee,
-            team,
-            self.created_at,
-            self.delivered_at,
-            self.paid,
-            self.currency,
-            self.what,
-        ) = ticket
-        self.world = world
-        self.rng = world.ctx.rng("refunds.return", self.ticket_id)
-        self.lines = lines
-        self.batch = batch
-        self.position = len(batch.requests)
-        self.agent = owner or assignee
-        self.supervisor = world.supervisor_of.get(team) or world.demo_supervisor
+    check = staticmethod(check_transition)
 
-    # --- actors and rows ------------------------------------------------------------------
+    def __init__(self, world: _World, ticket: dict, batch: _Batch):
+        self.world, self.ticket, self.batch = world, ticket, batch
+        self.rng = world.ctx.rng("refunds.return", ticket["id"])
+        self.agent = ticket["owner_id"] or ticket["assignee_id"]
+        self.supervisor = world.supervisor_of.get(ticket["team_id"]) or world.demo_supervisor
 
-    def _user(self, user_id: int | None) -> tuple:
-        if user_id is None:
-            return ("system", None, "system")
-        return ("user", user_id, self.world.usernames.get(user_id, ""))
-
-    @staticmethod
-    def _system(label: str) -> tuple:
-        return ("system", None, label)
-
-    def _event(
-        self,
-        type: str,
-        at: datetime,
-        actor: tuple,
-        *,
-        old: str | None = None,
-        new: str | None = None,
-        reason: str = "",
-        payload: dict | None = None,
-    ) -> dict:
-        kind, user, label = actor
-        event = {
-            "request": self.position,
-            "type": type,
-            "old_status": self.status if old is None else old,
-            "new_status": self.status if new is None else new,
-            "reason": reason[:500],
-            "payload": payload or {},
-            "actor_kind": kind,
-            "actor_user": user,
-            "actor_label": label,
-            "at": at,
+    def values(self, type: str, old=None, new=None, reason="", payload=None) -> dict:
+        old, new = old or self.status, new or self.status
+        return {"type": type, "old_status": old, "new_status": new, "reason": reason[:500]} | {
+            "payload": payload or {}
         }
-        self.batch.events.append(event)
-        self.row["updated_at"] = at
-        return event
 
-    def _move(self, target: str, at: datetime, actor: tuple, reason: str = "", **payload) -> dict:
-        """``return_apply_transition``: the status and its event, by the same table."""
-        check_transition(self.status, target)
-        event = self._event(
-            "status", at, actor, old=self.status, new=target, reason=reason, payload=payload
-        )
-        self.status = self.row["status"] = target
-        return event
-
-    # --- the request ------------------------------------------------------------------------
+    def user(self, user_id: int | None) -> tuple:
+        return actor(self.world.usernames, user_id)
 
     def live(self) -> None:
-        rng, world = self.rng, self.world
-        kinds, reason = TYPES[self.what]
+        rng, world, ticket = self.rng, self.world, self.ticket
+        kinds, reason = TYPES[ticket["what"]]
         type = kinds.pick(rng)
-        line = self._line(reason, type)
-        if line is None:
+        bought, unit_price = world.lines[ticket["order_id"]][0][3:]
+        quantity = bought if bought > 1 and rng.random() < 0.3 else 1
+        if not world.allowed(ticket, type, quantity):
             return  # the rules would refuse it: the conversation stayed a conversation
-        line_id, quantity, value = line
+        value, paid = (unit_price * quantity).quantize(CENT), ticket["order__paid_amount"]
         if type == T.EXCHANGE:
             amount = ZERO
         elif type == T.REFUND_ONLY and reason == R.DAMAGED_IN_TRANSIT:
-            amount = min(rng.choice(COMPENSATIONS), value, self.paid)  # a part, for the damage
+            amount = min(rng.choice(COMPENSATIONS), value, paid)  # a part, for the damage
         else:
-            amount = min(value, self.paid)
+            amount = min(value, paid)
         if type != T.EXCHANGE and amount <= 0:
             return
         self.type, self.amount = type, amount
-        created = self.created_at
-        self.status = S.REQUESTED
-        self.row = {
+        created = ticket["first_response_at"]
+        row = {
             "public_id": f"R{rng.getrandbits(48):012X}",
-            "order": self.order_id,
+            "order": ticket["order_id"],
             "type": type,
             "reason": reason,
             "status": S.REQUESTED,
             "description": rng.choice(DESCRIPTIONS[reason]),
             "requested_amount": amount,
-            "ticket": self.ticket_id,
+            "ticket": ticket["id"],
             "respond_due_at": created + timedelta(hours=world.rules.response_timeout_hours),
             "created_at": created,
             "updated_at": created,
         }
-        self.batch.requests.append(self.row)
-        self.batch.lines.append(
-            {"request": self.position, "order_line": line_id, "quantity": quantity}
-        )
-        self._event("requested", created, self._user(self.agent), payload={"amount": str(amount)})
-        self._decide()
+        position = len(self.batch.requests)
+        super().__init__(row, self.batch.events, {"request": position})
+        self.batch.requests.append(row)
+        line_id = world.lines[ticket["order_id"]][0][0]
+        self.batch.lines.append({"request": position, "order_line": line_id, "quantity": quantity})
+        self.event("requested", created, self.user(self.agent), payload={"amount": str(amount)})
+        self._decide(created)
 
-    def _line(self, reason: str, type: str) -> tuple[int, int, Decimal] | None:
-        """The order's first line (what the ticket is about), if the rules allow its return."""
-        if not self.lines:
-            return None
-        line_id, sku, category, bought, unit_price = self.lines[0]
-        quantity = bought if bought > 1 and self.rng.random() < 0.3 else 1
-        order_line = SimpleNamespace(pk=line_id, sku=sku, category=category)
-        try:
-            return_rules.check_window(
-                order=SimpleNamespace(delivered_at=self.delivered_at),
-                reason=reason,
-                type=type,
-                lines=[SimpleNamespace(order_line=order_line, quantity=quantity)],
-                rules=self.world.rules,
-                category_rules=self.world.category_rules,
-                now=self.created_at,
-            )
-        except return_rules.ReturnRefused:
-            return None
-        return line_id, quantity, (unit_price * quantity).quantize(CENT)
-
-    def _decide(self) -> None:
-        rng, world, rules = self.rng, self.world, self.world.rules
-        created, now = self.created_at, world.now
-        auto = (
-            self.row["reason"] in (rules.auto_approve_reasons or [])
-            and self.amount <= rules.auto_approve_limit
-        )
-        if auto:
-            self._approve(
-                created, self._system("auto-approval"), _("Within the automatic approval limit.")
-            )
-            return
+    def _decide(self, created: datetime) -> None:
+        rng, now, rules = self.rng, self.world.now, self.world.rules
+        if self.row["reason"] in (rules.auto_approve_reasons or []) and (
+            self.amount <= rules.auto_approve_limit
+        ):
+            reason = _("Within the automatic approval limit.")
+            return self._approve(created, actor({}, None, "auto-approval"), reason)
         roll = rng.random()
         if roll < CANCELLED_SHARE:
             at = created + rng.uniform(1, 30) * HOUR
             if at <= now:
-                self._move(S.CANCELLED, at, ("api_key", None, STOREFRONT))
+                self.move(S.CANCELLED, at, ("api_key", None, STOREFRONT))
                 self.row["respond_due_at"] = None
             return
         roll -= CANCELLED_SHARE
@@ -448,69 +343,68 @@ class _Return:
             at = self.row["respond_due_at"] + rng.uniform(1, 59) * SECOND
             reason = _("Approved automatically: the merchant did not answer in time.")
             if at <= now:
-                self._approve(at, self._system("response timeout"), reason)
+                self._approve(at, actor({}, None, "response timeout"), reason)
             return
         roll -= TIMED_OUT_SHARE
         at = created + (0.2 + 29.8 * rng.random() ** 2) * HOUR
         if at > now:
             return
         if roll < REJECTED_SHARE:
-            decider = self._user(self.agent)
             reason = rng.choice(REJECTIONS)
-            self._move(S.REJECTED, at, decider, reason)
-            self.row.update(
-                decided_by=decider[1], decided_at=at, decision_reason=reason, respond_due_at=None
-            )
+            self.move(S.REJECTED, at, self.user(self.agent), reason)
+            self._decided(self.agent, at, reason)
             return
         decider = self.agent
         if self.amount > rules.supervisor_limit and self.supervisor:
             # The agent proposes, a supervisor approves (four eyes).
             self.row["proposed_by"] = self.agent
-            proposed = max(created, at - rng.uniform(0.1, 2) * HOUR)
-            self._event("proposed", proposed, self._user(self.agent))
+            self.event(
+                "proposed", max(created, at - rng.uniform(0.1, 2) * HOUR), self.user(decider)
+            )
             decider = self.supervisor
-        self._approve(at, self._user(decider), "")
+        self._approve(at, self.user(decider), "")
 
-    def _approve(self, at: datetime, actor: tuple, reason: str) -> None:
+    def _decided(self, user_id: int | None, at: datetime, reason: str, **more) -> None:
+        self.row.update(decided_by=user_id, decided_at=at, decision_reason=reason, **more)
+        self.row["respond_due_at"] = None
+
+    def _approve(self, at: datetime, by: tuple, reason: str) -> None:
         """``_approve``: approved, then waiting for the goods or refunded at once."""
-        self._move(S.APPROVED, at, actor, reason)
-        self.row.update(
-            decided_by=actor[1], decided_at=at, decision_reason=reason, respond_due_at=None
-        )
+        self.move(S.APPROVED, at, by, reason)
+        self._decided(by[1], at, reason)
         if self.type in GOODS_BACK:
-            self._move(S.AWAITING_RETURN, at, actor)
+            self.move(S.AWAITING_RETURN, at, by)
             self.row["return_due_at"] = at + timedelta(days=self.world.rules.return_shipping_days)
             self._goods_back(at)
         else:
-            self._refund(at, actor)
+            self._refund(at, by)
 
     def _goods_back(self, approved: datetime) -> None:
-        rng, now = self.rng, self.world.now
+        rng, now, rules = self.rng, self.world.now, self.world.rules
         if rng.random() < NOT_SENT_BACK_SHARE:
             at = self.row["return_due_at"] + rng.uniform(1, 59) * SECOND
             if at <= now:
                 reason = _("The goods were not sent back in time.")
-                self._move(S.CLOSED, at, self._system("return timeout"), reason)
+                self.move(S.CLOSED, at, actor({}, None, "return timeout"), reason)
                 self.row["return_due_at"] = None
             return
         shipped = approved + (0.2 + 3.8 * rng.random() ** 1.5) * DAY
         if shipped > now:
             return
         carrier = RETURN_CARRIERS.pick(rng)
-        tracking = _tracking_number(rng, carrier)
+        payload = {"carrier": carrier, "tracking_number": tracking_number(rng, carrier)}
         self.row.update(
-            return_carrier=carrier, return_tracking_number=tracking, return_shipped_at=shipped
+            return_carrier=carrier,
+            return_tracking_number=payload["tracking_number"],
+            return_shipped_at=shipped,
         )
-        payload = {"carrier": carrier, "tracking_number": tracking}
-        self._event("shipped_back", shipped, ("api_key", None, STOREFRONT), payload=payload)
+        self.event("shipped_back", shipped, ("api_key", None, STOREFRONT), payload=payload)
         received = shipped + rng.uniform(1, 4) * DAY
         if received > now:
             return
-        clerk = self._user(self.agent)
-        self._move(S.RECEIVED, received, clerk)
-        due = self.world.calendar.add(
-            received, timedelta(days=self.world.rules.refund_working_days)
-        )
+        clerk = self.user(self.agent)
+        self.move(S.RECEIVED, received, clerk)
+        due = self.world.calendar.add(received, timedelta(days=rules.refund_working_days))
         self.row.update(received_at=received, refund_due_at=due, return_due_at=None)
         inspected = received + (1 + 29 * rng.random() ** 2) * HOUR
         if rng.random() < LATE_REFUND_SHARE:
@@ -523,67 +417,59 @@ class _Return:
             # The refund deadline passed while the goods sat received: breached, once.
             self.row["refund_breached_at"] = at = due + rng.uniform(1, 59) * SECOND
             then = S.INSPECTED if at >= inspected else S.RECEIVED
-            self._event("refund_overdue", at, self._system("refund deadline"), old=then, new=then)
+            self.event("refund_overdue", at, actor({}, None, "refund deadline"), old=then, new=then)
         if inspected > now:
             return
         notes = rng.choice(INSPECTION_NOTES) if passed else FAILED_INSPECTION
-        self._move(S.INSPECTED, inspected, clerk, notes)
+        self.move(S.INSPECTED, inspected, clerk, notes)
         self.row.update(inspected_at=inspected, inspection_passed=passed, inspection_notes=notes)
         if not passed:
-            self._move(S.REJECTED, inspected, clerk, notes)
-            self.row.update(
-                decided_by=self.agent,
-                decided_at=inspected,
-                decision_reason=notes,
-                refund_due_at=None,
-            )
-            return
-        if final > now:
-            return
-        if self.type == T.EXCHANGE:
-            self._move(S.EXCHANGED, final, clerk)
+            self.move(S.REJECTED, inspected, clerk, notes)
+            self._decided(self.agent, inspected, notes, refund_due_at=None)
+        elif final <= now and self.type == T.EXCHANGE:
+            self.move(S.EXCHANGED, final, clerk)
             self.row["refund_due_at"] = None
-        else:
+        elif final <= now:
             self._refund(final, clerk)
 
-    def _refund(self, at: datetime, actor: tuple) -> None:
+    def _refund(self, at: datetime, by: tuple) -> None:
         """``_refund`` and the payout: reserved on the order, paid once by the gateway."""
-        rng, batch = self.rng, self.batch
+        rng, batch, amount = self.rng, self.batch, self.amount
         position = len(batch.refunds)
         settled = at + rng.uniform(2, 40) * SECOND
         paid = settled <= self.world.now
         reference = f"SIM{rng.getrandbits(64):016X}"
+        currency = self.ticket["order__currency"]
         batch.refunds.append(
             {
-                "request": self.position,
-                "order": self.order_id,
-                "amount": self.amount,
-                "currency": self.currency,
+                **self.key,
+                "order": self.ticket["order_id"],
+                "amount": amount,
+                "currency": currency,
                 "status": RefundStatus.SUCCEEDED if paid else RefundStatus.PENDING,
                 "provider_reference": reference if paid else "",
                 "attempts": 1 if paid else 0,
-                "created_by": actor[1],
+                "created_by": by[1],
                 "created_at": at,
                 "settled_at": settled if paid else None,
             }
         )
-        event = self._move(S.REFUNDED, at, actor, amount=str(self.amount))
+        event = self.move(S.REFUNDED, at, by, payload={"amount": str(amount)})
         batch.refund_payloads.append((event["payload"], position))
         self.row["refund_due_at"] = None
-        if not paid:
-            return
-        payload = {"amount": str(self.amount), "repeated": False}
-        self._event("refund_paid", settled, self._system("payouts"), payload=payload)
-        batch.refund_payloads.append((payload, position))
-        batch.payouts.append(
-            {
-                "idempotency_key": position,
-                "reference": reference,
-                "amount": self.amount,
-                "currency": self.currency,
-                "created_at": settled,
-            }
-        )
+        if paid:
+            payload = {"amount": str(amount), "repeated": False}
+            self.event("refund_paid", settled, actor({}, None, "payouts"), payload=payload)
+            batch.refund_payloads.append((payload, position))
+            batch.payouts.append(
+                {
+                    "idempotency_key": position,
+                    "reference": reference,
+                    "amount": amount,
+                    "currency": currency,
+                    "created_at": settled,
+                }
+            )
 
 
 def _orders_sync(order_ids: set[int]) -> None:
