@@ -323,7 +323,6 @@ PROCESSING_SHARE = 0.6  # of paid orders: marked processing before they ship
 LATE_SHIPPING_SHARE = 0.03  # of paid orders: shipped after the promised hours
 FAILED_FIRST_PAYMENT_SHARE = 0.02  # of paid orders
 FAILED_PAYMENT_UNPAID_SHARE = 0.1  # of never-paid orders
-DELAYED_ON_THE_WAY_SHARE = 0.03  # of delivered parcels
 # The first orders are placed so that each is in a different status, so even a tiny demo
 # shows every one.
 SHOWCASE_STATUSES = tuple(OrderStatus)
@@ -334,6 +333,8 @@ IN_TRANSIT_PROBLEMS = (
     (ShipmentStatus.LOST, 0.01, ("快件在运输途中丢失，已登记理赔",)),
     (ShipmentStatus.RETURNED_TO_SENDER, 0.01, ("收件地址不详且无法联系收件人，快件退回",)),
 )
+# Delivered parcels that were delayed on the way.
+DELAYED_ON_THE_WAY = ((ShipmentStatus.DELAYED, 0.03, DELAY_REASONS),)
 
 
 def seed(ctx: SeedContext) -> dict[str, int]:
@@ -547,19 +548,20 @@ def _money(value: Decimal) -> Decimal:
     return value.quantize(CENT)
 
 
+# A carrier's tracking numbers: a prefix, perhaps one of some characters, then random digits.
+TRACKING_NUMBERS = {
+    "顺丰速运": ("SF", "", 13),
+    "中通快递": ("7", "358", 10),
+    "圆通速递": ("YT", "", 13),
+    "韵达快递": ("4", "36", 11),
+    "京东物流": ("JDX", "", 12),
+}
+
+
 def tracking_number(rng: random.Random, carrier: str) -> str:
-    digits = rng.randrange
-    if carrier == "顺丰速运":
-        return f"SF{digits(10**13):013d}"
-    if carrier == "中通快递":
-        return f"7{rng.choice('358')}{digits(10**10):010d}"
-    if carrier == "圆通速递":
-        return f"YT{digits(10**13):013d}"
-    if carrier == "韵达快递":
-        return f"4{rng.choice('36')}{digits(10**11):011d}"
-    if carrier == "京东物流":
-        return f"JDX{digits(10**12):012d}"
-    return f"11{digits(10**11):011d}"
+    prefix, pick, digits = TRACKING_NUMBERS.get(carrier, ("11", "", 11))
+    prefix += rng.choice(pick) if pick else ""
+    return f"{prefix}{rng.randrange(10**digits):0{digits}d}"
 
 
 def _transaction_id(rng: random.Random, method: str, at: datetime) -> str:
@@ -690,25 +692,27 @@ class _OrderBuilder:
         timeline = _Timeline(rng, position, order, batch, self.ship_within)
         timeline.created()
         if failed_payment_after is not None and failed_payment_after <= age:
-            timeline.payment_failed(placed_at + failed_payment_after)
+            timeline.payment(placed_at + failed_payment_after)
         previous = S.PENDING_PAYMENT
         for step in taken:
             at = placed_at + step.after
             if step.status == S.PAID:
-                timeline.paid(previous, at)
+                timeline.payment(at, previous)
             elif step.status == S.SHIPPED:
                 timeline.shipped(previous, at, carrier[0])
             elif step.status == S.DELIVERED:
                 timeline.delivered(previous, at)
             elif step.by_scan:
-                timeline.cancelled_unpaid(previous, at)
+                reason = {"reason": ExceptionType.PAYMENT_TIMEOUT}
+                timeline.transition(previous, S.CANCELLED, at, reason, scan="unpaid timeout")
             else:
                 timeline.transition(previous, step.status, at)
             previous = step.status
         if status in (S.PAID, S.PROCESSING) and self.now - order["paid_at"] > self.ship_within:
             timeline.shipping_overdue()
-        if status == S.SHIPPED:
-            timeline.in_transit(self.now)
+        if status == S.SHIPPED:  # about one logistics update a day so far
+            days = int((self.now - order["shipped_at"]) / DAY)
+            timeline.on_the_way(self.now, min(len(timeline.route), days), IN_TRANSIT_PROBLEMS)
 
     def _age(self, rng: random.Random, steps: list[_Step], goal: str | None) -> timedelta:
         """How long ago the order was placed: any time in HISTORY, or while in ``goal``."""
@@ -810,32 +814,22 @@ class _Timeline:
         self.shipment_position = -1
         self.route: tuple[str, ...] = ()
 
-    # Events
-
     def storefront(self, type: str, at: datetime, payload: dict) -> datetime:
         """Record an event the storefront sent; returns when the platform recorded it."""
         recorded_at = at + timedelta(seconds=self.rng.uniform(0.2, 4))
-        self.batch.events.append(
-            {
-                "order": self.position,
-                "type": type,
-                "at": at,
-                "recorded_at": recorded_at,
-                "actor_kind": ActorKind.API_KEY,
-                "actor_label": STOREFRONT,
-                "payload": payload,
-            }
-        )
+        self.system(type, at, payload, STOREFRONT, recorded_at, ActorKind.API_KEY)
         return recorded_at
 
-    def system(self, type: str, at: datetime, payload: dict, label: str = "system") -> None:
+    def system(
+        self, type, at, payload, label="system", recorded_at=None, kind=ActorKind.SYSTEM
+    ) -> None:
         self.batch.events.append(
             {
                 "order": self.position,
                 "type": type,
                 "at": at,
-                "recorded_at": at,
-                "actor_kind": ActorKind.SYSTEM,
+                "recorded_at": recorded_at or at,
+                "actor_kind": kind,
                 "actor_label": label,
                 "payload": payload,
             }
@@ -846,24 +840,18 @@ class _Timeline:
         self.storefront(OrderEventType.CREATED, self.order["placed_at"], payload)
 
     def transition(
-        self, previous: str, target: str, at: datetime, payload: dict | None = None
+        self, previous: str, target: str, at: datetime, payload: dict | None = None, scan=""
     ) -> None:
-        """The storefront's status event, and the exceptions the new status makes moot."""
+        """The storefront's status event (or the scan's), and the exceptions it makes moot."""
         check_transition(previous, target)
-        column = STATUS_TIMESTAMP.get(target)
-        if column:
+        if column := STATUS_TIMESTAMP.get(target):
             self.order[column] = at
-        recorded_at = self.storefront(
-            OrderEventType(target), at, {**(payload or {}), "from": previous, "to": target}
-        )
-        self._clear_exceptions(target, recorded_at)
-
-    def cancelled_unpaid(self, previous: str, at: datetime) -> None:
-        check_transition(previous, S.CANCELLED)
-        self.order["cancelled_at"] = at
-        payload = {"reason": ExceptionType.PAYMENT_TIMEOUT, "from": previous, "to": S.CANCELLED}
-        self.system(OrderEventType.STATUS_CHANGED, at, payload, label="unpaid timeout")
-        self._clear_exceptions(S.CANCELLED, at)
+        payload = {**(payload or {}), "from": previous, "to": target}
+        if scan:
+            self.system(OrderEventType.STATUS_CHANGED, at, payload, label=scan)
+        at = at if scan else self.storefront(OrderEventType(target), at, payload)
+        for type in STATUS_CLEARS_EXCEPTIONS.get(target, ()):
+            self.resolve_exception(type, at)
 
     # Exceptions
 
@@ -889,48 +877,28 @@ class _Timeline:
             payload = {"exception": type, "outcome": ExceptionOutcome.RESOLVED}
             self.system(OrderEventType.EXCEPTION_RESOLVED, at, payload)
 
-    def _clear_exceptions(self, status: str, at: datetime) -> None:
-        for type in STATUS_CLEARS_EXCEPTIONS.get(status, ()):
-            self.resolve_exception(type, at)
-
     def shipping_overdue(self) -> None:
         """What the shipping-overdue scan raises on its first run after the promise passed."""
         paid_at = self.order["paid_at"]
         at = paid_at + self.ship_within + self.rng.random() * MINUTE
         self.raise_exception(ExceptionType.SHIPPING_OVERDUE, at, {"paid_at": paid_at.isoformat()})
 
-    # Payments
-
-    def _payment(self, at: datetime, method: str, status: str, **fields) -> None:
-        self.batch.payments.append(
-            {
-                "order": self.position,
-                "amount": self.order["total"],
-                "method": method,
-                "status": status,
-                "at": at,
-                **fields,
-            }
-        )
-
-    def payment_failed(self, at: datetime) -> None:
-        method = PAYMENT_METHODS.pick(self.rng)
-        reason = self.rng.choice(PAYMENT_FAILURES)
-        self._payment(at, method, PaymentStatus.FAILED, failure_reason=reason)
-        payload = {"amount": f"{self.order['total']:.2f}", "method": method, "reason": reason}
-        recorded_at = self.storefront(OrderEventType.PAYMENT_FAILED, at, payload)
-        self.raise_exception(ExceptionType.PAYMENT_FAILED, recorded_at, {"reason": reason})
-
-    def paid(self, previous: str, at: datetime) -> None:
-        method = PAYMENT_METHODS.pick(self.rng)
-        transaction_id = _transaction_id(self.rng, method, at)
-        self._payment(at, method, PaymentStatus.SUCCEEDED, transaction_id=transaction_id)
-        self.order["paid_amount"] = self.order["total"]
-        payload = {
-            "amount": f"{self.order['total']:.2f}",
-            "method": method,
-            "transaction_id": transaction_id,
-        }
+    def payment(self, at: datetime, previous: str | None = None) -> None:
+        """A failed payment attempt, or (from ``previous``) the payment that pays the order."""
+        method, total = PAYMENT_METHODS.pick(self.rng), self.order["total"]
+        row = {"order": self.position, "amount": total, "method": method, "at": at}
+        payload = {"amount": f"{total:.2f}", "method": method}
+        if previous is None:
+            payload["reason"] = reason = self.rng.choice(PAYMENT_FAILURES)
+            row.update(status=PaymentStatus.FAILED, failure_reason=reason)
+            self.batch.payments.append(row)
+            recorded_at = self.storefront(OrderEventType.PAYMENT_FAILED, at, payload)
+            self.raise_exception(ExceptionType.PAYMENT_FAILED, recorded_at, {"reason": reason})
+            return
+        payload["transaction_id"] = transaction = _transaction_id(self.rng, method, at)
+        row.update(status=PaymentStatus.SUCCEEDED, transaction_id=transaction)
+        self.batch.payments.append(row)
+        self.order["paid_amount"] = total
         self.transition(previous, S.PAID, at, payload)
 
     # Shipping
@@ -985,35 +953,24 @@ class _Timeline:
             self.resolve_exception(ExceptionType.LOGISTICS_DELAYED, recorded_at)
             self.resolve_exception(ExceptionType.ADDRESS_PROBLEM, recorded_at)
 
-    def delivered(self, previous: str, at: datetime) -> None:
+    def on_the_way(self, until: datetime, updates: int, problems: tuple) -> None:
+        """``updates`` logistics updates spread from shipping to ``until``, then perhaps one of
+        ``problems`` ((status, share, descriptions), one roll for all)."""
         shipped_at = self.shipment["shipped_at"]
-        journey = at - shipped_at
-        updates = self.rng.randint(1, len(self.route))
+        journey = until - shipped_at
         for i in range(updates):
             moment = shipped_at + journey * (i + 1) / (updates + 1)
             self.logistics_update(ShipmentStatus.IN_TRANSIT, self.route[i], moment)
-        if self.rng.random() < DELAYED_ON_THE_WAY_SHARE:
-            moment = shipped_at + journey * (updates + 0.5) / (updates + 1)
-            reason = self.rng.choice(DELAY_REASONS)
-            self.logistics_update(ShipmentStatus.DELAYED, reason, moment)
-        self.shipment["status"] = ShipmentStatus.DELIVERED
-        self.shipment["delivered_at"] = at
-        self.shipment["last_update_at"] = at
-        self._shipment_event(ShipmentStatus.DELIVERED, self.rng.choice(DELIVERY_NOTES), at)
-        self.transition(previous, S.DELIVERED, at)
-
-    def in_transit(self, now: datetime) -> None:
-        """Logistics updates up to now for a parcel still on its way, about one a day."""
-        shipped_at = self.shipment["shipped_at"]
-        elapsed = now - shipped_at
-        updates = min(len(self.route), int(elapsed / DAY))
-        for i in range(updates):
-            moment = shipped_at + elapsed * (i + 1) / (updates + 1)
-            self.logistics_update(ShipmentStatus.IN_TRANSIT, self.route[i], moment)
         roll = self.rng.random()
-        for status, share, descriptions in IN_TRANSIT_PROBLEMS:
+        for status, share, descriptions in problems:
             if roll < share:
-                moment = shipped_at + elapsed * (updates + 0.5) / (updates + 1)
+                moment = shipped_at + journey * (updates + 0.5) / (updates + 1)
                 self.logistics_update(status, self.rng.choice(descriptions), moment)
                 return
             roll -= share
+
+    def delivered(self, previous: str, at: datetime) -> None:
+        self.on_the_way(at, self.rng.randint(1, len(self.route)), DELAYED_ON_THE_WAY)
+        self.shipment.update(status=ShipmentStatus.DELIVERED, delivered_at=at, last_update_at=at)
+        self._shipment_event(ShipmentStatus.DELIVERED, self.rng.choice(DELIVERY_NOTES), at)
+        self.transition(previous, S.DELIVERED, at)
