@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
-from csplatform.api.errors import ConflictError, DomainError, InvalidInput
+from csplatform.errors import ConflictError, DomainError, InvalidInput
 from orders.locks import customer_lock
 from orders.models import Customer, Order
 from tickets.choices import TicketKind, TicketStatus

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from csplatform.actors import Actor
-from csplatform.api.errors import ConflictError
+from csplatform.errors import ConflictError
 
 from .choices import ComplaintStatus
 from .models import ComplaintEvent

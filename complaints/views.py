@@ -18,8 +18,9 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from csplatform.actors import Actor
-from csplatform.api.errors import DomainError
-from csplatform.desk import FormInvalid, desk_user, form_data
+from csplatform.api.errors import error_status
+from csplatform.desk import FormInvalid, desk_user, form_data, htmx_status
+from csplatform.errors import DomainError
 from csplatform.roles import ADMIN, SUPERVISOR, role_of
 from tickets.access import tickets_visible_to
 
@@ -175,7 +176,7 @@ def complaint_action(request, number: str, action: str):
     try:
         notice = handler(request, found, Actor.for_user(user))
     except DomainError as exc:
-        error, status = str(exc.detail), 422 if exc.status_code == 400 else exc.status_code
+        error, status = str(exc.detail), htmx_status(error_status(exc))
     except FormInvalid as exc:
         error, status = exc.message, 422
     return _panel(request, found.ticket, error=error, notice=notice, status=status)

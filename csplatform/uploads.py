@@ -27,7 +27,7 @@ from django.utils.translation import ngettext
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import DataAndFiles, MultiPartParser
 
-from csplatform.api.errors import InvalidInput
+from csplatform.errors import InvalidInput
 
 # The sniffed type and the extension files of that type are stored and offered with.
 ALLOWED_CONTENT_TYPES = {

@@ -5,7 +5,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from csplatform.api.errors import DomainError
+from csplatform.errors import DomainError
 
 from . import services
 from .choices import WebhookEventType

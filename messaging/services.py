@@ -9,8 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from csplatform.api.errors import ConflictError, InvalidInput
 from csplatform.enqueue import task_named
+from csplatform.errors import ConflictError, InvalidInput
 from csplatform.models import Storefront
 
 from .choices import DeliveryStatus, WebhookEventType

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
-from csplatform.api.errors import ConflictError, DomainError, InvalidInput
+from csplatform.errors import ConflictError, InvalidInput
 from csplatform.models import Storefront
 
 from .choices import (
@@ -56,11 +56,8 @@ PAID_STATUSES = {
 }
 
 
-class AmountsDoNotAddUp(DomainError):
-    """Raised with the field at fault; the API maps it to 400."""
-
-    status_code = 400
-    code = "invalid"
+class AmountsDoNotAddUp(InvalidInput):
+    """Raised with the field at fault."""
 
 
 @dataclass(frozen=True)

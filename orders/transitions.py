@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db import transaction
 
 from csplatform.actors import Actor
-from csplatform.api.errors import ConflictError
+from csplatform.errors import ConflictError
 
 from .choices import OrderEventType, OrderStatus
 from .models import OrderEvent

@@ -18,7 +18,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
-from csplatform.api.errors import ConflictError, InvalidInput
 from csplatform.enqueue import enqueue_or_run_on_commit
 from csplatform.erasure import (
     PersonalData,
@@ -27,6 +26,7 @@ from csplatform.erasure import (
     customer_copies_erase,
     customer_rows_erase,
 )
+from csplatform.errors import ConflictError, InvalidInput
 from csplatform.privacy import mask_address
 from orders.locks import customer_lock, customer_orders_lock
 from orders.models import Customer, Order

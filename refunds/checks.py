@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from csplatform.api.errors import InvalidInput
+from csplatform.errors import InvalidInput
 from orders.models import Order, OrderLine
 
 from . import rules as return_rules

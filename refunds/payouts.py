@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
-from csplatform.api.errors import ConflictError
+from csplatform.errors import ConflictError
 from csplatform.locks import retry_on_deadlock
 from orders.locks import order_lock
 from orders.services import order_refund_release

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, Sum
 
-from csplatform.api.errors import DomainError
+from csplatform.errors import DomainError
 from orders.choices import OrderStatus
 
 from .choices import (

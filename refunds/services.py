@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
-from csplatform.api.errors import ConflictError, DomainError, InvalidInput
 from csplatform.enqueue import enqueue_on_commit
+from csplatform.errors import ConflictError, InvalidInput, NotPermitted
 from csplatform.locks import retry_on_deadlock
 from csplatform.roles import ADMIN, SUPERVISOR, role_of
 from csplatform.uploads import MAX_PER_RETURN_REQUEST, uploads_check
@@ -44,10 +44,9 @@ if TYPE_CHECKING:
     from tickets.models import Ticket
 
 
-class NeedsSupervisor(DomainError):
-    """403: the amount is above the limit an agent may approve or refund on their own."""
+class NeedsSupervisor(NotPermitted):
+    """The amount is above the limit an agent may approve or refund on their own."""
 
-    status_code = 403
     code = "needs_supervisor"
 
 

@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
-from csplatform.api.errors import DomainError
 from csplatform.enqueue import task_named
+from csplatform.errors import DomainError
 from orders.locks import order_lock
 from orders.models import Order
 from tickets.services import ticket_overdue_escalate

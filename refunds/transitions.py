@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from csplatform.actors import Actor
-from csplatform.api.errors import ConflictError
 from csplatform.enqueue import enqueue_or_run_on_commit
+from csplatform.errors import ConflictError
 
 from .choices import ReturnStatus
 from .models import ReturnEvent

@@ -18,8 +18,9 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from csplatform.actors import Actor
-from csplatform.api.errors import DomainError
+from csplatform.api.errors import error_status
 from csplatform.desk import FormInvalid, desk_user, form_data, form_error, htmx_status
+from csplatform.errors import DomainError
 from csplatform.roles import ADMIN, SUPERVISOR, role_of
 from csplatform.uploads import upload_response
 from tickets.access import tickets_visible_to
@@ -62,7 +63,7 @@ def _act(request, public_id: str, action, *, approval: bool = False) -> object:
     try:
         notice = action(found, user) or ""
     except NeedsSupervisor as exc:
-        status = exc.status_code
+        status = error_status(exc)
         if approval and exc.code == "needs_supervisor":
             notice = _(
                 "Sent to the supervisor approval queue: %(detail)s A supervisor decides it there."
@@ -70,7 +71,7 @@ def _act(request, public_id: str, action, *, approval: bool = False) -> object:
         else:
             error = str(exc.detail)
     except DomainError as exc:
-        error, status = str(exc.detail), htmx_status(exc.status_code)
+        error, status = str(exc.detail), htmx_status(error_status(exc))
     except FormInvalid as exc:
         error, status = exc.message, 422
     return _panel(request, found.ticket, error=error, notice=notice, status=status)
@@ -217,7 +218,7 @@ def return_start(request, number: str):
             ticket=ticket,
         )
     except DomainError as exc:
-        return _panel(request, ticket, error=str(exc.detail), status=htmx_status(exc.status_code))
+        return _panel(request, ticket, error=str(exc.detail), status=htmx_status(error_status(exc)))
     return _panel(request, ticket, notice=_("The return is started."))
 
 

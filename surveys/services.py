@@ -20,8 +20,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
-from csplatform.api.errors import ConflictError, DomainError, Gone, InvalidInput
 from csplatform.enqueue import enqueue_on_commit
+from csplatform.errors import ConflictError, DomainError, Gone, InvalidInput
 from csplatform.locks import retry_on_deadlock
 from orders.choices import OrderStatus
 from orders.models import Customer, Order

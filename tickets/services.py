@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
-from csplatform.api.errors import ConflictError, DomainError, InvalidInput
+from csplatform.errors import ConflictError, DomainError, InvalidInput, NotPermitted
 from csplatform.locks import retry_on_deadlock
 from csplatform.uploads import MAX_PER_MESSAGE, CheckedUpload, uploads_check
 from orders.locks import order_exception_lock
@@ -52,9 +52,8 @@ else:
     User = get_user_model()
 
 
-class NotAllowed(DomainError):
-    status_code = 403
-    code = "permission_denied"
+class NotAllowed(NotPermitted):
+    """The desk user may not act on this ticket this way (their role or their teams)."""
 
 
 def _attachments_add(message: Message, checked: list[CheckedUpload]) -> list[Attachment]:

@@ -21,8 +21,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
-from csplatform.api.errors import DomainError
+from csplatform.api.errors import error_status
 from csplatform.desk import desk_user, htmx_status
+from csplatform.errors import DomainError
 from csplatform.uploads import ACCEPT_ATTRIBUTE, MAX_PER_MESSAGE, upload_response
 from orders.choices import Channel, ExceptionOutcome
 from orders.models import OrderException
@@ -314,7 +315,7 @@ def ticket_reply(request, number: str):
             )
         except DomainError as exc:
             # htmx swaps 403/409/422 answers (base.html): a refused file (400) shows as 422.
-            error, status = error_message(exc), 422 if exc.status_code == 400 else exc.status_code
+            error, status = error_message(exc), htmx_status(error_status(exc))
     else:
         error, status = _form_error(form), 422
     # On a refusal the draft stays in the box; after a reply the box is empty again.
@@ -369,7 +370,7 @@ def ticket_fields_update(request, number: str):
                 tags=data.get("tags"),
             )
         except DomainError as exc:
-            error, status = error_message(exc), exc.status_code
+            error, status = error_message(exc), error_status(exc)
     else:
         error, status = _form_error(form), 422
     return _after_change(
@@ -401,7 +402,7 @@ def ticket_assign(request, number: str):
                 raise DomainError(_("No active user with this username."), code="invalid")
         services.ticket_update(ticket=ticket, by_user=user, assignee=assignee)
     except DomainError as exc:
-        error, status = error_message(exc), exc.status_code
+        error, status = error_message(exc), error_status(exc)
     return _after_change(
         request,
         user,
@@ -422,7 +423,7 @@ def ticket_accept(request, number: str):
     try:
         services.ticket_accept(ticket=ticket, user=user)
     except DomainError as exc:
-        error, status = error_message(exc), exc.status_code
+        error, status = error_message(exc), error_status(exc)
     return _after_change(
         request,
         user,
@@ -457,7 +458,7 @@ def ticket_exception_resolve(request, number: str, exception_id: int):
                 note=form.cleaned_data["note"],
             )
         except DomainError as exc:
-            error, status = error_message(exc), htmx_status(exc.status_code)
+            error, status = error_message(exc), htmx_status(error_status(exc))
     else:
         # 422, not 400: htmx shows 403/409/422 answers only (base.html).
         error, status = _form_error(form), 422

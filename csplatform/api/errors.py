@@ -10,43 +10,25 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from csplatform.errors import ConflictError, DomainError, Gone, InvalidInput, NotPermitted
 
-class DomainError(Exception):
-    """A request the current state or the business rules refuse."""
-
-    status_code: int = status.HTTP_422_UNPROCESSABLE_ENTITY
-    code = "rule_violated"
-
-    def __init__(self, detail: str, *, code: str | None = None, **extra: Any):
-        super().__init__(detail)
-        self.detail = detail
-        if code:
-            self.code = code
-        self.extra = extra
-
-    def as_body(self) -> dict[str, Any]:
-        return {"code": self.code, "detail": self.detail, **self.extra}
+# The status of each kind of refusal; a refusal takes that of its nearest kind.
+STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    InvalidInput: status.HTTP_400_BAD_REQUEST,
+    NotPermitted: status.HTTP_403_FORBIDDEN,
+    ConflictError: status.HTTP_409_CONFLICT,
+    Gone: status.HTTP_410_GONE,
+    DomainError: status.HTTP_422_UNPROCESSABLE_ENTITY,
+}
 
 
-class InvalidInput(DomainError):
-    """Input the rules of a write refuse field by field (400), like a serializer would."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    code = "invalid"
+def error_status(error: DomainError) -> int:
+    """The HTTP status a refusal is answered with (the desk pages answer with it too)."""
+    return next(STATUS_BY_ERROR[kind] for kind in type(error).__mro__ if kind in STATUS_BY_ERROR)
 
 
-class ConflictError(DomainError):
-    """The request conflicts with the object's current state (409)."""
-
-    status_code = status.HTTP_409_CONFLICT
-    code = "conflict"
-
-
-class Gone(DomainError):
-    """The object existed but is no longer available, e.g. an expired survey link (410)."""
-
-    status_code = status.HTTP_410_GONE
-    code = "expired"
+def error_body(error: DomainError) -> dict[str, Any]:
+    return {"code": error.code, "detail": error.detail, **error.extra}
 
 
 def _flatten(detail: object) -> dict[Any, Any] | list[Any] | str:
@@ -59,7 +41,7 @@ def _flatten(detail: object) -> dict[Any, Any] | list[Any] | str:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
-        return Response(exc.as_body(), status=exc.status_code)
+        return Response(error_body(exc), status=error_status(exc))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

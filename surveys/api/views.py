@@ -10,9 +10,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from csplatform.api.errors import InvalidInput
 from csplatform.api.permissions import IsStorefront, request_storefront
 from csplatform.api.schema import ERROR_RESPONSES, ErrorSerializer
+from csplatform.errors import InvalidInput
 from surveys.choices import InvitationStatus, SurveyLanguage
 from surveys.models import SurveySettings
 from surveys.selectors import invitation_by_token, invitation_for_subject

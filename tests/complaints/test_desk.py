@@ -292,7 +292,7 @@ def test_a_complaint_raised_on_a_closed_ticket_gets_its_own_ticket_linked_to_it(
 
 
 def test_a_ticket_carries_one_complaint_and_another_customers_ticket_none(desk):
-    from csplatform.api.errors import ConflictError, InvalidInput
+    from csplatform.errors import ConflictError, InvalidInput
 
     ticket = inquiry_ticket(desk)
     args = {"category": "logistics", "channel": "chat", "description": "慢", "now": T0}

@@ -9,7 +9,7 @@ import pytest
 
 from complaints import escalation, services
 from complaints.models import ComplaintEvent
-from csplatform.api.errors import ConflictError, InvalidInput
+from csplatform.errors import ConflictError, InvalidInput
 from tests.complaints.helpers import STOREFRONT, at, file_complaint, refresh
 from tickets.models import Notification, SlaClock
 from tickets.services import ticket_reply

@@ -13,7 +13,8 @@ from complaints.choices import ComplaintStatus
 from complaints.models import ComplaintEvent, SeverityRules
 from complaints.signals import complaint_closed
 from complaints.transitions import ALLOWED_TRANSITIONS, ComplaintTransitionNotAllowed
-from csplatform.api.errors import ConflictError, DomainError, InvalidInput
+from csplatform.api.errors import error_status
+from csplatform.errors import ConflictError, DomainError, InvalidInput
 from refunds.models import ReturnRequest
 from tests.complaints.helpers import (
     DAY,
@@ -53,7 +54,7 @@ def test_every_move_outside_the_table_is_refused(current, target):
 
     with pytest.raises(ComplaintTransitionNotAllowed) as refused:
         check_transition(current, target)
-    assert refused.value.status_code == 409
+    assert error_status(refused.value) == 409
     assert refused.value.extra["allowed"] == sorted(
         ALLOWED_TRANSITIONS[current], key=S.values.index
     )

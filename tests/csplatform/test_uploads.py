@@ -14,7 +14,8 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from csplatform.api.errors import InvalidInput
+from csplatform.api.errors import error_body, error_status
+from csplatform.errors import InvalidInput
 from csplatform.uploads import (
     MAX_PER_MESSAGE,
     MAX_PER_RETURN_REQUEST,
@@ -91,7 +92,7 @@ def test_anything_else_is_refused_whatever_its_name_or_declared_type(name, conte
     refused = refusal([upload_file(name, content, declared)], max_count=5)
 
     assert refused.code == "attachment_type"
-    assert refused.status_code == 400
+    assert error_status(refused) == 400
     assert isinstance(refused, InvalidInput)
     assert "PDF" in refused.detail
     assert refused.extra["errors"] == {"attachments": [refused.detail]}
@@ -100,7 +101,7 @@ def test_anything_else_is_refused_whatever_its_name_or_declared_type(name, conte
 def test_a_refusal_never_echoes_the_file_or_its_name():
     refused = refusal([upload_file("张伟-13812345678.png", HTML_BYTES)], max_count=5)
 
-    body = str(refused.as_body())
+    body = str(error_body(refused))
     assert "script" not in body
     assert "13812345678" not in body
     assert "File 1" in refused.detail

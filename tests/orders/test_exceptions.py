@@ -13,7 +13,8 @@ import time_machine
 from django.db import transaction
 
 from csplatform.actors import Actor
-from csplatform.api.errors import InvalidInput
+from csplatform.api.errors import error_body, error_status
+from csplatform.errors import InvalidInput
 from orders.choices import ExceptionOutcome, ExceptionType
 from orders.models import OrderEvent, OrderException, OrderSettings
 from orders.services import (
@@ -651,9 +652,9 @@ def test_an_exception_already_resolved_by_an_agent_is_refused_with_409_and_kept_
             exception=exception, user=agent_user(), outcome="refunded", now=T0 + timedelta(1)
         )
 
-    assert refused.value.status_code == 409
-    assert refused.value.as_body()["code"] == "exception_already_resolved"
-    assert refused.value.as_body()["outcome"] == "reshipped"
+    assert error_status(refused.value) == 409
+    assert error_body(refused.value)["code"] == "exception_already_resolved"
+    assert error_body(refused.value)["outcome"] == "reshipped"
     assert order_state(exception.order) == before
 
 
@@ -688,8 +689,8 @@ def test_an_unknown_outcome_or_an_overlong_note_is_invalid_input_and_writes_noth
     with pytest.raises(InvalidInput) as refused:
         order_exception_resolve_by_agent(exception=exception, user=agent_user(), now=T0, **fields)
 
-    assert refused.value.status_code == 400
-    assert list(refused.value.as_body()["errors"]) == [field]
+    assert error_status(refused.value) == 400
+    assert list(error_body(refused.value)["errors"]) == [field]
     assert order_state(exception.order) == before
 
 

@@ -17,6 +17,7 @@ import time_machine
 from django.db import transaction
 
 from csplatform.actors import Actor
+from csplatform.api.errors import error_body, error_status
 from orders.choices import OrderStatus
 from orders.models import Order, OrderEvent
 from orders.transitions import (
@@ -87,8 +88,8 @@ def test_check_transition_allows_exactly_the_table(current, target):
     with pytest.raises(OrderTransitionNotAllowed) as refused:
         check_transition(current, target)
     error = refused.value
-    assert error.status_code == 409
-    assert error.as_body() == {
+    assert error_status(error) == 409
+    assert error_body(error) == {
         "code": "invalid_transition",
         "detail": error.detail,
         "current_status": current,

@@ -95,7 +95,7 @@ def test_cancelling_an_unpaid_order_resolves_its_payment_failure():
 
 
 def test_a_payment_failure_on_a_paid_order_is_refused_as_a_state_conflict():
-    from csplatform.api.errors import ConflictError
+    from csplatform.errors import ConflictError
 
     order, _ = put(status=OrderStatus.PAID)
     with pytest.raises(ConflictError) as refused:

@@ -12,7 +12,8 @@ from datetime import timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from csplatform.api.errors import ConflictError, InvalidInput
+from csplatform.api.errors import error_status
+from csplatform.errors import ConflictError, InvalidInput
 from refunds.choices import ReturnStatus
 from refunds.models import ReturnEvent, ReturnEvidence
 from refunds.rules import ReturnRefused
@@ -129,7 +130,7 @@ def test_a_final_request_takes_no_evidence():
         return_evidence_add(request=request, files=[upload_file()], actor=STOREFRONT, now=NOW)
 
     assert caught.value.code == "evidence_closed"
-    assert caught.value.status_code == 409
+    assert error_status(caught.value) == 409
 
 
 def test_a_rejected_request_takes_evidence_for_an_appeal_within_the_window_then_is_appealed():
@@ -167,7 +168,7 @@ def test_after_the_appeal_window_a_rejected_request_takes_no_evidence():
         )
 
     assert caught.value.code == "appeal_window_closed"
-    assert caught.value.status_code == 422
+    assert error_status(caught.value) == 422
 
 
 # --- The API ----------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from csplatform.api.errors import DomainError
+from csplatform.errors import DomainError
 from orders.models import Order, OrderLine
 from refunds import payouts, services
 from refunds.choices import RefundStatus, ReturnReason, ReturnStatus, ReturnType

@@ -9,7 +9,7 @@ import pytest
 from django.db import transaction
 from django.test import override_settings
 
-from csplatform.api.errors import ConflictError
+from csplatform.errors import ConflictError
 from refunds import payouts as refund_payouts
 from refunds import services
 from refunds.choices import RefundStatus, ReturnStatus

@@ -5,7 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from csplatform.api.errors import InvalidInput
+from csplatform.api.errors import error_body, error_status
+from csplatform.errors import InvalidInput
 from orders.choices import OrderStatus
 from orders.models import OrderLine
 from refunds.choices import ReturnStatus
@@ -34,7 +35,7 @@ WINDOW_END = datetime(2026, 3, 10, 0, 0, tzinfo=SHANGHAI)
 def refused(code: str, **kwargs) -> ReturnRefused:
     with pytest.raises(ReturnRefused) as caught:
         file_request(**kwargs)
-    assert caught.value.code == code, caught.value.as_body()
+    assert caught.value.code == code, error_body(caught.value)
     return caught.value
 
 
@@ -58,7 +59,7 @@ def test_a_no_reason_return_is_accepted_at_the_last_second_of_the_window():
 def test_a_no_reason_return_is_refused_from_midnight_after_the_window_naming_the_rule():
     order = delivered_order()
     error = refused("outside_return_window", order=order, now=WINDOW_END)
-    assert error.status_code == 422
+    assert error_status(error) == 422
     assert error.extra["window_ended_at"] == WINDOW_END.isoformat()
     assert error.extra["sku"] == "TS-1"
 

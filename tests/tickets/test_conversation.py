@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from csplatform.actors import Actor
-from csplatform.api.errors import ConflictError, DomainError
+from csplatform.errors import ConflictError, DomainError
 from tests.factories import (
     CustomerFactory,
     MessageFactory,

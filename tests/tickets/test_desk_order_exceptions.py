@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone, translation
 
+from csplatform.api.errors import error_status
 from orders.models import OrderEvent, OrderException
 from orders.services import order_exception_resolve_by_agent
 from tests.factories import (
@@ -323,7 +324,7 @@ def test_the_service_refuses_an_agent_outside_the_tickets_team(ticket, exception
             ticket=ticket, exception=exception, by_user=outsider, outcome="resolved", now=T0
         )
 
-    assert refused.value.status_code == 403
+    assert error_status(refused.value) == 403
     assert OrderException.objects.get(pk=exception.pk).is_open
 
 

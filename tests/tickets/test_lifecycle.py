@@ -14,7 +14,8 @@ import time_machine
 from django.db import transaction
 
 from csplatform.actors import Actor
-from csplatform.api.errors import ConflictError
+from csplatform.api.errors import error_body, error_status
+from csplatform.errors import ConflictError
 from tests.factories import (
     OrderFactory,
     TeamFactory,
@@ -80,8 +81,8 @@ def test_check_transition_allows_exactly_the_table(current, target):
     with pytest.raises(TicketTransitionNotAllowed) as refused:
         check_transition(current, target)
     error = refused.value
-    assert error.status_code == 409
-    assert error.as_body() == {
+    assert error_status(error) == 409
+    assert error_body(error) == {
         "code": "invalid_transition",
         "detail": error.detail,
         "current_status": current,
@@ -140,7 +141,7 @@ def test_ticket_update_follows_the_table_and_writes_nothing_when_it_refuses(curr
             # Nothing about a closed ticket changes, not even to "closed".
             with pytest.raises(ConflictError) as refused:
                 ticket_update(ticket=ticket, by_user=agent, status=target, now=NOW)
-            assert refused.value.status_code == 409
+            assert error_status(refused.value) == 409
             assert ticket_state(ticket) == before
         else:
             # Asking for the status a ticket already has is not a transition.
@@ -152,7 +153,7 @@ def test_ticket_update_follows_the_table_and_writes_nothing_when_it_refuses(curr
     if not is_allowed(current, target):
         with pytest.raises(TicketTransitionNotAllowed) as refused:
             ticket_update(ticket=ticket, by_user=agent, status=target, now=NOW)
-        assert refused.value.as_body()["allowed"] == sorted(ALLOWED[current])
+        assert error_body(refused.value)["allowed"] == sorted(ALLOWED[current])
         assert ticket_state(ticket) == before
         return
 

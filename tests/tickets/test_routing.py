@@ -10,7 +10,7 @@ import pytest
 import time_machine
 
 from csplatform.actors import Actor
-from csplatform.api.errors import DomainError
+from csplatform.errors import DomainError
 from orders.models import OrderException
 from orders.services import order_exception_raise
 from tests.concurrency import run_at_once

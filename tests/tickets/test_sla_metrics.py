@@ -8,7 +8,7 @@ import pytest
 
 from complaints import services as complaints
 from csplatform.actors import Actor
-from csplatform.api.errors import ConflictError, InvalidInput
+from csplatform.errors import ConflictError, InvalidInput
 from refunds.services import return_request_approve, return_request_reject
 from tests.complaints.helpers import Desk, file_complaint, walk_to
 from tests.factories import CustomerFactory, TeamFactory, supervisor_user
