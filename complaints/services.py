@@ -46,7 +46,7 @@ from .events import complaint_event_record
 from .models import Complaint, SeverityRules
 from .refund_remedy import complaint_refund_open
 from .signals import complaint_closed
-from .transitions import check_transition, complaint_apply_transition
+from .transitions import LIFECYCLE, check_transition, complaint_apply_transition
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -56,7 +56,7 @@ S = ComplaintStatus
 
 
 def _lock(complaint: Complaint) -> Complaint:
-    return Complaint.objects.select_for_update().get(pk=complaint.pk)
+    return LIFECYCLE.lock(pk=complaint.pk)
 
 
 def _save(complaint: Complaint, now: datetime) -> None:

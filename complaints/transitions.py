@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from csplatform.actors import Actor
-from csplatform.errors import ConflictError
+from csplatform.lifecycle import Lifecycle, StatusEvents, TransitionNotAllowed
 
 from .choices import ComplaintStatus
-from .models import ComplaintEvent
+from .models import Complaint, ComplaintEvent
 
 S = ComplaintStatus
 
@@ -29,53 +29,31 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-def allowed_next(current: str) -> list[str]:
-    return [s for s in S.values if s in ALLOWED_TRANSITIONS[current]]
+class ComplaintTransitionNotAllowed(TransitionNotAllowed):
+    subject = "A complaint"
 
 
-class ComplaintTransitionNotAllowed(ConflictError):
-    code = "invalid_transition"
-
-    def __init__(self, current: str, target: str):
-        super().__init__(
-            f"A complaint in status '{current}' cannot move to '{target}'.",
-            current_status=current,
-            requested_status=target,
-            allowed=allowed_next(current),
-        )
-
-
-def check_transition(current: str, target: str) -> None:
-    if target not in ALLOWED_TRANSITIONS[current]:
-        raise ComplaintTransitionNotAllowed(current, target)
+# A status move is the complaint event of the field ``status``.
+STATUS_EVENTS = StatusEvents(
+    ComplaintEvent, row="complaint", old="old_value", new="new_value", constant={"field": "status"}
+)
+LIFECYCLE = Lifecycle(
+    model=Complaint,
+    table=ALLOWED_TRANSITIONS,
+    error=ComplaintTransitionNotAllowed,
+    record=STATUS_EVENTS,
+    touched="updated_at",
+)
+allowed_next = LIFECYCLE.allowed_next
+check_transition = LIFECYCLE.check
 
 
 def complaint_apply_transition(
-    *,
-    complaint,
-    target: str,
-    actor: Actor,
-    now: datetime,
-    reason: str = "",
-    event_type: str = "status",
-    payload: dict | None = None,
-):
-    """Move a row-locked complaint to ``target`` and record who, when and why.
+    *, complaint: Complaint, target: str, actor: Actor, now: datetime, **details
+) -> None:
+    """Move a row-locked complaint to ``target`` and record who, when and why: ``reason``,
+    ``event_type`` (a reopen), ``payload`` (the plan proposed).
 
-    The caller saves the complaint (with the other fields it changed) in its transaction.
+    The caller saves the complaint, with the other fields it changed, in its transaction.
     """
-    current = complaint.status
-    check_transition(current, target)
-    complaint.status = target
-    complaint.updated_at = now
-    ComplaintEvent.objects.create(
-        complaint=complaint,
-        type=event_type,
-        field="status",
-        old_value=current,
-        new_value=target,
-        reason=reason[:1000],
-        payload=payload or {},
-        at=now,
-        **actor.event_fields(),
-    )
+    LIFECYCLE.apply(complaint, target, actor=actor, at=now, **details)

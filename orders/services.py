@@ -40,7 +40,7 @@ from .models import (
     ShipmentEvent,
 )
 from .signals import order_exception_raised, order_exception_recorded
-from .transitions import STATUS_TIMESTAMP, check_transition, order_apply_transition
+from .transitions import LIFECYCLE, STATUS_TIMESTAMP, check_transition, order_apply_transition
 
 CENT = Decimal("0.01")
 # The largest amount a money column (12 digits, 2 decimals) holds.
@@ -152,10 +152,10 @@ def customer_and_order_for_request(
 
 def _lock_order(number: str, storefront: Storefront | None = None) -> Order:
     """The order, locked; ``Order.DoesNotExist`` when it is another storefront's."""
-    orders = Order.objects.select_for_update(no_key=True)
+    orders = Order.objects.all()
     if storefront is not None:
         orders = orders.filter(storefront=storefront)
-    return orders.get(number=number)
+    return LIFECYCLE.lock(orders, number=number)
 
 
 @transaction.atomic

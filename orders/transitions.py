@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
-
 from csplatform.actors import Actor
-from csplatform.errors import ConflictError
+from csplatform.lifecycle import Lifecycle, Transition, TransitionNotAllowed
 
 from .choices import OrderEventType, OrderStatus
-from .models import OrderEvent
+from .models import Order, OrderEvent
 from .signals import order_status_changed
 
 S = OrderStatus
@@ -40,66 +38,52 @@ STATUS_TIMESTAMP: dict[str, str] = {
 }
 
 
-class OrderTransitionNotAllowed(ConflictError):
-    code = "invalid_transition"
-
-    def __init__(self, current: str, target: str):
-        allowed = sorted(ALLOWED_TRANSITIONS[current])
-        super().__init__(
-            f"An order in status '{current}' cannot move to '{target}'.",
-            current_status=current,
-            requested_status=target,
-            allowed=allowed,
-        )
+class OrderTransitionNotAllowed(TransitionNotAllowed):
+    subject = "An order"
 
 
-def allowed_next(status: str) -> list[str]:
-    return sorted(ALLOWED_TRANSITIONS[status])
-
-
-def check_transition(current: str, target: str) -> None:
-    if target not in ALLOWED_TRANSITIONS[current]:
-        raise OrderTransitionNotAllowed(current, target)
-
-
-def order_apply_transition(
+def _record(
+    move: Transition,
     *,
-    order,
-    target: str,
-    at: datetime,
-    actor: Actor,
     now: datetime,
     event_type: str = OrderEventType.STATUS_CHANGED,
     payload: dict | None = None,
     fingerprint: str | None = None,
-):
-    """Move a row-locked order to ``target`` and record the change on its timeline.
+) -> OrderEvent:
+    return OrderEvent.objects.create(
+        order=move.row,
+        type=event_type,
+        at=move.at,
+        recorded_at=now,
+        payload={**(payload or {}), "from": move.old, "to": move.new},
+        fingerprint=fingerprint,
+        **move.actor.event_fields(),
+    )
+
+
+LIFECYCLE = Lifecycle(
+    model=Order,
+    table=ALLOWED_TRANSITIONS,
+    error=OrderTransitionNotAllowed,
+    touched="updated_at",
+    timestamps=STATUS_TIMESTAMP,
+    record=_record,
+    announce=order_status_changed,
+)
+allowed_next = LIFECYCLE.allowed_next
+check_transition = LIFECYCLE.check
+
+
+def order_apply_transition(
+    *, order: Order, target: str, at: datetime, actor: Actor, now: datetime, **details
+) -> OrderEvent:
+    """Move a row-locked order to ``target``, save it and record the change on its timeline.
 
     The caller holds the order's row lock (``select_for_update``) inside a transaction. One
     event row is written: of ``event_type`` (the storefront's event when it caused the change),
-    its payload carrying ``from`` and ``to``.
+    its payload (``payload``) carrying ``from`` and ``to``, with the event's ``fingerprint``.
+    Its callers change nothing else along with the status, so the order is saved here.
     """
-    current = order.status
-    check_transition(current, target)
-    order.status = target
-    fields = ["status", "updated_at"]
-    column = STATUS_TIMESTAMP.get(target)
-    if column:
-        setattr(order, column, at)
-        fields.append(column)
-    order.save(update_fields=fields)
-    order_id = order.pk
-    transaction.on_commit(
-        lambda: order_status_changed.send(
-            sender=type(order), order_id=order_id, old_status=current, new_status=target, at=at
-        )
-    )
-    return OrderEvent.objects.create(
-        order=order,
-        type=event_type,
-        at=at,
-        recorded_at=now,
-        payload={**(payload or {}), "from": current, "to": target},
-        fingerprint=fingerprint,
-        **actor.event_fields(),
-    )
+    move = LIFECYCLE.apply(order, target, actor=actor, at=at, now=now, **details)
+    order.save(update_fields=move.changed)
+    return move.event

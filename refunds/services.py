@@ -35,7 +35,7 @@ from .choices import EVIDENCE_OPEN_STATUSES, GOODS_BACK, RefundStatus, ReturnSta
 from .events import return_event_record
 from .models import Refund, RefundRules, ReturnEvidence, ReturnLine, ReturnRequest
 from .rules import CENT
-from .transitions import check_transition, return_apply_transition
+from .transitions import LIFECYCLE, check_transition, return_apply_transition
 from .working_days import refund_working_days_calendar
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def _lock_order(order_id: int) -> Order:
 
 def _lock_request(request: ReturnRequest) -> tuple[Order, ReturnRequest]:
     order = _lock_order(request.order_id)
-    return order, ReturnRequest.objects.select_for_update(no_key=True).get(pk=request.pk)
+    return order, LIFECYCLE.lock(pk=request.pk)
 
 
 # --- Requests ---------------------------------------------------------------------------------

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from csplatform.actors import Actor
-from csplatform.enqueue import enqueue_or_run_on_commit
-from csplatform.errors import ConflictError
+from csplatform.enqueue import enqueue_or_run
+from csplatform.lifecycle import Lifecycle, StatusEvents, Transition, TransitionNotAllowed
 
 from .choices import ReturnStatus
-from .models import ReturnEvent
+from .models import ReturnEvent, ReturnRequest
 
 S = ReturnStatus
 
@@ -30,48 +31,33 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-class ReturnTransitionNotAllowed(ConflictError):
-    code = "invalid_transition"
-
-    def __init__(self, current: str, target: str):
-        super().__init__(
-            f"A return request in status '{current}' cannot move to '{target}'.",
-            current_status=current,
-            requested_status=target,
-            allowed=sorted(ALLOWED_TRANSITIONS[current]),
-        )
+class ReturnTransitionNotAllowed(TransitionNotAllowed):
+    subject = "A return request"
 
 
-def check_transition(current: str, target: str) -> None:
-    if target not in ALLOWED_TRANSITIONS[current]:
-        raise ReturnTransitionNotAllowed(current, target)
+def _ticket_solve(move: Transition) -> list:
+    request = move.row
+    if move.new not in ENDED or not request.ticket_id:
+        return []
+    # Nothing sweeps for it: with no broker, the ticket is solved right after the commit.
+    return [partial(enqueue_or_run, "refunds.tasks.return_ticket_solve_task", request.pk)]
+
+
+LIFECYCLE = Lifecycle(
+    model=ReturnRequest,
+    table=ALLOWED_TRANSITIONS,
+    error=ReturnTransitionNotAllowed,
+    record=StatusEvents(ReturnEvent, row="request", old="old_status", new="new_status"),
+    touched="updated_at",
+    effects=_ticket_solve,
+)
+allowed_next = LIFECYCLE.allowed_next
+check_transition = LIFECYCLE.check
 
 
 def return_apply_transition(
-    *,
-    request,
-    target: str,
-    actor: Actor,
-    now: datetime,
-    reason: str = "",
-    event_type: str = "status",
-    payload: dict | None = None,
-):
-    """Move a row-locked return request to ``target`` and record who, when and why."""
-    current = request.status
-    check_transition(current, target)
-    request.status = target
-    request.updated_at = now
-    ReturnEvent.objects.create(
-        request=request,
-        type=event_type,
-        old_status=current,
-        new_status=target,
-        reason=reason[:500],
-        payload=payload or {},
-        at=now,
-        **actor.event_fields(),
-    )
-    if target in ENDED and request.ticket_id:
-        # Nothing sweeps for it: with no broker, the ticket is solved right after the commit.
-        enqueue_or_run_on_commit("refunds.tasks.return_ticket_solve_task", request.pk)
+    *, request: ReturnRequest, target: str, actor: Actor, now: datetime, **details
+) -> None:
+    """Move a row-locked return request to ``target`` and record who, when and why
+    (``reason``, ``event_type``, ``payload``); the caller saves the request."""
+    LIFECYCLE.apply(request, target, actor=actor, at=now, **details)

@@ -44,7 +44,7 @@ from .models import (
 from .notifications import notify
 from .routing import priority_above, priority_initial, priority_raised_to, routing_rule_for
 from .sla.clocks import MILESTONES, ticket_clocks_cancel, ticket_clocks_sync
-from .transitions import ALLOWED_TRANSITIONS, check_transition, ticket_apply_transition
+from .transitions import ALLOWED_TRANSITIONS, LIFECYCLE, check_transition, ticket_apply_transition
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -272,13 +272,8 @@ def tickets_open_for_unticketed_exceptions(*, now: datetime | None = None, limit
 
 
 def _lock(ticket: Ticket) -> Ticket:
-    # NO KEY: rows inserted under the ticket (messages, events, surveys) need not wait for us.
     # The order comes along for what the change reads of it (the webhook payload), unlocked.
-    return (
-        Ticket.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("order")
-        .get(pk=ticket.pk)
-    )
+    return LIFECYCLE.lock(Ticket.objects.select_related("order"), pk=ticket.pk)
 
 
 @retry_on_deadlock

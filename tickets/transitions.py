@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
-
 from csplatform.actors import Actor
-from csplatform.errors import ConflictError
+from csplatform.lifecycle import Lifecycle, Transition, TransitionNotAllowed
 
 from .choices import TicketEventType, TicketStatus
 from .events import ticket_event_record
+from .models import Ticket
 from .signals import ticket_status_changed
 
 S = TicketStatus
@@ -25,71 +24,68 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-class TicketTransitionNotAllowed(ConflictError):
-    code = "invalid_transition"
-
-    def __init__(self, current: str, target: str):
-        super().__init__(
-            f"A ticket in status '{current}' cannot move to '{target}'.",
-            current_status=current,
-            requested_status=target,
-            allowed=sorted(ALLOWED_TRANSITIONS[current]),
-        )
+class TicketTransitionNotAllowed(TransitionNotAllowed):
+    subject = "A ticket"
 
 
-def allowed_next(status: str) -> list[str]:
-    return sorted(ALLOWED_TRANSITIONS[status])
+def _reopens(old: str, new: str) -> bool:
+    # Only solved → open is a reopen; solved → closed is the ordinary end of the ticket.
+    return old == S.SOLVED and new == S.OPEN
 
 
-def check_transition(current: str, target: str) -> None:
-    if target not in ALLOWED_TRANSITIONS[current]:
-        raise TicketTransitionNotAllowed(current, target)
+def _reopen(move: Transition) -> list[str]:
+    if not _reopens(move.old, move.new):
+        return []
+    move.row.reopen_count += 1
+    move.row.solved_at = None
+    return ["reopen_count", "solved_at"]
+
+
+def transition_event_type(current: str, target: str) -> str:
+    return TicketEventType.REOPENED if _reopens(current, target) else TicketEventType.STATUS
+
+
+def _record(move: Transition):
+    return ticket_event_record(
+        ticket=move.row,
+        type=transition_event_type(move.old, move.new),
+        old=move.old,
+        new=move.new,
+        actor=move.actor,
+        now=move.at,
+    )
+
+
+LIFECYCLE = Lifecycle(
+    model=Ticket,
+    table=ALLOWED_TRANSITIONS,
+    error=TicketTransitionNotAllowed,
+    timestamps={S.SOLVED: "solved_at", S.CLOSED: "closed_at"},
+    changes=_reopen,
+    record=_record,
+    announce=ticket_status_changed,
+)
+allowed_next = LIFECYCLE.allowed_next
+check_transition = LIFECYCLE.check
 
 
 def transition_changes(
     *, current: str, target: str, now: object, reopen_count: int
 ) -> dict[str, object]:
     """The ticket fields a transition sets: status, timestamps, reopen count (plain values, so
-    the demo seeder moves its tickets by the same table)."""
+    the demo seeder moves its tickets by the same lifecycle as ``ticket_apply_transition``)."""
     check_transition(current, target)
-    changes: dict[str, object] = {"status": target}
-    if target == S.SOLVED:
-        changes["solved_at"] = now
-    elif target == S.CLOSED:
-        changes["closed_at"] = now
-    elif current == S.SOLVED:
+    changes: dict[str, object] = {LIFECYCLE.field: target}
+    if target in LIFECYCLE.timestamps:
+        changes[LIFECYCLE.timestamps[target]] = now
+    if _reopens(current, target):
         changes.update(reopen_count=reopen_count + 1, solved_at=None)
     return changes
 
 
-def transition_event_type(current: str, target: str) -> str:
-    # Only solved → open is a reopen; solved → closed is the ordinary end of the ticket.
-    reopened = current == S.SOLVED and target == S.OPEN
-    return TicketEventType.REOPENED if reopened else TicketEventType.STATUS
-
-
-def ticket_apply_transition(*, ticket, target: str, actor: Actor, now: datetime) -> None:
+def ticket_apply_transition(*, ticket: Ticket, target: str, actor: Actor, now: datetime) -> None:
     """Move a row-locked ticket to ``target``: timestamps, reopen count, one event row.
 
     The caller holds the ticket's row lock inside a transaction and saves the ticket.
     """
-    current = ticket.status
-    changes = transition_changes(
-        current=current, target=target, now=now, reopen_count=ticket.reopen_count
-    )
-    for name, value in changes.items():
-        setattr(ticket, name, value)
-    ticket_event_record(
-        ticket=ticket,
-        type=transition_event_type(current, target),
-        old=current,
-        new=target,
-        actor=actor,
-        now=now,
-    )
-    ticket_id = ticket.pk
-    transaction.on_commit(
-        lambda: ticket_status_changed.send(
-            sender=type(ticket), ticket_id=ticket_id, old_status=current, new_status=target, at=now
-        )
-    )
+    LIFECYCLE.apply(ticket, target, actor=actor, at=now)

@@ -8,7 +8,7 @@ from csplatform.api.strict import StrictSerializer
 from csplatform.uploads import MAX_PER_RETURN_REQUEST
 from refunds.choices import RefundStatus, ReturnReason, ReturnStatus, ReturnType
 from refunds.models import Refund, ReturnEvent, ReturnEvidence, ReturnRequest
-from refunds.transitions import ALLOWED_TRANSITIONS
+from refunds.transitions import allowed_next
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -326,7 +326,7 @@ class ReturnOutputSerializer(serializers.ModelSerializer):
             {
                 "decided_by": _username(obj.decided_by),
                 "proposed_by": _username(obj.proposed_by),
-                "allowed_next_statuses": sorted(ALLOWED_TRANSITIONS[obj.status]),
+                "allowed_next_statuses": allowed_next(obj.status),
                 "respond_due_at": obj.respond_due_at,
                 "return_due_at": obj.return_due_at,
                 "refund_due_at": obj.refund_due_at,

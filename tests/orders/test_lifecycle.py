@@ -71,13 +71,18 @@ def is_allowed(current: str, target: str) -> bool:
     return target in ALLOWED[current]
 
 
+def in_lifecycle_order(statuses) -> list[str]:
+    """The statuses as a refusal and the API list them: in the order of the lifecycle."""
+    return [status for status in STATUSES if status in statuses]
+
+
 def test_the_lifecycle_has_exactly_the_eight_statuses_of_the_issue():
     assert sorted(OrderStatus.values) == sorted(STATUSES)
 
 
 @pytest.mark.parametrize("status", STATUSES)
 def test_allowed_next_lists_the_statuses_the_table_allows(status):
-    assert allowed_next(status) == sorted(ALLOWED[status])
+    assert allowed_next(status) == in_lifecycle_order(ALLOWED[status])
 
 
 @pytest.mark.parametrize(("current", "target"), ALL_PAIRS, ids=PAIR_IDS)
@@ -94,7 +99,7 @@ def test_check_transition_allows_exactly_the_table(current, target):
         "detail": error.detail,
         "current_status": current,
         "requested_status": target,
-        "allowed": sorted(ALLOWED[current]),
+        "allowed": in_lifecycle_order(ALLOWED[current]),
     }
 
 
@@ -169,7 +174,7 @@ def test_lifecycle_event_is_applied_with_201_or_refused_with_409_listing_the_all
         assert response.status_code == 409, response.json()
         body = response.json()
         assert body["code"] == "invalid_transition"
-        assert body["allowed"] == sorted(ALLOWED[current])
+        assert body["allowed"] == in_lifecycle_order(ALLOWED[current])
         assert body["current_status"] == current
         assert body["detail"]
         assert order_state(order) == before
@@ -237,7 +242,7 @@ def test_replacing_an_order_with_another_status_follows_the_same_table(storefron
     if not is_allowed(current, target):
         assert response.status_code == 409, response.json()
         assert response.json()["code"] == "invalid_transition"
-        assert response.json()["allowed"] == sorted(ALLOWED[current])
+        assert response.json()["allowed"] == in_lifecycle_order(ALLOWED[current])
         assert order_state(order) == before
         return
 
@@ -283,7 +288,7 @@ def test_an_order_reported_delivered_before_any_shipped_report_is_delivered_and_
     assert (event.type, event.payload) == ("delivered", {"from": status, "to": "delivered"})
     shown = storefront.get(f"/api/v1/orders/{order.number}/").json()
     assert (shown["shipped_at"], shown["shipments"]) == (None, [])
-    assert shown["allowed_next_statuses"] == ["closed", "completed"]
+    assert shown["allowed_next_statuses"] == ["completed", "closed"]
 
 
 def test_an_order_delivered_without_shipping_completes_and_closes_like_any_delivered_one(
