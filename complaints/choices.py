@@ -56,6 +56,22 @@ OPEN_COMPLAINT_STATUSES = (
 )
 
 
+class ComplaintEventType(models.TextChoices):
+    """What a row of a complaint's timeline records; a field's change is named after the field."""
+
+    RECEIVED = "received", _("Received")
+    STATUS = "status", _("Status")
+    REOPENED = "reopened", _("Reopened")
+    CATEGORY = "category", _("Category")
+    SEVERITY = "severity", _("Severity")
+    ESCALATED = "escalated", _("Escalated")
+    NOTE = "note", _("Investigation note")
+    ROOT_CAUSE = "root_cause", _("Root cause")
+    RESPONSIBLE_PARTY = "responsible_party", _("Responsible party")
+    REMEDY = "remedy", _("Remedy")
+    CONFIRMATION = "confirmation", _("Customer confirmation")
+
+
 class ClosedAs(models.TextChoices):
     CONFIRMED = "confirmed", _("Resolved, confirmed by the customer")
     UNCONFIRMED = "unconfirmed", _("Resolved, unconfirmed")

@@ -28,7 +28,7 @@ from tickets.models import SlaClock
 from tickets.notifications import notify
 from tickets.services import ticket_system_change
 
-from .choices import ComplaintStatus, EscalationLevel
+from .choices import ComplaintEventType, ComplaintStatus, EscalationLevel
 from .events import complaint_event_record
 from .models import Complaint, ComplaintEvent, SeniorAgent
 
@@ -88,7 +88,7 @@ def complaint_level_raise(
     complaint.escalation_level = max(new, old)
     complaint_event_record(
         complaint=complaint,
-        type="escalated",
+        type=ComplaintEventType.ESCALATED,
         actor=actor,
         now=now,
         field="escalation_level",

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from .choices import (
     ClosedAs,
     ComplaintCategory,
+    ComplaintEventType,
     ComplaintStatus,
     Confirmation,
     EscalationLevel,
@@ -165,7 +166,7 @@ class ComplaintEvent(models.Model):
     """The complaint's timeline: every change, who made it, old → new, when and why."""
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
-    type = models.CharField(max_length=32)
+    type = models.CharField(max_length=32, choices=ComplaintEventType.choices)
     field = models.CharField(max_length=32, blank=True)
     old_value = models.CharField(max_length=200, blank=True)
     new_value = models.CharField(max_length=200, blank=True)

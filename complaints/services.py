@@ -34,6 +34,7 @@ from .choices import (
     SEVERITY_PRIORITY,
     ClosedAs,
     ComplaintCategory,
+    ComplaintEventType,
     ComplaintStatus,
     Confirmation,
     EscalationLevel,
@@ -148,7 +149,7 @@ def complaint_create(
         complaint.repeat_of.set(repeats)
     complaint_event_record(
         complaint=complaint,
-        type="received",
+        type=ComplaintEventType.RECEIVED,
         actor=actor,
         now=now,
         field="status",
@@ -307,7 +308,7 @@ def complaint_note_add(
     complaint.investigation_notes = f"{complaint.investigation_notes}\n{stamp} {note}".strip()
     complaint_event_record(
         complaint=complaint,
-        type="note",
+        type=ComplaintEventType.NOTE,
         actor=actor,
         now=now,
         field="investigation_notes",
@@ -413,7 +414,7 @@ def complaint_remedy_record(
         payload["return"] = outcome.reference
     complaint_event_record(
         complaint=complaint,
-        type="remedy",
+        type=ComplaintEventType.REMEDY,
         actor=actor,
         now=now,
         field="remedy_type",
@@ -524,7 +525,7 @@ def complaint_confirm(
     complaint.confirmed_at = now
     complaint_event_record(
         complaint=complaint,
-        type="confirmation",
+        type=ComplaintEventType.CONFIRMATION,
         actor=actor,
         now=now,
         field="confirmation",
@@ -573,7 +574,7 @@ def complaint_close_confirmed_elsewhere(
     complaint.confirmed_at = now
     complaint_event_record(
         complaint=complaint,
-        type="confirmation",
+        type=ComplaintEventType.CONFIRMATION,
         actor=actor,
         now=now,
         field="confirmation",
@@ -630,7 +631,7 @@ def _reopen(complaint: Complaint, *, actor: Actor, now: datetime, reason: str) -
         actor=actor,
         now=now,
         reason=reason,
-        event_type="reopened",
+        event_type=ComplaintEventType.REOPENED,
     )
     complaint.reopen_count += 1
     complaint.closed_as, complaint.closed_at, complaint.resolved_at = "", None, None

@@ -13,7 +13,7 @@ from datetime import datetime
 from csplatform.actors import Actor
 from csplatform.lifecycle import Lifecycle, StatusEvents, TransitionNotAllowed
 
-from .choices import ComplaintStatus
+from .choices import ComplaintEventType, ComplaintStatus
 from .models import Complaint, ComplaintEvent
 
 S = ComplaintStatus
@@ -35,7 +35,12 @@ class ComplaintTransitionNotAllowed(TransitionNotAllowed):
 
 # A status move is the complaint event of the field ``status``.
 STATUS_EVENTS = StatusEvents(
-    ComplaintEvent, row="complaint", old="old_value", new="new_value", constant={"field": "status"}
+    ComplaintEvent,
+    row="complaint",
+    old="old_value",
+    new="new_value",
+    type=ComplaintEventType.STATUS,
+    constant={"field": "status"},
 )
 LIFECYCLE = Lifecycle(
     model=Complaint,

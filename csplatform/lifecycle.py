@@ -149,7 +149,8 @@ class StatusEvents:
     row: str
     old: str
     new: str
-    type: str = "status"
+    # The type of a status event; a caller may name another (an appeal, a reopen).
+    type: str
     # Columns every status event of this table carries as they are.
     constant: Mapping[str, str] = dataclasses.field(default_factory=dict)
 

@@ -73,6 +73,24 @@ EVIDENCE_OPEN_STATUSES = (
 )
 
 
+class ReturnEventType(models.TextChoices):
+    """What a row of a request's timeline records."""
+
+    REQUESTED = "requested", _("Requested")
+    STATUS = "status", _("Status changed")
+    # An agent sent an approval above their limit to a supervisor.
+    PROPOSED = "proposed", _("Proposed to a supervisor")
+    APPEALED = "appealed", _("Appealed")
+    SHIPPED_BACK = "shipped_back", _("Goods shipped back")
+    EVIDENCE_ADDED = "evidence_added", _("Evidence added")
+    AUTO_APPROVE_FAILED = "auto_approve_failed", _("Automatic approval failed")
+    REFUND_ADDED = "refund_added", _("Refund added")
+    REFUND_PAID = "refund_paid", _("Refund paid")
+    PAYOUT_FAILED = "payout_failed", _("Payout failed")
+    PAYOUT_RETRIED = "payout_retried", _("Payout retried")
+    REFUND_OVERDUE = "refund_overdue", _("Refund overdue")
+
+
 class RefundStatus(models.TextChoices):
     PENDING = "pending", pgettext_lazy("refund status", "Pending")
     SUCCEEDED = "succeeded", _("Succeeded")

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .choices import RefundStatus, ReturnReason, ReturnStatus, ReturnType
+from .choices import RefundStatus, ReturnEventType, ReturnReason, ReturnStatus, ReturnType
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 User = settings.AUTH_USER_MODEL
@@ -115,7 +115,7 @@ class ReturnEvent(models.Model):
     """The request's timeline: every decision and change, who, when, why."""
 
     request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="events")
-    type = models.CharField(max_length=32)
+    type = models.CharField(max_length=32, choices=ReturnEventType.choices)
     old_status = models.CharField(max_length=16, blank=True)
     new_status = models.CharField(max_length=16, blank=True)
     reason = models.CharField(max_length=500, blank=True)

@@ -25,7 +25,7 @@ from csplatform.locks import retry_on_deadlock
 from orders.locks import order_lock
 from orders.services import order_refund_release
 
-from .choices import RefundStatus
+from .choices import RefundStatus, ReturnEventType
 from .events import return_event_record
 from .gateways import GatewayUnavailable, Payout, gateway
 from .models import Refund
@@ -70,7 +70,7 @@ def _payout_settle(refund_id: int, payout: Payout, now: datetime) -> Refund:
     if refund.request is not None:
         return_event_record(
             request=refund.request,
-            type="refund_paid",
+            type=ReturnEventType.REFUND_PAID,
             actor=Actor.system("payouts"),
             now=now,
             refund=refund.pk,
@@ -132,7 +132,7 @@ def _refund_give_up(refund: Refund, now: datetime) -> Refund:
     if refund.request is not None:
         return_event_record(
             request=refund.request,
-            type="payout_failed",
+            type=ReturnEventType.PAYOUT_FAILED,
             actor=Actor.system("payouts"),
             now=now,
             refund=refund.pk,

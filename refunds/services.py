@@ -31,7 +31,14 @@ from tickets.services import ticket_create, ticket_milestone_record, ticket_syst
 
 from . import rules as return_rules
 from .checks import return_lines_check, return_request_check
-from .choices import EVIDENCE_OPEN_STATUSES, GOODS_BACK, RefundStatus, ReturnStatus, ReturnType
+from .choices import (
+    EVIDENCE_OPEN_STATUSES,
+    GOODS_BACK,
+    RefundStatus,
+    ReturnEventType,
+    ReturnStatus,
+    ReturnType,
+)
 from .events import return_event_record
 from .models import Refund, RefundRules, ReturnEvidence, ReturnLine, ReturnRequest
 from .rules import CENT
@@ -112,7 +119,9 @@ def return_request_create(
         ReturnLine(request=request, order_line=line.order_line, quantity=line.quantity)
         for line in requested
     )
-    return_event_record(request=request, type="requested", actor=actor, now=now, amount=str(amount))
+    return_event_record(
+        request=request, type=ReturnEventType.REQUESTED, actor=actor, now=now, amount=str(amount)
+    )
     request.ticket = ticket or ticket_create(
         customer=order.customer,
         order=order,
@@ -194,7 +203,7 @@ def return_request_approve(
                 request.save(update_fields=["proposed_by"])
                 return_event_record(
                     request=request,
-                    type="proposed",
+                    type=ReturnEventType.PROPOSED,
                     actor=Actor.for_user(by_user),
                     now=now,
                     reason=reason,
@@ -285,7 +294,7 @@ def return_request_appeal(
         actor=actor,
         now=now,
         reason=description,
-        event_type="appealed",
+        event_type=ReturnEventType.APPEALED,
     )
     request.appeals += 1
     request.description = f"{request.description}\n\n{description}".strip()[:5000]
@@ -343,7 +352,7 @@ def return_request_ship_back(
     request.save()
     return_event_record(
         request=request,
-        type="shipped_back",
+        type=ReturnEventType.SHIPPED_BACK,
         actor=actor,
         now=now,
         carrier=carrier,
@@ -475,7 +484,7 @@ def _refund(
         else:
             return_event_record(
                 request=request,
-                type="refund_added",
+                type=ReturnEventType.REFUND_ADDED,
                 actor=actor,
                 now=now,
                 refund=refund.pk,
@@ -561,7 +570,7 @@ def refund_retry(*, refund_id: int, by_user: User, now: datetime | None = None) 
     if request is not None:
         return_event_record(
             request=request,
-            type="payout_retried",
+            type=ReturnEventType.PAYOUT_RETRIED,
             actor=Actor.for_user(by_user),
             now=now,
             refund=retry.pk,
@@ -643,7 +652,7 @@ def return_evidence_add(
     ]
     return_event_record(
         request=request,
-        type="evidence_added",
+        type=ReturnEventType.EVIDENCE_ADDED,
         actor=actor,
         now=now,
         count=len(added),

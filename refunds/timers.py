@@ -22,7 +22,7 @@ from orders.locks import order_lock
 from orders.models import Order
 from tickets.services import ticket_overdue_escalate
 
-from .choices import RefundStatus, ReturnStatus
+from .choices import RefundStatus, ReturnEventType, ReturnStatus
 from .events import return_event_record
 from .models import Refund, ReturnRequest
 from .services import return_request_approve_locked
@@ -77,7 +77,7 @@ def returns_auto_approve(*, now: datetime, batch_size: int = 200) -> int:
                 request.save(update_fields=["respond_due_at"])
                 return_event_record(
                     request=request,
-                    type="auto_approve_failed",
+                    type=ReturnEventType.AUTO_APPROVE_FAILED,
                     actor=Actor.system("response timeout"),
                     now=now,
                     reason=refused.detail,
@@ -130,7 +130,7 @@ def returns_refund_breaches(*, now: datetime, batch_size: int = 200) -> int:
             request.save(update_fields=["refund_breached_at"])
             return_event_record(
                 request=request,
-                type="refund_overdue",
+                type=ReturnEventType.REFUND_OVERDUE,
                 actor=Actor.system("refund deadline"),
                 now=now,
             )

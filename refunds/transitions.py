@@ -9,7 +9,7 @@ from csplatform.actors import Actor
 from csplatform.enqueue import enqueue_or_run
 from csplatform.lifecycle import Lifecycle, StatusEvents, Transition, TransitionNotAllowed
 
-from .choices import ReturnStatus
+from .choices import ReturnEventType, ReturnStatus
 from .models import ReturnEvent, ReturnRequest
 
 S = ReturnStatus
@@ -47,7 +47,9 @@ LIFECYCLE = Lifecycle(
     model=ReturnRequest,
     table=ALLOWED_TRANSITIONS,
     error=ReturnTransitionNotAllowed,
-    record=StatusEvents(ReturnEvent, row="request", old="old_status", new="new_status"),
+    record=StatusEvents(
+        ReturnEvent, row="request", old="old_status", new="new_status", type=ReturnEventType.STATUS
+    ),
     touched="updated_at",
     effects=_ticket_solve,
 )

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from complaints.choices import (
     ClosedAs,
     ComplaintCategory,
+    ComplaintEventType,
     ComplaintStatus,
     Confirmation,
     EscalationLevel,
@@ -28,19 +29,7 @@ _FIELD_LABELS = {
     "remedy_type": dict(RemedyType.choices),
     "confirmation": dict(Confirmation.choices),
 }
-_EVENT_LABELS = {
-    "received": _("Received"),
-    "status": _("Status"),
-    "reopened": _("Reopened"),
-    "category": _("Category"),
-    "severity": _("Severity"),
-    "escalated": _("Escalated"),
-    "note": _("Investigation note"),
-    "root_cause": _("Root cause"),
-    "responsible_party": _("Responsible party"),
-    "remedy": _("Remedy"),
-    "confirmation": _("Customer confirmation"),
-}
+_EVENT_LABELS = dict(ComplaintEventType.choices)
 _SEVERITY_REASONS = {
     "privacy": _("privacy"),
     "safety": _("safety"),
@@ -65,7 +54,7 @@ def complaint_event_label(event) -> str:
 @register.filter
 def complaint_event_change(event) -> str:
     """``old → new`` with labels; a note's text is shown as its reason, not here."""
-    if event.type in ("note", "received"):
+    if event.type in (ComplaintEventType.NOTE, ComplaintEventType.RECEIVED):
         return ""
     labels = _FIELD_LABELS.get(event.field, {})
     old = str(labels.get(event.old_value, event.old_value))

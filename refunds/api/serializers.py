@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from csplatform.api.strict import StrictSerializer
 from csplatform.uploads import MAX_PER_RETURN_REQUEST
-from refunds.choices import RefundStatus, ReturnReason, ReturnStatus, ReturnType
+from refunds.choices import RefundStatus, ReturnEventType, ReturnReason, ReturnStatus, ReturnType
 from refunds.models import Refund, ReturnEvent, ReturnEvidence, ReturnRequest
 from refunds.transitions import allowed_next
 
@@ -16,13 +16,13 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 # (proposals to a supervisor, overdue alarms, payout errors).
 CUSTOMER_EVENT_TYPES = frozenset(
     {
-        "requested",
-        "status",
-        "appealed",
-        "shipped_back",
-        "refund_added",
-        "refund_paid",
-        "evidence_added",
+        ReturnEventType.REQUESTED,
+        ReturnEventType.STATUS,
+        ReturnEventType.APPEALED,
+        ReturnEventType.SHIPPED_BACK,
+        ReturnEventType.REFUND_ADDED,
+        ReturnEventType.REFUND_PAID,
+        ReturnEventType.EVIDENCE_ADDED,
     }
 )
 
@@ -216,7 +216,8 @@ def _decision_event(obj):
     decisions = [
         e
         for e in obj.events.all()
-        if e.type == "status" and e.new_status in (ReturnStatus.APPROVED, ReturnStatus.REJECTED)
+        if e.type == ReturnEventType.STATUS
+        and e.new_status in (ReturnStatus.APPROVED, ReturnStatus.REJECTED)
     ]
     return decisions[-1] if decisions else None
 
