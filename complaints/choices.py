@@ -2,6 +2,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from tickets.choices import Priority
+
 
 class ComplaintCategory(models.TextChoices):
     PRODUCT_QUALITY = "product_quality", _("Product quality")
@@ -23,9 +25,9 @@ SEVERITY_RANK = {Severity.MINOR: 0, Severity.MAJOR: 1, Severity.CRITICAL: 2}
 
 # The ticket priority a complaint's severity asks for at least (never lowered).
 SEVERITY_PRIORITY: dict[str, str] = {
-    Severity.MINOR: "normal",
-    Severity.MAJOR: "high",
-    Severity.CRITICAL: "urgent",
+    Severity.MINOR: Priority.NORMAL,
+    Severity.MAJOR: Priority.HIGH,
+    Severity.CRITICAL: Priority.URGENT,
 }
 
 

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
 from csplatform.roles import ADMIN
-from tickets.choices import TicketKind
+from tickets.choices import SlaMetric, TicketKind
 from tickets.models import SlaClock
 from tickets.notifications import notify
 from tickets.services import ticket_system_change
@@ -33,7 +33,7 @@ from .events import complaint_event_record
 from .models import Complaint, ComplaintEvent, SeniorAgent
 
 # The SLA timers of a complaint ticket whose breach raises the escalation level.
-ESCALATING_METRICS = ("first_response", "acceptance", "plan")
+ESCALATING_METRICS = (SlaMetric.FIRST_RESPONSE, SlaMetric.ACCEPTANCE, SlaMetric.PLAN)
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 else:

@@ -24,7 +24,7 @@ from csplatform.actors import Actor
 from csplatform.errors import ConflictError, DomainError, InvalidInput
 from orders.locks import customer_lock
 from orders.models import Customer, Order
-from tickets.choices import TicketKind, TicketStatus
+from tickets.choices import SlaMetric, TicketKind, TicketStatus
 from tickets.models import Ticket
 from tickets.services import ticket_create, ticket_milestone_record, ticket_system_change
 
@@ -279,7 +279,7 @@ def complaint_accept(
     complaint_apply_transition(complaint=complaint, target=S.ACCEPTED, actor=actor, now=now)
     complaint.accepted_at = now
     _save(complaint, now)
-    _milestone(complaint, "acceptance", actor, now)
+    _milestone(complaint, SlaMetric.ACCEPTANCE, actor, now)
     return complaint
 
 
@@ -358,7 +358,7 @@ def complaint_propose_plan(
     complaint.plan = plan[:5000]
     complaint.plan_proposed_at = now
     _save(complaint, now)
-    _milestone(complaint, "plan", actor, now)
+    _milestone(complaint, SlaMetric.PLAN, actor, now)
     return complaint
 
 

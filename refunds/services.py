@@ -26,7 +26,7 @@ from csplatform.uploads import MAX_PER_RETURN_REQUEST, uploads_check
 from orders.locks import order_lock
 from orders.models import Order
 from orders.services import order_lines_returned_add, order_refund_reserve
-from tickets.choices import TicketKind
+from tickets.choices import SlaMetric, TicketKind
 from tickets.services import ticket_create, ticket_milestone_record, ticket_system_change
 
 from . import rules as return_rules
@@ -176,7 +176,7 @@ def return_request_approve_locked(
         )
         request.return_due_at = now + timedelta(days=RefundRules.load().return_shipping_days)
     request.save()
-    _ticket_milestones(request, ("acceptance", "plan"), actor, now)
+    _ticket_milestones(request, (SlaMetric.ACCEPTANCE, SlaMetric.PLAN), actor, now)
     if request.type == ReturnType.REFUND_ONLY:
         _refund(order, request, amount=request.requested_amount, actor=actor, now=now)
 
@@ -251,7 +251,7 @@ def return_request_reject(
     request.decided_by, request.decided_at, request.decision_reason = by_user, now, reason
     request.respond_due_at = None
     request.save()
-    _ticket_milestones(request, ("acceptance",), Actor.for_user(by_user), now)
+    _ticket_milestones(request, (SlaMetric.ACCEPTANCE,), Actor.for_user(by_user), now)
     return request
 
 

@@ -31,12 +31,9 @@ class Priority(models.TextChoices):
     URGENT = "urgent", _("Urgent")
 
 
-PRIORITY_RANK: dict[str, int] = {
-    Priority.LOW: 0,
-    Priority.NORMAL: 1,
-    Priority.HIGH: 2,
-    Priority.URGENT: 3,
-}
+# Lowest first: escalation raises a ticket's priority one step along it.
+PRIORITY_ORDER: tuple[Priority, ...] = tuple(Priority)
+PRIORITY_RANK: dict[str, int] = {priority: rank for rank, priority in enumerate(PRIORITY_ORDER)}
 
 
 class AuthorKind(models.TextChoices):
@@ -70,3 +67,26 @@ class TicketEventType(models.TextChoices):
     # An agent resolved an exception of the ticket's order from the ticket: old the exception
     # type, new the outcome.
     EXCEPTION_RESOLVED = "exception_resolved", _("Order exception resolved")
+
+
+class SlaMetric(models.TextChoices):
+    FIRST_RESPONSE = "first_response", _("First response")
+    NEXT_RESPONSE = "next_response", _("Next response")
+    HANDLING = "handling", _("Handling")
+    CLOSURE = "closure", _("Closure")
+    # Milestones another app records on the ticket (complaints: accepted, plan proposed).
+    ACCEPTANCE = "acceptance", _("Acceptance")
+    PLAN = "plan", _("Handling plan")
+
+
+# Met when the owning case (complaint, return request) or an agent's explicit action on an
+# after-sales ticket records the milestone of the same name on the ticket.
+MILESTONES = (SlaMetric.ACCEPTANCE, SlaMetric.PLAN)
+
+
+class ClockStatus(models.TextChoices):
+    ACTIVE = "active", _("Running")
+    PAUSED = "paused", _("Paused")
+    MET = "met", _("Met")
+    BREACHED = "breached", _("Breached")
+    CANCELLED = "cancelled", _("Cancelled")

@@ -11,8 +11,10 @@ from orders.choices import Channel, CustomerTier
 from .canned import validate_template
 from .choices import (
     AuthorKind,
+    ClockStatus,
     Presence,
     Priority,
+    SlaMetric,
     TicketEventType,
     TicketKind,
     TicketStatus,
@@ -505,16 +507,6 @@ class BusinessCalendarWorkday(models.Model):
         return days
 
 
-class SlaMetric(models.TextChoices):
-    FIRST_RESPONSE = "first_response", _("First response")
-    NEXT_RESPONSE = "next_response", _("Next response")
-    HANDLING = "handling", _("Handling")
-    CLOSURE = "closure", _("Closure")
-    # Milestones another app records on the ticket (complaints: accepted, plan proposed).
-    ACCEPTANCE = "acceptance", _("Acceptance")
-    PLAN = "plan", _("Handling plan")
-
-
 class SlaPolicy(models.Model):
     """Targets for the tickets it matches; the first active matching policy applies.
 
@@ -619,14 +611,6 @@ class EscalationRule(models.Model):
         return f"{self.metric} +{self.minutes_after_breach} min: {self.action}"
 
 
-class ClockStatus(models.TextChoices):
-    ACTIVE = "active", _("Running")
-    PAUSED = "paused", _("Paused")
-    MET = "met", _("Met")
-    BREACHED = "breached", _("Breached")
-    CANCELLED = "cancelled", _("Cancelled")
-
-
 class SlaClock(models.Model):
     """One metric of one ticket (one cycle of it for next_response)."""
 
@@ -664,11 +648,13 @@ class SlaClock(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["due_at"], name="sla_clock_due", condition=Q(status="active")),
+            models.Index(
+                fields=["due_at"], name="sla_clock_due", condition=Q(status=ClockStatus.ACTIVE)
+            ),
             models.Index(
                 fields=["warn_at"],
                 name="sla_clock_warn",
-                condition=Q(status="active", warned_at__isnull=True),
+                condition=Q(status=ClockStatus.ACTIVE, warned_at__isnull=True),
             ),
             models.Index(
                 fields=["next_escalation_at"],
@@ -679,7 +665,7 @@ class SlaClock(models.Model):
             models.Index(
                 fields=["ticket"],
                 name="sla_clock_breached_running",
-                condition=Q(status="breached", stopped_at__isnull=True),
+                condition=Q(status=ClockStatus.BREACHED, stopped_at__isnull=True),
             ),
             models.Index(fields=["policy", "status"], name="sla_clock_policy"),
             models.Index(fields=["stopped_at"], name="sla_clock_stopped"),

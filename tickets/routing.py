@@ -7,10 +7,8 @@ from collections.abc import Iterable
 
 from orders.choices import CustomerTier
 
-from .choices import PRIORITY_RANK, Priority
+from .choices import PRIORITY_ORDER, PRIORITY_RANK, Priority
 from .models import RoutingRule
-
-PRIORITY_ORDER: list[str] = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT]
 
 
 def routing_rule_for(

@@ -23,9 +23,11 @@ from orders.services import order_exception_resolve_by_agent
 
 from .access import is_supervisor_of, may_move_ticket, tickets_visible_to
 from .choices import (
+    MILESTONES,
     OPEN_STATUSES,
     AuthorKind,
     Presence,
+    SlaMetric,
     TicketEventType,
     TicketKind,
     TicketStatus,
@@ -43,7 +45,7 @@ from .models import (
 )
 from .notifications import notify
 from .routing import priority_above, priority_initial, priority_raised_to, routing_rule_for
-from .sla.clocks import MILESTONES, ticket_clocks_cancel, ticket_clocks_sync
+from .sla.clocks import ticket_clocks_cancel, ticket_clocks_sync
 from .transitions import ALLOWED_TRANSITIONS, LIFECYCLE, check_transition, ticket_apply_transition
 
 if TYPE_CHECKING:
@@ -307,7 +309,7 @@ def ticket_reply(
         if internal:
             refusal = _("A handling plan is a public reply, not an internal note.")
             raise InvalidInput(refusal, errors={"as_plan": [refusal]})
-        _agent_milestone_check(ticket, "plan")
+        _agent_milestone_check(ticket, SlaMetric.PLAN)
     checked = uploads_check(attachments, max_count=MAX_PER_MESSAGE)
     message = Message.objects.create(
         ticket=ticket,
@@ -351,8 +353,8 @@ def ticket_reply(
         if ticket.status == TicketStatus.NEW and then_status is None:
             then_status = TicketStatus.OPEN
         if as_plan:
-            _milestone_set(ticket, "acceptance", actor, now)
-            _milestone_set(ticket, "plan", actor, now)
+            _milestone_set(ticket, SlaMetric.ACCEPTANCE, actor, now)
+            _milestone_set(ticket, SlaMetric.PLAN, actor, now)
     if then_status and then_status != ticket.status:
         ticket_apply_transition(ticket=ticket, target=then_status, actor=actor, now=now)
     ticket_clocks_sync(ticket, now=now, replied=not internal)
@@ -916,8 +918,8 @@ def _agent_milestone_check(ticket: Ticket, milestone: str) -> None:
         raise ConflictError(_("The ticket is closed."), code="ticket_closed")
     if milestone in ticket.milestones:
         message = {
-            "acceptance": _("The ticket was accepted already."),
-            "plan": _("A handling plan was given already."),
+            SlaMetric.ACCEPTANCE: _("The ticket was accepted already."),
+            SlaMetric.PLAN: _("A handling plan was given already."),
         }[milestone]
         raise ConflictError(message, code=f"{milestone}_recorded", at=ticket.milestones[milestone])
 
@@ -928,8 +930,8 @@ def ticket_accept(*, ticket: Ticket, user: User, now: datetime | None = None) ->
     """受理: an agent takes on an after-sales case; the ticket's acceptance timer stops."""
     now = now or timezone.now()
     ticket = _lock(ticket)
-    _agent_milestone_check(ticket, "acceptance")
-    _milestone_set(ticket, "acceptance", Actor.for_user(user), now)
+    _agent_milestone_check(ticket, SlaMetric.ACCEPTANCE)
+    _milestone_set(ticket, SlaMetric.ACCEPTANCE, Actor.for_user(user), now)
     ticket_clocks_sync(ticket, now=now)
     ticket.updated_at = now
     ticket.save()

@@ -32,7 +32,7 @@ from orders.services import EXCEPTION_NOTE_MAX_LENGTH
 from . import services
 from .access import is_supervisor_of, team_ids_for, tickets_visible_to
 from .canned import render as canned_render
-from .choices import Presence, Priority, TicketKind, TicketStatus
+from .choices import Presence, Priority, SlaMetric, TicketKind, TicketStatus
 from .forms import (
     ORDERING_LABELS,
     QUEUE_VIEW_LABELS,
@@ -45,7 +45,7 @@ from .forms import (
     ReplyForm,
     TicketFieldsForm,
 )
-from .models import Attachment, Notification, SlaMetric, Team, Ticket
+from .models import Attachment, Notification, Team, Ticket
 from .notifications import unread_count
 from .panels import ticket_panels
 from .selectors import (

@@ -232,7 +232,7 @@ SPECTACULAR_SETTINGS = {
         "ReturnEventTypeEnum": "refunds.choices.ReturnEventType",
         "RefundStatusEnum": "refunds.choices.RefundStatus",
         "TicketKindEnum": "tickets.choices.TicketKind",
-        "SlaMetricEnum": "tickets.models.SlaMetric",
+        "SlaMetricEnum": "tickets.choices.SlaMetric",
         "EscalationActionEnum": "tickets.models.EscalationAction",
         "SurveyKindEnum": "surveys.choices.SurveyKind",
         "SurveyLanguageEnum": "surveys.choices.SurveyLanguage",

@@ -14,8 +14,8 @@ from csplatform.api.strict import StrictSerializer
 from csplatform.locks import retry_on_deadlock
 from csplatform.roles import ADMIN, role_of
 from orders.choices import Channel, CustomerTier
-from tickets.choices import Priority, TicketKind, TicketStatus
-from tickets.models import EscalationAction, SlaMetric
+from tickets.choices import Priority, SlaMetric, TicketKind, TicketStatus
+from tickets.models import EscalationAction
 from tickets.sla import config
 from tickets.sla.recompute import sla_recompute_after_commit
 

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import F
 
 from csplatform.bulk import RowWriter
+from tickets.choices import ClockStatus
 from tickets.models import (
     BusinessCalendar,
     EscalationRule,
@@ -33,7 +34,7 @@ from tickets.signals import sla_breached
 from .policies import work_calendar_of
 from .steps import breach_escalation
 
-ACTIVE, BREACHED = "active", "breached"
+ACTIVE, BREACHED = ClockStatus.ACTIVE, ClockStatus.BREACHED
 
 # Who hears of a clock's event: user ids, None for nobody.
 Recipients = Callable[["DueClock"], Iterable[int | None]]

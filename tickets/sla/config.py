@@ -23,14 +23,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from orders.choices import Channel, CustomerTier
-from tickets.choices import Priority, TicketKind, TicketStatus
+from tickets.choices import Priority, SlaMetric, TicketKind, TicketStatus
 from tickets.models import (
     BusinessCalendar,
     BusinessCalendarWorkday,
     BusinessHours,
     EscalationRule,
     Holiday,
-    SlaMetric,
     SlaPolicy,
     SlaTarget,
     Team,

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from csplatform.enqueue import enqueue
 from csplatform.locks import retry_on_deadlock
-from tickets.choices import OPEN_STATUSES
+from tickets.choices import OPEN_STATUSES, ClockStatus
 from tickets.models import SlaClock, Ticket, TicketSettings
 from tickets.signals import sla_clocks_recomputed
 
@@ -25,7 +25,7 @@ from .clocks import CLOCK_FIELDS, clock_cancel, ticket_clocks_sync, ticket_due_t
 from .locks import sla_config_lock
 from .policies import active_policies, calendar_for
 
-RUNNING = ("active", "paused", "breached")
+RUNNING = (ClockStatus.ACTIVE, ClockStatus.PAUSED, ClockStatus.BREACHED)
 
 
 def sla_recompute_after_commit(
@@ -51,7 +51,9 @@ def sla_policy_deactivated(*, policy_id: int, now: datetime | None = None) -> in
     """Cancel the running clocks of a deactivated policy: no further warnings for them."""
     now = now or timezone.now()
     running = SlaClock.objects.filter(
-        policy_id=policy_id, status__in=("active", "paused"), stopped_at__isnull=True
+        policy_id=policy_id,
+        status__in=(ClockStatus.ACTIVE, ClockStatus.PAUSED),
+        stopped_at__isnull=True,
     )
     # The tickets' nearest due and warning times came from these clocks: recount them from
     # the clocks still running, or the desk shows the tickets as due. Ticket before clock,

@@ -12,22 +12,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from tickets.choices import MILESTONES, ClockStatus, SlaMetric, TicketStatus
+
 from .calendar import WorkCalendar
 
 ZERO = timedelta(0)
-FIRST_RESPONSE, NEXT_RESPONSE, HANDLING, CLOSURE = (
-    "first_response",
-    "next_response",
-    "handling",
-    "closure",
-)
+FIRST_RESPONSE, NEXT_RESPONSE = SlaMetric.FIRST_RESPONSE, SlaMetric.NEXT_RESPONSE
+HANDLING, CLOSURE = SlaMetric.HANDLING, SlaMetric.CLOSURE
 # Met when the owning case (complaint, return request) or an agent's explicit action on an
 # after-sales ticket records the milestone of the same name on the ticket.
-ACCEPTANCE, PLAN = "acceptance", "plan"
-MILESTONES = (ACCEPTANCE, PLAN)
-ACTIVE, PAUSED, MET, BREACHED, CANCELLED = "active", "paused", "met", "breached", "cancelled"
-# Ticket statuses the rules read (the tickets app's TicketStatus values).
-PENDING, SOLVED, CLOSED = "pending", "solved", "closed"
+ACCEPTANCE, PLAN = MILESTONES
+ACTIVE, PAUSED, MET = ClockStatus.ACTIVE, ClockStatus.PAUSED, ClockStatus.MET
+BREACHED, CANCELLED = ClockStatus.BREACHED, ClockStatus.CANCELLED
+# Ticket statuses the rules read.
+PENDING, SOLVED, CLOSED = TicketStatus.PENDING, TicketStatus.SOLVED, TicketStatus.CLOSED
 ENDED = (SOLVED, CLOSED)
 
 # The clocks a reopen resumes with the time already used (sla.md rule 5); every other metric,

@@ -12,8 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from orders.choices import ExceptionOutcome, ExceptionType
-from tickets.choices import Presence, Priority, TicketEventType, TicketKind, TicketStatus
-from tickets.models import SlaMetric
+from tickets.choices import Presence, Priority, SlaMetric, TicketEventType, TicketKind, TicketStatus
 from tickets.selectors import sla_state
 
 register = template.Library()
