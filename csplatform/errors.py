@@ -7,13 +7,15 @@ body, is the API's concern (``csplatform.api.errors``), so services never depend
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """A request the current state or the business rules refuse."""
 
     code = "rule_violated"
 
-    def __init__(self, detail: str, *, code: str | None = None, **extra):
+    def __init__(self, detail: str, *, code: str | None = None, **extra: Any):
         super().__init__(detail)
         self.detail = detail
         if code:

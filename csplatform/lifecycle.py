@@ -102,13 +102,15 @@ class Lifecycle:
         if target not in self.table[current]:
             raise self.error(current, target, self.allowed_next(current))
 
-    def lock(self, queryset: QuerySet | None = None, /, **lookup) -> Any:
+    def lock(self, queryset: QuerySet[Any] | None = None, /, **lookup: Any) -> Any:
         """The row, locked for a change (csplatform.locks): its writers queue behind us, the
         rows inserted under it do not, and rows joined for reading stay unlocked."""
         rows = self.model._default_manager.all() if queryset is None else queryset
         return rows.select_for_update(no_key=True, of=("self",)).get(**lookup)
 
-    def apply(self, row, target: str, *, actor: Actor, at: datetime, **details) -> Transition:
+    def apply(
+        self, row: Any, target: str, *, actor: Actor, at: datetime, **details: Any
+    ) -> Transition:
         """Move the locked ``row`` to ``target`` and write its event; the caller saves the row
         (``Transition.changed``) in the same transaction."""
         current = getattr(row, self.field)
@@ -124,13 +126,13 @@ class Lifecycle:
         move = replace(move, changed=changed)
         move = replace(move, event=self.record(move, **details))
         if self.announce is not None:
-            self._announce_on_commit(move)
+            self._announce_on_commit(self.announce, move)
         for effect in self.effects(move):
             transaction.on_commit(effect)
         return move
 
-    def _announce_on_commit(self, move: Transition) -> None:
-        signal, sender = self.announce, self.model
+    def _announce_on_commit(self, signal: Signal, move: Transition) -> None:
+        sender = self.model
         arguments = {
             f"{self.model._meta.model_name}_id": move.row.pk,
             "old_status": move.old,
@@ -160,9 +162,9 @@ class StatusEvents:
         *,
         reason: str = "",
         event_type: str = "",
-        payload: dict | None = None,
+        payload: dict[str, Any] | None = None,
     ) -> Any:
-        reason_length = self.model._meta.get_field("reason").max_length
+        reason_length = getattr(self.model._meta.get_field("reason"), "max_length", None)
         return self.model._default_manager.create(
             **{self.row: move.row, self.old: move.old, self.new: move.new},
             **self.constant,

@@ -918,8 +918,8 @@ def _agent_milestone_check(ticket: Ticket, milestone: str) -> None:
         raise ConflictError(_("The ticket is closed."), code="ticket_closed")
     if milestone in ticket.milestones:
         message = {
-            SlaMetric.ACCEPTANCE: _("The ticket was accepted already."),
-            SlaMetric.PLAN: _("A handling plan was given already."),
+            str(SlaMetric.ACCEPTANCE): _("The ticket was accepted already."),
+            str(SlaMetric.PLAN): _("A handling plan was given already."),
         }[milestone]
         raise ConflictError(message, code=f"{milestone}_recorded", at=ticket.milestones[milestone])
 
