@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from tickets.choices import SlaMetric
+
 # --- Histograms ---------------------------------------------------------------------------------
 
 # Bucket edges in minutes. Bucket ``i`` holds durations ``edges[i] <= d < edges[i + 1]``; the last
@@ -279,38 +281,39 @@ _add(
         ),
     )
 )
-SLA_METRICS = ("first_response", "next_response", "handling", "closure", "acceptance", "plan")
+# The metrics as tickets declares them (SlaMetric), in its order.
+SLA_METRICS: tuple[str, ...] = tuple(SlaMetric.values)
 _SLA_LABELS = {
-    "first_response": _("First response"),
-    "next_response": _("Next response"),
-    "handling": _("Handling"),
-    "closure": _("Closure"),
-    "acceptance": _("Acceptance (受理)"),
-    "plan": _("Handling plan (处理方案)"),
+    SlaMetric.FIRST_RESPONSE: _("First response"),
+    SlaMetric.NEXT_RESPONSE: _("Next response"),
+    SlaMetric.HANDLING: _("Handling"),
+    SlaMetric.CLOSURE: _("Closure"),
+    SlaMetric.ACCEPTANCE: _("Acceptance (受理)"),
+    SlaMetric.PLAN: _("Handling plan (处理方案)"),
 }
 # What meets each metric's clock (sla.md, "Metrics"), for the definitions below.
 _SLA_MEANINGS = {
-    "first_response": _(
+    SlaMetric.FIRST_RESPONSE: _(
         "the first public agent reply (or the solve) within the target: 15 minutes by default, "
         "5 in chat and live-stream rooms"
     ),
-    "next_response": _(
+    SlaMetric.NEXT_RESPONSE: _(
         "each answer to a customer message that waited after the first response, within the "
         "target (5 minutes in chat and live-stream rooms; off elsewhere by default)"
     ),
-    "handling": _(
+    SlaMetric.HANDLING: _(
         "a preliminary solution with the customer (the ticket first set pending after a public "
         "reply, or solved) within the target, 24 hours by default, time on hold not counted"
     ),
-    "closure": _(
+    SlaMetric.CLOSURE: _(
         "the ticket solved within the target, 48 hours by default, time pending or on hold not "
         "counted; a reopened ticket is judged again at its next solve"
     ),
-    "acceptance": _(
+    SlaMetric.ACCEPTANCE: _(
         "a complaint, return or after-sales case accepted (受理: the complaint accepted, the "
         "return request decided, or an agent's Accept) within the target, 24 hours by default"
     ),
-    "plan": _(
+    SlaMetric.PLAN: _(
         "a handling plan given (the complaint's plan proposed, the return approved, or an "
         "after-sales reply sent as the plan) within the target, 48 hours by default"
     ),

@@ -230,6 +230,8 @@ def _ticket_context(user, ticket: Ticket, queue: str) -> dict:
         ),
         "exception_outcomes": ExceptionOutcome.choices,
         "exception_note_max_length": EXCEPTION_NOTE_MAX_LENGTH,
+        # The milestone a reply "as handling plan" records (reply_box.html offers it until then).
+        "plan_milestone": SlaMetric.PLAN,
     }
 
 

@@ -30,10 +30,14 @@ from kpis.rollups.days import (
     local_day,
     rows_add,
 )
-from tickets.choices import AuthorKind, TicketStatus
+from tickets.choices import AuthorKind, SlaMetric, TicketStatus
 from tickets.models import ClockStatus, Message, SlaClock, Ticket
 
-TIMED_METRICS = {"frt": "first_response", "handling": "handling", "closure": "closure"}
+TIMED_METRICS = {
+    "frt": SlaMetric.FIRST_RESPONSE,
+    "handling": SlaMetric.HANDLING,
+    "closure": SlaMetric.CLOSURE,
+}
 DIMENSIONS = ("team_id", "agent_id", "channel", "kind", "tier")
 STOPPED = (ClockStatus.MET, ClockStatus.BREACHED)
 FINISHED = (TicketStatus.SOLVED, TicketStatus.CLOSED)
