@@ -25,7 +25,7 @@ TEST_WORKERS ?= 2
 help:
 	@echo "make run    - install, migrate, load demo data, start web + Celery worker + beat"
 	@echo "make test   - the whole test suite (PostgreSQL when DATABASE_URL is set)"
-	@echo "make lint   - ruff check and format check, migrations check"
+	@echo "make lint   - ruff, migrations check, bandit, import contracts (lint-imports), mypy"
 	@echo "make typecheck - mypy on the kernel, the SLA engine and the services (not in lint yet)"
 	@echo "make bench  - the benchmarks in tests/perf (needs DATABASE_URL to PostgreSQL)"
 
@@ -93,7 +93,9 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/bandit --quiet --recursive --severity-level medium --exclude '*/migrations/*' \
-		csplatform orders tickets refunds complaints surveys kpis privacy
+		csplatform orders tickets refunds complaints surveys kpis privacy messaging demo
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 # The kernel, the SLA engine and every app's services (pyproject.toml's [tool.mypy] says which).
 typecheck: install
