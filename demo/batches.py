@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -99,7 +100,7 @@ def actor(usernames: dict[int, str], user_id: int | None, label: str = "system")
     )
 
 
-class Walk:
+class Walk(ABC):
     """One row moved through its app's transition table (``check``) as its services move it,
     each step leaving an event row in ``events``; ``values`` shapes the app's event columns."""
 
@@ -109,8 +110,9 @@ class Walk:
         self.row, self.events, self.key = row, events, key  # key: the event's parent column
         self.status = row["status"]
 
+    @abstractmethod
     def values(self, type: str, **fields) -> dict:
-        raise NotImplementedError
+        """The app's own event columns for one step."""
 
     def event(self, type: str, at, actor: tuple, **fields) -> dict:
         kind, user, label = actor
