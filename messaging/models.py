@@ -127,3 +127,115 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} → {self.endpoint_id}"
+
+
+class Mailbox(models.Model):
+    """A team's support address: where its customers write and what its e-mail replies come
+    from. Mail reaches it by IMAP polling (when ``imap_enabled``) or by the raw-MIME inbound
+    webhook."""
+
+    team = models.OneToOneField(
+        "tickets.Team", on_delete=models.CASCADE, related_name="mailbox", verbose_name=_("team")
+    )
+    address = models.EmailField(_("support address"), unique=True)
+    display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    imap_enabled = models.BooleanField(_("poll by IMAP"), default=False)
+    imap_host = models.CharField(_("IMAP host"), max_length=200, blank=True)
+    imap_port = models.PositiveIntegerField(_("IMAP port"), default=993)
+    imap_ssl = models.BooleanField(_("IMAP over TLS"), default=True)
+    imap_user = models.CharField(_("IMAP user"), max_length=200, blank=True)
+    imap_password = EncryptedCharField(_("IMAP password"), max_length=200, blank=True, null=True)
+    imap_folder = models.CharField(_("IMAP folder"), max_length=100, default="INBOX")
+    # The highest UID taken from the folder, and the folder's UIDVALIDITY it belongs to.
+    imap_last_uid = models.PositiveBigIntegerField(_("last UID read"), default=0)
+    imap_uidvalidity = models.PositiveBigIntegerField(_("UIDVALIDITY"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        verbose_name = _("mailbox")
+        verbose_name_plural = _("mailboxes")
+        ordering = ["address"]
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class EmailMessage(models.Model):
+    """One e-mail in or out of a mailbox, tied to the ticket message it became or came from.
+    ``header_id`` (the ``Message-ID`` header, without angle brackets) threads replies."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "in", _("Inbound")
+        OUTBOUND = "out", _("Outbound")
+
+    class Kind(models.TextChoices):
+        # A customer's mail, or an agent's public reply on an e-mail ticket.
+        CONVERSATION = "conversation", _("Conversation")
+        NOTICE = "notice", _("Customer notice")
+        SURVEY = "survey", _("Survey invitation")
+
+    class Status(models.TextChoices):
+        # Outbound: waiting for its first or next attempt.
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        # Inbound: turned into a ticket message.
+        RECEIVED = "received", _("Received")
+        # Inbound: not turned into a message (auto-reply, bounce, loop, refused).
+        IGNORED = "ignored", _("Ignored")
+
+    mailbox = models.ForeignKey(
+        Mailbox, on_delete=models.PROTECT, related_name="emails", verbose_name=_("mailbox")
+    )
+    direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
+    kind = models.CharField(
+        _("kind"), max_length=12, choices=Kind.choices, default=Kind.CONVERSATION
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    # The customer's side of the mail (sender of an inbound, recipient of an outbound one):
+    # personal data, encrypted at rest.
+    customer_address = EncryptedCharField(_("customer address"), max_length=254)
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    # In full, as sent or received (HTML sanitised); the ticket message shows the text with
+    # quoted history trimmed.
+    body_text = models.TextField(_("text body"), blank=True)
+    body_html = models.TextField(_("HTML body"), blank=True)
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="emails",
+        verbose_name=_("ticket"),
+    )
+    message = models.OneToOneField(
+        "tickets.Message",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="email",
+        verbose_name=_("ticket message"),
+    )
+    header_id = models.CharField(_("Message-ID"), max_length=300, unique=True)
+    in_reply_to = models.CharField(_("In-Reply-To"), max_length=300, blank=True)
+    references = models.TextField(_("References"), blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=200, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        verbose_name = _("e-mail")
+        verbose_name_plural = _("e-mails")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="queued"),
+                name="email_queued_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.header_id}"
