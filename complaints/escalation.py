@@ -31,6 +31,7 @@ from tickets.services import ticket_system_change
 from .choices import ComplaintEventType, ComplaintStatus, EscalationLevel
 from .events import complaint_event_record
 from .models import Complaint, ComplaintEvent, SeniorAgent
+from .transitions import LIFECYCLE
 
 # The SLA timers of a complaint ticket whose breach raises the escalation level.
 ESCALATING_METRICS = (SlaMetric.FIRST_RESPONSE, SlaMetric.ACCEPTANCE, SlaMetric.PLAN)
@@ -131,7 +132,7 @@ def complaint_escalate_for_breach(
     if metric not in ESCALATING_METRICS:
         return None
     with transaction.atomic():
-        complaint = Complaint.objects.select_for_update().filter(ticket_id=ticket_id).first()
+        complaint = LIFECYCLE.lock_if(ticket_id=ticket_id)
         if complaint is None or not complaint.is_open:
             return complaint
         if ComplaintEvent.objects.filter(sla_clock_id=clock_id).exists():

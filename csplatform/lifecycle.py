@@ -105,8 +105,16 @@ class Lifecycle:
     def lock(self, queryset: QuerySet[Any] | None = None, /, **lookup: Any) -> Any:
         """The row, locked for a change (csplatform.locks): its writers queue behind us, the
         rows inserted under it do not, and rows joined for reading stay unlocked."""
+        return self._locking(queryset).get(**lookup)
+
+    def lock_if(self, queryset: QuerySet[Any] | None = None, /, **lookup: Any) -> Any | None:
+        """As ``lock``, for a row that may be gone or no longer match ``queryset`` (a timer
+        another sweeper or a service got to first): ``None`` then."""
+        return self._locking(queryset).filter(**lookup).first()
+
+    def _locking(self, queryset: QuerySet[Any] | None) -> QuerySet[Any]:
         rows = self.model._default_manager.all() if queryset is None else queryset
-        return rows.select_for_update(no_key=True, of=("self",)).get(**lookup)
+        return rows.select_for_update(no_key=True, of=("self",))
 
     def apply(
         self, row: Any, target: str, *, actor: Actor, at: datetime, **details: Any

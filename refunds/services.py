@@ -617,7 +617,7 @@ def return_evidence_add(
     now = now or timezone.now()
     if not files:
         raise InvalidInput(_("Attach at least one file."), errors={"files": [_("Required.")]})
-    request = ReturnRequest.objects.select_for_update(no_key=True).get(pk=request.pk)
+    request = LIFECYCLE.lock(pk=request.pk)
     if request.status not in EVIDENCE_OPEN_STATUSES:
         raise ConflictError(
             _("Evidence can no longer be added: the request is %(status)s.")

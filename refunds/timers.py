@@ -26,7 +26,7 @@ from .choices import RefundStatus, ReturnEventType, ReturnStatus
 from .events import return_event_record
 from .models import Refund, ReturnRequest
 from .services import return_request_approve_locked
-from .transitions import return_apply_transition
+from .transitions import LIFECYCLE, return_apply_transition
 
 # A payout never tried a minute after its refund committed lost its task (the broker was down
 # at the commit, or the message was lost with a worker): queued again by the next sweep. One
@@ -45,7 +45,7 @@ def _lock_due(queryset, request_id: int, order_id: int | None = None):
     sweeper or a service got there first. Same lock order as the services."""
     if order_id is not None:
         order_lock(order_id=order_id)
-    return queryset.select_for_update(no_key=True).filter(pk=request_id).first()
+    return LIFECYCLE.lock_if(queryset, pk=request_id)
 
 
 def returns_auto_approve(*, now: datetime, batch_size: int = 200) -> int:
