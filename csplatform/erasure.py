@@ -103,12 +103,15 @@ def is_free_text(f: Any) -> bool:
 
 
 def _is_scrubbable(f: Any) -> bool:
-    """Free text or JSON; not an enumerated value, not a key, not an encrypted column."""
-    from encrypted_fields.fields import EncryptedFieldMixin
+    """Free text or JSON; not an enumerated value, not a key. Of the encrypted columns only the
+    short ones (an address a mail came from): an encrypted document is its owner's to rewrite."""
+    from encrypted_fields.fields import EncryptedCharField, EncryptedFieldMixin
 
     if not getattr(f, "concrete", False) or f.is_relation or f.primary_key:
         return False
-    if isinstance(f, EncryptedFieldMixin) or f.choices or f.unique:  # unique: an identifier
+    if isinstance(f, EncryptedFieldMixin) and not isinstance(f, EncryptedCharField):
+        return False
+    if f.choices or f.unique:  # unique: an identifier
         return False
     return isinstance(f, (models.CharField, models.TextField, models.JSONField))
 

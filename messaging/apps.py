@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from csplatform.erasure import customer_rows_eraser_register
+
 
 class MessagingConfig(AppConfig):
     name = "messaging"
@@ -9,3 +11,5 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         # Once the app registry is ready: what is imported here imports models.
         from . import receivers  # noqa: F401 - connects to the lower apps' signals
+
+        customer_rows_eraser_register(self.label)  # its rows of a customer, when erased
