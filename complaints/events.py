@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from csplatform.actors import Actor
+from csplatform.lifecycle import Transition
 
 from .models import Complaint, ComplaintEvent
+from .signals import complaint_updated_recorded
 
 
 def complaint_event_values(
@@ -43,3 +46,11 @@ def complaint_event_record(
     return ComplaintEvent.objects.create(
         complaint=complaint, at=now, **values, **actor.event_fields()
     )
+
+
+def complaint_moves_announce(*, complaint: Complaint, moves: Sequence[Transition | None]) -> None:
+    """Tell the in-transaction listeners (``complaint_updated_recorded``) of the moves a
+    service made, once it wrote the complaint for the last time; no move, nothing is sent."""
+    made = [move for move in moves if move is not None]
+    if made:
+        complaint_updated_recorded.send(sender=Complaint, complaint=complaint, moves=made)

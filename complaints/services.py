@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from csplatform.actors import Actor
@@ -25,8 +25,15 @@ from csplatform.errors import ConflictError, DomainError, InvalidInput
 from orders.locks import customer_lock
 from orders.models import Customer, Order
 from tickets.choices import SlaMetric, TicketKind, TicketStatus
+from tickets.languages import language_for_customer
 from tickets.models import Ticket
-from tickets.services import ticket_create, ticket_milestone_record, ticket_system_change
+from tickets.services import (
+    ticket_create,
+    ticket_milestone_record,
+    ticket_reply,
+    ticket_system_change,
+    ticket_system_reply,
+)
 
 from . import rules as severity_rules
 from .choices import (
@@ -43,7 +50,7 @@ from .choices import (
     Severity,
 )
 from .escalation import complaint_level_raise
-from .events import complaint_event_record
+from .events import complaint_event_record, complaint_moves_announce
 from .models import Complaint, SeverityRules
 from .refund_remedy import complaint_refund_open
 from .signals import complaint_closed
@@ -51,6 +58,8 @@ from .transitions import LIFECYCLE, check_transition, complaint_apply_transition
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+
+    from csplatform.lifecycle import Transition
 
 CENT = Decimal("0.01")
 S = ComplaintStatus
@@ -276,9 +285,10 @@ def complaint_accept(
     """受理: the complaint is taken on; the ticket's 24-hour acceptance timer stops."""
     now = now or timezone.now()
     complaint = _lock(complaint)
-    complaint_apply_transition(complaint=complaint, target=S.ACCEPTED, actor=actor, now=now)
+    move = complaint_apply_transition(complaint=complaint, target=S.ACCEPTED, actor=actor, now=now)
     complaint.accepted_at = now
     _save(complaint, now)
+    complaint_moves_announce(complaint=complaint, moves=[move])
     _milestone(complaint, SlaMetric.ACCEPTANCE, actor, now)
     return complaint
 
@@ -289,8 +299,11 @@ def complaint_investigate(
 ) -> Complaint:
     now = now or timezone.now()
     complaint = _lock(complaint)
-    complaint_apply_transition(complaint=complaint, target=S.INVESTIGATING, actor=actor, now=now)
+    move = complaint_apply_transition(
+        complaint=complaint, target=S.INVESTIGATING, actor=actor, now=now
+    )
     _save(complaint, now)
+    complaint_moves_announce(complaint=complaint, moves=[move])
     return complaint
 
 
@@ -348,18 +361,36 @@ def complaint_findings_set(
 def complaint_propose_plan(
     *, complaint: Complaint, plan: str, actor: Actor, now: datetime | None = None
 ) -> Complaint:
-    """The handling plan is given to the customer; the ticket's 48-hour plan timer stops."""
+    """The handling plan is given to the customer: posted to the complaint ticket's
+    conversation as a public reply (by the agent who proposed it), so that it reaches the
+    customer through the ticket's channel; the ticket's 48-hour plan timer stops."""
     now = now or timezone.now()
     plan = _required(plan, "plan", _("Write the handling plan."))
     complaint = _lock(complaint)
-    complaint_apply_transition(
+    move = complaint_apply_transition(
         complaint=complaint, target=S.PLAN_PROPOSED, actor=actor, now=now, payload={"plan": plan}
     )
     complaint.plan = plan[:5000]
     complaint.plan_proposed_at = now
     _save(complaint, now)
+    complaint_moves_announce(complaint=complaint, moves=[move])
     _milestone(complaint, SlaMetric.PLAN, actor, now)
+    _plan_post(complaint, actor, now)
     return complaint
+
+
+def _plan_post(complaint: Complaint, actor: Actor, now: datetime) -> None:
+    """The plan as a public message of the complaint's ticket, in the customer's language."""
+    ticket = complaint.ticket
+    if ticket is None or ticket.status == TicketStatus.CLOSED:
+        return  # no conversation left to post to; the plan is on the complaint
+    with translation.override(language_for_customer(complaint.customer_id)):
+        body = _("Our handling plan for your complaint %(number)s:") % {"number": complaint.number}
+    body = f"{body}\n\n{complaint.plan}"
+    if actor.kind == "user" and actor.user is not None:
+        ticket_reply(ticket=ticket, user=actor.user, body=body, now=now)
+    else:
+        ticket_system_reply(ticket=ticket, body=body, actor=actor, now=now)
 
 
 @transaction.atomic
@@ -440,13 +471,14 @@ def complaint_request_confirmation(
         raise DomainError(
             _("Record the remedy before asking the customer to confirm."), code="no_remedy"
         )
-    complaint_apply_transition(
+    move = complaint_apply_transition(
         complaint=complaint, target=S.AWAITING_CONFIRMATION, actor=actor, now=now
     )
     complaint.confirmation = ""
     complaint.confirmation_requested_at = now
     complaint.confirmation_due_at = now + timedelta(hours=SeverityRules.load().confirmation_hours)
     _save(complaint, now)
+    complaint_moves_announce(complaint=complaint, moves=[move])
     # The customer's turn: the ticket waits in pending, where its closure timer pauses.
     _ticket_status(
         complaint,
@@ -463,11 +495,11 @@ def _close(
 ) -> None:
     """awaiting_confirmation → resolved → closed; the ticket is solved; ``complaint_closed``
     is sent after commit (the satisfaction survey listens)."""
-    complaint_apply_transition(
+    resolved = complaint_apply_transition(
         complaint=complaint, target=S.RESOLVED, actor=actor, now=now, reason=reason
     )
     complaint.resolved_at = now
-    complaint_apply_transition(
+    closed = complaint_apply_transition(
         complaint=complaint,
         target=S.CLOSED,
         actor=actor,
@@ -478,6 +510,7 @@ def _close(
     complaint.closed_as, complaint.closed_at = closed_as, now
     complaint.confirmation_due_at = None
     _save(complaint, now)
+    complaint_moves_announce(complaint=complaint, moves=[resolved, closed])
     if complaint.ticket is not None:
         ticket_system_change(
             ticket=complaint.ticket,
@@ -509,11 +542,12 @@ def complaint_confirm(
     complaint = _lock(complaint)
     comment = comment.strip()[:1000]
     if complaint.status == S.CLOSED and not accepted:
-        _reopen(complaint, actor=actor, now=now, reason=comment)
+        move = _reopen(complaint, actor=actor, now=now, reason=comment)
         complaint_level_raise(
             complaint, reason=_("The customer rejected the outcome."), actor=actor, now=now
         )
         _save(complaint, now)
+        complaint_moves_announce(complaint=complaint, moves=[move])
         return complaint
     if complaint.status != S.AWAITING_CONFIRMATION:
         raise ConflictError(
@@ -539,7 +573,7 @@ def complaint_confirm(
         return complaint
     complaint.confirmation = Confirmation.REJECTED
     complaint.rejections += 1
-    complaint_apply_transition(
+    move = complaint_apply_transition(
         complaint=complaint, target=S.INVESTIGATING, actor=actor, now=now, reason=comment
     )
     complaint.confirmation_due_at = None
@@ -547,6 +581,7 @@ def complaint_confirm(
         complaint, reason=_("The customer rejected the outcome."), actor=actor, now=now
     )
     _save(complaint, now)
+    complaint_moves_announce(complaint=complaint, moves=[move])
     # Our turn again: the ticket leaves pending and its closure timer runs on.
     _ticket_status(
         complaint,
@@ -617,7 +652,8 @@ def complaints_close_unconfirmed(*, now: datetime | None = None, batch_size: int
     return closed
 
 
-def _reopen(complaint: Complaint, *, actor: Actor, now: datetime, reason: str) -> None:
+def _reopen(complaint: Complaint, *, actor: Actor, now: datetime, reason: str) -> Transition:
+    """Reopen the locked complaint; the caller saves it and announces the move."""
     check_transition(complaint.status, S.INVESTIGATING)
     days = SeverityRules.load().reopen_days
     if complaint.closed_at is None or now > complaint.closed_at + timedelta(days=days):
@@ -625,7 +661,7 @@ def _reopen(complaint: Complaint, *, actor: Actor, now: datetime, reason: str) -
             _("A complaint reopens within %(days)d days of closing.") % {"days": days},
             code="reopen_window_closed",
         )
-    complaint_apply_transition(
+    move = complaint_apply_transition(
         complaint=complaint,
         target=S.INVESTIGATING,
         actor=actor,
@@ -637,6 +673,7 @@ def _reopen(complaint: Complaint, *, actor: Actor, now: datetime, reason: str) -
     complaint.closed_as, complaint.closed_at, complaint.resolved_at = "", None, None
     complaint.confirmation, complaint.confirmation_due_at = "", None
     _ticket_status(complaint, TicketStatus.OPEN, _("Complaint %(number)s reopened."), actor, now)
+    return move
 
 
 @transaction.atomic
@@ -646,8 +683,9 @@ def complaint_reopen(
     now = now or timezone.now()
     reason = _required(reason, "reason", _("Say why the complaint reopens."))
     complaint = _lock(complaint)
-    _reopen(complaint, actor=actor, now=now, reason=reason)
+    move = _reopen(complaint, actor=actor, now=now, reason=reason)
     _save(complaint, now)
+    complaint_moves_announce(complaint=complaint, moves=[move])
     return complaint
 
 

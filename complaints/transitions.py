@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from csplatform.actors import Actor
-from csplatform.lifecycle import Lifecycle, StatusEvents, TransitionNotAllowed
+from csplatform.lifecycle import Lifecycle, StatusEvents, Transition, TransitionNotAllowed
 
 from .choices import ComplaintEventType, ComplaintStatus
 from .models import Complaint, ComplaintEvent
@@ -55,10 +55,11 @@ check_transition = LIFECYCLE.check
 
 def complaint_apply_transition(
     *, complaint: Complaint, target: str, actor: Actor, now: datetime, **details
-) -> None:
+) -> Transition:
     """Move a row-locked complaint to ``target`` and record who, when and why: ``reason``,
     ``event_type`` (a reopen), ``payload`` (the plan proposed).
 
-    The caller saves the complaint, with the other fields it changed, in its transaction.
+    The caller saves the complaint, with the other fields it changed, in its transaction, then
+    announces the move (``events.complaint_moves_announce``).
     """
-    LIFECYCLE.apply(complaint, target, actor=actor, at=now, **details)
+    return LIFECYCLE.apply(complaint, target, actor=actor, at=now, **details)

@@ -9,7 +9,8 @@ from csplatform.errors import DomainError
 
 from . import services
 from .choices import WebhookEventType
-from .models import WebhookDelivery, WebhookEndpoint
+from .models import CustomerNotice, NoticeTemplate, WebhookDelivery, WebhookEndpoint
+from .notices import ALLOWED_FILTERS, ALLOWED_TAGS, NOTICE_VARIABLES
 from .targets import TargetRefused, target_check
 
 
@@ -118,3 +119,77 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
             ngettext("%d delivery will be sent again.", "%d deliveries will be sent again.", sent)
             % sent,
         )
+
+
+@admin.register(NoticeTemplate)
+class NoticeTemplateAdmin(admin.ModelAdmin):
+    """The texts of the customer notices, one per notice and language. A template is checked
+    when saved (its variables, tags and filters); switching a notice off (the actions switch
+    both languages) stops it for every customer."""
+
+    list_display = ["notice_type", "language", "enabled", "subject", "updated_at"]
+    list_filter = ["enabled", "language", "notice_type"]
+    search_fields = ["subject", "body"]
+    fields = ["notice_type", "language", "enabled", "subject", "body", "variables"]
+    readonly_fields = ["notice_type", "language", "variables"]
+    actions = ["notice_enable", "notice_disable"]
+
+    def has_add_permission(self, request):
+        return False  # one row per notice and language, made by the migration
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("variables"))
+    def variables(self, obj):
+        names = NOTICE_VARIABLES.get(obj.notice_type, ())
+        return format_html(
+            "{}<br>{}: {}<br>{}: {}",
+            ", ".join(f"{{{{ {name} }}}}" for name in names),
+            _("tags"),
+            ALLOWED_TAGS,
+            _("filters"),
+            ", ".join(sorted(ALLOWED_FILTERS)),
+        )
+
+    def _switch(self, request, queryset, enabled: bool) -> None:
+        types = set(queryset.values_list("notice_type", flat=True))
+        changed = NoticeTemplate.objects.filter(notice_type__in=types).update(enabled=enabled)
+        self.message_user(
+            request,
+            ngettext("%d template changed.", "%d templates changed.", changed) % changed,
+        )
+
+    @admin.action(description=_("Switch these notices on (both languages)"))
+    def notice_enable(self, request, queryset):
+        self._switch(request, queryset, True)
+
+    @admin.action(description=_("Switch these notices off (both languages)"))
+    def notice_disable(self, request, queryset):
+        self._switch(request, queryset, False)
+
+
+@admin.register(CustomerNotice)
+class CustomerNoticeAdmin(admin.ModelAdmin):
+    """The notices sent: what each said, in which language, and the channels it took."""
+
+    list_display = [
+        "id",
+        "notice_type",
+        "language",
+        "ticket",
+        "order",
+        "channels",
+        "email_skipped",
+        "created_at",
+    ]
+    list_filter = ["notice_type", "language", "email_skipped"]
+    search_fields = ["=ticket__number", "=order__number"]
+    list_select_related = ["ticket", "order"]
+    readonly_fields = [field.name for field in CustomerNotice._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -10,6 +10,10 @@ class WebhookEventType(models.TextChoices):
     TICKET_STATUS_CHANGED = "ticket.status_changed", _("Ticket status changed")
     ORDER_EXCEPTION_OPENED = "order.exception.opened", _("Order exception opened")
     REFUND_SETTLED = "refund.settled", _("Refund settled")
+    RETURN_UPDATED = "return.updated", _("Return request updated")
+    COMPLAINT_UPDATED = "complaint.updated", _("Complaint updated")
+    SURVEY_INVITATION_CREATED = "survey.invitation.created", _("Survey invitation sent")
+    CUSTOMER_NOTICE = "customer.notice", _("Customer notice")
 
 
 class DeliveryStatus(models.TextChoices):
@@ -19,3 +23,32 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
     # Its endpoint was disabled or deleted before it was delivered; may be sent again by hand.
     DEAD = "dead", _("Dead")
+
+
+class NoticeType(models.TextChoices):
+    """The notices a customer is sent when their case moves (admin-edited texts:
+    ``NoticeTemplate``)."""
+
+    ORDER_EXCEPTION_OPENED = "order_exception_opened", _("Order exception opened")
+    RETURN_APPROVED = "return_approved", _("Return approved")
+    RETURN_REJECTED = "return_rejected", _("Return rejected")
+    RETURN_REFUNDED = "return_refunded", _("Refund paid out")
+    COMPLAINT_ACCEPTED = "complaint_accepted", _("Complaint accepted")
+    COMPLAINT_PLAN_PROPOSED = "complaint_plan_proposed", _("Complaint plan proposed")
+    COMPLAINT_AWAITING_CONFIRMATION = (
+        "complaint_awaiting_confirmation",
+        _("Complaint awaiting the customer's confirmation"),
+    )
+    TICKET_SOLVED = "ticket_solved", _("Ticket solved")
+
+
+class NoticeLanguage(models.TextChoices):
+    ZH_HANS = "zh-hans", "简体中文"
+    EN = "en", "English"
+
+
+class EmailSkipped(models.TextChoices):
+    """Why a notice went out without an e-mail."""
+
+    NO_ADDRESS = "no_address", _("The customer has no e-mail address")
+    NO_MAILBOX = "no_mailbox", _("The ticket's team has no mailbox")

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from encrypted_fields.fields import EncryptedCharField
 
-from .choices import DeliveryStatus
+from .choices import DeliveryStatus, EmailSkipped, NoticeLanguage, NoticeType
 
 
 class WebhookEndpoint(models.Model):
@@ -239,3 +239,101 @@ class EmailMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.header_id}"
+
+
+class NoticeTemplate(models.Model):
+    """The text of one customer notice in one language, edited in admin. Subject and body are
+    Django templates limited to a few variables and ``{% if %}`` (``notices.template_check``);
+    a row switched off sends nothing to the customers of its language."""
+
+    notice_type = models.CharField(_("notice"), max_length=40, choices=NoticeType.choices)
+    language = models.CharField(_("language"), max_length=8, choices=NoticeLanguage.choices)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("body"), max_length=5000)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("notice template")
+        verbose_name_plural = _("notice templates")
+        ordering = ["notice_type", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notice_type", "language"], name="notice_template_once_per_language"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_notice_type_display()} ({self.language})"
+
+    def clean(self) -> None:
+        from .notices import template_check  # the notices module reads this model
+
+        template_check(notice_type=self.notice_type, subject=self.subject, body=self.body)
+
+
+class CustomerNotice(models.Model):
+    """A notice sent to a customer: what it said and which channels it took. One per notice
+    type and state change (``key`` names the event row of the change), whatever the retries."""
+
+    notice_type = models.CharField(_("notice"), max_length=40, choices=NoticeType.choices)
+    key = models.CharField(_("state change"), max_length=100)
+    customer = models.ForeignKey(
+        "orders.Customer",
+        on_delete=models.CASCADE,
+        related_name="notices",
+        verbose_name=_("customer"),
+    )
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="notices",
+        verbose_name=_("ticket"),
+    )
+    order = models.ForeignKey(
+        "orders.Order",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="notices",
+        verbose_name=_("order"),
+    )
+    language = models.CharField(_("language"), max_length=8, choices=NoticeLanguage.choices)
+    subject = models.CharField(_("subject"), max_length=300)
+    body = models.TextField(_("body"))
+    # ``tickets.choices.NoticeChannel`` values: the ways it went out (none: the customer could
+    # not be reached, see ``email_skipped``).
+    channels = models.JSONField(_("channels"), default=list)
+    outbox_event = models.ForeignKey(
+        OutboxEvent,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("webhook event"),
+    )
+    email = models.OneToOneField(
+        EmailMessage,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="notice",
+        verbose_name=_("e-mail"),
+    )
+    email_skipped = models.CharField(
+        _("no e-mail because"), max_length=12, choices=EmailSkipped.choices, blank=True
+    )
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        verbose_name = _("customer notice")
+        verbose_name_plural = _("customer notices")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["notice_type", "key"], name="notice_once_per_change")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.notice_type} {self.key}"

@@ -1,18 +1,34 @@
 """How the messaging app learns of changes: in the transaction of the change, so that the
-outbox event commits or rolls back with it (``tickets.signals.ticket_event_recorded``,
-``orders.signals.order_exception_recorded``, ``refunds.signals.refund_settled_recorded``).
-Receivers write rows and nothing else; the deliveries are sent after the commit.
+outbox events and the customer notices commit or roll back with it
+(``tickets.signals.ticket_event_recorded``, ``orders.signals.order_exception_recorded``,
+``refunds.signals.refund_settled_recorded`` and ``return_updated_recorded``,
+``complaints.signals.complaint_updated_recorded``, ``surveys.signals.survey_invitation_recorded``).
+Receivers write rows and nothing else; the deliveries and e-mails are sent after the commit.
 """
 
 from django.dispatch import receiver
 
+from complaints.choices import ComplaintStatus
+from complaints.signals import complaint_updated_recorded
+from orders.choices import ExceptionType
 from orders.signals import order_exception_recorded
-from refunds.signals import refund_settled_recorded
-from tickets.choices import TicketEventType
+from refunds.choices import ReturnStatus
+from refunds.signals import refund_settled_recorded, return_updated_recorded
+from surveys.signals import survey_invitation_recorded
+from tickets.choices import TicketEventType, TicketStatus
 from tickets.signals import ticket_event_recorded
 
-from .choices import WebhookEventType
-from .payloads import message_data, order_exception_data, refund_data, ticket_data
+from .choices import NoticeType, WebhookEventType
+from .notices import Notice, amount_text, customer_notice_send
+from .payloads import (
+    complaint_data,
+    message_data,
+    order_exception_data,
+    refund_data,
+    return_data,
+    survey_invitation_data,
+    ticket_data,
+)
 from .services import outbox_event_record, webhook_endpoints_subscribed
 
 _TICKET_EVENT_TYPES = {
@@ -21,6 +37,17 @@ _TICKET_EVENT_TYPES = {
     TicketEventType.CUSTOMER_MESSAGE: WebhookEventType.TICKET_MESSAGE_CREATED,
     TicketEventType.STATUS: WebhookEventType.TICKET_STATUS_CHANGED,
     TicketEventType.REOPENED: WebhookEventType.TICKET_STATUS_CHANGED,
+}
+
+# The status a case enters → the notice the customer is sent.
+_RETURN_NOTICES = {
+    ReturnStatus.APPROVED: NoticeType.RETURN_APPROVED,
+    ReturnStatus.REJECTED: NoticeType.RETURN_REJECTED,
+}
+_COMPLAINT_NOTICES = {
+    ComplaintStatus.ACCEPTED: NoticeType.COMPLAINT_ACCEPTED,
+    ComplaintStatus.PLAN_PROPOSED: NoticeType.COMPLAINT_PLAN_PROPOSED,
+    ComplaintStatus.AWAITING_CONFIRMATION: NoticeType.COMPLAINT_AWAITING_CONFIRMATION,
 }
 
 
@@ -51,6 +78,25 @@ def outbox_on_ticket_event(sender, event, message=None, **kwargs):
     )
 
 
+@receiver(ticket_event_recorded, dispatch_uid="messaging.notice_on_ticket_solved")
+def notice_on_ticket_solved(sender, event, **kwargs):
+    if event.type != TicketEventType.STATUS or event.new_value != TicketStatus.SOLVED:
+        return
+    ticket = event.ticket
+    if ticket.merged_into_id is not None:
+        return  # a merged duplicate: the customer hears of the ticket it went into
+    customer_notice_send(
+        Notice(
+            type=NoticeType.TICKET_SOLVED,
+            key=f"ticket_event:{event.pk}",
+            customer=ticket.customer,
+            ticket=ticket,
+            order=ticket.order,
+            now=event.at,
+        )
+    )
+
+
 @receiver(order_exception_recorded, dispatch_uid="messaging.outbox_on_order_exception")
 def outbox_on_order_exception(sender, exception, **kwargs):
     endpoints = webhook_endpoints_subscribed(
@@ -62,6 +108,18 @@ def outbox_on_order_exception(sender, exception, **kwargs):
         now=exception.detected_at,
         endpoints=endpoints,
         ordering_key=f"order:{exception.order_id}",
+    )
+    order = exception.order
+    customer_notice_send(
+        Notice(
+            type=NoticeType.ORDER_EXCEPTION_OPENED,
+            key=f"order_exception:{exception.pk}",
+            customer=order.customer,
+            order=order,
+            now=exception.detected_at,
+            # The label, translated into the notice's language when it renders.
+            values={"reason": dict(ExceptionType.choices).get(exception.type, exception.type)},
+        )
     )
 
 
@@ -76,4 +134,114 @@ def outbox_on_refund_settled(sender, refund, **kwargs):
         now=refund.settled_at,
         endpoints=endpoints,
         ordering_key=f"order:{refund.order_id}",
+    )
+    request = refund.request
+    order = refund.order
+    customer_notice_send(
+        Notice(
+            type=NoticeType.RETURN_REFUNDED,
+            key=f"refund:{refund.pk}",
+            customer=order.customer,
+            ticket=request.ticket if request is not None else None,
+            order=order,
+            now=refund.settled_at,
+            values={
+                "return.number": request.public_id if request is not None else "",
+                "amount": amount_text(refund.amount, refund.currency),
+            },
+            references={"return_id": request.public_id if request is not None else None},
+        )
+    )
+
+
+@receiver(return_updated_recorded, dispatch_uid="messaging.outbox_on_return_updated")
+def outbox_on_return_updated(sender, request, moves, **kwargs):
+    endpoints = webhook_endpoints_subscribed(
+        type=WebhookEventType.RETURN_UPDATED, storefront__orders=request.order_id
+    )
+    now = moves[-1].at
+    if endpoints:
+        outbox_event_record(
+            type=WebhookEventType.RETURN_UPDATED,
+            data=return_data(request),
+            now=now,
+            endpoints=endpoints,
+            # The order's key, as the refund's settlement: the storefront hears of a refund
+            # after the return moved to refunded.
+            ordering_key=f"order:{request.order_id}",
+        )
+    for move in moves:
+        notice_type = _RETURN_NOTICES.get(move.new)
+        if notice_type is None:
+            continue
+        order = request.order
+        customer_notice_send(
+            Notice(
+                type=notice_type,
+                key=f"return_event:{move.event.pk}",
+                customer=order.customer,
+                ticket=request.ticket,
+                order=order,
+                now=move.at,
+                values={
+                    "return.number": request.public_id,
+                    "amount": amount_text(request.requested_amount, order.currency),
+                    "reason": request.decision_reason,
+                },
+                references={"return_id": request.public_id},
+            )
+        )
+
+
+@receiver(complaint_updated_recorded, dispatch_uid="messaging.outbox_on_complaint_updated")
+def outbox_on_complaint_updated(sender, complaint, moves, **kwargs):
+    endpoints = webhook_endpoints_subscribed(
+        type=WebhookEventType.COMPLAINT_UPDATED, storefront__customers=complaint.customer_id
+    )
+    if endpoints:
+        outbox_event_record(
+            type=WebhookEventType.COMPLAINT_UPDATED,
+            data=complaint_data(complaint),
+            now=moves[-1].at,
+            endpoints=endpoints,
+            ordering_key=f"ticket:{complaint.ticket_id}"
+            if complaint.ticket_id
+            else f"complaint:{complaint.pk}",
+        )
+    for move in moves:
+        notice_type = _COMPLAINT_NOTICES.get(move.new)
+        if notice_type is None:
+            continue
+        customer_notice_send(
+            Notice(
+                type=notice_type,
+                key=f"complaint_event:{move.event.pk}",
+                customer=complaint.customer,
+                ticket=complaint.ticket,
+                order=complaint.order,
+                now=move.at,
+                values={"complaint.number": complaint.number, "plan": complaint.plan},
+                references={"complaint_number": complaint.number},
+            )
+        )
+
+
+@receiver(survey_invitation_recorded, dispatch_uid="messaging.outbox_on_survey_invitation")
+def outbox_on_survey_invitation(sender, invitation, token, url, **kwargs):
+    endpoints = webhook_endpoints_subscribed(
+        type=WebhookEventType.SURVEY_INVITATION_CREATED,
+        storefront__customers=invitation.customer_id,
+    )
+    if not endpoints:
+        return
+    if invitation.ticket_id:
+        ordering_key = f"ticket:{invitation.ticket_id}"
+    else:
+        ordering_key = f"order:{invitation.order_id}" if invitation.order_id else ""
+    outbox_event_record(
+        type=WebhookEventType.SURVEY_INVITATION_CREATED,
+        data=survey_invitation_data(invitation, token=token, url=url),
+        now=invitation.sent_at,
+        endpoints=endpoints,
+        ordering_key=ordering_key,
     )

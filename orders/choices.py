@@ -47,6 +47,9 @@ class OrderEventType(models.TextChoices):
     STATUS_CHANGED = "status_changed", _("Status changed")
     EXCEPTION_RAISED = "exception_raised", _("Exception raised")
     EXCEPTION_RESOLVED = "exception_resolved", _("Exception resolved")
+    # A notice went out to the customer about the order (an exception, before any ticket):
+    # the payload names the notice (``notice``, ``label``) and the channels it took.
+    CUSTOMER_NOTIFIED = "customer_notified", _("Customer notified")
 
 
 STOREFRONT_EVENT_TYPES = (
@@ -108,3 +111,11 @@ class ExceptionOutcome(models.TextChoices):
     RESHIPPED = "reshipped", pgettext_lazy("exception outcome", "Reshipped")
     REFUNDED = "refunded", pgettext_lazy("exception outcome", "Refunded")
     NO_ACTION = "no_action", pgettext_lazy("exception outcome", "No action needed")
+
+
+class NoticeChannel(models.TextChoices):
+    """The ways a customer notice reaches the customer (the timelines of orders and tickets
+    name them)."""
+
+    WEBHOOK = "webhook", _("Storefront webhook")
+    EMAIL = "email", _("E-mail")

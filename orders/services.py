@@ -795,3 +795,19 @@ def orders_flag_logistics_delayed(*, now: datetime | None = None, batch_size: in
         )
 
     return _scan_in_batches(queryset, flag, batch_size)
+
+
+def order_customer_notified(
+    *, order: Order, notice: str, label: str, channels: list[str], now: datetime
+) -> OrderEvent:
+    """Record on the order's timeline that the customer was sent a notice about it that no
+    ticket carries (``notice``, the notice type; ``label``, its untranslated name; ``channels``,
+    how it went out). Written in the transaction of the change that caused it."""
+    return OrderEvent.objects.create(
+        order=order,
+        type=OrderEventType.CUSTOMER_NOTIFIED,
+        at=now,
+        recorded_at=now,
+        payload={"notice": notice, "label": label, "channels": list(channels)},
+        **Actor.system("customer notices").event_fields(),
+    )

@@ -39,7 +39,7 @@ from .choices import (
     ReturnStatus,
     ReturnType,
 )
-from .events import return_event_record
+from .events import return_event_record, return_moves_announce
 from .models import Refund, RefundRules, ReturnEvidence, ReturnLine, ReturnRequest
 from .rules import CENT
 from .transitions import LIFECYCLE, check_transition, return_apply_transition
@@ -48,6 +48,7 @@ from .working_days import refund_working_days_calendar
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
+    from csplatform.lifecycle import Transition
     from tickets.models import Ticket
 
 
@@ -135,13 +136,14 @@ def return_request_create(
     )
     request.save(update_fields=["ticket"])
     if reason in (rules.auto_approve_reasons or []) and amount <= rules.auto_approve_limit:
-        return_request_approve_locked(
+        moves = return_request_approve_locked(
             order=order,
             request=request,
             actor=Actor.system("auto-approval"),
             now=now,
             reason=_("Within the automatic approval limit."),
         )
+        return_moves_announce(request=request, moves=moves)
     return request
 
 
@@ -159,26 +161,32 @@ def _ticket_milestones(
 
 def return_request_approve_locked(
     *, order: Order, request: ReturnRequest, actor: Actor, now: datetime, reason: str = ""
-) -> None:
+) -> list[Transition]:
     """Approve without the approver checks: for the system (automatic approval, the response
     timeout) and for a user already cleared to. The caller holds the order's and the
-    request's locks; a refund-only request is refunded at once."""
-    return_apply_transition(
-        request=request, target=ReturnStatus.APPROVED, actor=actor, now=now, reason=reason
-    )
+    request's locks; a refund-only request is refunded at once. Returns the moves made, for
+    the caller to announce once it wrote the request for the last time."""
+    moves = [
+        return_apply_transition(
+            request=request, target=ReturnStatus.APPROVED, actor=actor, now=now, reason=reason
+        )
+    ]
     request.decided_by = actor.user if actor.kind == "user" else None
     request.decided_at = now
     request.decision_reason = reason
     request.respond_due_at = None
     if request.type in GOODS_BACK:
-        return_apply_transition(
-            request=request, target=ReturnStatus.AWAITING_RETURN, actor=actor, now=now
+        moves.append(
+            return_apply_transition(
+                request=request, target=ReturnStatus.AWAITING_RETURN, actor=actor, now=now
+            )
         )
         request.return_due_at = now + timedelta(days=RefundRules.load().return_shipping_days)
     request.save()
     _ticket_milestones(request, (SlaMetric.ACCEPTANCE, SlaMetric.PLAN), actor, now)
     if request.type == ReturnType.REFUND_ONLY:
-        _refund(order, request, amount=request.requested_amount, actor=actor, now=now)
+        moves += _refund(order, request, amount=request.requested_amount, actor=actor, now=now)[1]
+    return moves
 
 
 @retry_on_deadlock
@@ -221,9 +229,10 @@ def return_request_approve(
                 code="four_eyes",
             )
         else:
-            return_request_approve_locked(
+            moves = return_request_approve_locked(
                 order=order, request=request, actor=Actor.for_user(by_user), now=now, reason=reason
             )
+            return_moves_announce(request=request, moves=moves)
     if refusal is not None:
         raise refusal  # after the proposal was committed
     return request
@@ -241,7 +250,7 @@ def return_request_reject(
             errors={"reason": [_("A reason is required.")]},
         )
     _order, request = _lock_request(request)
-    return_apply_transition(
+    move = return_apply_transition(
         request=request,
         target=ReturnStatus.REJECTED,
         actor=Actor.for_user(by_user),
@@ -251,6 +260,7 @@ def return_request_reject(
     request.decided_by, request.decided_at, request.decision_reason = by_user, now, reason
     request.respond_due_at = None
     request.save()
+    return_moves_announce(request=request, moves=[move])
     _ticket_milestones(request, (SlaMetric.ACCEPTANCE,), Actor.for_user(by_user), now)
     return request
 
@@ -288,7 +298,7 @@ def return_request_appeal(
     )
     if request.type != ReturnType.EXCHANGE:
         return_rules.check_amount(order=order, amount=request.requested_amount)
-    return_apply_transition(
+    move = return_apply_transition(
         request=request,
         target=ReturnStatus.REQUESTED,
         actor=actor,
@@ -307,6 +317,7 @@ def return_request_appeal(
     request.return_shipped_at = request.received_at = request.inspected_at = None
     request.inspection_passed, request.inspection_notes = None, ""
     request.save()
+    return_moves_announce(request=request, moves=[move])
     return request
 
 
@@ -322,9 +333,12 @@ def return_request_cancel(
         raise ConflictError(_("The goods are already on their way back."), code="goods_in_transit")
     if request.refunds.exists():
         raise ConflictError(_("A refund has already been made."), code="already_refunded")
-    return_apply_transition(request=request, target=ReturnStatus.CANCELLED, actor=actor, now=now)
+    move = return_apply_transition(
+        request=request, target=ReturnStatus.CANCELLED, actor=actor, now=now
+    )
     request.respond_due_at = request.return_due_at = None
     request.save()
+    return_moves_announce(request=request, moves=[move])
     return request
 
 
@@ -369,7 +383,7 @@ def return_request_receive(
     """The goods are back: the refund is due within the working days of the rules."""
     now = now or timezone.now()
     _order, request = _lock_request(request)
-    return_apply_transition(
+    move = return_apply_transition(
         request=request, target=ReturnStatus.RECEIVED, actor=Actor.for_user(by_user), now=now
     )
     request.received_at = now
@@ -380,6 +394,7 @@ def return_request_receive(
     request.return_due_at = None
     request.save()
     _returned_add(request, +1)
+    return_moves_announce(request=request, moves=[move])
     return request
 
 
@@ -404,18 +419,22 @@ def return_request_inspect(
     now = now or timezone.now()
     _order, request = _lock_request(request)
     actor = Actor.for_user(by_user)
-    return_apply_transition(
-        request=request, target=ReturnStatus.INSPECTED, actor=actor, now=now, reason=notes
-    )
+    moves = [
+        return_apply_transition(
+            request=request, target=ReturnStatus.INSPECTED, actor=actor, now=now, reason=notes
+        )
+    ]
     request.inspected_at, request.inspection_passed = now, passed
     request.inspection_notes = notes[:500]
     if not passed:
-        return_apply_transition(
-            request=request,
-            target=ReturnStatus.REJECTED,
-            actor=actor,
-            now=now,
-            reason=notes or _("The goods did not pass inspection."),
+        moves.append(
+            return_apply_transition(
+                request=request,
+                target=ReturnStatus.REJECTED,
+                actor=actor,
+                now=now,
+                reason=notes or _("The goods did not pass inspection."),
+            )
         )
         request.decided_by, request.decided_at = by_user, now
         request.decision_reason = notes or _("The goods did not pass inspection.")
@@ -424,6 +443,7 @@ def return_request_inspect(
         # appeal can claim them again.
         _returned_add(request, -1)
     request.save()
+    return_moves_announce(request=request, moves=moves)
     return request
 
 
@@ -436,11 +456,12 @@ def return_request_exchange(
     _order, request = _lock_request(request)
     if request.type != ReturnType.EXCHANGE:
         raise ConflictError(_("Only an exchange request can be exchanged."), code="not_exchange")
-    return_apply_transition(
+    move = return_apply_transition(
         request=request, target=ReturnStatus.EXCHANGED, actor=Actor.for_user(by_user), now=now
     )
     request.refund_due_at = None
     request.save()
+    return_moves_announce(request=request, moves=[move])
     return request
 
 
@@ -449,8 +470,10 @@ def return_request_exchange(
 
 def _refund(
     order: Order, request: ReturnRequest | None, *, amount: Decimal, actor: Actor, now: datetime
-) -> Refund:
-    """Reserve the amount on the locked order and queue the payout after commit."""
+) -> tuple[Refund, list[Transition]]:
+    """Reserve the amount on the locked order and queue the payout after commit. Returns the
+    refund and the request's move to ``refunded`` (none when it was refunded already), for the
+    caller to announce after its last write of the request."""
     amount = Decimal(amount).quantize(CENT)
     if amount <= 0:
         raise InvalidInput(
@@ -468,18 +491,21 @@ def _refund(
     )
     # The database refuses a sum above what was paid, whatever the Python check said.
     order_refund_reserve(order=order, amount=amount)
+    moves: list[Transition] = []
     if request is not None:
         # A new refund settles the failed payouts that were waiting for a supervisor.
         request.refunds.filter(status=RefundStatus.FAILED, needs_attention=True).update(
             needs_attention=False
         )
         if request.status != ReturnStatus.REFUNDED:
-            return_apply_transition(
-                request=request,
-                target=ReturnStatus.REFUNDED,
-                actor=actor,
-                now=now,
-                payload={"refund": refund.pk, "amount": str(amount)},
+            moves.append(
+                return_apply_transition(
+                    request=request,
+                    target=ReturnStatus.REFUNDED,
+                    actor=actor,
+                    now=now,
+                    payload={"refund": refund.pk, "amount": str(amount)},
+                )
             )
         else:
             return_event_record(
@@ -493,7 +519,7 @@ def _refund(
         request.refund_due_at = None
         request.save()
     enqueue_on_commit("refunds.tasks.refund_payout_task", refund.pk)
-    return refund
+    return refund, moves
 
 
 @retry_on_deadlock
@@ -533,7 +559,9 @@ def refund_create(
             code="amount_exceeds_request",
             left=str(request.requested_amount - already),
         )
-    return _refund(order, request, amount=amount, actor=Actor.for_user(by_user), now=now)
+    refund, moves = _refund(order, request, amount=amount, actor=Actor.for_user(by_user), now=now)
+    return_moves_announce(request=request, moves=moves)
+    return refund
 
 
 @retry_on_deadlock
@@ -563,7 +591,9 @@ def refund_retry(*, refund_id: int, by_user: User, now: datetime | None = None) 
         )
     if Refund.objects.filter(retry_of=failed).exists():
         raise ConflictError(_("This payout was retried already."), code="already_retried")
-    retry = _refund(order, request, amount=failed.amount, actor=Actor.for_user(by_user), now=now)
+    retry, moves = _refund(
+        order, request, amount=failed.amount, actor=Actor.for_user(by_user), now=now
+    )
     retry.retry_of = failed
     retry.save(update_fields=["retry_of"])
     Refund.objects.filter(pk=failed.pk).update(needs_attention=False)
@@ -577,6 +607,7 @@ def refund_retry(*, refund_id: int, by_user: User, now: datetime | None = None) 
             failed_refund=failed.pk,
             amount=str(failed.amount),
         )
+        return_moves_announce(request=request, moves=moves)
     return retry
 
 

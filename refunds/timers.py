@@ -23,7 +23,7 @@ from orders.models import Order
 from tickets.services import ticket_overdue_escalate
 
 from .choices import RefundStatus, ReturnEventType, ReturnStatus
-from .events import return_event_record
+from .events import return_event_record, return_moves_announce
 from .models import Refund, ReturnRequest
 from .services import return_request_approve_locked
 from .transitions import LIFECYCLE, return_apply_transition
@@ -64,13 +64,14 @@ def returns_auto_approve(*, now: datetime, batch_size: int = 200) -> int:
             order = Order.objects.get(pk=order_id)
             try:
                 with transaction.atomic():
-                    return_request_approve_locked(
+                    moves = return_request_approve_locked(
                         order=order,
                         request=request,
                         actor=Actor.system("response timeout"),
                         now=now,
                         reason=_("Approved automatically: the merchant did not answer in time."),
                     )
+                    return_moves_announce(request=request, moves=moves)
             except DomainError as refused:
                 request.refresh_from_db()
                 request.respond_due_at = None
@@ -100,7 +101,7 @@ def returns_close_unreturned(*, now: datetime, batch_size: int = 200) -> int:
             request = _lock_due(due, request_id)
             if request is None:
                 continue
-            return_apply_transition(
+            move = return_apply_transition(
                 request=request,
                 target=ReturnStatus.CLOSED,
                 actor=Actor.system("return timeout"),
@@ -109,6 +110,7 @@ def returns_close_unreturned(*, now: datetime, batch_size: int = 200) -> int:
             )
             request.return_due_at = None
             request.save()
+            return_moves_announce(request=request, moves=[move])
             done += 1
     return done
 

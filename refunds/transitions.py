@@ -59,7 +59,8 @@ check_transition = LIFECYCLE.check
 
 def return_apply_transition(
     *, request: ReturnRequest, target: str, actor: Actor, now: datetime, **details
-) -> None:
+) -> Transition:
     """Move a row-locked return request to ``target`` and record who, when and why
-    (``reason``, ``event_type``, ``payload``); the caller saves the request."""
-    LIFECYCLE.apply(request, target, actor=actor, at=now, **details)
+    (``reason``, ``event_type``, ``payload``); the caller saves the request, then announces
+    the move (``events.return_moves_announce``)."""
+    return LIFECYCLE.apply(request, target, actor=actor, at=now, **details)

@@ -1,39 +1,6 @@
-"""Which language to ask a customer in: the one they wrote to us in, else the default."""
+"""Which language to ask a customer in: the one they wrote to us in, else the default (the
+rule every message to customers follows, in ``tickets.languages``)."""
 
-from __future__ import annotations
+from tickets.languages import language_for_customer, language_of_text
 
-import re
-
-from tickets.choices import AuthorKind
-from tickets.models import Message
-
-from .choices import SurveyLanguage
-
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
-
-
-def language_of_text(text: str) -> str | None:
-    """Simplified Chinese if the text has Chinese characters, English if it has words in Latin
-    letters and no Chinese, ``None`` if it tells nothing (digits, emoji, an order number)."""
-    if not text:
-        return None
-    if _CJK.search(text):
-        return SurveyLanguage.ZH_HANS
-    if len(_LATIN_WORD.findall(text)) >= 2:
-        return SurveyLanguage.EN
-    return None
-
-
-def language_for_customer(customer_id: int, *, default: str) -> str:
-    """The language of the customer's latest message that tells one."""
-    bodies = (
-        Message.objects.filter(ticket__customer_id=customer_id, author_kind=AuthorKind.CUSTOMER)
-        .order_by("-created_at", "-id")
-        .values_list("body", flat=True)[:5]
-    )
-    for body in bodies:
-        found = language_of_text(body[:500])
-        if found:
-            return found
-    return default
+__all__ = ["language_for_customer", "language_of_text"]

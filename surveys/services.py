@@ -43,6 +43,7 @@ from .choices import (
 from .delivery import SurveyMessage, email_sender, sms_sender
 from .languages import language_for_customer
 from .models import SurveyCooldown, SurveyInvitation, SurveyResponse, SurveySettings
+from .signals import survey_invitation_recorded
 from .tokens import nonce_new, token_for, token_hash
 
 if TYPE_CHECKING:
@@ -298,6 +299,12 @@ def survey_invitation_send(
         DeliveryChannel.EMAIL if invitation.customer.email else DeliveryChannel.SMS
     )
     invitation.save(update_fields=["status", "sent_at", "expires_at", "sent_via"])
+    survey_invitation_recorded.send(
+        sender=SurveyInvitation,
+        invitation=invitation,
+        token=token_for(invitation.token_nonce),
+        url=survey_url(invitation),
+    )
     enqueue_on_commit("surveys.tasks.survey_invitation_deliver_task", invitation.pk)
     return True
 

@@ -701,3 +701,35 @@ def webhook_endpoint(url: str, *, storefront: Storefront | None = None, events=N
         events=list(WebhookEventType.values) if events is None else events,
         **kwargs,
     )
+
+
+# --- Messaging (e-mail) ------------------------------------------------------------------------
+
+from messaging.models import EmailMessage, Mailbox  # noqa: E402
+
+
+class MailboxFactory(DjangoModelFactory):
+    """A team's support address (IMAP off)."""
+
+    class Meta:
+        model = Mailbox
+
+    team = factory.SubFactory(TeamFactory)
+    address = factory.Sequence(lambda n: f"support{n}@shop.example.cn")
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class EmailMessageFactory(DjangoModelFactory):
+    """A customer's e-mail received on a ticket (``direction="out"`` for one sent)."""
+
+    class Meta:
+        model = EmailMessage
+
+    mailbox = factory.SubFactory(MailboxFactory)
+    direction = EmailMessage.Direction.INBOUND
+    status = EmailMessage.Status.RECEIVED
+    customer_address = "customer@example.com"
+    subject = "Where is my parcel?"
+    body_text = "Still not here."
+    header_id = factory.Sequence(lambda n: f"m{n}.customer@example.com")
+    created_at = factory.LazyFunction(timezone.now)

@@ -1,7 +1,10 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from orders.choices import Channel  # noqa: F401 - tickets share the order channels
+from orders.choices import (
+    Channel,  # noqa: F401 - tickets share the order channels
+    NoticeChannel,  # noqa: F401 - and the ways a notice goes out
+)
 
 
 class TicketKind(models.TextChoices):
@@ -67,6 +70,9 @@ class TicketEventType(models.TextChoices):
     # An agent resolved an exception of the ticket's order from the ticket: old the exception
     # type, new the outcome.
     EXCEPTION_RESOLVED = "exception_resolved", _("Order exception resolved")
+    # A notice (return approved, complaint plan proposed, …) went out to the customer: new the
+    # notice type, the payload its label and the channels it took (``NoticeChannel``).
+    CUSTOMER_NOTIFIED = "customer_notified", _("Customer notified")
 
 
 class SlaMetric(models.TextChoices):

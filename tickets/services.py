@@ -41,6 +41,7 @@ from .models import (
     Tag,
     Team,
     Ticket,
+    TicketEvent,
     TicketSettings,
 )
 from .notifications import notify
@@ -997,3 +998,54 @@ def ticket_system_change(
     ticket.updated_at = now
     ticket.save()
     return ticket
+
+
+@retry_on_deadlock
+@transaction.atomic
+def ticket_system_reply(
+    *, ticket: Ticket, body: str, actor: Actor, now: datetime | None = None
+) -> Message:
+    """A public message the platform posts to the customer on behalf of a process (a
+    complaint's plan proposed by a non-user actor): a reply like an agent's, authored by the
+    system, that reaches the customer through the ticket's channel."""
+    now = now or timezone.now()
+    ticket = _lock(ticket)
+    if ticket.status == TicketStatus.CLOSED:
+        raise ConflictError(_("The ticket is closed."), code="ticket_closed")
+    message = Message.objects.create(
+        ticket=ticket,
+        author_kind=AuthorKind.SYSTEM,
+        internal=False,
+        automated=True,
+        body=body,
+        channel=ticket.channel,
+        created_at=now,
+    )
+    ticket_event_record(
+        ticket=ticket, type=TicketEventType.REPLIED, actor=actor, now=now, message=message
+    )
+    ticket.updated_at = now
+    ticket.save(update_fields=["updated_at"])
+    return message
+
+
+def ticket_customer_notified(
+    *,
+    ticket: Ticket,
+    notice: str,
+    label: str,
+    channels: list[str],
+    now: datetime,
+) -> TicketEvent:
+    """Record on the ticket's timeline that the customer was sent a notice (``notice``, the
+    notice type; ``label``, its untranslated name, translated when shown) through
+    ``channels`` (``NoticeChannel`` values). Written in the transaction of the change that
+    caused the notice; the ticket row itself is left alone (its own service may be saving it)."""
+    return ticket_event_record(
+        ticket=ticket,
+        type=TicketEventType.CUSTOMER_NOTIFIED,
+        actor=Actor.system("customer notices"),
+        now=now,
+        new=notice,
+        payload={"label": label, "channels": list(channels)},
+    )

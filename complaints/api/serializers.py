@@ -12,6 +12,7 @@ from complaints.choices import (
     Severity,
 )
 from complaints.models import Complaint, ComplaintEvent
+from complaints.selectors import complaint_detail
 from complaints.transitions import allowed_next
 from csplatform.api.strict import StrictSerializer
 from csplatform.privacy import mask_name, mask_phone
@@ -249,3 +250,9 @@ class AgentComplaintSerializer(AgentComplaintListSerializer):
 
     def get_allowed_next_statuses(self, obj) -> list[str]:
         return allowed_next(obj.status)
+
+
+def complaint_storefront_data(number: str) -> dict:
+    """The complaint as ``GET /api/v1/complaints/{number}/`` shows it to the storefront, read
+    afresh (the ``complaint.updated`` webhook event carries it)."""
+    return dict(ComplaintPublicSerializer(complaint_detail(number=number)).data)

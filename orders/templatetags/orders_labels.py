@@ -1,8 +1,15 @@
 """Display labels for the raw values that timelines store (statuses, exception types)."""
 
 from django import template
+from django.utils.translation import gettext as _
 
-from orders.choices import ExceptionOutcome, ExceptionType, OrderStatus, ShipmentStatus
+from orders.choices import (
+    ExceptionOutcome,
+    ExceptionType,
+    NoticeChannel,
+    OrderStatus,
+    ShipmentStatus,
+)
 
 register = template.Library()
 
@@ -18,3 +25,13 @@ _LABELS = {
 def order_label(value: str) -> str:
     """The translated label of an order status, exception type or outcome, shipment status."""
     return _LABELS.get(value, value)
+
+
+@register.filter
+def notice_summary(payload: dict) -> str:
+    """ "Return approved · E-mail, Storefront webhook": a customer-notified event's notice (its
+    stored English label, translated now) and the channels it took."""
+    channels = dict(NoticeChannel.choices)
+    taken = ", ".join(str(channels.get(c, c)) for c in payload.get("channels", []))
+    label = payload.get("label", "")
+    return f"{_(label) if label else ''} · {taken}" if taken else (_(label) if label else "")

@@ -7,7 +7,8 @@ from rest_framework import serializers
 from csplatform.api.strict import StrictSerializer
 from csplatform.uploads import MAX_PER_RETURN_REQUEST
 from refunds.choices import RefundStatus, ReturnEventType, ReturnReason, ReturnStatus, ReturnType
-from refunds.models import Refund, ReturnEvent, ReturnEvidence, ReturnRequest
+from refunds.models import Refund, RefundRules, ReturnEvent, ReturnEvidence, ReturnRequest
+from refunds.selectors import return_detail
 from refunds.transitions import allowed_next
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -395,3 +396,11 @@ class RefundCreatedSerializer(serializers.ModelSerializer):
             "created_at",
             "settled_at",
         ]
+
+
+def return_storefront_data(public_id: str) -> dict:
+    """The request as ``GET /api/v1/returns/{id}/`` shows it to the storefront, read afresh
+    (the ``return.updated`` webhook event carries it)."""
+    found = return_detail(public_id=public_id)
+    context = {"staff": False, "appeal_days": RefundRules.load().appeal_days}
+    return dict(ReturnOutputSerializer(found, context=context).data)

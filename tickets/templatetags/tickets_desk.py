@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from orders.choices import ExceptionOutcome, ExceptionType
+from orders.templatetags.orders_labels import notice_summary
 from tickets.choices import Presence, Priority, SlaMetric, TicketEventType, TicketKind, TicketStatus
 from tickets.selectors import sla_state
 
@@ -34,7 +35,10 @@ _LABELLED_EVENTS = {
 
 @register.filter
 def event_change(event) -> str:
-    """``old → new`` of a timeline event, with labels instead of stored codes."""
+    """``old → new`` of a timeline event, with labels instead of stored codes; for a notice
+    sent to the customer, which notice and through which channels."""
+    if event.type == TicketEventType.CUSTOMER_NOTIFIED:
+        return notice_summary(event.payload)
     labels = _LABELLED_EVENTS.get(event.type, {})
     old = labels.get(event.old_value, event.old_value)
     new = labels.get(event.new_value, event.new_value)

@@ -1,0 +1,354 @@
+"""Customer notices: the admin-edited texts, rendered safely, sent through the customer's
+channels in the transaction of the change they report.
+
+A notice is a ``NoticeTemplate`` (one per notice type and language) rendered with Django's
+template engine under two limits checked when the template is saved and again when it renders:
+only the variables its notice type offers (``NOTICE_VARIABLES``, plain strings, never model
+objects) and only ``{% if %}``/``{% comment %}`` among the tags, with a few text filters. It goes
+out as a ``customer.notice`` webhook event to the storefront's subscribed endpoints and, when
+the customer has an e-mail address, as a queued e-mail from the ticket team's mailbox (the
+e-mail sender sends queued rows). Each notice is recorded once per notice type and state change
+(``CustomerNotice.key``) and noted on the ticket's timeline, or the order's when no ticket.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.template import Context, Engine, Template, TemplateSyntaxError
+from django.template.base import FilterExpression, Node, TextNode, VariableNode
+from django.template.defaultfilters import linebreaks_filter
+from django.template.defaulttags import CommentNode, IfNode
+from django.utils import translation
+from django.utils.html import escape
+from django.utils.translation import gettext as _
+
+from orders.services import order_customer_notified
+from tickets.choices import NoticeChannel, TicketKind
+from tickets.languages import language_for_customer
+from tickets.services import ticket_customer_notified, ticket_route
+
+from .choices import EmailSkipped, NoticeLanguage, NoticeType, WebhookEventType
+from .models import CustomerNotice, EmailMessage, Mailbox, NoticeTemplate
+from .services import outbox_event_record, webhook_endpoints_subscribed
+
+if TYPE_CHECKING:
+    from orders.models import Customer, Order
+    from tickets.models import Ticket
+
+logger = logging.getLogger(__name__)
+
+T = NoticeType
+_EVERY_NOTICE = ("customer.name", "order.number", "ticket.number")
+_RETURN = (*_EVERY_NOTICE, "return.number", "amount")
+_COMPLAINT = (*_EVERY_NOTICE, "complaint.number")
+
+# The variables each notice offers; a value the case lacks (an order number of a complaint
+# filed without an order) renders empty.
+NOTICE_VARIABLES: dict[str, tuple[str, ...]] = {
+    T.ORDER_EXCEPTION_OPENED: (*_EVERY_NOTICE, "reason"),
+    T.RETURN_APPROVED: (*_RETURN, "reason"),
+    T.RETURN_REJECTED: (*_RETURN, "reason"),
+    T.RETURN_REFUNDED: _RETURN,
+    T.COMPLAINT_ACCEPTED: _COMPLAINT,
+    T.COMPLAINT_PLAN_PROPOSED: (*_COMPLAINT, "plan"),
+    T.COMPLAINT_AWAITING_CONFIRMATION: (*_COMPLAINT, "plan"),
+    T.TICKET_SOLVED: _EVERY_NOTICE,
+}
+ALLOWED_FILTERS = frozenset({"default", "upper", "lower", "title", "capfirst", "truncatechars"})
+ALLOWED_TAGS = "{% if %} {% elif %} {% else %} {% endif %} {% comment %}"
+
+# A bare engine: no template loaders (no {% include %} of files), nothing escaped (notices are
+# plain text; the HTML e-mail escapes the rendered text), a missing value renders empty.
+_ENGINE = Engine(loaders=[], autoescape=False, string_if_invalid="")
+
+
+class NoticeTemplateError(Exception):
+    """A template that may not render: bad syntax, a tag or a variable it may not use."""
+
+
+# --- Checking and rendering ---------------------------------------------------------------------
+
+
+def _expressions(node: object) -> Iterator[FilterExpression]:
+    """The filter expressions of an ``{% if %}`` condition (a literal or an operator)."""
+    value = getattr(node, "value", None)
+    if isinstance(value, FilterExpression):
+        yield value
+    for side in ("first", "second"):
+        child = getattr(node, side, None)
+        if child is not None:
+            yield from _expressions(child)
+
+
+def _expression_check(expression: FilterExpression, allowed: tuple[str, ...]) -> None:
+    lookups = getattr(expression.var, "lookups", None)
+    if lookups is not None:  # not a literal
+        name = ".".join(lookups)
+        if name not in allowed:
+            raise NoticeTemplateError(
+                _("Unknown variable “%(name)s”. This notice offers: %(allowed)s.")
+                % {"name": name, "allowed": ", ".join(allowed)}
+            )
+    for function, _args in expression.filters:
+        if function.__name__.removesuffix("_filter") not in ALLOWED_FILTERS:
+            raise NoticeTemplateError(
+                _("The filter “%(name)s” is not allowed. Allowed filters: %(allowed)s.")
+                % {
+                    "name": function.__name__.removesuffix("_filter"),
+                    "allowed": ", ".join(sorted(ALLOWED_FILTERS)),
+                }
+            )
+
+
+def _nodes_check(nodes: list[Node], allowed: tuple[str, ...]) -> None:
+    for node in nodes:
+        if isinstance(node, (TextNode, CommentNode)):
+            continue
+        if isinstance(node, VariableNode):
+            _expression_check(node.filter_expression, allowed)
+        elif isinstance(node, IfNode):
+            for condition, branch in node.conditions_nodelists:
+                if condition is not None:
+                    for expression in _expressions(condition):
+                        _expression_check(expression, allowed)
+                _nodes_check(list(branch), allowed)
+        else:
+            token = getattr(node, "token", None)
+            tag = token.split_contents()[0] if token is not None else type(node).__name__
+            raise NoticeTemplateError(
+                _("The tag “%(tag)s” is not allowed. Allowed tags: %(allowed)s.")
+                % {"tag": tag, "allowed": ALLOWED_TAGS}
+            )
+
+
+def _compiled(source: str, notice_type: str) -> Template:
+    allowed = NOTICE_VARIABLES.get(notice_type, _EVERY_NOTICE)
+    try:
+        template = _ENGINE.from_string(source)
+    except TemplateSyntaxError as error:
+        raise NoticeTemplateError(
+            _("The template does not compile: %(error)s") % {"error": error}
+        ) from None
+    _nodes_check(list(template.nodelist), allowed)
+    return template
+
+
+def template_check(*, notice_type: str, subject: str, body: str) -> None:
+    """Refuse, field by field, a subject or body that may not render (``ValidationError``)."""
+    errors: dict[str, str] = {}
+    for name, source in (("subject", subject), ("body", body)):
+        try:
+            _compiled(source or "", notice_type)
+        except NoticeTemplateError as refused:
+            errors[name] = str(refused)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _context(values: Mapping[str, object]) -> dict[str, Any]:
+    """``{"order.number": "SO-1"}`` → ``{"order": {"number": "SO-1"}}``, values as text."""
+    context: dict[str, Any] = {}
+    for name, value in values.items():
+        *parents, leaf = name.split(".")
+        level = context
+        for parent in parents:
+            level = level.setdefault(parent, {})
+        level[leaf] = "" if value is None else str(value)
+    return context
+
+
+def notice_render(*, template: NoticeTemplate, values: Mapping[str, object]) -> tuple[str, str]:
+    """The subject (one line) and body of ``template`` with ``values``, in the template's
+    language (labels among the values are translated into it). ``NoticeTemplateError`` when
+    the stored template may not render (edited past the admin's check)."""
+    with translation.override(template.language):
+        context = Context(_context(values), autoescape=False)
+        subject = _compiled(template.subject, template.notice_type).render(context)
+        body = _compiled(template.body, template.notice_type).render(context)
+    return " ".join(subject.split())[:250], body.strip()
+
+
+def amount_text(amount: Decimal, currency: str) -> str:
+    return f"¥{amount}" if currency == "CNY" else f"{amount} {currency}"
+
+
+# --- Sending --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What a notice is about: the state change (``key``: its event row), whose case, and the
+    values of its variables beyond the customer's name and the ticket and order numbers."""
+
+    type: str
+    key: str
+    customer: Customer
+    now: datetime
+    ticket: Ticket | None = None
+    order: Order | None = None
+    values: Mapping[str, object] = field(default_factory=dict)
+    # Extra references for the webhook payload (``return_id``, ``complaint_number``).
+    references: Mapping[str, str | None] = field(default_factory=dict)
+
+
+def customer_notice_send(notice: Notice) -> CustomerNotice | None:
+    """Send ``notice`` through the customer's channels, once, in the caller's transaction:
+    a ``customer.notice`` webhook event and a queued e-mail, noted on the timeline. Nothing
+    when it was sent already, when its template (in the customer's language) is switched off,
+    or when the template may not render (logged for the admin, never the change refused)."""
+    if CustomerNotice.objects.filter(notice_type=notice.type, key=notice.key).exists():
+        return None
+    language = language_for_customer(notice.customer.pk, default=NoticeLanguage.ZH_HANS)
+    template = NoticeTemplate.objects.filter(notice_type=notice.type, language=language).first()
+    if template is None or not template.enabled:
+        return None
+    ticket, order = notice.ticket, notice.order
+    values = {
+        "customer.name": notice.customer.name,
+        "ticket.number": ticket.number if ticket is not None else "",
+        "order.number": order.number if order is not None else "",
+        **notice.values,
+    }
+    try:
+        subject, body = notice_render(template=template, values=values)
+    except NoticeTemplateError:
+        logger.warning("Notice template %s (%s) does not render: not sent.", notice.type, language)
+        return None
+    record = CustomerNotice.objects.create(
+        notice_type=notice.type,
+        key=notice.key,
+        customer=notice.customer,
+        ticket=ticket,
+        order=order,
+        language=language,
+        subject=subject,
+        body=body,
+        created_at=notice.now,
+    )
+    channels = []
+    record.outbox_event = outbox_event_record(
+        type=WebhookEventType.CUSTOMER_NOTICE,
+        data=notice_data(record, notice),
+        now=notice.now,
+        endpoints=webhook_endpoints_subscribed(
+            type=WebhookEventType.CUSTOMER_NOTICE, storefront_id=notice.customer.storefront_id
+        ),
+        ordering_key=_ordering_key(notice),
+    )
+    if record.outbox_event is not None:
+        channels.append(NoticeChannel.WEBHOOK)
+    record.email, record.email_skipped = _email_queue(record, notice)
+    if record.email is not None:
+        channels.append(NoticeChannel.EMAIL)
+    record.channels = [str(channel) for channel in channels]
+    record.save(update_fields=["outbox_event", "email", "email_skipped", "channels"])
+    if channels:
+        with translation.override(None):  # the msgid: translated where it is shown
+            label = str(NoticeType(notice.type).label)
+        if ticket is not None:
+            ticket_customer_notified(
+                ticket=ticket,
+                notice=notice.type,
+                label=label,
+                channels=record.channels,
+                now=notice.now,
+            )
+        elif order is not None:
+            order_customer_notified(
+                order=order,
+                notice=notice.type,
+                label=label,
+                channels=record.channels,
+                now=notice.now,
+            )
+    return record
+
+
+def _ordering_key(notice: Notice) -> str:
+    # The ticket's key: a notice reaches the storefront after the ticket events before it.
+    if notice.ticket is not None:
+        return f"ticket:{notice.ticket.pk}"
+    return f"order:{notice.order.pk}" if notice.order is not None else ""
+
+
+def notice_data(record: CustomerNotice, notice: Notice) -> dict:
+    """The ``customer.notice`` event's data: the notice as the customer is to read it."""
+    return {
+        "notice": record.notice_type,
+        "language": record.language,
+        "subject": record.subject,
+        "body": record.body,
+        "customer": {"external_id": notice.customer.external_id},
+        "ticket_number": notice.ticket.number if notice.ticket is not None else None,
+        "order_number": notice.order.number if notice.order is not None else None,
+        **notice.references,
+        "created_at": record.created_at.isoformat(),
+    }
+
+
+def _mailbox_for(notice: Notice) -> Mailbox | None:
+    """The ticket team's mailbox; without a ticket (an order exception, before its ticket is
+    opened), the mailbox of the team its ticket will be routed to."""
+    if notice.ticket is not None:
+        team_id = notice.ticket.team_id
+    else:
+        team, _priority = ticket_route(
+            kind=TicketKind.ORDER_ISSUE,
+            channel=notice.order.channel if notice.order is not None else "",
+            customer_tier=notice.customer.tier,
+        )
+        team_id = team.pk if team is not None else None
+    if team_id is None:
+        return None
+    return Mailbox.objects.filter(team_id=team_id).first()
+
+
+def _email_queue(record: CustomerNotice, notice: Notice) -> tuple[EmailMessage | None, str]:
+    """A queued e-mail of the notice, threaded onto the ticket's latest mail; or why none."""
+    address = notice.customer.email
+    if not address:
+        return None, EmailSkipped.NO_ADDRESS
+    mailbox = _mailbox_for(notice)
+    if mailbox is None:
+        return None, EmailSkipped.NO_MAILBOX
+    ticket = notice.ticket
+    subject = record.subject
+    in_reply_to = references = ""
+    if ticket is not None:
+        subject = f"{subject} [{ticket.number}]"
+        latest = (
+            EmailMessage.objects.filter(ticket=ticket)
+            .order_by("-created_at", "-id")
+            .only("header_id", "references")
+            .first()
+        )
+        if latest is not None:
+            in_reply_to = latest.header_id
+            references = f"{latest.references} {latest.header_id}".strip()
+    domain = mailbox.address.rpartition("@")[2]
+    thread = ticket.number if ticket is not None else EmailMessage.Kind.NOTICE
+    email = EmailMessage.objects.create(
+        mailbox=mailbox,
+        direction=EmailMessage.Direction.OUTBOUND,
+        kind=EmailMessage.Kind.NOTICE,
+        status=EmailMessage.Status.QUEUED,
+        customer_address=address,
+        subject=subject[:300],
+        body_text=record.body,
+        body_html=linebreaks_filter(escape(record.body)),
+        ticket=ticket,
+        header_id=f"{uuid.uuid4().hex}.{thread}@{domain}",
+        in_reply_to=in_reply_to,
+        references=references,
+        next_attempt_at=notice.now,
+        created_at=notice.now,
+    )
+    return email, ""
