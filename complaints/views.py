@@ -1,16 +1,19 @@
 """The desk's complaints: the queue (/desk/complaints/) and the complaint panel on its ticket.
 
 Every panel action is a POST that calls one service of ``complaints.services``; htmx gets the
-panel back (a refusal shown inline with its status code); without JavaScript the form posts
-normally and redirects back to the ticket with a message.
+panel back (a refusal shown inline with its status code), with the ticket's conversation and
+timeline swapped in beside it (the plan is posted to the conversation, the customer notices
+noted on the timeline); without JavaScript the form posts normally and redirects back to the
+ticket with a message.
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,6 +26,7 @@ from csplatform.desk import FormInvalid, desk_user, form_data, htmx_status
 from csplatform.errors import DomainError
 from csplatform.roles import ADMIN, SUPERVISOR, role_of
 from tickets.access import tickets_visible_to
+from tickets.selectors import ticket_detail
 
 from . import services
 from .choices import ComplaintStatus, EscalationLevel, Severity
@@ -179,7 +183,20 @@ def complaint_action(request, number: str, action: str):
         error, status = str(exc.detail), htmx_status(error_status(exc))
     except FormInvalid as exc:
         error, status = exc.message, 422
-    return _panel(request, found.ticket, error=error, notice=notice, status=status)
+    response = _panel(request, found.ticket, error=error, notice=notice, status=status)
+    if request.htmx and not error:
+        _ticket_parts_append(request, response, user, found.ticket.number)
+    return response
+
+
+def _ticket_parts_append(request, response: HttpResponse, user, number: str) -> None:
+    """The ticket's conversation and timeline, swapped in out of band after a change."""
+    ticket = ticket_detail(user=user, number=number)
+    if ticket is None:  # moved out of the user's teams by the change
+        return
+    context = {"ticket": ticket, "oob": True}
+    for part in ("tickets/partials/conversation.html", "tickets/partials/timeline.html"):
+        response.content += render_to_string(part, context, request=request).encode()
 
 
 @require_POST
