@@ -169,3 +169,24 @@ def test_an_approval_at_filing_is_an_event_too(receiver):
     assert (document["id"], document["status"]) == (request.public_id, "refunded")
     assert document["decision"]["by"] == "system"
     assert [r["amount"] for r in document["refunds"]] == ["10.00"]
+
+
+def test_a_storefront_subscribes_to_the_case_events_and_the_notices_through_the_api(
+    admin_client_,
+):
+    from django.urls import reverse
+
+    from messaging.models import WebhookEndpoint
+    from tests.factories import storefront_client
+
+    events = ["return.updated", "complaint.updated", "survey.invitation.created", "customer.notice"]
+    response = storefront_client().post(
+        "/api/v1/webhooks/", {"url": "https://shop.example/hooks", "events": events}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.events == events
+    # The admin offers them too.
+    page = admin_client_.get(reverse("admin:messaging_webhookendpoint_change", args=[endpoint.pk]))
+    for event in events:
+        assert f'value="{event}"' in page.content.decode()
