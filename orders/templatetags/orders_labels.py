@@ -29,9 +29,9 @@ def order_label(value: str) -> str:
 
 @register.filter
 def notice_summary(payload: dict) -> str:
-    """ "Return approved · E-mail, Storefront webhook": a customer-notified event's notice (its
-    stored English label, translated now) and the channels it took."""
+    """A customer-notified event as the timelines show it, "Return approved · E-mail": the
+    notice (its stored English label, translated now) and the channels it took."""
     channels = dict(NoticeChannel.choices)
     taken = ", ".join(str(channels.get(c, c)) for c in payload.get("channels", []))
-    label = payload.get("label", "")
-    return f"{_(label) if label else ''} · {taken}" if taken else (_(label) if label else "")
+    label = _(payload["label"]) if payload.get("label") else ""
+    return " · ".join(part for part in (label, taken) if part)
