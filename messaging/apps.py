@@ -9,8 +9,6 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Messaging")
 
     def ready(self) -> None:
-        # The notices and e-mails sent to a customer carry their name and words.
-        customer_rows_eraser_register(self.label)
         # Once the app registry is ready: what is imported here imports models.
         from . import receivers  # noqa: F401 - connects to the lower apps' signals
 
