@@ -10,7 +10,7 @@ from csplatform.errors import DomainError
 from . import services
 from .choices import WebhookEventType
 from .models import CustomerNotice, NoticeTemplate, WebhookDelivery, WebhookEndpoint
-from .notices import ALLOWED_FILTERS, ALLOWED_TAGS, NOTICE_VARIABLES
+from .notice_templates import ALLOWED_FILTERS, ALLOWED_TAGS, NOTICE_VARIABLES
 from .targets import TargetRefused, target_check
 
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from encrypted_fields.fields import EncryptedCharField
 
 from .choices import DeliveryStatus, EmailSkipped, NoticeLanguage, NoticeType
+from .notice_templates import template_check
 
 
 class WebhookEndpoint(models.Model):
@@ -267,8 +268,6 @@ class NoticeTemplate(models.Model):
         return f"{self.get_notice_type_display()} ({self.language})"
 
     def clean(self) -> None:
-        from .notices import template_check  # the notices module reads this model
-
         template_check(notice_type=self.notice_type, subject=self.subject, body=self.body)
 
 

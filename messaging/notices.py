@@ -15,20 +15,15 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from django.core.exceptions import ValidationError
-from django.template import Context, Engine, Template, TemplateSyntaxError
-from django.template.base import FilterExpression, Node, TextNode, VariableNode
 from django.template.defaultfilters import linebreaks_filter
-from django.template.defaulttags import CommentNode, IfNode
 from django.utils import translation
 from django.utils.html import escape
-from django.utils.translation import gettext as _
 
 from orders.services import order_customer_notified
 from tickets.choices import NoticeChannel, TicketKind
@@ -37,6 +32,7 @@ from tickets.services import ticket_customer_notified, ticket_route
 
 from .choices import EmailSkipped, NoticeLanguage, NoticeType, WebhookEventType
 from .models import CustomerNotice, EmailMessage, Mailbox, NoticeTemplate
+from .notice_templates import NoticeTemplateError, template_render
 from .services import outbox_event_record, webhook_endpoints_subscribed
 
 if TYPE_CHECKING:
@@ -45,135 +41,18 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-T = NoticeType
-_EVERY_NOTICE = ("customer.name", "order.number", "ticket.number")
-_RETURN = (*_EVERY_NOTICE, "return.number", "amount")
-_COMPLAINT = (*_EVERY_NOTICE, "complaint.number")
-
-# The variables each notice offers; a value the case lacks (an order number of a complaint
-# filed without an order) renders empty.
-NOTICE_VARIABLES: dict[str, tuple[str, ...]] = {
-    T.ORDER_EXCEPTION_OPENED: (*_EVERY_NOTICE, "reason"),
-    T.RETURN_APPROVED: (*_RETURN, "reason"),
-    T.RETURN_REJECTED: (*_RETURN, "reason"),
-    T.RETURN_REFUNDED: _RETURN,
-    T.COMPLAINT_ACCEPTED: _COMPLAINT,
-    T.COMPLAINT_PLAN_PROPOSED: (*_COMPLAINT, "plan"),
-    T.COMPLAINT_AWAITING_CONFIRMATION: (*_COMPLAINT, "plan"),
-    T.TICKET_SOLVED: _EVERY_NOTICE,
-}
-ALLOWED_FILTERS = frozenset({"default", "upper", "lower", "title", "capfirst", "truncatechars"})
-ALLOWED_TAGS = "{% if %} {% elif %} {% else %} {% endif %} {% comment %}"
-
-# A bare engine: no template loaders (no {% include %} of files), nothing escaped (notices are
-# plain text; the HTML e-mail escapes the rendered text), a missing value renders empty.
-_ENGINE = Engine(loaders=[], autoescape=False, string_if_invalid="")
-
-
-class NoticeTemplateError(Exception):
-    """A template that may not render: bad syntax, a tag or a variable it may not use."""
-
-
-# --- Checking and rendering ---------------------------------------------------------------------
-
-
-def _expressions(node: object) -> Iterator[FilterExpression]:
-    """The filter expressions of an ``{% if %}`` condition (a literal or an operator)."""
-    value = getattr(node, "value", None)
-    if isinstance(value, FilterExpression):
-        yield value
-    for side in ("first", "second"):
-        child = getattr(node, side, None)
-        if child is not None:
-            yield from _expressions(child)
-
-
-def _expression_check(expression: FilterExpression, allowed: tuple[str, ...]) -> None:
-    lookups = getattr(expression.var, "lookups", None)
-    if lookups is not None:  # not a literal
-        name = ".".join(lookups)
-        if name not in allowed:
-            raise NoticeTemplateError(
-                _("Unknown variable “%(name)s”. This notice offers: %(allowed)s.")
-                % {"name": name, "allowed": ", ".join(allowed)}
-            )
-    for function, _args in expression.filters:
-        if function.__name__.removesuffix("_filter") not in ALLOWED_FILTERS:
-            raise NoticeTemplateError(
-                _("The filter “%(name)s” is not allowed. Allowed filters: %(allowed)s.")
-                % {
-                    "name": function.__name__.removesuffix("_filter"),
-                    "allowed": ", ".join(sorted(ALLOWED_FILTERS)),
-                }
-            )
-
-
-def _nodes_check(nodes: list[Node], allowed: tuple[str, ...]) -> None:
-    for node in nodes:
-        if isinstance(node, (TextNode, CommentNode)):
-            continue
-        if isinstance(node, VariableNode):
-            _expression_check(node.filter_expression, allowed)
-        elif isinstance(node, IfNode):
-            for condition, branch in node.conditions_nodelists:
-                if condition is not None:
-                    for expression in _expressions(condition):
-                        _expression_check(expression, allowed)
-                _nodes_check(list(branch), allowed)
-        else:
-            token = getattr(node, "token", None)
-            tag = token.split_contents()[0] if token is not None else type(node).__name__
-            raise NoticeTemplateError(
-                _("The tag “%(tag)s” is not allowed. Allowed tags: %(allowed)s.")
-                % {"tag": tag, "allowed": ALLOWED_TAGS}
-            )
-
-
-def _compiled(source: str, notice_type: str) -> Template:
-    allowed = NOTICE_VARIABLES.get(notice_type, _EVERY_NOTICE)
-    try:
-        template = _ENGINE.from_string(source)
-    except TemplateSyntaxError as error:
-        raise NoticeTemplateError(
-            _("The template does not compile: %(error)s") % {"error": error}
-        ) from None
-    _nodes_check(list(template.nodelist), allowed)
-    return template
-
-
-def template_check(*, notice_type: str, subject: str, body: str) -> None:
-    """Refuse, field by field, a subject or body that may not render (``ValidationError``)."""
-    errors: dict[str, str] = {}
-    for name, source in (("subject", subject), ("body", body)):
-        try:
-            _compiled(source or "", notice_type)
-        except NoticeTemplateError as refused:
-            errors[name] = str(refused)
-    if errors:
-        raise ValidationError(errors)
-
-
-def _context(values: Mapping[str, object]) -> dict[str, Any]:
-    """``{"order.number": "SO-1"}`` → ``{"order": {"number": "SO-1"}}``, values as text."""
-    context: dict[str, Any] = {}
-    for name, value in values.items():
-        *parents, leaf = name.split(".")
-        level = context
-        for parent in parents:
-            level = level.setdefault(parent, {})
-        level[leaf] = "" if value is None else str(value)
-    return context
-
 
 def notice_render(*, template: NoticeTemplate, values: Mapping[str, object]) -> tuple[str, str]:
     """The subject (one line) and body of ``template`` with ``values``, in the template's
-    language (labels among the values are translated into it). ``NoticeTemplateError`` when
-    the stored template may not render (edited past the admin's check)."""
-    with translation.override(template.language):
-        context = Context(_context(values), autoescape=False)
-        subject = _compiled(template.subject, template.notice_type).render(context)
-        body = _compiled(template.body, template.notice_type).render(context)
-    return " ".join(subject.split())[:250], body.strip()
+    language. ``NoticeTemplateError`` when the stored template may not render (edited past the
+    admin's check)."""
+    return template_render(
+        notice_type=template.notice_type,
+        language=template.language,
+        subject=template.subject,
+        body=template.body,
+        values=values,
+    )
 
 
 def amount_text(amount: Decimal, currency: str) -> str:

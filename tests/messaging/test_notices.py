@@ -15,13 +15,8 @@ from django.urls import reverse
 from complaints import services as complaints
 from messaging.choices import EmailSkipped, NoticeType, WebhookEventType
 from messaging.models import CustomerNotice, EmailMessage, NoticeTemplate, OutboxEvent
-from messaging.notices import (
-    NOTICE_VARIABLES,
-    Notice,
-    customer_notice_send,
-    notice_render,
-    template_check,
-)
+from messaging.notice_templates import NOTICE_VARIABLES, template_check
+from messaging.notices import Notice, customer_notice_send, notice_render
 from orders.models import OrderEvent
 from orders.services import order_exception_raise
 from refunds.payouts import refund_payout
