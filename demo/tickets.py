@@ -657,10 +657,10 @@ class _World:
     def _load_orders(self, ctx: SeedContext) -> None:
         """The demo customers, and the demo orders by placing time with what tickets about them
         mention: a product and a shipment."""
-        last = demo_orders.CUSTOMER_NUMBER_BASE - (-ctx.size // demo_orders.ORDERS_PER_CUSTOMER)
+        first = demo_orders.CUSTOMER_NUMBER_BASE + 1
+        count = -(-ctx.size // demo_orders.ORDERS_PER_CUSTOMER)  # rounded up
         customers = Customer.objects.filter(storefront=Storefront.default()).filter(
-            external_id__gte=f"CUS-{demo_orders.CUSTOMER_NUMBER_BASE + 1}",
-            external_id__lte=f"CUS-{last}",
+            external_id__gte=f"CUS-{first}", external_id__lte=f"CUS-{first + count - 1}"
         )
         self.customers = list(customers.order_by("external_id").values_list("id", "tier"))
         self.tier = dict(self.customers)
@@ -680,7 +680,7 @@ class _World:
             self.products.setdefault(order, tuple(product))
         shipments = Shipment.objects.filter(**of_orders)
         shipments = shipments.values_list("order_id", "carrier", "tracking_number")
-        self.shipments = {order: tuple(shipped) for order, *shipped in shipments}
+        self.shipments = {o: tuple(shipped) for o, *shipped in shipments.iterator(20_000)}
 
     def targets_for(self, t: _Life) -> dict | None:
         """The governing policy's targets by metric (``policy_for``), remembered per
@@ -693,15 +693,6 @@ class _World:
             targets = loaded and {m: self.targets[x.pk] for m, x in loaded.targets.items()}
             self.matched[key] = targets
         return self.matched[key]
-
-
-class _Swept:
-    """What the sweeper keeps on a clock row besides its state: warning and escalations."""
-
-    __slots__ = ("events", "level", "warned_at")
-
-    def __init__(self):
-        self.warned_at, self.level, self.events = None, 0, []
 
 
 class _Life:
@@ -721,7 +712,7 @@ class _Life:
         self.rng = world.ctx.rng("tickets.ticket", k)
         self.now = world.now
         self.clocks: list[sla.ClockState] = []
-        self.swept: list[_Swept] = []
+        self.swept: list[SimpleNamespace] = []  # the sweeper's marks on each clock
         self.assignee = self.owner = self.first_response_at = self.solved_at = None
         self.closed_at = self.next_due_at = self.next_warn_at = None
         self.reopen_count = 0
@@ -954,16 +945,17 @@ class _Life:
             self.owner = agent
             self._event(E.OWNER, at, actor, new=self.world.usernames[agent])
         if self.kind in AGENT_MILESTONE_KINDS:
-            # ``ticket_accept``, and a reply sent as the plan: each recorded once.
-            for milestone in (
-                ("acceptance", "plan") if then in (S.PENDING, S.SOLVED) else ("acceptance",)
-            ):
-                if milestone not in self.milestones:
-                    self.milestones[milestone] = _dt(at).isoformat()
-                    self._event(E.MILESTONE, at, actor, new=milestone)
+            self._milestone("acceptance", at, actor)  # ``ticket_accept``
+            if then in (S.PENDING, S.SOLVED):
+                self._milestone("plan", at, actor)  # a reply sent as the plan
         if then != self.status:
             self._transition(then, at, actor)
         self._sync(at, replied=True)
+
+    def _milestone(self, milestone: str, at: int, actor: dict) -> None:
+        if milestone not in self.milestones:  # recorded once
+            self.milestones[milestone] = _dt(at).isoformat()
+            self._event(E.MILESTONE, at, actor, new=milestone)
 
     def _first_answer_changes(self, at: int, actor: dict) -> None:
         """What agents often set when they first take a ticket: tags, a priority."""
@@ -1074,7 +1066,7 @@ class _Life:
             customer_message=customer_message,
         )
         self.clocks = [*step.clocks, *step.created]
-        self.swept += [_Swept() for _ in step.created]
+        self.swept += [SimpleNamespace(warned_at=None, level=0, events=[]) for _ in step.created]
         self.next_due_at, self.next_warn_at = step.next_due_at, step.next_warn_at
         self.updated_at = now
         self._breaches_record(step.breached, at)
