@@ -2,11 +2,10 @@
 
 The agent who first answers a ticket asking for a return (``demo.tickets`` writes them about
 delivered orders) starts one on about RETURN_SHARE of the delivered demo orders, as
-``return_request_create`` does with the ticket; the request then lives, up to now, what the
-services and return timers would have recorded: the decision, the goods back, inspection, the
-refund paid out once (``GatewayPayout`` under the refund's idempotency key), every step a
-``ReturnEvent``. Keyed by ticket, each from its own random generator, so reruns add only what
-is missing.
+``return_request_create`` does; the request then lives, up to now, what the services and return
+timers would have recorded: the decision, the goods back, inspection, the refund paid out once
+(``GatewayPayout`` under the refund's idempotency key), every step a ``ReturnEvent``. Keyed by
+ticket (a refund takes its ticket's id), so reruns add only what is missing.
 """
 
 from __future__ import annotations
@@ -15,17 +14,26 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
-from django.contrib.auth import get_user_model
-from django.db.models import F, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F
 from django.utils.translation import gettext as _
 
-from csplatform.bulk import RowWriter
 from csplatform.roles import SUPERVISOR
-from demo.batches import Walk, actor, batches_write, in_chunks
+from demo.batches import Table, in_chunks
 from demo.context import SeedContext, Weighted
-from demo.orders import ORDER_NUMBER_BASE, tracking_number
-from demo.tickets import ISSUES, STOREFRONT
+from demo.orders import tracking_number
+from demo.tickets import ISSUES
+from demo.walks import (
+    CUSTOMER,
+    DAY,
+    HOUR,
+    MINUTE,
+    SECOND,
+    Life,
+    World,
+    lives_write,
+    subject_match,
+    system,
+)
 from orders.models import Order, OrderLine
 from refunds import rules as return_rules
 from refunds.choices import GOODS_BACK, RefundStatus, ReturnReason, ReturnStatus, ReturnType
@@ -39,24 +47,16 @@ from refunds.models import (
     ReturnRequest,
 )
 from refunds.services import refund_working_days_calendar
-from refunds.transitions import check_transition
+from refunds.transitions import LIFECYCLE
 from tickets.choices import TicketKind
-from tickets.models import Team, Ticket
+from tickets.models import Ticket
 
-S = ReturnStatus
-T = ReturnType
-R = ReturnReason
-ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
-SECOND = timedelta(seconds=1)
-MINUTE = timedelta(minutes=1)
-HOUR = timedelta(hours=1)
-DAY = timedelta(days=1)
+S, T, R = ReturnStatus, ReturnType, ReturnReason
+ZERO, CENT = Decimal("0.00"), Decimal("0.01")
 BATCH_REQUESTS = 2_000
 
-# Of the delivered demo orders, the share that gets a return request (5–8% is usual online).
-RETURN_SHARE = 0.065
-# Decisions on requests the rules do not approve at once.
+RETURN_SHARE = 0.065  # of the delivered demo orders get a request (5–8% is usual online)
+# Decisions on requests the rules do not approve at once, and what follows an approval.
 CANCELLED_SHARE = 0.03  # the customer withdraws before the desk answers
 TIMED_OUT_SHARE = 0.04  # nobody answers: the response timeout approves
 REJECTED_SHARE = 0.08
@@ -65,24 +65,31 @@ FAILED_INSPECTION_SHARE = 0.04
 LATE_REFUND_SHARE = 0.05  # received goods refunded after the working-day deadline
 RETURN_CARRIERS = Weighted(("顺丰速运", 55), ("中通快递", 15), ("圆通速递", 12), ("京东物流", 18))
 
-# What the tickets ask for (their subjects, see demo.tickets), and the request that answers.
-# (subject test, [(type, weight)], reason)
-SEVEN_DAYS, EXCHANGE, DAMAGED, QUALITY = "seven_days", "exchange", "damaged", "quality"
-TYPES = {
-    SEVEN_DAYS: (Weighted((T.RETURN_REFUND, 1)), R.NO_REASON_7D),
-    EXCHANGE: (Weighted((T.EXCHANGE, 85), (T.RETURN_REFUND, 15)), R.SIZE_FIT),
-    DAMAGED: (Weighted((T.REFUND_ONLY, 60), (T.RETURN_REFUND, 40)), R.DAMAGED_IN_TRANSIT),
-    QUALITY: (
-        Weighted((T.EXCHANGE, 45), (T.RETURN_REFUND, 40), (T.REFUND_ONLY, 15)),
-        R.QUALITY,
+# The reason a ticket subject (see demo.tickets) asks a return for: (start, end, reason).
+ASKS = (
+    ("", "申请七天无理由退货", R.NO_REASON_7D),
+    ("", "想换个尺码", R.SIZE_FIT),
+    ("收到的", "有破损", R.DAMAGED_IN_TRANSIT),
+    ("", tuple({issue for issues in ISSUES.values() for issue in issues}), R.QUALITY),
+)
+# Per reason: the request types asked for, and the customer's words.
+REQUESTS = {
+    R.NO_REASON_7D: (
+        Weighted((T.RETURN_REFUND, 1)),
+        ("七天无理由退货", "不喜欢，申请七天无理由退货", "买多了，想退一件"),
     ),
-}
-QUALITY_ISSUES = tuple({issue for issues in ISSUES.values() for issue in issues})
-DESCRIPTIONS = {
-    R.NO_REASON_7D: ("七天无理由退货", "不喜欢，申请七天无理由退货", "买多了，想退一件"),
-    R.SIZE_FIT: ("尺码偏小，换大一码", "穿着不合身，想换个尺码"),
-    R.DAMAGED_IN_TRANSIT: ("收到时外包装破损，商品有磕碰", "快递运输途中压坏了"),
-    R.QUALITY: ("商品有质量问题，申请售后", "用了没几天就坏了"),
+    R.SIZE_FIT: (
+        Weighted((T.EXCHANGE, 85), (T.RETURN_REFUND, 15)),
+        ("尺码偏小，换大一码", "穿着不合身，想换个尺码"),
+    ),
+    R.DAMAGED_IN_TRANSIT: (
+        Weighted((T.REFUND_ONLY, 60), (T.RETURN_REFUND, 40)),
+        ("收到时外包装破损，商品有磕碰", "快递运输途中压坏了"),
+    ),
+    R.QUALITY: (
+        Weighted((T.EXCHANGE, 45), (T.RETURN_REFUND, 40), (T.REFUND_ONLY, 15)),
+        ("商品有质量问题，申请售后", "用了没几天就坏了"),
+    ),
 }
 COMPENSATIONS = (Decimal(10), Decimal(20), Decimal(20), Decimal(30))  # 破损补偿, refund only
 REJECTIONS = (
@@ -93,105 +100,90 @@ REJECTIONS = (
 INSPECTION_NOTES = ("外包装完好，商品无使用痕迹", "商品完好，配件齐全", "已核实质量问题属实")
 FAILED_INSPECTION = "退回商品有明显使用痕迹，不符合退货条件"
 
+REFUND_TABLES = {
+    "requests": Table("return requests", ReturnRequest, with_ids=True),
+    "lines": Table("return lines", ReturnLine, parents={"request": "requests"}),
+    "events": Table("return events", ReturnEvent, parents={"request": "requests"}),
+    "refunds": Table("refunds", Refund, parents={"request": "requests"}, own_ids=True),
+    "payouts": Table("gateway payouts", GatewayPayout),
+}
+
 
 def seed(ctx: SeedContext) -> dict[str, int]:
     """Return requests on the demo tickets that ask for one, up to RETURN_SHARE of orders."""
-    if not ctx.tickets or not ctx.size:
-        return {}
     world = _World(ctx)
-    chosen = world.choose()
+    chosen = world.choose() if ctx.tickets and ctx.size else []
     if not chosen:
         return {}
-    writer = RowWriter(ctx.now, ReturnRequest)
-    totals = batches_write(
-        ctx,
-        writer,
-        chosen,
-        BATCH_REQUESTS,
-        _Batch,
-        lambda ticket, batch: _Return(world, ticket, batch).live(),
-        "return requests",
-    )
-    _orders_sync({ticket["order_id"] for ticket in chosen})
+    totals = lives_write(world, _Return, chosen, REFUND_TABLES)
+    # What the services keep on the orders: the money refunded, the units back and kept.
+    orders = [Order(pk=pk, refunded_amount=amount) for pk, amount in world.refunded.items()]
+    Order.objects.bulk_update(orders, ["refunded_amount"], batch_size=1_000)
+    lines = [OrderLine(pk=pk, quantity_returned=n) for pk, n in world.returned.items()]
+    OrderLine.objects.bulk_update(lines, ["quantity_returned"], batch_size=1_000)
     return totals
 
 
-def _classify(kind: str, subject: str) -> str | None:
-    """Which return the ticket asks for, from the subject the tickets seeder gave it."""
-    if kind == TicketKind.RETURN_REFUND and subject.endswith("申请七天无理由退货"):
-        return SEVEN_DAYS
-    if kind != TicketKind.AFTER_SALES:
-        return None
-    if subject.endswith("想换个尺码"):
-        return EXCHANGE
-    if subject.startswith("收到的") and subject.endswith("有破损"):
-        return DAMAGED
-    return QUALITY if subject.endswith(QUALITY_ISSUES) else None
-
-
-class _World:
-    """What the requests of a run refer to, loaded once."""
-
+class _World(World):
     def __init__(self, ctx: SeedContext):
-        self.ctx = ctx
-        self.now = ctx.now
+        super().__init__(ctx)
+        self.refunded: dict[int, Decimal] = {}  # by order
+        self.returned: dict[int, int] = {}  # by order line
         self.rules = RefundRules.load()
         self.category_rules = {c.category: c for c in CategoryRule.objects.all()}
         self.calendar = refund_working_days_calendar(self.rules)
-        self.usernames = dict(get_user_model().objects.values_list("pk", "username"))
-        demo_supervisor = next(
-            (k for k, name in self.usernames.items() if name == SUPERVISOR), None
-        )
-        self.supervisor_of = {
-            team: supervisor or demo_supervisor
-            for team, supervisor in Team.objects.values_list("pk", "supervisor_id")
-        }
-        self.demo_supervisor = demo_supervisor
+        self.supervisor = next((k for k, n in self.usernames.items() if n == SUPERVISOR), None)
 
     def choose(self) -> list[dict]:
         """The tickets that get a request this run: about RETURN_SHARE of delivered orders."""
-        numbers = {
-            "order__number__gte": f"SO-{ORDER_NUMBER_BASE + 1}",
-            "order__number__lte": f"SO-{ORDER_NUMBER_BASE + self.ctx.size}",
-        }
-        orders = Order.objects.filter(**{k.removeprefix("order__"): v for k, v in numbers.items()})
-        delivered = orders.filter(delivered_at__isnull=False).count()
-        tickets = Ticket.objects.filter(
-            pk__lte=self.ctx.tickets,
-            kind__in=(TicketKind.RETURN_REFUND, TicketKind.AFTER_SALES),
-            order__isnull=False,
-            first_response_at__isnull=False,
-            order__delivered_at__lt=F("created_at"),
-            **numbers,
-        ).order_by("pk")
+        numbers = self.numbers
+        delivered = Order.objects.filter(number__range=numbers, delivered_at__isnull=False)
         candidates = []
-        for row in tickets.values(
-            "id",
-            "kind",
-            "subject",
-            "order_id",
-            "owner_id",
-            "assignee_id",
-            "team_id",
-            "first_response_at",
-            "order__delivered_at",
-            "order__paid_amount",
-            "order__currency",
-        ).iterator(chunk_size=20_000):
-            row["what"] = _classify(row["kind"], row["subject"])
-            if row["what"] is not None:
+        for row in (
+            Ticket.objects.filter(
+                pk__lte=self.ctx.tickets,
+                kind__in=(TicketKind.RETURN_REFUND, TicketKind.AFTER_SALES),
+                order__number__range=numbers,
+                first_response_at__isnull=False,
+                order__delivered_at__lt=F("created_at"),
+            )
+            .order_by("pk")
+            .values(
+                "id",
+                "subject",
+                "order_id",
+                "owner_id",
+                "assignee_id",
+                "team__supervisor_id",
+                "first_response_at",
+                "order__delivered_at",
+                "order__paid_amount",
+                "order__currency",
+            )
+            .iterator(chunk_size=20_000)
+        ):
+            row["reason"] = subject_match(row["subject"], ASKS)
+            if row["reason"] is not None:
                 candidates.append(row)
-        self.lines = self._lines_of({c["order_id"] for c in candidates})
+        self.lines: dict[int, list[tuple]] = {}
+        for order_id, *line in in_chunks(
+            sorted({c["order_id"] for c in candidates}),
+            lambda ids: (
+                OrderLine.objects.filter(order_id__in=ids)
+                .order_by("order_id", "pk")
+                .values_list("order_id", "pk", "sku", "category", "quantity", "unit_price")
+            ),
+        ):
+            self.lines.setdefault(order_id, []).append(tuple(line))
         # Only what the rules accept: a return started in time for its reason.
-        candidates = [c for c in candidates if self.allowed(c, ReturnType.RETURN_REFUND, 1)]
+        candidates = [c for c in candidates if self.allowed(c, T.RETURN_REFUND, 1)]
         if not candidates:
             return []
-        share = min(1.0, RETURN_SHARE * delivered / len(candidates))
-        ids = [c["id"] for c in candidates]
-        have = set(
-            ReturnRequest.objects.filter(ticket_id__in=ids).values_list("ticket_id", flat=True)
-        )
-        busy = set(ReturnRequest.objects.filter(**numbers).values_list("order_id", flat=True))
+        share = min(1.0, RETURN_SHARE * delivered.count() / len(candidates))
+        requests = ReturnRequest.objects.filter(order__number__range=numbers)
+        have = set(requests.values_list("ticket_id", flat=True))
+        have |= set(Refund.objects.values_list("pk", flat=True))  # refunds take ticket ids
+        busy = set(requests.values_list("order_id", flat=True))
         chosen = []
         for candidate in candidates:
             if candidate["id"] in have or candidate["order_id"] in busy:
@@ -200,19 +192,6 @@ class _World:
                 busy.add(candidate["order_id"])
                 chosen.append(candidate)
         return chosen
-
-    def _lines_of(self, order_ids: set[int]) -> dict[int, list[tuple]]:
-        lines: dict[int, list[tuple]] = {}
-        for order_id, *line in in_chunks(
-            sorted(order_ids),
-            lambda ids: (
-                OrderLine.objects.filter(order_id__in=ids)
-                .order_by("order_id", "pk")
-                .values_list("order_id", "pk", "sku", "category", "quantity", "unit_price")
-            ),
-        ):
-            lines.setdefault(order_id, []).append(tuple(line))
-        return lines
 
     def allowed(self, ticket: dict, type: str, quantity: int) -> bool:
         """``check_window`` for the order's first line (what the ticket is about)."""
@@ -224,7 +203,7 @@ class _World:
         try:
             return_rules.check_window(
                 order=SimpleNamespace(delivered_at=ticket["order__delivered_at"]),
-                reason=TYPES[ticket["what"]][1],
+                reason=ticket["reason"],
                 type=type,
                 lines=[SimpleNamespace(order_line=order_line, quantity=quantity)],
                 rules=self.rules,
@@ -236,69 +215,23 @@ class _World:
         return True
 
 
-class _Batch:
-    """The rows of up to BATCH_REQUESTS requests; refunds are named by their place in
-    ``refunds`` (in payloads and in the payouts' idempotency keys) until they have ids."""
-
-    def __init__(self):
-        self.requests, self.lines, self.events, self.refunds, self.payouts = [], [], [], [], []
-        self.refund_payloads: list[tuple[dict, int]] = []
-
-    def write(self, writer: RowWriter) -> dict[str, int]:
-        counts = {
-            "return requests": len(self.requests),
-            "return lines": len(self.lines),
-            "return events": len(self.events),
-            "refunds": len(self.refunds),
-            "gateway payouts": len(self.payouts),
-        }
-        by_request = {"request": writer.insert(ReturnRequest, self.requests, with_ids=True)}
-        writer.insert(ReturnLine, self.lines, by_request)
-        refund_ids = writer.insert(Refund, self.refunds, by_request, with_ids=True)
-        for payload, position in self.refund_payloads:
-            payload["refund"] = refund_ids[position]
-        writer.insert(ReturnEvent, self.events, by_request)
-        for payout in self.payouts:
-            payout["idempotency_key"] = f"refund-{refund_ids[payout['idempotency_key']]}"
-        writer.insert(GatewayPayout, self.payouts)
-        return counts
-
-
-class _Return(Walk):
+class _Return(Life):
     """One request from the moment the agent starts it until now."""
 
-    check = staticmethod(check_transition)
-
-    def __init__(self, world: _World, ticket: dict, batch: _Batch):
-        self.world, self.ticket, self.batch = world, ticket, batch
-        self.rng = world.ctx.rng("refunds.return", ticket["id"])
-        self.agent = ticket["owner_id"] or ticket["assignee_id"]
-        self.supervisor = world.supervisor_of.get(ticket["team_id"]) or world.demo_supervisor
-
-    def values(self, type: str, old=None, new=None, reason="", payload=None) -> dict:
-        old, new = old or self.status, new or self.status
-        return {"type": type, "old_status": old, "new_status": new, "reason": reason[:500]} | {
-            "payload": payload or {}
-        }
-
-    def user(self, user_id: int | None) -> tuple:
-        return actor(self.world.usernames, user_id)
+    lifecycle, stream = LIFECYCLE, "refunds.return"
 
     def live(self) -> None:
         rng, world, ticket = self.rng, self.world, self.ticket
-        kinds, reason = TYPES[ticket["what"]]
+        kinds, descriptions = REQUESTS[ticket["reason"]]
         type = kinds.pick(rng)
-        bought, unit_price = world.lines[ticket["order_id"]][0][3:]
+        line, _sku, _category, bought, unit_price = world.lines[ticket["order_id"]][0]
         quantity = bought if bought > 1 and rng.random() < 0.3 else 1
         if not world.allowed(ticket, type, quantity):
             return  # the rules would refuse it: the conversation stayed a conversation
         value, paid = (unit_price * quantity).quantize(CENT), ticket["order__paid_amount"]
-        if type == T.EXCHANGE:
-            amount = ZERO
-        elif type == T.REFUND_ONLY and reason == R.DAMAGED_IN_TRANSIT:
+        amount = ZERO if type == T.EXCHANGE else min(value, paid)
+        if type == T.REFUND_ONLY and ticket["reason"] == R.DAMAGED_IN_TRANSIT:
             amount = min(rng.choice(COMPENSATIONS), value, paid)  # a part, for the damage
-        else:
-            amount = min(value, paid)
         if type != T.EXCHANGE and amount <= 0:
             return
         self.type, self.amount = type, amount
@@ -307,104 +240,97 @@ class _Return(Walk):
             "public_id": f"R{rng.getrandbits(48):012X}",
             "order": ticket["order_id"],
             "type": type,
-            "reason": reason,
+            "reason": ticket["reason"],
             "status": S.REQUESTED,
-            "description": rng.choice(DESCRIPTIONS[reason]),
+            "description": rng.choice(descriptions),
             "requested_amount": amount,
             "ticket": ticket["id"],
             "respond_due_at": created + timedelta(hours=world.rules.response_timeout_hours),
             "created_at": created,
             "updated_at": created,
         }
-        position = len(self.batch.requests)
-        super().__init__(row, self.batch.events, {"request": position})
+        self.begin(row, self.batch.events, len(self.batch.requests))
         self.batch.requests.append(row)
-        line_id = world.lines[ticket["order_id"]][0][0]
-        self.batch.lines.append({"request": position, "order_line": line_id, "quantity": quantity})
-        self.event("requested", created, self.user(self.agent), payload={"amount": str(amount)})
+        self.line = {**self.key, "order_line": line, "quantity": quantity}
+        self.batch.lines.append(self.line)
+        self.event("requested", created, self.agent, amount=str(amount))
         self._decide(created)
 
     def _decide(self, created: datetime) -> None:
-        rng, now, rules = self.rng, self.world.now, self.world.rules
+        rng, rules = self.rng, self.world.rules
         if self.row["reason"] in (rules.auto_approve_reasons or []) and (
             self.amount <= rules.auto_approve_limit
         ):
             reason = _("Within the automatic approval limit.")
-            return self._approve(created, actor({}, None, "auto-approval"), reason)
+            return self._approve(created, system("auto-approval"), reason)
         roll = rng.random()
         if roll < CANCELLED_SHARE:
-            at = created + rng.uniform(1, 30) * HOUR
-            if at <= now:
-                self.move(S.CANCELLED, at, ("api_key", None, STOREFRONT))
+            if at := self.after(created, 1, 30, HOUR):
+                self.move(S.CANCELLED, at, CUSTOMER)
                 self.row["respond_due_at"] = None
             return
         roll -= CANCELLED_SHARE
         if roll < TIMED_OUT_SHARE:
-            at = self.row["respond_due_at"] + rng.uniform(1, 59) * SECOND
             reason = _("Approved automatically: the merchant did not answer in time.")
-            if at <= now:
-                self._approve(at, actor({}, None, "response timeout"), reason)
+            if at := self.after(self.row["respond_due_at"], 1, 59):
+                self._approve(at, system("response timeout"), reason)
             return
         roll -= TIMED_OUT_SHARE
         at = created + (0.2 + 29.8 * rng.random() ** 2) * HOUR
-        if at > now:
+        if at > self.now:
             return
         if roll < REJECTED_SHARE:
             reason = rng.choice(REJECTIONS)
-            self.move(S.REJECTED, at, self.user(self.agent), reason)
-            self._decided(self.agent, at, reason)
-            return
+            self.move(S.REJECTED, at, self.agent, reason)
+            return self._decided(self.agent, at, reason)
         decider = self.agent
-        if self.amount > rules.supervisor_limit and self.supervisor:
+        supervisor = self.ticket["team__supervisor_id"] or self.world.supervisor
+        if self.amount > rules.supervisor_limit and supervisor:
             # The agent proposes, a supervisor approves (four eyes).
-            self.row["proposed_by"] = self.agent
-            self.event(
-                "proposed", max(created, at - rng.uniform(0.1, 2) * HOUR), self.user(decider)
-            )
-            decider = self.supervisor
-        self._approve(at, self.user(decider), "")
+            self.row["proposed_by"] = self.agent[1]
+            self.event("proposed", max(created, at - rng.uniform(0.1, 2) * HOUR), self.agent)
+            decider = self.user(supervisor)
+        self._approve(at, decider, "")
 
-    def _decided(self, user_id: int | None, at: datetime, reason: str, **more) -> None:
-        self.row.update(decided_by=user_id, decided_at=at, decision_reason=reason, **more)
+    def _decided(self, by: tuple, at: datetime, reason: str, **more) -> None:
+        self.row.update(decided_by=by[1], decided_at=at, decision_reason=reason, **more)
         self.row["respond_due_at"] = None
 
     def _approve(self, at: datetime, by: tuple, reason: str) -> None:
         """``_approve``: approved, then waiting for the goods or refunded at once."""
         self.move(S.APPROVED, at, by, reason)
-        self._decided(by[1], at, reason)
-        if self.type in GOODS_BACK:
-            self.move(S.AWAITING_RETURN, at, by)
-            self.row["return_due_at"] = at + timedelta(days=self.world.rules.return_shipping_days)
-            self._goods_back(at)
-        else:
-            self._refund(at, by)
+        self._decided(by, at, reason)
+        if self.type not in GOODS_BACK:
+            return self._refund(at, by)
+        self.move(S.AWAITING_RETURN, at, by)
+        self.row["return_due_at"] = at + timedelta(days=self.world.rules.return_shipping_days)
+        self._goods_back(at)
 
     def _goods_back(self, approved: datetime) -> None:
-        rng, now, rules = self.rng, self.world.now, self.world.rules
+        rng, now, clerk = self.rng, self.now, self.agent
         if rng.random() < NOT_SENT_BACK_SHARE:
-            at = self.row["return_due_at"] + rng.uniform(1, 59) * SECOND
-            if at <= now:
+            if at := self.after(self.row["return_due_at"], 1, 59):
                 reason = _("The goods were not sent back in time.")
-                self.move(S.CLOSED, at, actor({}, None, "return timeout"), reason)
+                self.move(S.CLOSED, at, system("return timeout"), reason)
                 self.row["return_due_at"] = None
             return
         shipped = approved + (0.2 + 3.8 * rng.random() ** 1.5) * DAY
         if shipped > now:
             return
         carrier = RETURN_CARRIERS.pick(rng)
-        payload = {"carrier": carrier, "tracking_number": tracking_number(rng, carrier)}
+        tracking = tracking_number(rng, carrier)
         self.row.update(
-            return_carrier=carrier,
-            return_tracking_number=payload["tracking_number"],
-            return_shipped_at=shipped,
+            return_carrier=carrier, return_tracking_number=tracking, return_shipped_at=shipped
         )
-        self.event("shipped_back", shipped, ("api_key", None, STOREFRONT), payload=payload)
+        self.event("shipped_back", shipped, CUSTOMER, carrier=carrier, tracking_number=tracking)
         received = shipped + rng.uniform(1, 4) * DAY
         if received > now:
             return
-        clerk = self.user(self.agent)
         self.move(S.RECEIVED, received, clerk)
-        due = self.world.calendar.add(received, timedelta(days=rules.refund_working_days))
+        self.world.returned[self.line["order_line"]] = self.line["quantity"]
+        due = self.world.calendar.add(
+            received, timedelta(days=self.world.rules.refund_working_days)
+        )
         self.row.update(received_at=received, refund_due_at=due, return_due_at=None)
         inspected = received + (1 + 29 * rng.random() ** 2) * HOUR
         if rng.random() < LATE_REFUND_SHARE:
@@ -417,15 +343,16 @@ class _Return(Walk):
             # The refund deadline passed while the goods sat received: breached, once.
             self.row["refund_breached_at"] = at = due + rng.uniform(1, 59) * SECOND
             then = S.INSPECTED if at >= inspected else S.RECEIVED
-            self.event("refund_overdue", at, actor({}, None, "refund deadline"), old=then, new=then)
+            self.event("refund_overdue", at, system("refund deadline"), old=then, new=then)
         if inspected > now:
             return
         notes = rng.choice(INSPECTION_NOTES) if passed else FAILED_INSPECTION
         self.move(S.INSPECTED, inspected, clerk, notes)
         self.row.update(inspected_at=inspected, inspection_passed=passed, inspection_notes=notes)
         if not passed:
+            del self.world.returned[self.line["order_line"]]
             self.move(S.REJECTED, inspected, clerk, notes)
-            self._decided(self.agent, inspected, notes, refund_due_at=None)
+            self._decided(clerk, inspected, notes, refund_due_at=None)
         elif final <= now and self.type == T.EXCHANGE:
             self.move(S.EXCHANGED, final, clerk)
             self.row["refund_due_at"] = None
@@ -434,73 +361,29 @@ class _Return(Walk):
 
     def _refund(self, at: datetime, by: tuple) -> None:
         """``_refund`` and the payout: reserved on the order, paid once by the gateway."""
-        rng, batch, amount = self.rng, self.batch, self.amount
-        position = len(batch.refunds)
-        settled = at + rng.uniform(2, 40) * SECOND
-        paid = settled <= self.world.now
-        reference = f"SIM{rng.getrandbits(64):016X}"
-        currency = self.ticket["order__currency"]
-        batch.refunds.append(
+        settled = at + self.rng.uniform(2, 40) * SECOND
+        paid, reference = settled <= self.now, f"SIM{self.rng.getrandbits(64):016X}"
+        refund, amount = self.ticket["id"], self.amount
+        money = {"amount": amount, "currency": self.ticket["order__currency"]}
+        self.batch.refunds.append(
             {
                 **self.key,
+                **money,
+                "id": refund,
                 "order": self.ticket["order_id"],
-                "amount": amount,
-                "currency": currency,
                 "status": RefundStatus.SUCCEEDED if paid else RefundStatus.PENDING,
                 "provider_reference": reference if paid else "",
-                "attempts": 1 if paid else 0,
+                "attempts": int(paid),
                 "created_by": by[1],
                 "created_at": at,
                 "settled_at": settled if paid else None,
             }
         )
-        event = self.move(S.REFUNDED, at, by, payload={"amount": str(amount)})
-        batch.refund_payloads.append((event["payload"], position))
+        self.world.refunded[self.ticket["order_id"]] = amount
+        self.move(S.REFUNDED, at, by, amount=str(amount), refund=refund)
         self.row["refund_due_at"] = None
         if paid:
-            payload = {"amount": str(amount), "repeated": False}
-            self.event("refund_paid", settled, actor({}, None, "payouts"), payload=payload)
-            batch.refund_payloads.append((payload, position))
-            batch.payouts.append(
-                {
-                    "idempotency_key": position,
-                    "reference": reference,
-                    "amount": amount,
-                    "currency": currency,
-                    "created_at": settled,
-                }
-            )
-
-
-def _orders_sync(order_ids: set[int]) -> None:
-    """What the services keep on the order: the refunded amount (every refund that did not
-    fail) and each line's units back in the warehouse (goods received and kept)."""
-    ids = sorted(order_ids)
-    refunded = (
-        Refund.objects.filter(order=OuterRef("pk"))
-        .exclude(status=RefundStatus.FAILED)
-        .order_by()
-        .values("order")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
-    returned = (
-        ReturnLine.objects.filter(
-            order_line=OuterRef("pk"),
-            request__type__in=GOODS_BACK,
-            request__received_at__isnull=False,
-        )
-        .exclude(request__inspection_passed=False)
-        .order_by()
-        .values("order_line")
-        .annotate(total=Sum("quantity"))
-        .values("total")
-    )
-    for start in range(0, len(ids), 2_000):
-        chunk = ids[start : start + 2_000]
-        Order.objects.filter(pk__in=chunk).update(
-            refunded_amount=Coalesce(Subquery(refunded), Value(ZERO))
-        )
-        OrderLine.objects.filter(order_id__in=chunk).update(
-            quantity_returned=Coalesce(Subquery(returned), Value(0))
-        )
+            payout = {"idempotency_key": f"refund-{refund}", "reference": reference, **money}
+            self.batch.payouts.append({**payout, "created_at": settled})
+            payment = {"amount": str(amount), "repeated": False, "refund": refund}
+            self.event("refund_paid", settled, system("payouts"), **payment)

@@ -1,0 +1,101 @@
+"""What the aftercare seeders (returns, complaints, surveys) share: the run's demo orders and
+users, ticket subjects read back, and a row walked through its app's lifecycle up to now."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from csplatform.bulk import RowWriter
+from csplatform.lifecycle import Lifecycle, StatusEvents
+from demo.batches import Rows, Table, Walk, actor, batches_write, sequence_keep_ahead
+from demo.context import SeedContext
+from demo.orders import ORDER_NUMBER_BASE, STOREFRONT
+
+SECOND, MINUTE, HOUR, DAY = (timedelta(seconds=s) for s in (1, 60, 3_600, 86_400))
+CUSTOMER = ("api_key", None, STOREFRONT)  # the customer, through the storefront's API key
+BATCH = 2_000
+
+
+def system(label: str) -> tuple:
+    """The actor of what a timer or a sweep did."""
+    return actor({}, None, label)
+
+
+def subject_match(subject: str, table: Iterable[tuple[str, Any, Any]]) -> Any:
+    """The value of the first (start, end, value) of ``table`` that the subject fits."""
+    fits = (v for start, end, v in table if subject.startswith(start) and subject.endswith(end))
+    return next(fits, None)
+
+
+class World:
+    """What the rows of a run refer to, loaded once."""
+
+    def __init__(self, ctx: SeedContext):
+        self.ctx, self.now = ctx, ctx.now
+        self.numbers = (f"SO-{ORDER_NUMBER_BASE + 1}", f"SO-{ORDER_NUMBER_BASE + ctx.size}")
+        self.usernames = dict(get_user_model().objects.values_list("pk", "username"))
+
+
+class Life(Walk):
+    """One ticket's row moved as the app's ``lifecycle`` allows, its status events shaped as
+    the lifecycle's event table writes them, by the ticket's agent unless said otherwise."""
+
+    lifecycle: Lifecycle
+    stream: str  # of the random generators, one per ticket
+
+    def __init__(self, world: Any, ticket: dict, batch: Rows):
+        self.world, self.ticket, self.batch, self.now = world, ticket, batch, world.now
+        self.rng = world.ctx.rng(self.stream, ticket["id"])
+        self.record: StatusEvents = self.lifecycle.record  # type: ignore[assignment]
+        self.agent = self.user(ticket["owner_id"] or ticket["assignee_id"])
+
+    def begin(self, row: dict, events: list, parent: int) -> None:
+        """Start the walk of ``row``; its events take ``parent`` (an id or a place)."""
+        super().__init__(row, events, {self.record.row: parent})
+
+    def check(self, current: str, target: str) -> None:
+        self.lifecycle.check(current, target)
+
+    def values(self, type: str, old=None, new=None, reason: str = "", **payload) -> dict:
+        size = self.record.model._meta.get_field("reason").max_length
+        old, new = old or self.status, new or self.status
+        return {
+            "type": type,
+            self.record.old: old,
+            self.record.new: new,
+            "reason": reason[:size],
+        } | {"payload": payload}
+
+    def move(self, target: str, at, actor: tuple, reason: str = "", **fields) -> dict:
+        return super().move(target, at, actor, reason, **self.record.constant, **fields)
+
+    def user(self, user_id: int | None) -> tuple:
+        return actor(self.world.usernames, user_id)
+
+    def after(self, start: datetime, low: float, high: float, unit=SECOND) -> datetime | None:
+        """A moment ``low`` to ``high`` units after ``start``, unless it is still to come."""
+        at = start + self.rng.uniform(low, high) * unit
+        return at if at <= self.now else None
+
+
+def lives_write(world: World, life: type[Life], tickets: list[dict], tables: dict) -> dict:
+    """Walk the tickets' rows and write them a batch at a time (the first table's rows
+    counted); tables whose rows take their ticket's id keep the sequence ahead of them."""
+    first: Table = next(iter(tables.values()))
+    writer = RowWriter(world.now, first.model)
+    for table in tables.values():
+        if table.own_ids:
+            sequence_keep_ahead(writer, table.model, max(ticket["id"] for ticket in tickets))
+    return batches_write(
+        world.ctx,
+        writer,
+        tickets,
+        BATCH,
+        lambda: Rows(tables),
+        lambda ticket, batch: life(world, ticket, batch).live(),
+        first.label,
+    )
