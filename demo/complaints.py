@@ -1,15 +1,15 @@
 """Demo data of the complaints app: complaints filed from the demo complaint tickets.
 
-An agent answering a complaint ticket files the complaint on it (``complaint_create``) on as
-many as make COMPLAINT_RATE of the orders placed since the first demo order. It then lives, up
-to now, what the services would have recorded: graded by the severity rules, accepted,
-investigated, planned and remedied, the customer's answer or the unconfirmed close, an
-escalation per complaint timer its ticket breached, the ticket's milestones and notes; on a
-ticket still open it waits to be accepted. ``C-k`` takes its ticket's id ``k``.
+On as many complaint tickets as make COMPLAINT_RATE of the demo orders, the agent files the
+complaint (``complaint_create``; ``C-k`` takes its ticket's id ``k``). It then lives, up to now,
+what the services would have recorded: graded by the severity rules, accepted, investigated,
+remedied, confirmed or closed unconfirmed as its ticket's acceptance and plan timers say,
+escalated per timer breached, with the ticket's milestones and notes.
 """
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -17,9 +17,10 @@ from django.db.models import Min
 from django.utils.translation import gettext as _
 
 from complaints import rules as severity_rules
-from complaints.choices import ClosedAs, Confirmation, EscalationLevel, RemedyType
+from complaints.choices import ClosedAs, Confirmation, EscalationLevel
 from complaints.choices import ComplaintCategory as C
 from complaints.choices import ComplaintStatus as S
+from complaints.choices import RemedyType as M
 from complaints.choices import ResponsibleParty as P
 from complaints.escalation import ESCALATING_METRICS
 from complaints.events import complaint_event_values
@@ -29,9 +30,8 @@ from demo.batches import Table, in_chunks
 from demo.context import SeedContext, Weighted
 from demo.walks import (
     CUSTOMER,
-    HOUR,
-    MINUTE,
-    SECOND,
+    TICKET_FIELDS,
+    Later,
     Life,
     World,
     lives_write,
@@ -56,55 +56,30 @@ CATEGORIES = (
     ("投诉", "快递员", Weighted((C.LOGISTICS, 1))),
     ("", "", Weighted((C.AFTER_SALES_SERVICE, 85), (C.OTHER, 15))),
 )
-# Per category, what the investigation finds and the plan: cause, party, plan, remedy, amount.
-HANDLING = {
-    C.SERVICE_ATTITUDE: (
-        "客服回复超时且未按话术安抚客户",
-        P.MERCHANT,
-        "向客户致歉，对涉事客服进行培训，并补偿一张30元无门槛券。",
-        RemedyType.COUPON,
-        Decimal(30),
-    ),
-    C.PRODUCT_QUALITY: (
-        "批次质检抽检漏检，商品做工不达标",
-        P.MERCHANT,
-        "为客户免费换新，旧商品无需寄回。",
-        RemedyType.REPLACEMENT,
-        None,
-    ),
-    C.PRICE_DISPUTE: (
-        "直播间讲解与商品详情页描述不一致",
-        P.MERCHANT,
-        "按直播间承诺价格补偿差价。",
-        RemedyType.COMPENSATION,
-        Decimal(20),
-    ),
-    C.LOGISTICS: (
-        "快递网点派送员未按约定送货上门",
-        P.CARRIER,
-        "向快递公司投诉并由网点致歉，补偿客户10元无门槛券。",
-        RemedyType.COUPON,
-        Decimal(10),
-    ),
-    C.AFTER_SALES_SERVICE: (
-        "售后工单多次转交无人跟进",
-        P.MERCHANT,
-        "由专人全程跟进处理，并补偿客户50元。",
-        RemedyType.COMPENSATION,
-        Decimal(50),
-    ),
-    C.OTHER: (
-        "客户诉求未被完整记录，导致重复反映",
-        P.UNKNOWN,
-        "向客户致歉，由专人跟进直至问题解决。",
-        RemedyType.APOLOGY,
-        None,
-    ),
+# Per category, what the investigation finds (root cause, responsible party), and the plan
+# (what is offered, the remedy, its amount in yuan).
+FINDINGS = {
+    C.SERVICE_ATTITUDE: ("客服回复超时且未按话术安抚客户", P.MERCHANT),
+    C.PRODUCT_QUALITY: ("批次质检抽检漏检，商品做工不达标", P.MERCHANT),
+    C.PRICE_DISPUTE: ("直播间讲解与商品详情页描述不一致", P.MERCHANT),
+    C.LOGISTICS: ("快递网点派送员未按约定送货上门", P.CARRIER),
+    C.AFTER_SALES_SERVICE: ("售后工单多次转交无人跟进", P.MERCHANT),
+    C.OTHER: ("客户诉求未被完整记录，导致重复反映", P.UNKNOWN),
+}
+PLANS = {
+    C.SERVICE_ATTITUDE: ("向客户致歉，对涉事客服进行培训，并补偿一张30元无门槛券。", M.COUPON, 30),
+    C.PRODUCT_QUALITY: ("为客户免费换新，旧商品无需寄回。", M.REPLACEMENT, None),
+    C.PRICE_DISPUTE: ("按直播间承诺价格补偿差价。", M.COMPENSATION, 20),
+    C.LOGISTICS: ("向快递公司投诉并由网点致歉，补偿客户10元无门槛券。", M.COUPON, 10),
+    C.AFTER_SALES_SERVICE: ("由专人全程跟进处理，并补偿客户50元。", M.COMPENSATION, 50),
+    C.OTHER: ("向客户致歉，由专人跟进直至问题解决。", M.APOLOGY, None),
 }
 CONFIRM_COMMENTS = ("好的，接受这个处理方案。", "可以，谢谢。", "处理得还算及时。", "")
 REJECT_COMMENTS = ("补偿太少了，不接受。", "问题根本没解决。")
 ELSEWHERE_NOTES = ("客户电话中确认接受处理方案。", "客户在在线聊天中表示满意。")
 
+# The complaint ticket's columns a complaint takes (besides TICKET_FIELDS).
+FIELDS = ("customer_id", "customer__tier", "order__total", "channel", "status", "solved_at")
 COMPLAINT_TABLES = {
     "complaints": Table("complaints", Complaint, own_ids=True),
     "events": Table("complaint events", ComplaintEvent),
@@ -120,10 +95,10 @@ def seed(ctx: SeedContext) -> dict[str, int]:
     chosen = world.choose() if ctx.tickets and ctx.size else []
     if not chosen:
         return {}
-    world.first_messages = dict(
+    # Each ticket's first customer message (the dict keeps the last of each, latest first).
+    world.descriptions = dict(
         in_chunks(
             [ticket["id"] for ticket in chosen],
-            # Latest first: the dict keeps the last, each ticket's first message.
             lambda ids: (
                 Message.objects.filter(ticket_id__in=ids, author_kind=AuthorKind.CUSTOMER)
                 .order_by("ticket_id", "-created_at", "-pk")
@@ -151,34 +126,11 @@ class _World(World):
 
     def choose(self) -> list[dict]:
         orders = Order.objects.filter(number__range=self.numbers)
-        count, since = orders.count(), orders.aggregate(first=Min("placed_at"))["first"]
-        candidates = (
-            list(
-                Ticket.objects.filter(
-                    pk__lte=self.ctx.tickets, kind=TicketKind.COMPLAINT, created_at__gte=since
-                )
-                .order_by("pk")
-                .values(
-                    "id",
-                    "subject",
-                    "customer_id",
-                    "customer__tier",
-                    "order_id",
-                    "order__total",
-                    "channel",
-                    "status",
-                    "owner_id",
-                    "assignee_id",
-                    "created_at",
-                    "first_response_at",
-                    "solved_at",
-                )
-            )
-            if since
-            else []
+        since = orders.aggregate(first=Min("placed_at"))["first"] or self.now
+        tickets = Ticket.objects.filter(
+            pk__lte=self.ctx.tickets, kind=TicketKind.COMPLAINT, created_at__gte=since
         )
-        if not candidates:
-            return []
+        candidates = list(tickets.order_by("pk").values(*TICKET_FIELDS, *FIELDS, "created_at"))
         ids = [c["id"] for c in candidates]
         # Per ticket, its complaint timers that breached, and when its acceptance or plan
         # timer first stopped (at the first solve: a reopened ticket's stay stopped).
@@ -198,7 +150,7 @@ class _World(World):
         # are accepted within 24 hours, and a complaint agrees with its ticket's timers.
         late = {k for k, found in self.breaches.items() if any(b[2] == "acceptance" for b in found)}
         weight = {k: LATE_ACCEPTANCE_WEIGHT if k in late else 1.0 for k in ids}
-        share = COMPLAINT_RATE * count / sum(weight.values())
+        share = COMPLAINT_RATE * orders.count() / max(sum(weight.values()), 1)
         have = set(Complaint.objects.filter(ticket_id__in=ids).values_list("ticket_id", flat=True))
         have |= set(Complaint.objects.values_list("pk", flat=True))
         chosen = [
@@ -216,21 +168,12 @@ class _Complaint(Life):
 
     lifecycle, stream = LIFECYCLE, "complaints.complaint"
     values = staticmethod(complaint_event_values)
-    closed_at: datetime | None = None
 
     def _note(self, body: str, at: datetime) -> None:
         """``ticket_system_change`` with a note: an automated internal message."""
-        self.batch.messages.append(
-            {
-                "ticket": self.ticket["id"],
-                "author_kind": AuthorKind.SYSTEM,
-                "internal": True,
-                "automated": True,
-                "body": body,
-                "channel": self.ticket["channel"],
-                "created_at": at,
-            }
-        )
+        note = {"body": body, "channel": self.ticket["channel"], "created_at": at}
+        system_note = {"author_kind": AuthorKind.SYSTEM, "internal": True, "automated": True}
+        self.batch.messages.append({"ticket": self.ticket["id"], **system_note, **note})
 
     def _milestone(self, milestone: str, at: datetime) -> None:
         """``ticket_milestone_record`` on a ticket whose timers the solve already stopped."""
@@ -244,11 +187,10 @@ class _Complaint(Life):
         rng, world, ticket, number = self.rng, self.world, self.ticket, f"C-{self.ticket['id']:06d}"
         created, by = ticket["first_response_at"], self.agent
         if created is None:
-            created = ticket["created_at"] + rng.uniform(1, 20) * SECOND
-            by = CUSTOMER
+            created, by = ticket["created_at"] + timedelta(seconds=rng.uniform(1, 20)), CUSTOMER
         self.created = created = min(created, world.now)
         self.category = category = subject_match(ticket["subject"], CATEGORIES).pick(rng)
-        description = world.first_messages.get(ticket["id"]) or ticket["subject"]
+        description = world.descriptions.get(ticket["id"]) or ticket["subject"]
         customer, order = ticket["customer_id"], ticket["order_id"]
         history = world.history.setdefault(customer, [])
         start = severity_rules.window_start(world.rules, created)
@@ -268,6 +210,7 @@ class _Complaint(Life):
             is_repeat=bool(repeats),
         )
         history.append((created, ticket["id"], customer, order, category))
+        graded = {"severity": grading.severity, "severity_reasons": grading.reasons}
         row = {
             "id": ticket["id"],
             "number": number,
@@ -277,52 +220,57 @@ class _Complaint(Life):
             "category": category,
             "channel": ticket["channel"],
             "description": description[:5000],
-            "severity": grading.severity,
-            "severity_reasons": grading.reasons,
-            "escalation_level": EscalationLevel.AGENT,
+            **graded,
             "status": S.RECEIVED,
             "is_repeat": bool(repeats),
             "created_at": created,
             "updated_at": created,
         }
-        self.begin(row, self.batch.events, ticket["id"])
-        self.batch.complaints.append(row)
+        self.begin(row, self.batch.complaints, ticket["id"])
         for r in repeats:
             self.batch.repeats.append({"from_complaint": ticket["id"], "to_complaint": r[1]})
-        received = {"severity": grading.severity, "severity_reasons": grading.reasons}
         repeat_of = [f"C-{r[1]:06d}" for r in repeats]
         self.event(
-            "received", created, by, field="status", new=S.RECEIVED, **received, repeat_of=repeat_of
+            "received",
+            created,
+            by,
+            **self.record.constant,
+            new=S.RECEIVED,
+            **graded,
+            repeat_of=repeat_of,
         )
         self._note(_("Complaint %(number)s filed from this ticket.") % {"number": number}, created)
-        escalations = []
+        self.escalations: list[tuple] = []  # (at, reason, actor, clock, metric)
+        self.closed_at = None
         breaches = world.breaches.get(ticket["id"], [])
         if ticket["status"] in (TicketStatus.SOLVED, TicketStatus.CLOSED) and ticket["solved_at"]:
             # Done by the time the timers stopped, the ticket's first solve.
             solved = min(ticket["solved_at"], world.stops.get(ticket["id"]) or ticket["solved_at"])
-            escalations += self._handle(solved, {metric: at for at, _clock, metric in breaches})
+            with suppress(Later):
+                self._handle(solved, {metric: at for at, _clock, metric in breaches})
         for breached_at, clock_id, metric in breaches:
-            at = self.after(max(breached_at, created), 1, 15)
-            if at and (self.closed_at is None or at < self.closed_at):
+            at = max(breached_at, created) + timedelta(seconds=rng.uniform(1, 15))
+            if at <= world.now and (self.closed_at is None or at < self.closed_at):
                 reason = f"{metric.replace('_', ' ')} timer breached"
-                escalations.append((at, reason, system("SLA"), clock_id, metric))
-        self._escalate(sorted(escalations, key=lambda e: e[0]))
+                self.escalations.append((at, reason, system("SLA"), clock_id, metric))
+        self._escalate()
 
-    def _handle(self, solved: datetime, breached: dict[str, datetime]) -> list[tuple]:
+    def _handle(self, solved: datetime, breached: dict[str, datetime]) -> None:
         """Accepted, investigated and planned before the ticket was solved, in time as the
         ticket's acceptance and plan timers say (``breached``: when each breached, if it did);
-        the customer's answer after. The escalations the customer caused."""
+        the customer's answer after."""
         rng, by = self.rng, self.agent
         late = breached.get("acceptance")
         if late is not None and self.created <= late < solved:
             accepted = late + (solved - late) * rng.uniform(0.05, 0.3)
         else:
-            span = max(solved - self.created, timedelta(0))
-            accepted = self.created + min((0.05 + 19.95 * rng.random() ** 2) * HOUR, span * 0.3)
+            span = max(solved - self.created, timedelta(0)) * 0.3
+            accepted = self.created + min(timedelta(hours=0.05 + 19.95 * rng.random() ** 2), span)
         self.move(S.ACCEPTED, accepted, by)
         self.row["accepted_at"] = accepted
         self._milestone("acceptance", accepted)
-        investigating = accepted + min(rng.uniform(1, 30) * MINUTE, (solved - accepted) * 0.2)
+        minutes = timedelta(minutes=rng.uniform(1, 30))
+        investigating = accepted + min(minutes, (solved - accepted) * 0.2)
         self.move(S.INVESTIGATING, investigating, by)
         late = breached.get("plan")
         if late is not None and investigating <= late < solved:
@@ -331,16 +279,19 @@ class _Complaint(Life):
         else:
             found = investigating + (solved - investigating) * rng.uniform(0.2, 0.5)
             planned = found + (solved - found) * rng.uniform(0.3, 0.9)
-        cause, party, plan, remedy, amount = HANDLING[self.category]
+        (cause, party), (plan, remedy, amount) = FINDINGS[self.category], PLANS[self.category]
         self.event("root_cause", found, by, field="root_cause", new=cause)
         self.event("responsible_party", found, by, field="responsible_party", new=party)
-        money = str(amount) if amount is not None else None
-        self.event("remedy", planned, by, field="remedy_type", new=remedy, amount=money)
-        self.row.update(root_cause=cause, responsible_party=party, remedy_type=remedy)
-        self.row["remedy_amount"] = amount
+        money = None if amount is None else Decimal(amount)
+        self.event(
+            "remedy", planned, by, field="remedy_type", new=remedy, amount=money and str(money)
+        )
+        self.row.update(
+            root_cause=cause, responsible_party=party, remedy_type=remedy, remedy_amount=money
+        )
         self._plan(plan, planned)
         self._milestone("plan", planned)
-        return self._confirm(planned + rng.uniform(1, 30) * MINUTE)
+        self._confirm(planned + timedelta(minutes=rng.uniform(1, 30)))
 
     def _plan(self, plan: str, at: datetime) -> None:
         self.move(S.PLAN_PROPOSED, at, self.agent, plan=plan)
@@ -351,60 +302,44 @@ class _Complaint(Life):
         due = at + timedelta(hours=self.world.rules.confirmation_hours)
         self.row.update(confirmation="", confirmation_requested_at=at, confirmation_due_at=due)
 
-    def _confirm(self, asked: datetime) -> list[tuple]:
-        """The customer's answer, or the unconfirmed close; the escalation a rejection makes
-        as (at, reason, actor, clock, metric)."""
+    def _confirm(self, asked: datetime) -> None:
+        """The customer's answer (a rejection escalates, and the plan is made again), or the
+        unconfirmed close."""
         rng = self.rng
-        if asked > self.now:
-            return []
         self._ask(asked)
         answer = ANSWERS.pick(rng)
-        escalations = []
         if answer == "reject":
-            at = self.after(asked, 1, 24, HOUR)
-            if at is None:
-                return []
+            at = asked + timedelta(hours=rng.uniform(1, 24))
             comment = rng.choice(REJECT_COMMENTS)
             self._answer(Confirmation.REJECTED, at, CUSTOMER, comment)
-            self.row["rejections"] = 1
             self.move(S.INVESTIGATING, at, CUSTOMER, comment)
-            self.row["confirmation_due_at"] = None
-            escalations.append((at, _("The customer rejected the outcome."), CUSTOMER, None, ""))
-            planned = self.after(at, 2, 24, HOUR)
-            if planned is None:
-                return escalations
-            self._plan(f"{HANDLING[self.category][2]}（已升级处理，追加补偿）", planned)
-            asked = planned + rng.uniform(1, 30) * MINUTE
-            if asked > self.now:
-                return escalations
+            self.row.update(rejections=1, confirmation_due_at=None)
+            self.escalations.append(
+                (at, _("The customer rejected the outcome."), CUSTOMER, None, "")
+            )
+            planned = at + timedelta(hours=rng.uniform(2, 24))
+            self._plan(f"{PLANS[self.category][0]}（已升级处理，追加补偿）", planned)
+            asked = planned + timedelta(minutes=rng.uniform(1, 30))
             self._ask(asked)
             answer = "accept"
         if answer in ("accept", "elsewhere"):
             accept = answer == "accept"
-            at = asked + ((0.3 + 47 * rng.random() ** 2) if accept else rng.uniform(1, 24)) * HOUR
-            if at <= self.now:
-                comment = rng.choice(CONFIRM_COMMENTS if accept else ELSEWHERE_NOTES)
-                who, extra = (CUSTOMER, {}) if accept else (self.agent, {"recorded_by_agent": True})
-                self._answer(Confirmation.ACCEPTED, at, who, comment, **extra)
-                self._close(ClosedAs.CONFIRMED, at, who, comment)
-        elif at := self.after(self.row["confirmation_due_at"], 1, 299):
+            hours = (0.3 + 47 * rng.random() ** 2) if accept else rng.uniform(1, 24)
+            comment = rng.choice(CONFIRM_COMMENTS if accept else ELSEWHERE_NOTES)
+            who, extra = (CUSTOMER, {}) if accept else (self.agent, {"recorded_by_agent": True})
+            self._answer(
+                Confirmation.ACCEPTED, asked + timedelta(hours=hours), who, comment, **extra
+            )
+            self._close(ClosedAs.CONFIRMED, asked + timedelta(hours=hours), who, comment)
+        else:
             # complaints_close_unconfirmed runs every five minutes.
+            at = self.row["confirmation_due_at"] + timedelta(seconds=rng.uniform(1, 299))
             reason = _("Not confirmed within the confirmation window.")
             self._close(ClosedAs.UNCONFIRMED, at, system("complaint confirmation window"), reason)
-        return escalations
 
     def _answer(self, value: str, at: datetime, by: tuple, comment: str, **payload) -> None:
-        old = self.row.get("confirmation", "")
-        self.event(
-            "confirmation",
-            at,
-            by,
-            field="confirmation",
-            old=old,
-            new=value,
-            reason=comment,
-            **payload,
-        )
+        change = {"field": "confirmation", "old": self.row.get("confirmation", ""), "new": value}
+        self.event("confirmation", at, by, **change, reason=comment, **payload)
         self.row.update(confirmation=value, confirmation_comment=comment, confirmed_at=at)
 
     def _close(self, closed_as: str, at: datetime, by: tuple, reason: str) -> None:
@@ -415,21 +350,12 @@ class _Complaint(Life):
         outcome = {"number": self.row["number"], "outcome": ClosedAs(closed_as).label}
         self._note(_("Complaint %(number)s closed: %(outcome)s") % outcome, at)
 
-    def _escalate(self, escalations: list[tuple]) -> None:
+    def _escalate(self) -> None:
         level = EscalationLevel.AGENT
-        for at, reason, by, clock_id, metric in escalations:
+        for at, reason, by, clock_id, metric in sorted(self.escalations, key=lambda e: e[0]):
             old, level = level, min(level + 1, EscalationLevel.MANAGER)
-            self.event(
-                "escalated",
-                at,
-                by,
-                field="escalation_level",
-                old=old,
-                new=level,
-                reason=reason,
-                sla_clock_id=clock_id,
-                metric=metric if clock_id is not None else "",
-            )
+            change = {"field": "escalation_level", "old": old, "new": level, "reason": reason}
+            self.event("escalated", at, by, **change, sla_clock_id=clock_id, metric=metric)
             label = EscalationLevel(level).label
             note = _("Complaint escalated to level %(level)d (%(label)s): %(reason)s")
             self._note(note % {"level": level, "label": label, "reason": reason}, at)

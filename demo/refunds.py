@@ -1,11 +1,10 @@
 """Demo data of the refunds app: return, refund and exchange requests with their refunds.
 
-The agent who first answers a ticket asking for a return (``demo.tickets`` writes them about
-delivered orders) starts one on about RETURN_SHARE of the delivered demo orders, as
-``return_request_create`` does; the request then lives, up to now, what the services and return
-timers would have recorded: the decision, the goods back, inspection, the refund paid out once
-(``GatewayPayout`` under the refund's idempotency key), every step a ``ReturnEvent``. Keyed by
-ticket (a refund takes its ticket's id), so reruns add only what is missing.
+On about RETURN_SHARE of the delivered demo orders, the agent who first answers a ticket asking
+for a return starts one, as the rules allow (``return_request_create``); it then lives, up to
+now, what the services and timers would have recorded: the decision, the goods back, inspection,
+the refund paid out once (``GatewayPayout`` under the refund's idempotency key; a refund takes
+its ticket's id, so reruns add only what is missing).
 """
 
 from __future__ import annotations
@@ -18,16 +17,13 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from csplatform.roles import SUPERVISOR
-from demo.batches import Table, in_chunks
+from demo.batches import Table
 from demo.context import SeedContext, Weighted
 from demo.orders import tracking_number
 from demo.tickets import ISSUES
 from demo.walks import (
     CUSTOMER,
-    DAY,
-    HOUR,
-    MINUTE,
-    SECOND,
+    TICKET_FIELDS,
     Life,
     World,
     lives_write,
@@ -35,31 +31,20 @@ from demo.walks import (
     system,
 )
 from orders.models import Order, OrderLine
+from refunds import models as m
 from refunds import rules as return_rules
-from refunds.choices import GOODS_BACK, RefundStatus, ReturnReason, ReturnStatus, ReturnType
-from refunds.models import (
-    CategoryRule,
-    GatewayPayout,
-    Refund,
-    RefundRules,
-    ReturnEvent,
-    ReturnLine,
-    ReturnRequest,
-)
+from refunds.choices import GOODS_BACK, RefundStatus
+from refunds.choices import ReturnReason as R
+from refunds.choices import ReturnStatus as S
+from refunds.choices import ReturnType as T
 from refunds.services import refund_working_days_calendar
 from refunds.transitions import LIFECYCLE
 from tickets.choices import TicketKind
 from tickets.models import Ticket
 
-S, T, R = ReturnStatus, ReturnType, ReturnReason
-ZERO, CENT = Decimal("0.00"), Decimal("0.01")
-BATCH_REQUESTS = 2_000
-
 RETURN_SHARE = 0.065  # of the delivered demo orders get a request (5–8% is usual online)
-# Decisions on requests the rules do not approve at once, and what follows an approval.
-CANCELLED_SHARE = 0.03  # the customer withdraws before the desk answers
-TIMED_OUT_SHARE = 0.04  # nobody answers: the response timeout approves
-REJECTED_SHARE = 0.08
+# How the desk decides a request the rules do not approve at once.
+DECISIONS = Weighted(("cancelled", 3), ("timed out", 4), ("rejected", 8), ("approved", 85))
 NOT_SENT_BACK_SHARE = 0.05  # approved returns whose goods never come back: closed by the timer
 FAILED_INSPECTION_SHARE = 0.04
 LATE_REFUND_SHARE = 0.05  # received goods refunded after the working-day deadline
@@ -72,26 +57,19 @@ ASKS = (
     ("收到的", "有破损", R.DAMAGED_IN_TRANSIT),
     ("", tuple({issue for issues in ISSUES.values() for issue in issues}), R.QUALITY),
 )
-# Per reason: the request types asked for, and the customer's words.
-REQUESTS = {
-    R.NO_REASON_7D: (
-        Weighted((T.RETURN_REFUND, 1)),
-        ("七天无理由退货", "不喜欢，申请七天无理由退货", "买多了，想退一件"),
-    ),
-    R.SIZE_FIT: (
-        Weighted((T.EXCHANGE, 85), (T.RETURN_REFUND, 15)),
-        ("尺码偏小，换大一码", "穿着不合身，想换个尺码"),
-    ),
-    R.DAMAGED_IN_TRANSIT: (
-        Weighted((T.REFUND_ONLY, 60), (T.RETURN_REFUND, 40)),
-        ("收到时外包装破损，商品有磕碰", "快递运输途中压坏了"),
-    ),
-    R.QUALITY: (
-        Weighted((T.EXCHANGE, 45), (T.RETURN_REFUND, 40), (T.REFUND_ONLY, 15)),
-        ("商品有质量问题，申请售后", "用了没几天就坏了"),
-    ),
+TYPES = {
+    R.NO_REASON_7D: Weighted((T.RETURN_REFUND, 1)),
+    R.SIZE_FIT: Weighted((T.EXCHANGE, 85), (T.RETURN_REFUND, 15)),
+    R.DAMAGED_IN_TRANSIT: Weighted((T.REFUND_ONLY, 60), (T.RETURN_REFUND, 40)),
+    R.QUALITY: Weighted((T.EXCHANGE, 45), (T.RETURN_REFUND, 40), (T.REFUND_ONLY, 15)),
 }
-COMPENSATIONS = (Decimal(10), Decimal(20), Decimal(20), Decimal(30))  # 破损补偿, refund only
+DESCRIPTIONS = {
+    R.NO_REASON_7D: ("七天无理由退货", "不喜欢，申请七天无理由退货", "买多了，想退一件"),
+    R.SIZE_FIT: ("尺码偏小，换大一码", "穿着不合身，想换个尺码"),
+    R.DAMAGED_IN_TRANSIT: ("收到时外包装破损，商品有磕碰", "快递运输途中压坏了"),
+    R.QUALITY: ("商品有质量问题，申请售后", "用了没几天就坏了"),
+}
+COMPENSATIONS = (10, 20, 20, 30)  # 破损补偿: a refund only, for the damage
 REJECTIONS = (
     "商品已拆封使用，影响二次销售，不符合退货条件",
     "提供的照片无法证明商品存在质量问题",
@@ -99,13 +77,18 @@ REJECTIONS = (
 )
 INSPECTION_NOTES = ("外包装完好，商品无使用痕迹", "商品完好，配件齐全", "已核实质量问题属实")
 FAILED_INSPECTION = "退回商品有明显使用痕迹，不符合退货条件"
+ORDER_FIELDS = ("order__delivered_at", "order__paid_amount", "order__currency")
+# The order's first line, what the ticket is about (a row per line: the first is kept).
+LINE_FIELDS = tuple(
+    f"order__lines__{f}" for f in ("pk", "sku", "category", "quantity", "unit_price")
+)
 
 REFUND_TABLES = {
-    "requests": Table("return requests", ReturnRequest, with_ids=True),
-    "lines": Table("return lines", ReturnLine, parents={"request": "requests"}),
-    "events": Table("return events", ReturnEvent, parents={"request": "requests"}),
-    "refunds": Table("refunds", Refund, parents={"request": "requests"}, own_ids=True),
-    "payouts": Table("gateway payouts", GatewayPayout),
+    "requests": Table("return requests", m.ReturnRequest, with_ids=True),
+    "lines": Table("return lines", m.ReturnLine, parents={"request": "requests"}),
+    "events": Table("return events", m.ReturnEvent, parents={"request": "requests"}),
+    "refunds": Table("refunds", m.Refund, parents={"request": "requests"}, own_ids=True),
+    "payouts": Table("gateway payouts", m.GatewayPayout),
 }
 
 
@@ -127,83 +110,63 @@ def seed(ctx: SeedContext) -> dict[str, int]:
 class _World(World):
     def __init__(self, ctx: SeedContext):
         super().__init__(ctx)
-        self.refunded: dict[int, Decimal] = {}  # by order
-        self.returned: dict[int, int] = {}  # by order line
-        self.rules = RefundRules.load()
-        self.category_rules = {c.category: c for c in CategoryRule.objects.all()}
+        self.rules = m.RefundRules.load()
+        self.category_rules = {c.category: c for c in m.CategoryRule.objects.all()}
         self.calendar = refund_working_days_calendar(self.rules)
         self.supervisor = next((k for k, n in self.usernames.items() if n == SUPERVISOR), None)
+        self.refunded: dict[int, Decimal] = {}  # by order
+        self.returned: dict[int, int] = {}  # by order line
 
     def choose(self) -> list[dict]:
         """The tickets that get a request this run: about RETURN_SHARE of delivered orders."""
-        numbers = self.numbers
-        delivered = Order.objects.filter(number__range=numbers, delivered_at__isnull=False)
-        candidates = []
-        for row in (
-            Ticket.objects.filter(
-                pk__lte=self.ctx.tickets,
-                kind__in=(TicketKind.RETURN_REFUND, TicketKind.AFTER_SALES),
-                order__number__range=numbers,
-                first_response_at__isnull=False,
-                order__delivered_at__lt=F("created_at"),
-            )
-            .order_by("pk")
-            .values(
-                "id",
-                "subject",
-                "order_id",
-                "owner_id",
-                "assignee_id",
-                "team__supervisor_id",
-                "first_response_at",
-                "order__delivered_at",
-                "order__paid_amount",
-                "order__currency",
-            )
-            .iterator(chunk_size=20_000)
-        ):
-            row["reason"] = subject_match(row["subject"], ASKS)
-            if row["reason"] is not None:
-                candidates.append(row)
-        self.lines: dict[int, list[tuple]] = {}
-        for order_id, *line in in_chunks(
-            sorted({c["order_id"] for c in candidates}),
-            lambda ids: (
-                OrderLine.objects.filter(order_id__in=ids)
-                .order_by("order_id", "pk")
-                .values_list("order_id", "pk", "sku", "category", "quantity", "unit_price")
-            ),
-        ):
-            self.lines.setdefault(order_id, []).append(tuple(line))
-        # Only what the rules accept: a return started in time for its reason.
-        candidates = [c for c in candidates if self.allowed(c, T.RETURN_REFUND, 1)]
-        if not candidates:
-            return []
-        share = min(1.0, RETURN_SHARE * delivered.count() / len(candidates))
-        requests = ReturnRequest.objects.filter(order__number__range=numbers)
+        delivered = Order.objects.filter(number__range=self.numbers, delivered_at__isnull=False)
+        tickets = Ticket.objects.filter(
+            pk__lte=self.ctx.tickets,
+            kind__in=(TicketKind.RETURN_REFUND, TicketKind.AFTER_SALES),
+            order__number__range=self.numbers,
+            first_response_at__isnull=False,
+            order__delivered_at__lt=F("created_at"),
+        ).values(*TICKET_FIELDS, *ORDER_FIELDS, *LINE_FIELDS, "team__supervisor_id")
+        asking: dict[int, dict] = {}
+        for ticket in tickets.order_by("pk", "order__lines__pk").iterator(chunk_size=20_000):
+            ticket["reason"] = subject_match(ticket["subject"], ASKS)
+            if ticket["reason"] is not None:
+                asking.setdefault(ticket["id"], ticket)
+        candidates = [ticket for ticket in asking.values() if self.allowed(ticket)]
+        share = min(1.0, RETURN_SHARE * delivered.count() / max(len(candidates), 1))
+        requests = m.ReturnRequest.objects.filter(order__number__range=self.numbers)
         have = set(requests.values_list("ticket_id", flat=True))
-        have |= set(Refund.objects.values_list("pk", flat=True))  # refunds take ticket ids
+        have |= set(m.Refund.objects.values_list("pk", flat=True))  # refunds take ticket ids
         busy = set(requests.values_list("order_id", flat=True))
         chosen = []
-        for candidate in candidates:
-            if candidate["id"] in have or candidate["order_id"] in busy:
+        for ticket in candidates:
+            if ticket["id"] in have or ticket["order_id"] in busy:
                 continue
-            if self.ctx.rng("refunds.pick", candidate["id"]).random() < share:
-                busy.add(candidate["order_id"])
-                chosen.append(candidate)
+            if self.ctx.rng("refunds.pick", ticket["id"]).random() < share:
+                busy.add(ticket["order_id"])
+                chosen.append(ticket)
         return chosen
 
-    def allowed(self, ticket: dict, type: str, quantity: int) -> bool:
-        """``check_window`` for the order's first line (what the ticket is about)."""
-        lines = self.lines.get(ticket["order_id"])
-        if not lines:
-            return False
-        line_id, sku, category, _bought, _price = lines[0]
-        order_line = SimpleNamespace(pk=line_id, sku=sku, category=category)
+    def allowed(self, ticket: dict) -> bool:
+        """What the ticket asks for, if ``check_window`` accepts it and there is money to
+        refund: the type, quantity (the first line's) and amount, kept on the ticket."""
+        rng = self.ctx.rng("refunds.ask", ticket["id"])
+        line, sku, category, bought, unit_price = (ticket[f] for f in LINE_FIELDS)
+        reason, type = ticket["reason"], TYPES[ticket["reason"]].pick(rng)
+        quantity = bought if bought > 1 and rng.random() < 0.3 else 1
+        value, paid = (
+            (unit_price * quantity).quantize(Decimal("0.01")),
+            ticket["order__paid_amount"],
+        )
+        amount = Decimal(0) if type == T.EXCHANGE else min(value, paid)
+        if type == T.REFUND_ONLY and reason == R.DAMAGED_IN_TRANSIT:
+            amount = min(Decimal(rng.choice(COMPENSATIONS)), amount)
+        ticket.update(type=type, quantity=quantity, amount=amount, line=line)
+        order_line = SimpleNamespace(pk=line, sku=sku, category=category)
         try:
             return_rules.check_window(
                 order=SimpleNamespace(delivered_at=ticket["order__delivered_at"]),
-                reason=ticket["reason"],
+                reason=reason,
                 type=type,
                 lines=[SimpleNamespace(order_line=order_line, quantity=quantity)],
                 rules=self.rules,
@@ -212,7 +175,7 @@ class _World(World):
             )
         except return_rules.ReturnRefused:
             return False
-        return True
+        return type == T.EXCHANGE or amount > 0
 
 
 class _Return(Life):
@@ -221,76 +184,59 @@ class _Return(Life):
     lifecycle, stream = LIFECYCLE, "refunds.return"
 
     def live(self) -> None:
-        rng, world, ticket = self.rng, self.world, self.ticket
-        kinds, descriptions = REQUESTS[ticket["reason"]]
-        type = kinds.pick(rng)
-        line, _sku, _category, bought, unit_price = world.lines[ticket["order_id"]][0]
-        quantity = bought if bought > 1 and rng.random() < 0.3 else 1
-        if not world.allowed(ticket, type, quantity):
-            return  # the rules would refuse it: the conversation stayed a conversation
-        value, paid = (unit_price * quantity).quantize(CENT), ticket["order__paid_amount"]
-        amount = ZERO if type == T.EXCHANGE else min(value, paid)
-        if type == T.REFUND_ONLY and ticket["reason"] == R.DAMAGED_IN_TRANSIT:
-            amount = min(rng.choice(COMPENSATIONS), value, paid)  # a part, for the damage
-        if type != T.EXCHANGE and amount <= 0:
-            return
-        self.type, self.amount = type, amount
-        created = ticket["first_response_at"]
+        ticket, rng, rules = self.ticket, self.rng, self.world.rules
+        created, amount = ticket["first_response_at"], ticket["amount"]
+        due = created + timedelta(hours=rules.response_timeout_hours)
+        supervisor = ticket["team__supervisor_id"] or self.world.supervisor
         row = {
             "public_id": f"R{rng.getrandbits(48):012X}",
             "order": ticket["order_id"],
-            "type": type,
+            "ticket": ticket["id"],
+            "type": ticket["type"],
             "reason": ticket["reason"],
             "status": S.REQUESTED,
-            "description": rng.choice(descriptions),
+            "description": rng.choice(DESCRIPTIONS[ticket["reason"]]),
             "requested_amount": amount,
-            "ticket": ticket["id"],
-            "respond_due_at": created + timedelta(hours=world.rules.response_timeout_hours),
+            "respond_due_at": due,
             "created_at": created,
             "updated_at": created,
         }
-        self.begin(row, self.batch.events, len(self.batch.requests))
-        self.batch.requests.append(row)
-        self.line = {**self.key, "order_line": line, "quantity": quantity}
-        self.batch.lines.append(self.line)
+        self.begin(row, self.batch.requests)
+        line = {"order_line": ticket["line"], "quantity": ticket["quantity"]}
+        self.batch.lines.append({**self.key, **line})
         self.event("requested", created, self.agent, amount=str(amount))
-        self._decide(created)
-
-    def _decide(self, created: datetime) -> None:
-        rng, rules = self.rng, self.world.rules
-        if self.row["reason"] in (rules.auto_approve_reasons or []) and (
-            self.amount <= rules.auto_approve_limit
+        if (
+            row["reason"] in (rules.auto_approve_reasons or [])
+            and amount <= rules.auto_approve_limit
         ):
-            reason = _("Within the automatic approval limit.")
-            return self._approve(created, system("auto-approval"), reason)
-        roll = rng.random()
-        if roll < CANCELLED_SHARE:
-            if at := self.after(created, 1, 30, HOUR):
-                self.move(S.CANCELLED, at, CUSTOMER)
-                self.row["respond_due_at"] = None
-            return
-        roll -= CANCELLED_SHARE
-        if roll < TIMED_OUT_SHARE:
+            return self._approve(
+                created, system("auto-approval"), _("Within the automatic approval limit.")
+            )
+        decision, at = (
+            DECISIONS.pick(rng),
+            created + timedelta(hours=0.2 + 29.8 * rng.random() ** 2),
+        )
+        if decision == "cancelled":
+            self.move(S.CANCELLED, created + timedelta(hours=rng.uniform(1, 30)), CUSTOMER)
+            self.row["respond_due_at"] = None
+        elif decision == "timed out":
             reason = _("Approved automatically: the merchant did not answer in time.")
-            if at := self.after(self.row["respond_due_at"], 1, 59):
-                self._approve(at, system("response timeout"), reason)
-            return
-        roll -= TIMED_OUT_SHARE
-        at = created + (0.2 + 29.8 * rng.random() ** 2) * HOUR
-        if at > self.now:
-            return
-        if roll < REJECTED_SHARE:
+            self._approve(
+                due + timedelta(seconds=rng.uniform(1, 59)), system("response timeout"), reason
+            )
+        elif decision == "rejected":
             reason = rng.choice(REJECTIONS)
             self.move(S.REJECTED, at, self.agent, reason)
-            return self._decided(self.agent, at, reason)
-        decider = self.agent
-        supervisor = self.ticket["team__supervisor_id"] or self.world.supervisor
-        if self.amount > rules.supervisor_limit and supervisor:
+            self._decided(self.agent, at, reason)
+        elif amount > rules.supervisor_limit and supervisor:
             # The agent proposes, a supervisor approves (four eyes).
+            self.event(
+                "proposed", max(created, at - timedelta(hours=rng.uniform(0.1, 2))), self.agent
+            )
             self.row["proposed_by"] = self.agent[1]
-            self.event("proposed", max(created, at - rng.uniform(0.1, 2) * HOUR), self.agent)
-            decider = self.user(supervisor)
-        self._approve(at, decider, "")
+            self._approve(at, self.user(supervisor), "")
+        else:
+            self._approve(at, self.agent, "")
 
     def _decided(self, by: tuple, at: datetime, reason: str, **more) -> None:
         self.row.update(decided_by=by[1], decided_at=at, decision_reason=reason, **more)
@@ -300,70 +246,75 @@ class _Return(Life):
         """``_approve``: approved, then waiting for the goods or refunded at once."""
         self.move(S.APPROVED, at, by, reason)
         self._decided(by, at, reason)
-        if self.type not in GOODS_BACK:
+        if self.ticket["type"] not in GOODS_BACK:
             return self._refund(at, by)
         self.move(S.AWAITING_RETURN, at, by)
-        self.row["return_due_at"] = at + timedelta(days=self.world.rules.return_shipping_days)
-        self._goods_back(at)
-
-    def _goods_back(self, approved: datetime) -> None:
-        rng, now, clerk = self.rng, self.now, self.agent
+        returned = self.row["return_due_at"] = at + timedelta(
+            days=self.world.rules.return_shipping_days
+        )
+        rng, clerk = self.rng, self.agent
         if rng.random() < NOT_SENT_BACK_SHARE:
-            if at := self.after(self.row["return_due_at"], 1, 59):
-                reason = _("The goods were not sent back in time.")
-                self.move(S.CLOSED, at, system("return timeout"), reason)
-                self.row["return_due_at"] = None
+            reason = _("The goods were not sent back in time.")
+            self.move(
+                S.CLOSED,
+                returned + timedelta(seconds=rng.uniform(1, 59)),
+                system("return timeout"),
+                reason,
+            )
+            self.row["return_due_at"] = None
             return
-        shipped = approved + (0.2 + 3.8 * rng.random() ** 1.5) * DAY
-        if shipped > now:
-            return
+        shipped = at + timedelta(days=0.2 + 3.8 * rng.random() ** 1.5)
         carrier = RETURN_CARRIERS.pick(rng)
         tracking = tracking_number(rng, carrier)
+        self.event("shipped_back", shipped, CUSTOMER, carrier=carrier, tracking_number=tracking)
         self.row.update(
             return_carrier=carrier, return_tracking_number=tracking, return_shipped_at=shipped
         )
-        self.event("shipped_back", shipped, CUSTOMER, carrier=carrier, tracking_number=tracking)
-        received = shipped + rng.uniform(1, 4) * DAY
-        if received > now:
-            return
+        received = shipped + timedelta(days=rng.uniform(1, 4))
         self.move(S.RECEIVED, received, clerk)
-        self.world.returned[self.line["order_line"]] = self.line["quantity"]
         due = self.world.calendar.add(
             received, timedelta(days=self.world.rules.refund_working_days)
         )
         self.row.update(received_at=received, refund_due_at=due, return_due_at=None)
-        inspected = received + (1 + 29 * rng.random() ** 2) * HOUR
+        self.world.returned[self.ticket["line"]] = self.ticket["quantity"]
+        inspected = received + timedelta(hours=1 + 29 * rng.random() ** 2)
         if rng.random() < LATE_REFUND_SHARE:
-            final = due + rng.uniform(2, 72) * HOUR
+            final = due + timedelta(hours=rng.uniform(2, 72))
         else:
-            final = inspected + (0.2 + 40 * rng.random() ** 2) * HOUR
-            final = max(min(final, due - MINUTE), inspected)
+            final = max(
+                min(
+                    inspected + timedelta(hours=0.2 + 40 * rng.random() ** 2),
+                    due - timedelta(minutes=1),
+                ),
+                inspected,
+            )
         passed = rng.random() >= FAILED_INSPECTION_SHARE
-        if due < min(final if passed else inspected, now):
+        if due < min(final if passed else inspected, self.now - timedelta(minutes=1)):
             # The refund deadline passed while the goods sat received: breached, once.
-            self.row["refund_breached_at"] = at = due + rng.uniform(1, 59) * SECOND
-            then = S.INSPECTED if at >= inspected else S.RECEIVED
-            self.event("refund_overdue", at, system("refund deadline"), old=then, new=then)
-        if inspected > now:
-            return
+            breached = self.row["refund_breached_at"] = due + timedelta(seconds=rng.uniform(1, 59))
+            then = S.INSPECTED if breached >= inspected else S.RECEIVED
+            self.event("refund_overdue", breached, system("refund deadline"), old=then, new=then)
         notes = rng.choice(INSPECTION_NOTES) if passed else FAILED_INSPECTION
         self.move(S.INSPECTED, inspected, clerk, notes)
         self.row.update(inspected_at=inspected, inspection_passed=passed, inspection_notes=notes)
         if not passed:
-            del self.world.returned[self.line["order_line"]]
+            del self.world.returned[self.ticket["line"]]
             self.move(S.REJECTED, inspected, clerk, notes)
             self._decided(clerk, inspected, notes, refund_due_at=None)
-        elif final <= now and self.type == T.EXCHANGE:
+        elif self.ticket["type"] == T.EXCHANGE:
             self.move(S.EXCHANGED, final, clerk)
             self.row["refund_due_at"] = None
-        elif final <= now:
+        else:
             self._refund(final, clerk)
 
     def _refund(self, at: datetime, by: tuple) -> None:
         """``_refund`` and the payout: reserved on the order, paid once by the gateway."""
-        settled = at + self.rng.uniform(2, 40) * SECOND
+        settled = at + timedelta(seconds=self.rng.uniform(2, 40))
         paid, reference = settled <= self.now, f"SIM{self.rng.getrandbits(64):016X}"
-        refund, amount = self.ticket["id"], self.amount
+        refund, amount = self.ticket["id"], self.ticket["amount"]
+        self.move(S.REFUNDED, at, by, amount=str(amount), refund=refund)
+        self.row["refund_due_at"] = None
+        self.world.refunded[self.ticket["order_id"]] = amount
         money = {"amount": amount, "currency": self.ticket["order__currency"]}
         self.batch.refunds.append(
             {
@@ -379,9 +330,6 @@ class _Return(Life):
                 "settled_at": settled if paid else None,
             }
         )
-        self.world.refunded[self.ticket["order_id"]] = amount
-        self.move(S.REFUNDED, at, by, amount=str(amount), refund=refund)
-        self.row["refund_due_at"] = None
         if paid:
             payout = {"idempotency_key": f"refund-{refund}", "reference": reference, **money}
             self.batch.payouts.append({**payout, "created_at": settled})

@@ -1,9 +1,11 @@
 """What the aftercare seeders (returns, complaints, surveys) share: the run's demo orders and
-users, ticket subjects read back, and a row walked through its app's lifecycle up to now."""
+users, ticket subjects read back, and a ticket's row walked through its app's lifecycle."""
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Iterable
+from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +19,7 @@ from demo.orders import ORDER_NUMBER_BASE, STOREFRONT
 
 SECOND, MINUTE, HOUR, DAY = (timedelta(seconds=s) for s in (1, 60, 3_600, 86_400))
 CUSTOMER = ("api_key", None, STOREFRONT)  # the customer, through the storefront's API key
-BATCH = 2_000
+TICKET_FIELDS = ("id", "subject", "order_id", "owner_id", "assignee_id", "first_response_at")
 
 
 def system(label: str) -> tuple:
@@ -31,6 +33,10 @@ def subject_match(subject: str, table: Iterable[tuple[str, Any, Any]]) -> Any:
     return next(fits, None)
 
 
+class Later(Exception):
+    """A step after now: it, and what would follow it, has not happened yet."""
+
+
 class World:
     """What the rows of a run refer to, loaded once."""
 
@@ -41,8 +47,8 @@ class World:
 
 
 class Life(Walk):
-    """One ticket's row moved as the app's ``lifecycle`` allows, its status events shaped as
-    the lifecycle's event table writes them, by the ticket's agent unless said otherwise."""
+    """A ticket's row moved as the app's ``lifecycle`` allows, up to now, its status events
+    shaped as the lifecycle's event table writes them; by the ticket's agent unless said."""
 
     lifecycle: Lifecycle
     stream: str  # of the random generators, one per ticket
@@ -53,9 +59,16 @@ class Life(Walk):
         self.record: StatusEvents = self.lifecycle.record  # type: ignore[assignment]
         self.agent = self.user(ticket["owner_id"] or ticket["assignee_id"])
 
-    def begin(self, row: dict, events: list, parent: int) -> None:
-        """Start the walk of ``row``; its events take ``parent`` (an id or a place)."""
-        super().__init__(row, events, {self.record.row: parent})
+    @abstractmethod
+    def live(self) -> None:
+        """Write the row and its events up to now (a step after now raises ``Later``)."""
+
+    def begin(self, row: dict, rows: list, parent: int | None = None) -> None:
+        """Start the walk of ``row``; its events name it by ``parent`` (else its place)."""
+        super().__init__(
+            row, self.batch.events, {self.record.row: len(rows) if parent is None else parent}
+        )
+        rows.append(row)
 
     def check(self, current: str, target: str) -> None:
         self.lifecycle.check(current, target)
@@ -70,16 +83,16 @@ class Life(Walk):
             "reason": reason[:size],
         } | {"payload": payload}
 
+    def event(self, type: str, at: datetime, actor: tuple, **fields) -> dict:
+        if at > self.now:
+            raise Later
+        return super().event(type, at, actor, **fields)
+
     def move(self, target: str, at, actor: tuple, reason: str = "", **fields) -> dict:
         return super().move(target, at, actor, reason, **self.record.constant, **fields)
 
     def user(self, user_id: int | None) -> tuple:
         return actor(self.world.usernames, user_id)
-
-    def after(self, start: datetime, low: float, high: float, unit=SECOND) -> datetime | None:
-        """A moment ``low`` to ``high`` units after ``start``, unless it is still to come."""
-        at = start + self.rng.uniform(low, high) * unit
-        return at if at <= self.now else None
 
 
 def lives_write(world: World, life: type[Life], tickets: list[dict], tables: dict) -> dict:
@@ -90,12 +103,9 @@ def lives_write(world: World, life: type[Life], tickets: list[dict], tables: dic
     for table in tables.values():
         if table.own_ids:
             sequence_keep_ahead(writer, table.model, max(ticket["id"] for ticket in tickets))
-    return batches_write(
-        world.ctx,
-        writer,
-        tickets,
-        BATCH,
-        lambda: Rows(tables),
-        lambda ticket, batch: life(world, ticket, batch).live(),
-        first.label,
-    )
+
+    def fill(ticket: dict, batch: Rows) -> None:
+        with suppress(Later):
+            life(world, ticket, batch).live()
+
+    return batches_write(world.ctx, writer, tickets, 2_000, lambda: Rows(tables), fill, first.label)
