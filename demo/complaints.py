@@ -1,15 +1,13 @@
 """Demo data of the complaints app: complaints filed from the demo complaint tickets.
 
-On as many complaint tickets as make COMPLAINT_RATE of the demo orders, the agent files the
-complaint (``complaint_create``; ``C-k`` takes its ticket's id ``k``). It then lives, up to now,
-what the services would have recorded: graded by the severity rules, accepted, investigated,
-remedied, confirmed or closed unconfirmed as its ticket's acceptance and plan timers say,
-escalated per timer breached, with the ticket's milestones and notes.
+On as many complaint tickets as make COMPLAINT_RATE of the demo orders, the agent files one
+(``C-k`` on ticket ``k``); it lives, up to now, what the services would have recorded: graded,
+accepted, investigated, remedied, confirmed or not as its ticket's timers say, escalated per
+timer breached, with the ticket's milestones and notes.
 """
 
 from __future__ import annotations
 
-from contextlib import suppress
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -28,16 +26,7 @@ from complaints.models import Complaint, ComplaintEvent, SeverityRules
 from complaints.transitions import LIFECYCLE
 from demo.batches import Table, in_chunks
 from demo.context import SeedContext, Weighted
-from demo.walks import (
-    CUSTOMER,
-    TICKET_FIELDS,
-    Later,
-    Life,
-    World,
-    lives_write,
-    subject_match,
-    system,
-)
+from demo.walks import CUSTOMER, TICKET_FIELDS, Life, World, subject_match, system
 from orders.models import Order
 from tickets.choices import MILESTONES, AuthorKind, TicketEventType, TicketKind, TicketStatus
 from tickets.events import ticket_event_values
@@ -106,7 +95,7 @@ def seed(ctx: SeedContext) -> dict[str, int]:
             ),
         )
     )
-    totals = lives_write(world, _Complaint, chosen, COMPLAINT_TABLES)
+    totals = _Complaint.write_all(world, chosen, COMPLAINT_TABLES)
     tickets = [Ticket(pk=pk, milestones=m) for pk, m in world.milestones.items()]
     Ticket.objects.bulk_update(tickets, ["milestones"], batch_size=1_000)
     return totals
@@ -194,7 +183,7 @@ class _Complaint(Life):
         customer, order = ticket["customer_id"], ticket["order_id"]
         history = world.history.setdefault(customer, [])
         start = severity_rules.window_start(world.rules, created)
-        repeats = [
+        repeats = [  # the same order at any time, or the same category within the window
             h
             for h in history
             if h[0] <= created
@@ -211,34 +200,16 @@ class _Complaint(Life):
         )
         history.append((created, ticket["id"], customer, order, category))
         graded = {"severity": grading.severity, "severity_reasons": grading.reasons}
-        row = {
-            "id": ticket["id"],
-            "number": number,
-            "customer": customer,
-            "order": order,
-            "ticket": ticket["id"],
-            "category": category,
-            "channel": ticket["channel"],
-            "description": description[:5000],
-            **graded,
-            "status": S.RECEIVED,
-            "is_repeat": bool(repeats),
-            "created_at": created,
-            "updated_at": created,
-        }
+        row = {"id": ticket["id"], "number": number, "ticket": ticket["id"], "status": S.RECEIVED}
+        row |= {"customer": customer, "order": order, "channel": ticket["channel"]}
+        row |= {"category": category, "description": description[:5000], **graded}
+        row |= {"is_repeat": bool(repeats), "created_at": created, "updated_at": created}
         self.begin(row, self.batch.complaints, ticket["id"])
         for r in repeats:
             self.batch.repeats.append({"from_complaint": ticket["id"], "to_complaint": r[1]})
         repeat_of = [f"C-{r[1]:06d}" for r in repeats]
-        self.event(
-            "received",
-            created,
-            by,
-            **self.record.constant,
-            new=S.RECEIVED,
-            **graded,
-            repeat_of=repeat_of,
-        )
+        received = {**self.record.constant, "new": S.RECEIVED, **graded, "repeat_of": repeat_of}
+        self.event("received", created, by, **received)
         self._note(_("Complaint %(number)s filed from this ticket.") % {"number": number}, created)
         self.escalations: list[tuple] = []  # (at, reason, actor, clock, metric)
         self.closed_at = None
@@ -246,8 +217,7 @@ class _Complaint(Life):
         if ticket["status"] in (TicketStatus.SOLVED, TicketStatus.CLOSED) and ticket["solved_at"]:
             # Done by the time the timers stopped, the ticket's first solve.
             solved = min(ticket["solved_at"], world.stops.get(ticket["id"]) or ticket["solved_at"])
-            with suppress(Later):
-                self._handle(solved, {metric: at for at, _clock, metric in breaches})
+            self.until_now(self._handle, solved, {metric: at for at, _, metric in breaches})
         for breached_at, clock_id, metric in breaches:
             at = max(breached_at, created) + timedelta(seconds=rng.uniform(1, 15))
             if at <= world.now and (self.closed_at is None or at < self.closed_at):

@@ -1,17 +1,15 @@
 """Demo data of the refunds app: return, refund and exchange requests with their refunds.
 
-On about RETURN_SHARE of the delivered demo orders, the agent who first answers a ticket asking
-for a return starts one, as the rules allow (``return_request_create``); it then lives, up to
-now, what the services and timers would have recorded: the decision, the goods back, inspection,
-the refund paid out once (``GatewayPayout`` under the refund's idempotency key; a refund takes
-its ticket's id, so reruns add only what is missing).
+On about RETURN_SHARE of the delivered demo orders, the agent answering a ticket that asks for a
+return starts one the rules allow; it lives, up to now, what the services and timers would have
+recorded, up to the refund paid out once (a refund takes its ticket's id).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from types import SimpleNamespace
+from types import SimpleNamespace as Namespace
 
 from django.db.models import F
 from django.utils.translation import gettext as _
@@ -21,15 +19,7 @@ from demo.batches import Table
 from demo.context import SeedContext, Weighted
 from demo.orders import tracking_number
 from demo.tickets import ISSUES
-from demo.walks import (
-    CUSTOMER,
-    TICKET_FIELDS,
-    Life,
-    World,
-    lives_write,
-    subject_match,
-    system,
-)
+from demo.walks import CUSTOMER, TICKET_FIELDS, Life, World, subject_match, system
 from orders.models import Order, OrderLine
 from refunds import models as m
 from refunds import rules as return_rules
@@ -82,7 +72,6 @@ ORDER_FIELDS = ("order__delivered_at", "order__paid_amount", "order__currency")
 LINE_FIELDS = tuple(
     f"order__lines__{f}" for f in ("pk", "sku", "category", "quantity", "unit_price")
 )
-
 REFUND_TABLES = {
     "requests": Table("return requests", m.ReturnRequest, with_ids=True),
     "lines": Table("return lines", m.ReturnLine, parents={"request": "requests"}),
@@ -98,7 +87,7 @@ def seed(ctx: SeedContext) -> dict[str, int]:
     chosen = world.choose() if ctx.tickets and ctx.size else []
     if not chosen:
         return {}
-    totals = lives_write(world, _Return, chosen, REFUND_TABLES)
+    totals = _Return.write_all(world, chosen, REFUND_TABLES)
     # What the services keep on the orders: the money refunded, the units back and kept.
     orders = [Order(pk=pk, refunded_amount=amount) for pk, amount in world.refunded.items()]
     Order.objects.bulk_update(orders, ["refunded_amount"], batch_size=1_000)
@@ -111,7 +100,10 @@ class _World(World):
     def __init__(self, ctx: SeedContext):
         super().__init__(ctx)
         self.rules = m.RefundRules.load()
-        self.category_rules = {c.category: c for c in m.CategoryRule.objects.all()}
+        self.window = {  # what check_window weighs a request against
+            "rules": self.rules,
+            "category_rules": {c.category: c for c in m.CategoryRule.objects.all()},
+        }
         self.calendar = refund_working_days_calendar(self.rules)
         self.supervisor = next((k for k, n in self.usernames.items() if n == SUPERVISOR), None)
         self.refunded: dict[int, Decimal] = {}  # by order
@@ -148,30 +140,27 @@ class _World(World):
         return chosen
 
     def allowed(self, ticket: dict) -> bool:
-        """What the ticket asks for, if ``check_window`` accepts it and there is money to
-        refund: the type, quantity (the first line's) and amount, kept on the ticket."""
-        rng = self.ctx.rng("refunds.ask", ticket["id"])
-        line, sku, category, bought, unit_price = (ticket[f] for f in LINE_FIELDS)
-        reason, type = ticket["reason"], TYPES[ticket["reason"]].pick(rng)
+        """Whether the rules accept what the ticket asks for (type, quantity and amount, kept
+        on it), and there is money to refund."""
+        rng, reason = self.ctx.rng("refunds.ask", ticket["id"]), ticket["reason"]
+        line, sku, category, bought, price = (ticket[field] for field in LINE_FIELDS)
+        type = TYPES[reason].pick(rng)
         quantity = bought if bought > 1 and rng.random() < 0.3 else 1
-        value, paid = (
-            (unit_price * quantity).quantize(Decimal("0.01")),
-            ticket["order__paid_amount"],
-        )
-        amount = Decimal(0) if type == T.EXCHANGE else min(value, paid)
-        if type == T.REFUND_ONLY and reason == R.DAMAGED_IN_TRANSIT:
+        amount = min((price * quantity).quantize(Decimal("0.01")), ticket["order__paid_amount"])
+        if type == T.EXCHANGE:
+            amount = Decimal(0)
+        elif type == T.REFUND_ONLY and reason == R.DAMAGED_IN_TRANSIT:
             amount = min(Decimal(rng.choice(COMPENSATIONS)), amount)
         ticket.update(type=type, quantity=quantity, amount=amount, line=line)
-        order_line = SimpleNamespace(pk=line, sku=sku, category=category)
+        order_line = Namespace(sku=sku, category=category)
         try:
             return_rules.check_window(
-                order=SimpleNamespace(delivered_at=ticket["order__delivered_at"]),
+                order=Namespace(delivered_at=ticket["order__delivered_at"]),
                 reason=reason,
                 type=type,
-                lines=[SimpleNamespace(order_line=order_line, quantity=quantity)],
-                rules=self.rules,
-                category_rules=self.category_rules,
+                lines=[Namespace(order_line=order_line, quantity=quantity)],
                 now=ticket["first_response_at"],
+                **self.window,
             )
         except return_rules.ReturnRefused:
             return False
@@ -185,54 +174,37 @@ class _Return(Life):
 
     def live(self) -> None:
         ticket, rng, rules = self.ticket, self.rng, self.world.rules
-        created, amount = ticket["first_response_at"], ticket["amount"]
+        created, amount, reason = ticket["first_response_at"], ticket["amount"], ticket["reason"]
         due = created + timedelta(hours=rules.response_timeout_hours)
-        supervisor = ticket["team__supervisor_id"] or self.world.supervisor
-        row = {
-            "public_id": f"R{rng.getrandbits(48):012X}",
-            "order": ticket["order_id"],
-            "ticket": ticket["id"],
-            "type": ticket["type"],
-            "reason": ticket["reason"],
-            "status": S.REQUESTED,
-            "description": rng.choice(DESCRIPTIONS[ticket["reason"]]),
-            "requested_amount": amount,
-            "respond_due_at": due,
-            "created_at": created,
-            "updated_at": created,
-        }
-        self.begin(row, self.batch.requests)
+        request = {"ticket": ticket["id"], "order": ticket["order_id"], "type": ticket["type"]}
+        request |= {"reason": reason, "description": rng.choice(DESCRIPTIONS[reason])}
+        request |= {"public_id": f"R{rng.getrandbits(48):012X}", "requested_amount": amount}
+        times = {"respond_due_at": due, "created_at": created, "updated_at": created}
+        self.begin({**request, **times, "status": S.REQUESTED}, self.batch.requests)
         line = {"order_line": ticket["line"], "quantity": ticket["quantity"]}
         self.batch.lines.append({**self.key, **line})
         self.event("requested", created, self.agent, amount=str(amount))
-        if (
-            row["reason"] in (rules.auto_approve_reasons or [])
-            and amount <= rules.auto_approve_limit
-        ):
-            return self._approve(
-                created, system("auto-approval"), _("Within the automatic approval limit.")
-            )
-        decision, at = (
-            DECISIONS.pick(rng),
-            created + timedelta(hours=0.2 + 29.8 * rng.random() ** 2),
-        )
+        if reason in (rules.auto_approve_reasons or []) and amount <= rules.auto_approve_limit:
+            reason = _("Within the automatic approval limit.")
+            return self._approve(created, system("auto-approval"), reason)
+        decision = DECISIONS.pick(rng)
+        at = created + timedelta(hours=0.2 + 29.8 * rng.random() ** 2)
+        supervisor = ticket["team__supervisor_id"] or self.world.supervisor
         if decision == "cancelled":
             self.move(S.CANCELLED, created + timedelta(hours=rng.uniform(1, 30)), CUSTOMER)
             self.row["respond_due_at"] = None
         elif decision == "timed out":
             reason = _("Approved automatically: the merchant did not answer in time.")
-            self._approve(
-                due + timedelta(seconds=rng.uniform(1, 59)), system("response timeout"), reason
-            )
+            at = due + timedelta(seconds=rng.uniform(1, 59))
+            self._approve(at, system("response timeout"), reason)
         elif decision == "rejected":
             reason = rng.choice(REJECTIONS)
             self.move(S.REJECTED, at, self.agent, reason)
             self._decided(self.agent, at, reason)
         elif amount > rules.supervisor_limit and supervisor:
             # The agent proposes, a supervisor approves (four eyes).
-            self.event(
-                "proposed", max(created, at - timedelta(hours=rng.uniform(0.1, 2))), self.agent
-            )
+            proposed = max(created, at - timedelta(hours=rng.uniform(0.1, 2)))
+            self.event("proposed", proposed, self.agent)
             self.row["proposed_by"] = self.agent[1]
             self._approve(at, self.user(supervisor), "")
         else:
@@ -243,51 +215,38 @@ class _Return(Life):
         self.row["respond_due_at"] = None
 
     def _approve(self, at: datetime, by: tuple, reason: str) -> None:
-        """``_approve``: approved, then waiting for the goods or refunded at once."""
+        """``_approve``: approved, then refunded at once or the goods sent back, received,
+        inspected (the refund deadline may pass meanwhile) and refunded or exchanged."""
         self.move(S.APPROVED, at, by, reason)
         self._decided(by, at, reason)
         if self.ticket["type"] not in GOODS_BACK:
             return self._refund(at, by)
         self.move(S.AWAITING_RETURN, at, by)
-        returned = self.row["return_due_at"] = at + timedelta(
-            days=self.world.rules.return_shipping_days
-        )
-        rng, clerk = self.rng, self.agent
+        rng, clerk, rules = self.rng, self.agent, self.world.rules
+        self.row["return_due_at"] = at + timedelta(days=rules.return_shipping_days)
         if rng.random() < NOT_SENT_BACK_SHARE:
+            closed = self.row["return_due_at"] + timedelta(seconds=rng.uniform(1, 59))
             reason = _("The goods were not sent back in time.")
-            self.move(
-                S.CLOSED,
-                returned + timedelta(seconds=rng.uniform(1, 59)),
-                system("return timeout"),
-                reason,
-            )
+            self.move(S.CLOSED, closed, system("return timeout"), reason)
             self.row["return_due_at"] = None
             return
         shipped = at + timedelta(days=0.2 + 3.8 * rng.random() ** 1.5)
         carrier = RETURN_CARRIERS.pick(rng)
         tracking = tracking_number(rng, carrier)
         self.event("shipped_back", shipped, CUSTOMER, carrier=carrier, tracking_number=tracking)
-        self.row.update(
-            return_carrier=carrier, return_tracking_number=tracking, return_shipped_at=shipped
-        )
+        self.row.update(return_carrier=carrier, return_tracking_number=tracking)
+        self.row["return_shipped_at"] = shipped
         received = shipped + timedelta(days=rng.uniform(1, 4))
         self.move(S.RECEIVED, received, clerk)
-        due = self.world.calendar.add(
-            received, timedelta(days=self.world.rules.refund_working_days)
-        )
+        due = self.world.calendar.add(received, timedelta(days=rules.refund_working_days))
         self.row.update(received_at=received, refund_due_at=due, return_due_at=None)
         self.world.returned[self.ticket["line"]] = self.ticket["quantity"]
         inspected = received + timedelta(hours=1 + 29 * rng.random() ** 2)
         if rng.random() < LATE_REFUND_SHARE:
             final = due + timedelta(hours=rng.uniform(2, 72))
         else:
-            final = max(
-                min(
-                    inspected + timedelta(hours=0.2 + 40 * rng.random() ** 2),
-                    due - timedelta(minutes=1),
-                ),
-                inspected,
-            )
+            final = inspected + timedelta(hours=0.2 + 40 * rng.random() ** 2)
+            final = max(min(final, due - timedelta(minutes=1)), inspected)
         passed = rng.random() >= FAILED_INSPECTION_SHARE
         if due < min(final if passed else inspected, self.now - timedelta(minutes=1)):
             # The refund deadline passed while the goods sat received: breached, once.
@@ -311,25 +270,16 @@ class _Return(Life):
         """``_refund`` and the payout: reserved on the order, paid once by the gateway."""
         settled = at + timedelta(seconds=self.rng.uniform(2, 40))
         paid, reference = settled <= self.now, f"SIM{self.rng.getrandbits(64):016X}"
-        refund, amount = self.ticket["id"], self.ticket["amount"]
+        refund, amount, order = self.ticket["id"], self.ticket["amount"], self.ticket["order_id"]
         self.move(S.REFUNDED, at, by, amount=str(amount), refund=refund)
         self.row["refund_due_at"] = None
-        self.world.refunded[self.ticket["order_id"]] = amount
+        self.world.refunded[order] = amount
         money = {"amount": amount, "currency": self.ticket["order__currency"]}
-        self.batch.refunds.append(
-            {
-                **self.key,
-                **money,
-                "id": refund,
-                "order": self.ticket["order_id"],
-                "status": RefundStatus.SUCCEEDED if paid else RefundStatus.PENDING,
-                "provider_reference": reference if paid else "",
-                "attempts": int(paid),
-                "created_by": by[1],
-                "created_at": at,
-                "settled_at": settled if paid else None,
-            }
-        )
+        status = RefundStatus.SUCCEEDED if paid else RefundStatus.PENDING
+        row = {**self.key, **money, "id": refund, "order": order, "status": status}
+        row |= {"attempts": int(paid), "created_by": by[1], "created_at": at}
+        row |= {"provider_reference": reference, "settled_at": settled} if paid else {}
+        self.batch.refunds.append(row)
         if paid:
             payout = {"idempotency_key": f"refund-{refund}", "reference": reference, **money}
             self.batch.payouts.append({**payout, "created_at": settled})

@@ -1,13 +1,9 @@
 """Demo data of the surveys app: CSAT, NPS and complaint-satisfaction invitations and answers.
 
-What the signals, the scheduling services and the minute-by-minute sweep would have written: a
-CSAT invitation per solved demo ticket (complaint tickets get the complaint survey instead), an
-NPS one per completed demo order, a satisfaction one per closed complaint. Each is scheduled its
-family's delay after what triggered it, attributed as its ticket then was, and sent by the next
-sweep by e-mail (else SMS), unless the customer was sent one of the family within its cooldown.
-Some customers answer (RESPONSE_RATES), leaning positive; the other invitations expire. Tokens
-are stored as the services store them: a nonce and the hash of its token. Keyed by subject, each
-from its own random generator, so reruns add only the new subjects' surveys.
+What the signals, the scheduling services and the sweep would have written: CSAT per solved demo
+ticket (complaint tickets get the complaint survey), NPS per completed demo order, satisfaction
+per closed complaint; sent by the first sweep after the family's delay, by e-mail or else SMS,
+unless the family's cooldown holds. Some answer (RESPONSE_RATES); the rest expire.
 """
 
 from __future__ import annotations
@@ -22,9 +18,9 @@ from django.db.models.functions import Coalesce
 from complaints.choices import ClosedAs, ComplaintStatus
 from complaints.models import Complaint
 from csplatform.bulk import RowWriter
-from demo.batches import Rows, Table, batches_write
+from demo.batches import Rows, Table
 from demo.context import SeedContext, Weighted
-from demo.walks import SECOND, World
+from demo.walks import World
 from orders.models import Order
 from surveys.choices import FOLLOW_UP_AT_MOST, DeliveryChannel, InvitationReason, SurveyLanguage
 from surveys.choices import InvitationStatus as IS
@@ -35,6 +31,7 @@ from tickets.choices import TicketKind, TicketStatus
 from tickets.models import Ticket
 
 EMAIL, SMS = DeliveryChannel.EMAIL, DeliveryChannel.SMS
+SECOND = timedelta(seconds=1)
 BATCH_INVITATIONS = 5_000
 SWEEP_EVERY = 60  # seconds: the beat schedule of the survey sweep
 
@@ -70,29 +67,15 @@ def seed(ctx: SeedContext) -> dict[str, int]:
     missing = [s for s in subjects if (s["kind"], s["id"]) not in world.have]
     if not missing:
         return {}
-    writer = RowWriter(ctx.now, SurveyInvitation)
-    totals = batches_write(
-        ctx,
-        writer,
-        missing,
-        BATCH_INVITATIONS,
-        lambda: Rows(SURVEY_TABLES),
-        world.invite,
-        "survey invitations",
-    )
-    totals["survey cooldowns"] = world.cooldowns_write(writer)
-    return totals
+    totals = world.write(missing, SURVEY_TABLES, world.invite, BATCH_INVITATIONS)
+    return totals | {"survey cooldowns": world.cooldowns_write()}
 
 
-def _attributed(ticket: str) -> dict:
-    """The columns of the attribution to the ticket at the path ``ticket``."""
-    return {
-        "ticket": f"{ticket}id",
-        "agent": Coalesce(f"{ticket}assignee_id", f"{ticket}owner_id"),
-        "team": f"{ticket}team_id",
-        "channel": f"{ticket}channel",
-        "ticket_kind": f"{ticket}kind",
-    }
+def _attributed(t: str) -> dict:
+    """The columns of the attribution to the ticket at the path ``t``."""
+    agent = Coalesce(f"{t}assignee_id", f"{t}owner_id")
+    columns = {"ticket": f"{t}id", "agent": agent, "team": f"{t}team_id", "channel": f"{t}channel"}
+    return columns | {"ticket_kind": f"{t}kind"}
 
 
 class _World(World):
@@ -172,28 +155,16 @@ class _World(World):
         """The invitation as the scheduling service and the sweep left it, and its answer."""
         rng, now, kind = self.ctx.rng(f"surveys.{s['kind']}", s["id"]), self.now, s["kind"]
         nonce = f"{rng.getrandbits(128):032x}"
-        attribution = {
-            "kind": kind,
-            "customer": s["customer"],
-            "ticket": s.get("ticket"),
-            "order": s["order"],
-            "complaint_id": s["id"] if kind == K.COMPLAINT else None,
-            "language": SurveyLanguage.ZH_HANS,  # the demo customers write Chinese
-            "agent": s.get("agent"),
-            "team": s.get("team"),
-            "channel": s["channel"] or "",
-            "ticket_kind": s.get("ticket_kind") or "",
-        }
-        row = {
-            **attribution,
-            "status": s["status"],
-            "complaint_number": s.get("number") or "",
-            "token_nonce": nonce,
-            "token_hash": self.token_hash(nonce),
-            "created_at": min(s["trigger_at"] + rng.uniform(0.5, 5) * SECOND, now),
-            "trigger_at": s["trigger_at"],
-            "send_after": s["send_after"],
-        }
+        attribution = {"kind": kind, "customer": s["customer"], "order": s["order"]}
+        attribution |= {"ticket": s.get("ticket"), "agent": s.get("agent"), "team": s.get("team")}
+        attribution |= {"channel": s["channel"] or "", "ticket_kind": s.get("ticket_kind") or ""}
+        attribution |= {"complaint_id": s["id"] if kind == K.COMPLAINT else None}
+        attribution["language"] = SurveyLanguage.ZH_HANS  # the demo customers write Chinese
+        times = {"trigger_at": s["trigger_at"], "send_after": s["send_after"]}
+        times["created_at"] = min(s["trigger_at"] + rng.uniform(0.5, 5) * SECOND, now)
+        token = {"token_nonce": nonce, "token_hash": self.token_hash(nonce)}
+        row = {**attribution, **times, **token, "status": s["status"]}
+        row["complaint_number"] = s.get("number") or ""
         batch.invitations.append(row)
         if s["status"] == IS.SKIPPED:
             row.update(reason=s["reason"], closed_at=s["sent_at"])
@@ -225,7 +196,7 @@ class _World(World):
         if expires <= now:
             row.update(status=IS.EXPIRED, closed_at=expires + rng.randrange(SWEEP_EVERY) * SECOND)
 
-    def cooldowns_write(self, writer: RowWriter) -> int:
+    def cooldowns_write(self) -> int:
         """Each customer's last CSAT and NPS send, as ``_in_cooldown`` records it; the rows
         added."""
         existing = {
@@ -241,6 +212,7 @@ class _World(World):
                 new.append({"customer": customer, "kind": kind, "last_sent_at": last})
             elif before is None or before < last:
                 changed.append(SurveyCooldown(pk=pk, last_sent_at=last))
+        writer = RowWriter(self.now, SurveyCooldown)
         with transaction.atomic(using=writer.alias):
             writer.insert(SurveyCooldown, new)
         SurveyCooldown.objects.bulk_update(changed, ["last_sent_at"], batch_size=2_000)

@@ -4,9 +4,10 @@ users, ticket subjects read back, and a ticket's row walked through its app's li
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -17,7 +18,6 @@ from demo.batches import Rows, Table, Walk, actor, batches_write, sequence_keep_
 from demo.context import SeedContext
 from demo.orders import ORDER_NUMBER_BASE, STOREFRONT
 
-SECOND, MINUTE, HOUR, DAY = (timedelta(seconds=s) for s in (1, 60, 3_600, 86_400))
 CUSTOMER = ("api_key", None, STOREFRONT)  # the customer, through the storefront's API key
 TICKET_FIELDS = ("id", "subject", "order_id", "owner_id", "assignee_id", "first_response_at")
 
@@ -45,6 +45,18 @@ class World:
         self.numbers = (f"SO-{ORDER_NUMBER_BASE + 1}", f"SO-{ORDER_NUMBER_BASE + ctx.size}")
         self.usernames = dict(get_user_model().objects.values_list("pk", "username"))
 
+    def write(self, items: list, tables: dict[str, Table], fill: Callable, size: int) -> dict:
+        """Fill the tables' rows from ``items`` and write them ``size`` at a time (the first
+        table's rows counted); a table whose rows bring their ids (their ticket's) keeps its
+        sequence ahead of them."""
+        first = next(iter(tables.values()))
+        writer = RowWriter(self.now, first.model)
+        for table in tables.values():
+            if table.own_ids:
+                sequence_keep_ahead(writer, table.model, max(item["id"] for item in items))
+        rows = partial(Rows, tables)
+        return batches_write(self.ctx, writer, items, size, rows, fill, first.label)
+
 
 class Life(Walk):
     """A ticket's row moved as the app's ``lifecycle`` allows, up to now, its status events
@@ -59,15 +71,29 @@ class Life(Walk):
         self.record: StatusEvents = self.lifecycle.record  # type: ignore[assignment]
         self.agent = self.user(ticket["owner_id"] or ticket["assignee_id"])
 
+    @classmethod
+    def write_all(cls, world: World, tickets: list[dict], tables: dict[str, Table]) -> dict:
+        """Each ticket's row walked up to now, written a batch at a time."""
+
+        def fill(ticket: dict, batch: Rows) -> None:
+            life = cls(world, ticket, batch)
+            life.until_now(life.live)
+
+        return world.write(tickets, tables, fill, 2_000)
+
     @abstractmethod
     def live(self) -> None:
         """Write the row and its events up to now (a step after now raises ``Later``)."""
 
+    def until_now(self, steps: Callable, *args) -> None:
+        """Take the ``steps`` that happened by now."""
+        with suppress(Later):
+            steps(*args)
+
     def begin(self, row: dict, rows: list, parent: int | None = None) -> None:
         """Start the walk of ``row``; its events name it by ``parent`` (else its place)."""
-        super().__init__(
-            row, self.batch.events, {self.record.row: len(rows) if parent is None else parent}
-        )
+        key = {self.record.row: len(rows) if parent is None else parent}
+        super().__init__(row, self.batch.events, key)
         rows.append(row)
 
     def check(self, current: str, target: str) -> None:
@@ -75,13 +101,8 @@ class Life(Walk):
 
     def values(self, type: str, old=None, new=None, reason: str = "", **payload) -> dict:
         size = self.record.model._meta.get_field("reason").max_length
-        old, new = old or self.status, new or self.status
-        return {
-            "type": type,
-            self.record.old: old,
-            self.record.new: new,
-            "reason": reason[:size],
-        } | {"payload": payload}
+        change = {self.record.old: old or self.status, self.record.new: new or self.status}
+        return {"type": type, **change, "reason": reason[:size], "payload": payload}
 
     def event(self, type: str, at: datetime, actor: tuple, **fields) -> dict:
         if at > self.now:
@@ -93,19 +114,3 @@ class Life(Walk):
 
     def user(self, user_id: int | None) -> tuple:
         return actor(self.world.usernames, user_id)
-
-
-def lives_write(world: World, life: type[Life], tickets: list[dict], tables: dict) -> dict:
-    """Walk the tickets' rows and write them a batch at a time (the first table's rows
-    counted); tables whose rows take their ticket's id keep the sequence ahead of them."""
-    first: Table = next(iter(tables.values()))
-    writer = RowWriter(world.now, first.model)
-    for table in tables.values():
-        if table.own_ids:
-            sequence_keep_ahead(writer, table.model, max(ticket["id"] for ticket in tickets))
-
-    def fill(ticket: dict, batch: Rows) -> None:
-        with suppress(Later):
-            life(world, ticket, batch).live()
-
-    return batches_write(world.ctx, writer, tickets, 2_000, lambda: Rows(tables), fill, first.label)
