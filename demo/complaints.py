@@ -96,8 +96,7 @@ def seed(ctx: SeedContext) -> dict[str, int]:
         )
     )
     totals = _Complaint.write_all(world, chosen, COMPLAINT_TABLES)
-    tickets = [Ticket(pk=pk, milestones=m) for pk, m in world.milestones.items()]
-    Ticket.objects.bulk_update(tickets, ["milestones"], batch_size=1_000)
+    world.keep(Ticket, "milestones", world.milestones)
     return totals
 
 

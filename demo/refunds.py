@@ -89,10 +89,8 @@ def seed(ctx: SeedContext) -> dict[str, int]:
         return {}
     totals = _Return.write_all(world, chosen, REFUND_TABLES)
     # What the services keep on the orders: the money refunded, the units back and kept.
-    orders = [Order(pk=pk, refunded_amount=amount) for pk, amount in world.refunded.items()]
-    Order.objects.bulk_update(orders, ["refunded_amount"], batch_size=1_000)
-    lines = [OrderLine(pk=pk, quantity_returned=n) for pk, n in world.returned.items()]
-    OrderLine.objects.bulk_update(lines, ["quantity_returned"], batch_size=1_000)
+    world.keep(Order, "refunded_amount", world.refunded)
+    world.keep(OrderLine, "quantity_returned", world.returned)
     return totals
 
 

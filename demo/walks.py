@@ -45,6 +45,11 @@ class World:
         self.numbers = (f"SO-{ORDER_NUMBER_BASE + 1}", f"SO-{ORDER_NUMBER_BASE + ctx.size}")
         self.usernames = dict(get_user_model().objects.values_list("pk", "username"))
 
+    def keep(self, model: type, field: str, values: dict[int, Any]) -> None:
+        """Set ``field`` of the rows of ``model`` by id, as the services keep it."""
+        rows = [model(pk=pk, **{field: value}) for pk, value in values.items()]
+        model._default_manager.bulk_update(rows, [field], batch_size=1_000)
+
     def write(self, items: list, tables: dict[str, Table], fill: Callable, size: int) -> dict:
         """Fill the tables' rows from ``items`` and write them ``size`` at a time (the first
         table's rows counted); a table whose rows bring their ids (their ticket's) keeps its
