@@ -77,6 +77,12 @@ app.conf.beat_schedule = {
         "schedule": 20.0,
         "options": {"expires": 19},
     },
+    # Queued e-mails whose wake-up after commit was lost, and the retries that have come due.
+    "emails-send-due": {
+        "task": "messaging.tasks.email_messages_send_task",
+        "schedule": 20.0,
+        "options": {"expires": 19},
+    },
     # Customers inactive beyond the retention period lose their personal data (a batch a run).
     "customers-inactive-erase": {
         "task": "privacy.tasks.customers_inactive_erase_task",

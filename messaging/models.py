@@ -65,6 +65,16 @@ class OutboxEvent(models.Model):
     # Events of one key (a ticket) reach an endpoint in the order they were written.
     ordering_key = models.CharField(_("ordering key"), max_length=50, blank=True)
     payload = models.JSONField(_("payload"))
+    # The public ticket message a ``ticket.message.created`` event carries: the desk shows the
+    # event's deliveries on that message.
+    message = models.ForeignKey(
+        "tickets.Message",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="outbox_events",
+        verbose_name=_("ticket message"),
+    )
     created_at = models.DateTimeField(_("created at"))
 
     class Meta:
@@ -184,8 +194,15 @@ class EmailMessage(models.Model):
         # Inbound: not turned into a message (auto-reply, bounce, loop, refused).
         IGNORED = "ignored", _("Ignored")
 
+    # An outbound e-mail of a team without a mailbox (a survey invitation about an order) has
+    # none: it leaves from DEFAULT_FROM_EMAIL.
     mailbox = models.ForeignKey(
-        Mailbox, on_delete=models.PROTECT, related_name="emails", verbose_name=_("mailbox")
+        Mailbox,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="emails",
+        verbose_name=_("mailbox"),
     )
     direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
     kind = models.CharField(
@@ -219,8 +236,14 @@ class EmailMessage(models.Model):
     header_id = models.CharField(_("Message-ID"), max_length=300, unique=True)
     in_reply_to = models.CharField(_("In-Reply-To"), max_length=300, blank=True)
     references = models.TextField(_("References"), blank=True)
+    # The language of the template an outbound e-mail is wrapped in (``settings.LANGUAGES``).
+    language = models.CharField(_("language"), max_length=8, default="zh-hans")
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    # A queued e-mail is retried until then (24 hours after it was queued or retried by hand),
+    # then failed; unset, 24 hours after ``created_at``.
+    give_up_at = models.DateTimeField(_("give up at"), null=True, blank=True)
+    # Why the last attempt failed, without personal data (addresses are masked).
     last_error = models.CharField(_("last error"), max_length=200, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"))

@@ -1,7 +1,7 @@
 """How the messaging app learns of changes: in the transaction of the change, so that the
 outbox event commits or rolls back with it (``tickets.signals.ticket_event_recorded``,
 ``orders.signals.order_exception_recorded``, ``refunds.signals.refund_settled_recorded``).
-Receivers write rows and nothing else; the deliveries are sent after the commit.
+Receivers write rows and nothing else; the deliveries and e-mails are sent after the commit.
 """
 
 from django.dispatch import receiver
@@ -12,6 +12,7 @@ from tickets.choices import TicketEventType
 from tickets.signals import ticket_event_recorded
 
 from .choices import WebhookEventType
+from .email_out import email_reply_queue
 from .payloads import message_data, order_exception_data, refund_data, ticket_data
 from .services import outbox_event_record, webhook_endpoints_subscribed
 
@@ -48,7 +49,15 @@ def outbox_on_ticket_event(sender, event, message=None, **kwargs):
         now=event.at,
         endpoints=endpoints,
         ordering_key=f"ticket:{ticket.pk}",
+        message=message if webhook_type == WebhookEventType.TICKET_MESSAGE_CREATED else None,
     )
+
+
+@receiver(ticket_event_recorded, dispatch_uid="messaging.email_on_ticket_reply")
+def email_on_ticket_reply(sender, event, message=None, **kwargs):
+    """An agent's public reply on an e-mail ticket leaves as e-mail (queued with the reply)."""
+    if event.type == TicketEventType.REPLIED and message is not None:
+        email_reply_queue(message=message, now=event.at)
 
 
 @receiver(order_exception_recorded, dispatch_uid="messaging.outbox_on_order_exception")

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from csplatform.enqueue import task_named
 from csplatform.errors import ConflictError, InvalidInput
 from csplatform.models import Storefront
+from tickets.models import Message
 
 from .choices import DeliveryStatus, WebhookEventType
 from .models import OutboxEvent, WebhookDelivery, WebhookEndpoint
@@ -126,10 +127,12 @@ def outbox_event_record(
     now: datetime,
     endpoints: list[WebhookEndpoint],
     ordering_key: str = "",
+    message: Message | None = None,
 ) -> OutboxEvent | None:
     """Write the event and a delivery to each of ``endpoints`` (the active endpoints of one
     storefront subscribed to ``type``: ``webhook_endpoints_subscribed``) in the caller's
-    transaction; none, nothing is written. The worker is woken after the commit; the periodic
+    transaction; none, nothing is written. ``message``: the ticket message the event carries,
+    whose deliveries the desk shows on it. The worker is woken after the commit; the periodic
     sweep sends what that misses."""
     if not endpoints:
         return None
@@ -138,6 +141,7 @@ def outbox_event_record(
         storefront_id=endpoints[0].storefront_id,
         ordering_key=ordering_key,
         payload={"data": data},
+        message=message,
         created_at=now,
     )
     WebhookDelivery.objects.bulk_create(

@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from .delivery import deliveries_send_due
+from .email_sender import emails_send_due
 
 
 @shared_task(ignore_result=True)
@@ -8,3 +9,10 @@ def webhook_deliveries_send_task() -> int:
     """Send the due webhook deliveries: woken after each commit that wrote some, and run by beat
     so that a wake-up lost with the broker or a killed worker is caught up."""
     return deliveries_send_due()
+
+
+@shared_task(ignore_result=True)
+def email_messages_send_task() -> int:
+    """Send the due queued e-mails: woken after each commit that queued some, and run by beat
+    so that a wake-up lost with the broker or a killed worker is caught up."""
+    return emails_send_due()

@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
+from csplatform.languages import language_of_text
 from tickets.choices import AuthorKind
 from tickets.models import Message
 
-from .choices import SurveyLanguage
-
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
-
-
-def language_of_text(text: str) -> str | None:
-    """Simplified Chinese if the text has Chinese characters, English if it has words in Latin
-    letters and no Chinese, ``None`` if it tells nothing (digits, emoji, an order number)."""
-    if not text:
-        return None
-    if _CJK.search(text):
-        return SurveyLanguage.ZH_HANS
-    if len(_LATIN_WORD.findall(text)) >= 2:
-        return SurveyLanguage.EN
-    return None
+__all__ = ["language_for_customer", "language_of_text"]
 
 
 def language_for_customer(customer_id: int, *, default: str) -> str:

@@ -701,3 +701,34 @@ def webhook_endpoint(url: str, *, storefront: Storefront | None = None, events=N
         events=list(WebhookEventType.values) if events is None else events,
         **kwargs,
     )
+
+
+# --- Messaging (e-mail) -----------------------------------------------------------------------
+
+
+def mailbox_of(team: Team, *, address: str = "support@shop.example", display_name: str = ""):
+    """The team's support mailbox (no IMAP polling)."""
+    from messaging.models import Mailbox
+
+    return Mailbox.objects.create(
+        team=team, address=address, display_name=display_name, created_at=timezone.now()
+    )
+
+
+def inbound_email(ticket: Ticket, *, header_id: str, references: str = "", mailbox=None):
+    """A customer's mail that became (or joined) ``ticket``: what a reply threads onto."""
+    from messaging.models import EmailMessage
+
+    return EmailMessage.objects.create(
+        mailbox=mailbox,
+        direction=EmailMessage.Direction.INBOUND,
+        kind=EmailMessage.Kind.CONVERSATION,
+        status=EmailMessage.Status.RECEIVED,
+        customer_address=ticket.customer.email or "",
+        subject=ticket.subject,
+        body_text="…",
+        ticket=ticket,
+        header_id=header_id,
+        references=references,
+        created_at=timezone.now(),
+    )

@@ -33,6 +33,7 @@ from . import services
 from .access import is_supervisor_of, team_ids_for, tickets_visible_to
 from .canned import render as canned_render
 from .choices import Presence, Priority, SlaMetric, TicketKind, TicketStatus
+from .deliveries import message_deliveries
 from .forms import (
     ORDERING_LABELS,
     QUEUE_VIEW_LABELS,
@@ -232,6 +233,8 @@ def _ticket_context(user, ticket: Ticket, queue: str) -> dict:
         "exception_note_max_length": EXCEPTION_NOTE_MAX_LENGTH,
         # The milestone a reply "as handling plan" records (reply_box.html offers it until then).
         "plan_milestone": SlaMetric.PLAN,
+        # Where each public message went (e-mail, webhook), for the whole conversation at once.
+        "message_deliveries": message_deliveries(ticket, list(ticket.messages.all())),
     }
 
 

@@ -172,6 +172,9 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="service@localhost")
+# Seconds an SMTP connection or command may take before the e-mail sender gives up on the
+# attempt (and retries later); without it a stuck server would hold a worker forever.
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
 
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -255,7 +258,11 @@ REFUND_GATEWAY_FAILURE_RATE = env.float("REFUND_GATEWAY_FAILURE_RATE", default=0
 # --- Surveys ---------------------------------------------------------------------------------
 # The address customers open survey links at, and the classes that deliver the links.
 SURVEYS_PUBLIC_BASE_URL = env.str("SURVEYS_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
-SURVEYS_EMAIL_SENDER = env.str("SURVEYS_EMAIL_SENDER", default="surveys.delivery.DjangoEmailSender")
+# Survey invitations are queued as e-mails of the messaging app, sent and retried by its sender
+# with the replies (surveys.delivery.DjangoEmailSender sends them directly instead).
+SURVEYS_EMAIL_SENDER = env.str(
+    "SURVEYS_EMAIL_SENDER", default="messaging.survey_email.QueuedSurveyEmailSender"
+)
 SURVEYS_SMS_SENDER = env.str("SURVEYS_SMS_SENDER", default="surveys.delivery.LoggingSmsSender")
 
 # --- Webhooks to the storefronts (messaging/) -------------------------------------------------
