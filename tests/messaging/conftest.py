@@ -18,19 +18,3 @@ def _short_read_timeout(settings):
     settings.WEBHOOKS_CONNECT_TIMEOUT = 0.5
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
 
-
-@pytest.fixture
-def smtp(settings):
-    """A real SMTP server (aiosmtpd) that Django's SMTP backend sends to."""
-    from tests.messaging.smtp import SmtpServer
-
-    server = SmtpServer().start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = server.port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_TIMEOUT = 5
-    yield server
-    server.stop()
