@@ -92,7 +92,7 @@ def message_deliveries_of(ticket: Ticket, messages: Sequence[Message]) -> dict[i
             continue
         went = found.get(message.pk, [])
         if ticket.channel == Channel.EMAIL and not any(d.key.startswith("email") for d in went):
-            reason = not_emailed or _("written before the e-mail channel was set up")
+            reason = not_emailed or _("no e-mail was queued for it")
             found.setdefault(message.pk, []).append(
                 Delivery(key="email", channel=_("E-mail"), state="not_sent", reason=reason)
             )

@@ -17,4 +17,3 @@ def _short_read_timeout(settings):
     settings.WEBHOOKS_READ_TIMEOUT = 0.5
     settings.WEBHOOKS_CONNECT_TIMEOUT = 0.5
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
-

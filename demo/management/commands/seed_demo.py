@@ -26,6 +26,7 @@ SEEDERS = (
     "demo.refunds.seed",
     "demo.complaints.seed",
     "demo.surveys.seed",
+    "demo.messaging.seed",
 )
 
 
