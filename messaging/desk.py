@@ -40,6 +40,7 @@ def _email_delivery(ticket: Ticket, email: EmailMessage) -> Delivery:
     failed = state == "failed"
     return Delivery(
         key=f"email-{email.pk}",
+        way="email",
         channel=_("E-mail"),
         state=state,
         at=email.sent_at if state == "sent" else email.created_at if state == "received" else None,
@@ -56,6 +57,7 @@ def _webhook_delivery(row: Mapping[str, Any]) -> Delivery:
         reason = _("the endpoint was disabled")
     return Delivery(
         key=f"webhook-{row['id']}",
+        way="webhook",
         channel=_("Storefront"),
         state=state,
         at=row["delivered_at"] if state == "sent" else None,
@@ -94,12 +96,15 @@ def message_deliveries_of(ticket: Ticket, messages: Sequence[Message]) -> dict[i
         if ticket.channel == Channel.EMAIL and not any(d.key.startswith("email") for d in went):
             reason = not_emailed or _("no e-mail was queued for it")
             found.setdefault(message.pk, []).append(
-                Delivery(key="email", channel=_("E-mail"), state="not_sent", reason=reason)
+                Delivery(
+                    key="email", way="email", channel=_("E-mail"), state="not_sent", reason=reason
+                )
             )
         elif not went:
             found[message.pk] = [
                 Delivery(
                     key="storefront",
+                    way="webhook",
                     channel=_("Storefront"),
                     state="not_sent",
                     reason=_("no webhook of the storefront takes messages"),

@@ -19,11 +19,13 @@ from .models import Message, Ticket
 class Delivery:
     """One way a message went out (or came in), as the desk shows it under the message.
 
-    ``state``: ``sent``, ``queued``, ``failed``, ``received`` or ``not_sent``; ``channel``: the
-    label of the way (translated); ``at``: when it was sent or received; ``reason``: why it
-    failed or was not sent; ``retry_url``: where a POST sends it again, when it may be."""
+    ``way``: how it went, a stable code (``email``, ``webhook``); ``channel``: its label
+    (translated); ``state``: ``sent``, ``queued``, ``failed``, ``received`` or ``not_sent``;
+    ``at``: when it was sent or received; ``reason``: why it failed or was not sent;
+    ``retry_url``: where a POST sends it again, when it may be."""
 
     key: str
+    way: str
     channel: str
     state: str
     at: datetime | None = None

@@ -265,3 +265,25 @@ def test_the_delivery_states_cost_the_same_queries_for_2_and_30_messages(
     page = html(response)
     assert page.count('class="deliveries"') == 15  # the replies; the customer's went nowhere
     assert page.count(">Retry</button>") == len(range(3, 30, 4))
+
+
+@pytest.mark.django_db
+def test_the_agent_api_carries_each_messages_delivery(smtp):
+    from rest_framework.test import APIClient
+
+    ticket, agent = email_ticket()
+    sent = ticket_reply(ticket=ticket, user=agent, body="您好", now=T0)
+    emails_send_due(now=T0)
+    note = ticket_reply(ticket=ticket, user=agent, body="备注", internal=True, now=T0)
+    api = APIClient()
+    api.force_authenticate(agent)
+
+    messages = api.get(f"/api/v1/tickets/{ticket.number}/").json()["messages"]
+
+    by_body = {m["body"]: m["delivery"] for m in messages}
+    [email] = by_body[sent.body]
+    assert email["way"] == "email"
+    assert email["state"] == "sent"
+    assert email["at"] is not None
+    assert email["reason"] == ""
+    assert by_body[note.body] == []
