@@ -1,15 +1,18 @@
 from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from csplatform.errors import DomainError
+from csplatform.privacy import mask_email
 
 from . import services
 from .choices import WebhookEventType
-from .models import WebhookDelivery, WebhookEndpoint
+from .email_out import email_message_retry
+from .models import EmailMessage, Mailbox, WebhookDelivery, WebhookEndpoint
 from .targets import TargetRefused, target_check
 
 
@@ -117,4 +120,74 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
             request,
             ngettext("%d delivery will be sent again.", "%d deliveries will be sent again.", sent)
             % sent,
+        )
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(admin.ModelAdmin):
+    list_display = ["address", "team", "display_name", "imap_enabled", "created_at"]
+    list_select_related = ["team"]
+    search_fields = ["address", "team__name"]
+    readonly_fields = ["imap_last_uid", "imap_uidvalidity", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        if obj.created_at is None:
+            obj.created_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(EmailMessage)
+class EmailMessageAdmin(admin.ModelAdmin):
+    """Every e-mail in and out, with its delivery state; a failed one can be sent again."""
+
+    list_display = [
+        "id",
+        "direction",
+        "kind",
+        "status",
+        "recipient",
+        "subject",
+        "ticket",
+        "attempts",
+        "last_error",
+        "sent_at",
+        "created_at",
+    ]
+    list_filter = ["status", "direction", "kind"]
+    search_fields = ["=header_id", "=ticket__number"]
+    list_select_related = ["ticket"]
+    actions = ["send_again"]
+    # The customer's address only masked (personal data); the rest as it is.
+    exclude = ["customer_address"]
+    readonly_fields = ["recipient"] + [
+        field.name for field in EmailMessage._meta.fields if field.name != "customer_address"
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("customer address"))
+    def recipient(self, obj):
+        return mask_email(obj.customer_address)
+
+    def has_send_again_permission(self, request):
+        return request.user.has_perm("messaging.change_emailmessage")
+
+    @admin.action(description=_("Send again"), permissions=["send_again"])
+    def send_again(self, request, queryset):
+        queued = 0
+        for email in queryset:
+            try:
+                email_message_retry(email=email)
+            except DomainError as refused:
+                self.message_user(request, f"#{email.pk}: {refused.detail}", messages.WARNING)
+            else:
+                queued += 1
+        self.message_user(
+            request,
+            ngettext("%d e-mail will be sent again.", "%d e-mails will be sent again.", queued)
+            % queued,
         )

@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from csplatform.roles import sync_role_groups
+
 
 class Migration(migrations.Migration):
 
@@ -32,4 +34,6 @@ class Migration(migrations.Migration):
             name='mailbox',
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='emails', to='messaging.mailbox', verbose_name='mailbox'),
         ),
+        # The admin role holds every permission of the app, the mailboxes' and e-mails' too.
+        migrations.RunPython(sync_role_groups, migrations.RunPython.noop),
     ]

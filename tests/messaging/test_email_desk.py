@@ -287,3 +287,25 @@ def test_the_agent_api_carries_each_messages_delivery(smtp):
     assert email["at"] is not None
     assert email["reason"] == ""
     assert by_body[note.body] == []
+
+
+@pytest.mark.django_db
+def test_an_admin_sees_emails_with_masked_addresses_and_sends_a_failed_one_again(
+    admin_client_, agent_with_failed_email, django_capture_on_commit_callbacks
+):
+    _, _, email = agent_with_failed_email
+
+    listing = html(admin_client_.get("/admin/messaging/emailmessage/"))
+    assert "w***@example.com" in listing
+    assert "wang.fang@example.com" not in listing
+    detail = html(admin_client_.get(f"/admin/messaging/emailmessage/{email.pk}/change/"))
+    assert "wang.fang@example.com" not in detail
+
+    with django_capture_on_commit_callbacks(execute=False):
+        admin_client_.post(
+            "/admin/messaging/emailmessage/",
+            {"action": "send_again", "_selected_action": [email.pk]},
+        )
+
+    email.refresh_from_db()
+    assert email.status == EmailMessage.Status.QUEUED
