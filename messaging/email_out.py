@@ -77,7 +77,7 @@ def email_queue(
         kind=kind,
         status=EmailMessage.Status.QUEUED,
         customer_address=to,
-        subject=subject[:300],
+        subject=" ".join(subject.split())[:300],  # one line: a header
         body_text=body_text,
         ticket=ticket,
         message=message,

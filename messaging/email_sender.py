@@ -131,6 +131,10 @@ def _failure(error: Exception) -> SendResult:
 def _send(email: EmailMessage, connection: BaseEmailBackend) -> SendResult:
     try:
         mail = email_build(email, connection=connection)
+        mail.message()  # an address or header that cannot be written fails here...
+    except Exception as error:  # ...and would fail the same way every time: not retried
+        return SendResult(ok=False, permanent=True, error=_scrubbed(f"{type(error).__name__}"))
+    try:
         mail.send(fail_silently=False)
     except Exception as error:  # any failure of one mail is recorded, and the batch goes on
         _close(connection)  # the next mail opens a fresh connection

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -234,7 +235,10 @@ def _ticket_context(user, ticket: Ticket, queue: str) -> dict:
         # The milestone a reply "as handling plan" records (reply_box.html offers it until then).
         "plan_milestone": SlaMetric.PLAN,
         # Where each public message went (e-mail, webhook), for the whole conversation at once.
-        "message_deliveries": message_deliveries(ticket, list(ticket.messages.all())),
+        # Read only if the conversation is rendered (not by every htmx change of the page).
+        "message_deliveries": SimpleLazyObject(
+            lambda: message_deliveries(ticket, list(ticket.messages.all()))
+        ),
     }
 
 

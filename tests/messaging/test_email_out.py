@@ -292,3 +292,18 @@ def test_one_failing_email_does_not_hold_back_the_others_of_its_batch(smtp):
     assert EmailMessage.objects.get(message=refused).status == EmailMessage.Status.FAILED
     assert EmailMessage.objects.get(message=accepted).status == EmailMessage.Status.SENT
     assert [r.rcpt_tos for r in smtp.received] == [["wang.fang@example.com"]]
+
+
+@pytest.mark.django_db
+def test_an_address_that_cannot_be_written_fails_at_once_without_being_retried(smtp):
+    ticket, agent = email_ticket()
+    reply = ticket_reply(ticket=ticket, user=agent, body="您好", now=T0)
+    EmailMessage.objects.filter(message=reply).update(customer_address="wang\nfang@example.com")
+
+    emails_send_due(now=T0)
+
+    email = EmailMessage.objects.get(message=reply)
+    assert email.status == EmailMessage.Status.FAILED
+    assert email.last_error  # the kind of error, never the address
+    assert "fang" not in email.last_error
+    assert smtp.received == []
