@@ -129,6 +129,8 @@ def _failure(error: Exception) -> SendResult:
 
 
 def _send(email: EmailMessage, connection: BaseEmailBackend) -> SendResult:
+    if "@" not in (email.customer_address or ""):  # erased with its customer meanwhile
+        return SendResult(ok=False, permanent=True, error="no address")
     try:
         mail = email_build(email, connection=connection)
         mail.message()  # an address or header that cannot be written fails here...

@@ -307,3 +307,20 @@ def test_an_address_that_cannot_be_written_fails_at_once_without_being_retried(s
     assert email.last_error  # the kind of error, never the address
     assert "fang" not in email.last_error
     assert smtp.received == []
+
+
+@pytest.mark.django_db
+def test_an_email_to_a_customer_erased_before_it_left_is_never_sent(smtp):
+    from csplatform.actors import Actor
+    from privacy.services import customer_erase
+
+    ticket, agent = email_ticket()
+    reply = ticket_reply(ticket=ticket, user=agent, body="您好", now=T0)
+
+    customer_erase(customer=ticket.customer, requested_by=Actor.system("test"), now=T0)
+    emails_send_due(now=T0)
+
+    email = EmailMessage.objects.get(message=reply)
+    assert email.status == EmailMessage.Status.FAILED
+    assert email.last_error == "no address"
+    assert smtp.received == []
