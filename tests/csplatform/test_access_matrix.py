@@ -32,6 +32,7 @@ from tests.factories import (
     admin_user,
     analyst_user,
     api_key_header,
+    mailbox_of,
     online_agent,
     storefront_api_key,
     supervisor_user,
@@ -92,6 +93,7 @@ MATRIX: dict[str, tuple[str, str]] = {
     "desk:return-evidence": ("GET", "L L o h o o h"),
     "desk:complaint-action": ("POST", "L L o h o o h"),
     "desk:complaint-start": ("POST", "L L o h o o h"),
+    "desk:email-retry": ("POST", "L L o h o o h"),
     # Orders are not team objects: every desk user looks them up
     "desk:order-detail": ("GET", "L L o o o o h"),
     "desk:order-pii-reveal": ("POST", "L L o o o o h"),
@@ -169,6 +171,7 @@ def test_every_url_of_the_product_is_in_the_matrix():
 def world(db):
     """Objects of team A (its agent, its supervisor), an agent of team B, an admin."""
     from complaints.services import complaint_create
+    from messaging.email_out import email_queue
     from refunds.services import return_evidence_add
     from tickets.models import TicketSettings
     from tickets.services import ticket_create, ticket_reply
@@ -215,6 +218,15 @@ def world(db):
         actor=storefront,
     )
     exception = OrderExceptionFactory(order=order, type="address_problem")
+    email = email_queue(
+        mailbox=mailbox_of(team),
+        to="customer@example.com",
+        subject="Re: Where is my parcel?",
+        body_text="A photo",
+        kind="conversation",
+        ticket=ticket,
+        message=message,
+    )
     token = survey_token(SurveyInvitationFactory(ticket=ticket))
     canned = CannedReplyFactory(team=None)
     args = {
@@ -230,6 +242,7 @@ def world(db):
         "external_id": CustomerFactory().external_id,  # erased: not the world's customer
         "webhook_id": endpoint.pk,
         "delivery_id": endpoint.deliveries.first().pk,
+        "email_id": email.pk,
     }
     numbers = {"order": order.number, "complaint": complaint.number, "canned": canned.pk}
     _, key = storefront_api_key()
