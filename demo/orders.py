@@ -428,10 +428,11 @@ class _Orders:
         else:
             address = _address(rng, customer["name"], customer["phone"])
         self.order = {"number": _number("SO", k), "status": S.PENDING_PAYMENT}
+        customer_id = self.customer_ids[_number("CUS", index)]
         self.order.update(
-            customer=self.customer_ids[_number("CUS", index)], channel=CHANNELS.pick(rng)
+            customer=customer_id, channel=CHANNELS.pick(rng), shipping_address=address
         )
-        self.order.update(storefront=self.storefront_id, shipping_address=address)
+        self.order["storefront"] = self.storefront_id
         batch.orders.append(self.order)
         self._lines()
         self.carrier = CARRIERS.pick(rng)
@@ -444,10 +445,7 @@ class _Orders:
             self._pay(placed_at + failed_payment_after, failed=True)
         for step in (step for step in steps if step.after <= age):
             at, rows = placed_at + step.after, self.rows_of_step.get(step.status)
-            payload = (
-                rows(at) if rows else {"reason": ExceptionType.PAYMENT_TIMEOUT} if step.scan else {}
-            )
-            self._move(step.status, at, payload, step.scan)
+            self._move(step.status, at, rows(at) if rows else {}, step.scan)
         status = self.order["status"]
         if status in (S.PAID, S.PROCESSING) and self.now - self.order["paid_at"] > self.ship_within:
             self._shipping_overdue()
@@ -544,6 +542,8 @@ class _Orders:
     def _move(self, target: str, at: datetime, payload: dict, scan: str = "") -> None:
         """The storefront's status event (or the scan's), and the exceptions it makes moot."""
         check_transition(self.order["status"], target)
+        if scan:  # the unpaid-order scan, the one that moves orders
+            payload["reason"] = ExceptionType.PAYMENT_TIMEOUT
         payload.update({"from": self.order["status"], "to": target})
         self.order["status"] = target
         if column := STATUS_TIMESTAMP.get(target):
