@@ -29,18 +29,11 @@ from csplatform.privacy import email_blind_index, phone_blind_index
 from csplatform.roles import ADMIN, AGENT, ANALYST, DEMO_GROUP, SUPERVISOR
 from demo.batches import Rows, Table, batches_write
 from demo.context import DEMO_PASSWORD, SeedContext, Weighted
-from orders import models
-from orders.choices import (
-    ActorKind,
-    Channel,
-    CustomerTier,
-    ExceptionOutcome,
-    ExceptionType,
-    PaymentStatus,
-    ShipmentStatus,
-)
+from orders import choices, models
+from orders.choices import Channel, ExceptionType
 from orders.choices import OrderEventType as E
 from orders.choices import OrderStatus as S
+from orders.choices import ShipmentStatus as P  # of parcels
 from orders.services import LOGISTICS_EXCEPTIONS, STATUS_CLEARS_EXCEPTIONS
 from orders.transitions import STATUS_TIMESTAMP, check_transition
 
@@ -59,6 +52,10 @@ DEMO_USERS = {AGENT: "李 思琪", SUPERVISOR: "陈 建华", ADMIN: "张 伟", A
 
 def _words(text: str) -> tuple[str, ...]:
     return tuple(text.split())
+
+
+def _rows(text: str) -> list[list[str]]:
+    return [line.split() for line in text.strip().splitlines()]
 
 
 def _pairs(text: str) -> tuple[tuple[str, str], ...]:
@@ -91,9 +88,7 @@ VIP_SHARE, EMAIL_SHARE = 0.08, 0.35
 # Province, city, first four digits of the postcode, districts.
 REGIONS = tuple(
     (province, city, postcode, tuple(districts))
-    for province, city, postcode, *districts in map(
-        str.split,
-        """
+    for province, city, postcode, *districts in _rows("""
         广东省 广州市 5100 天河区 越秀区 海珠区 番禺区
         广东省 深圳市 5180 南山区 福田区 宝安区 龙岗区
         上海市 上海市 2000 浦东新区 徐汇区 静安区 闵行区 杨浦区
@@ -118,8 +113,7 @@ REGIONS = tuple(
         云南省 昆明市 6500 五华区 盘龙区 官渡区
         黑龙江省 哈尔滨市 1500 南岗区 道里区 香坊区
         广西壮族自治区 南宁市 5300 青秀区 兴宁区 西乡塘区
-    """.strip().splitlines(),
-    )
+    """)
 )
 STREETS = _words("""
     人民路 中山路 解放路 建设路 和平路 长江路 新华路 文化路 胜利路 科技路 学院路 青年路 朝阳路
@@ -201,14 +195,14 @@ PAYMENT_METHODS = Weighted(("alipay", 46), ("wechat_pay", 42), ("unionpay", 7), 
 PAYMENT_FAILURES = _words("""
     余额不足 银行卡已过期 支付密码错误次数过多 银行系统繁忙，请稍后重试 超出单笔支付限额
 """)
-# (carrier, fastest and slowest transit in hours, tracking number prefixes and digits), weight
+# (carrier, fastest and slowest transit in hours, tracking number: prefix, pick, digits), weight
 CARRIERS = Weighted(
-    (("顺丰速运", 20, 48, ("SF",), 13), 22),
-    (("中通快递", 36, 96, ("73", "75", "78"), 10), 24),
-    (("圆通速递", 36, 96, ("YT",), 13), 18),
-    (("韵达快递", 36, 96, ("43", "46"), 11), 16),
-    (("京东物流", 16, 48, ("JDX",), 12), 14),
-    (("EMS", 48, 120, ("11",), 11), 6),
+    (("顺丰速运", 20, 48, "SF", "", 13), 22),
+    (("中通快递", 36, 96, "7", "358", 10), 24),
+    (("圆通速递", 36, 96, "YT", "", 13), 18),
+    (("韵达快递", 36, 96, "4", "36", 11), 16),
+    (("京东物流", 16, 48, "JDX", "", 12), 14),
+    (("EMS", 48, 120, "11", "", 11), 6),
 )
 TRACKING_NUMBERS = {name: numbers for name, _fast, _slow, *numbers in CARRIERS.options}
 DELAY_REASONS = _words("""
@@ -233,13 +227,14 @@ FAILED_FIRST_PAYMENT_SHARE = 0.02  # of paid orders
 FAILED_PAYMENT_UNPAID_SHARE = 0.1  # of never-paid orders
 # The first orders are placed so that each is in a different status: even a tiny demo shows all.
 SHOWCASE_STATUSES = tuple(S)
-# Parcels that ran into trouble on their way, one roll for all: (status, share, descriptions).
-IN_TRANSIT_PROBLEMS = (
-    (ShipmentStatus.DELAYED, 0.08, DELAY_REASONS),
-    (ShipmentStatus.LOST, 0.01, ("快件在运输途中丢失，已登记理赔",)),
-    (ShipmentStatus.RETURNED_TO_SENDER, 0.01, ("收件地址不详且无法联系收件人，快件退回",)),
-)
-DELAYED_ON_THE_WAY = ((ShipmentStatus.DELAYED, 0.03, DELAY_REASONS),)  # of delivered parcels
+# The trouble parcels ran into on their way (None: none), and what the carrier said of it.
+IN_TRANSIT_PROBLEMS = Weighted((P.DELAYED, 8), (P.LOST, 1), (P.RETURNED_TO_SENDER, 1), (None, 90))
+DELAYED_ON_THE_WAY = Weighted((P.DELAYED, 3), (None, 97))  # of delivered parcels
+PROBLEMS = {
+    P.DELAYED: DELAY_REASONS,
+    P.LOST: ("快件在运输途中丢失，已登记理赔",),
+    P.RETURNED_TO_SENDER: ("收件地址不详且无法联系收件人，快件退回",),
+}
 
 ORDER_TABLES = {  # parents first, so that children can point at them
     "orders": Table("orders", models.Order, with_ids=True),
@@ -310,10 +305,7 @@ def _lean(rng: random.Random, options: tuple):
 def _person(rng: random.Random, surname: tuple[str, str]) -> tuple[str, str, str]:
     """A Chinese name of that family, its pinyin and a mobile number."""
     given = [rng.choice(GIVEN_NAME_CHARS) for _ in range(1 if rng.random() < 0.3 else 2)]
-    name, pinyin = (
-        surname[0] + "".join(c for c, _ in given),
-        surname[1] + "".join(p for _, p in given),
-    )
+    name, pinyin = ("".join(parts) for parts in zip(surname, *given, strict=True))
     return name, pinyin, f"{rng.choice(MOBILE_PREFIXES)}{rng.randrange(100_000_000):08d}"
 
 
@@ -321,13 +313,13 @@ def _address(rng: random.Random, name: str, phone: str) -> dict:
     province, city, postcode, districts = _lean(rng, REGIONS)
     street = f"{rng.choice(STREETS)}{rng.randint(1, 999)}号"
     if rng.random() < 0.8:
-        flat = f"{rng.randint(1, 4)}单元{rng.randint(1, 28)}{rng.randint(1, 6):02d}室"
-        line1 = f"{street}{rng.choice(ESTATES)}{rng.randint(1, 30)}栋{flat}"
+        floor, estate = rng.randint(1, 28), f"{rng.choice(ESTATES)}{rng.randint(1, 30)}栋"
+        line1 = f"{street}{estate}{rng.randint(1, 4)}单元{floor}{rng.randint(1, 6):02d}室"
     else:
         line1 = f"{street}{rng.choice(OFFICE_BUILDINGS)}{rng.randint(2, 40)}层"
     address = {"name": name, "phone": phone, "province": province, "city": city}
-    postcode = f"{postcode}{rng.randrange(100):02d}"
-    return {**address, "district": rng.choice(districts), "line1": line1, "postcode": postcode}
+    address.update(district=rng.choice(districts), line1=line1)
+    return {**address, "postcode": f"{postcode}{rng.randrange(100):02d}"}
 
 
 def _customer(ctx: SeedContext, index: int) -> dict:
@@ -342,7 +334,7 @@ def _customer(ctx: SeedContext, index: int) -> dict:
             email = f"{rng.randint(10_000, 3_999_999_999)}@qq.com"
         else:
             email = f"{pinyin}{rng.randint(1, 9999)}@{rng.choice(MAIL_DOMAINS)}"
-    tier = CustomerTier.VIP if rng.random() < VIP_SHARE else CustomerTier.REGULAR
+    tier = choices.CustomerTier.VIP if rng.random() < VIP_SHARE else choices.CustomerTier.REGULAR
     indexes = {"phone_index": phone_blind_index(phone), "email_index": email_blind_index(email)}
     person = {"name": name, "phone": phone, "email": email, "tier": tier, "surname": surname}
     return {**person, **indexes, "home": _address(rng, name, phone)}
@@ -367,9 +359,8 @@ def _seed_orders(ctx: SeedContext, writer: RowWriter, storefront: Storefront) ->
     numbers = _numbered(models.Order.objects.all(), "number", "SO", ctx.size)
     have = set(numbers.values_list("number", flat=True).iterator(chunk_size=10_000))
     missing = [k for k in range(1, ctx.size + 1) if _number("SO", k) not in have]
-    customers = _numbered(
-        storefront.customers.all(), "external_id", "CUS", _customer_count(ctx.size)
-    )
+    count = _customer_count(ctx.size)
+    customers = _numbered(storefront.customers.all(), "external_id", "CUS", count)
     builder = _Orders(ctx, dict(customers.values_list("external_id", "id")), storefront)
     return batches_write(
         ctx, writer, missing, BATCH_ORDERS, lambda: Rows(ORDER_TABLES), builder.build, "orders"
@@ -377,9 +368,10 @@ def _seed_orders(ctx: SeedContext, writer: RowWriter, storefront: Storefront) ->
 
 
 def tracking_number(rng: random.Random, carrier: str) -> str:
-    """A number as the carrier prints them: one of its prefixes, then random digits."""
-    prefixes, digits = TRACKING_NUMBERS.get(carrier, (("11",), 11))
-    return f"{rng.choice(prefixes)}{rng.randrange(10**digits):0{digits}d}"
+    """A number as the carrier prints them: its prefix, perhaps one of ``pick``, random digits."""
+    prefix, pick, digits = TRACKING_NUMBERS.get(carrier, ("11", "", 11))
+    prefix += rng.choice(pick) if pick else ""
+    return f"{prefix}{rng.randrange(10**digits):0{digits}d}"
 
 
 def _transaction_id(rng: random.Random, method: str, at: datetime) -> str:
@@ -476,7 +468,8 @@ class _Orders:
             shipping_fee = Decimal(rng.choice((8, 10, 12)))
         if rng.random() < 0.18:  # a shop coupon
             values = next(values for least, values in COUPONS if lines_total >= least)
-            discount = min(Decimal(rng.choice(values)), lines_total)
+            discount = Decimal(rng.choice(values) if len(values) > 1 else values[0])
+            discount = min(discount, lines_total)
         order.update(lines_total=lines_total, shipping_fee=shipping_fee, discount=discount)
         order["total"] = (lines_total + shipping_fee - discount).quantize(CENT)
 
@@ -534,7 +527,7 @@ class _Orders:
         api = by == STOREFRONT
         recorded_at = at + timedelta(seconds=self.rng.uniform(0.2, 4)) if api else at
         event = {"order": self.position, "type": type, "at": at, "payload": payload}
-        kind = ActorKind.API_KEY if api else ActorKind.SYSTEM
+        kind = choices.ActorKind.API_KEY if api else choices.ActorKind.SYSTEM
         event.update(recorded_at=recorded_at, actor_kind=kind, actor_label=by)
         self.batch.events.append(event)
         return recorded_at
@@ -561,8 +554,8 @@ class _Orders:
 
     def _resolve(self, type: str, at: datetime) -> None:
         if (exception := self.open.pop(type, None)) is not None:
-            exception.update(resolved_at=at, outcome=ExceptionOutcome.RESOLVED)
-            payload = {"exception": type, "outcome": ExceptionOutcome.RESOLVED}
+            exception.update(resolved_at=at, outcome=choices.ExceptionOutcome.RESOLVED)
+            payload = {"exception": type, "outcome": choices.ExceptionOutcome.RESOLVED}
             self._event(E.EXCEPTION_RESOLVED, at, payload, "system")
 
     def _shipping_overdue(self) -> None:
@@ -579,12 +572,12 @@ class _Orders:
         self.batch.payments.append(row)
         if failed:
             payload["reason"] = reason = self.rng.choice(PAYMENT_FAILURES)
-            row.update(status=PaymentStatus.FAILED, failure_reason=reason)
+            row.update(status=choices.PaymentStatus.FAILED, failure_reason=reason)
             recorded_at = self._event(E.PAYMENT_FAILED, at, payload)
             self._raise(ExceptionType.PAYMENT_FAILED, recorded_at, {"reason": reason})
         else:
             payload["transaction_id"] = transaction_id = _transaction_id(self.rng, method, at)
-            row.update(status=PaymentStatus.SUCCEEDED, transaction_id=transaction_id)
+            row.update(status=choices.PaymentStatus.SUCCEEDED, transaction_id=transaction_id)
             self.order["paid_amount"] = total
         return payload
 
@@ -593,7 +586,7 @@ class _Orders:
             self._shipping_overdue()
         carrier, tracking = self.carrier[0], tracking_number(self.rng, self.carrier[0])
         self.shipment = {"order": self.position, "carrier": carrier, "tracking_number": tracking}
-        self.shipment.update(status=ShipmentStatus.IN_TRANSIT, shipped_at=at, last_update_at=at)
+        self.shipment.update(status=P.IN_TRANSIT, shipped_at=at, last_update_at=at)
         self.shipment_position = len(self.batch.shipments)
         self.batch.shipments.append(self.shipment)
         origin, address = self.rng.choice(WAREHOUSE_CITIES), self.order["shipping_address"]
@@ -603,7 +596,7 @@ class _Orders:
             f"快件已到达【{city}转运中心】",
             f"快件已到达【{address['district']}营业部】，快递员正在派送",
         )
-        self._track(ShipmentStatus.IN_TRANSIT, f"【{origin}】{carrier}已揽收", at)
+        self._track(P.IN_TRANSIT, f"【{origin}】{carrier}已揽收", at)
         return {"carrier": carrier, "tracking_number": tracking}
 
     def _track(self, status: str, description: str, at: datetime, update: bool = False) -> None:
@@ -617,28 +610,23 @@ class _Orders:
         recorded_at = self._event(E.LOGISTICS_UPDATE, at, payload)
         if status in LOGISTICS_EXCEPTIONS:
             self._raise(LOGISTICS_EXCEPTIONS[status], recorded_at, {"description": description})
-        elif status == ShipmentStatus.IN_TRANSIT:  # one parcel: it is no longer going back
+        elif status == P.IN_TRANSIT:  # one parcel: it is no longer going back
             self._resolve(ExceptionType.LOGISTICS_DELAYED, recorded_at)
             self._resolve(ExceptionType.ADDRESS_PROBLEM, recorded_at)
 
-    def _on_the_way(self, until: datetime, updates: int, problems: tuple) -> None:
-        """``updates`` logistics updates spread from shipping to ``until``, then perhaps one of
-        ``problems``."""
+    def _on_the_way(self, until: datetime, updates: int, problems: Weighted) -> None:
+        """``updates`` logistics updates spread from shipping to ``until``, then perhaps trouble."""
         shipped_at = self.shipment["shipped_at"]
         journey = until - shipped_at
         for i in range(updates):
             moment = shipped_at + journey * (i + 1) / (updates + 1)
-            self._track(ShipmentStatus.IN_TRANSIT, self.route[i], moment, update=True)
-        roll = self.rng.random()
-        for status, share, descriptions in problems:
-            if roll < share:
-                moment = shipped_at + journey * (updates + 0.5) / (updates + 1)
-                self._track(status, self.rng.choice(descriptions), moment, update=True)
-                return
-            roll -= share
+            self._track(P.IN_TRANSIT, self.route[i], moment, update=True)
+        if status := problems.pick(self.rng):
+            moment = shipped_at + journey * (updates + 0.5) / (updates + 1)
+            self._track(status, self.rng.choice(PROBLEMS[status]), moment, update=True)
 
     def _deliver(self, at: datetime) -> dict:
         self._on_the_way(at, self.rng.randint(1, len(self.route)), DELAYED_ON_THE_WAY)
-        self.shipment.update(status=ShipmentStatus.DELIVERED, delivered_at=at, last_update_at=at)
-        self._track(ShipmentStatus.DELIVERED, self.rng.choice(DELIVERY_NOTES), at)
+        self.shipment.update(status=P.DELIVERED, delivered_at=at, last_update_at=at)
+        self._track(P.DELIVERED, self.rng.choice(DELIVERY_NOTES), at)
         return {}

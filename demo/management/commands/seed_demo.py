@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from csplatform.roles import ADMIN, AGENT, ANALYST, DEMO_GROUP, ROLES, SUPERVISOR
+from csplatform.roles import DEMO_GROUP, ROLES
 from demo.context import DEMO_PASSWORD, SeedContext
 
 APPS = ("orders", "tickets", "refunds", "complaints", "surveys", "messaging")
@@ -52,28 +52,24 @@ class Command(BaseCommand):
             )
         verbosity = options["verbosity"]
         ctx = SeedContext(seed, timezone.now(), orders, self.stdout, self.style, verbosity, tickets)
+        say = self.stdout.write if verbosity else lambda message: None
         started = time.perf_counter()
         for app, path in zip(APPS, SEEDERS, strict=True):
             app_started = time.perf_counter()
             created = import_string(path)(ctx)
             summary = ", ".join(f"{count:,} {label}" for label, count in created.items() if count)
             took = time.perf_counter() - app_started
-            if verbosity:
-                self.stdout.write(
-                    f"{app}: created {summary or 'nothing (all present)'} ({took:.1f} s)"
-                )
+            say(f"{app}: created {summary or 'nothing (all present)'} ({took:.1f} s)")
+        say(f"Done in {time.perf_counter() - started:.1f} s.")
         if verbosity:
-            self.stdout.write(f"Done in {time.perf_counter() - started:.1f} s.")
             self._print_logins()
 
     def _print_logins(self) -> None:
         """The role logins one a line; the many team agents of the tickets demo in one line."""
-        order = {AGENT: 0, SUPERVISOR: 1, ADMIN: 2, ANALYST: 3}
-        users = sorted(
-            get_user_model().objects.filter(groups__name=DEMO_GROUP).prefetch_related("groups"),
-            key=lambda u: (order.get(u.username, len(order)), u.username),
-        )
-        listed = [u for u in users if u.username in order] or users
+        users = get_user_model().objects.filter(groups__name=DEMO_GROUP).prefetch_related("groups")
+        rank = {role: i for i, role in enumerate(ROLES)}
+        users = sorted(users, key=lambda u: (rank.get(u.username, len(rank)), u.username))
+        listed = [u for u in users if u.username in rank] or users
         others = [u for u in users if u not in listed]
         if users:
             self.stdout.write(self.style.SUCCESS(f"Demo logins (password {DEMO_PASSWORD!r}):"))
@@ -82,6 +78,5 @@ class Command(BaseCommand):
             name = f"{user.last_name}{user.first_name}"
             self.stdout.write(f"  {user.username:<12} {name:<6} {roles}")
         if others:
-            self.stdout.write(
-                f"  and {len(others)} more: {others[0].username} … {others[-1].username}"
-            )
+            more = f"{others[0].username} … {others[-1].username}"
+            self.stdout.write(f"  and {len(others)} more: {more}")
