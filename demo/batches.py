@@ -91,11 +91,9 @@ def in_chunks(ids: Sequence[int], query: Callable, size: int = 5_000):
 
 def actor(usernames: dict[int, str], user_id: int | None, label: str = "system") -> tuple:
     """An event's actor columns as (kind, user id, label): the user, or the system if none."""
-    return (
-        ("system", None, label)
-        if user_id is None
-        else ("user", user_id, usernames.get(user_id, ""))
-    )
+    if user_id is None:
+        return ("system", None, label)
+    return ("user", user_id, usernames.get(user_id, ""))
 
 
 class Walk(ABC):
