@@ -19,3 +19,16 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
     # Its endpoint was disabled or deleted before it was delivered; may be sent again by hand.
     DEAD = "dead", _("Dead")
+
+
+class IgnoredReason(models.TextChoices):
+    """Why an inbound mail became no ticket message (``EmailMessage.ignored_reason``)."""
+
+    AUTO_SUBMITTED = "auto_submitted", _("Auto-submitted (Auto-Submitted header)")
+    BULK = "bulk", _("Bulk or list mail (Precedence header)")
+    AUTO_REPLY = "auto_reply", _("Auto-reply (X-Autoreply / X-Autorespond header)")
+    NULL_SENDER = "null_sender", _("Empty return path (<>)")
+    BOUNCE = "bounce", _("Delivery report or bounce")
+    OWN_ADDRESS = "own_address", _("Sent from one of our own addresses")
+    RATE_LIMITED = "rate_limited", _("Too many mails from this sender in an hour")
+    MAILBOX_DISABLED = "mailbox_disabled", _("Mailbox disabled")

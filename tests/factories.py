@@ -732,3 +732,59 @@ def inbound_email(ticket: Ticket, *, header_id: str, references: str = "", mailb
         references=references,
         created_at=timezone.now(),
     )
+
+
+# --- Messaging (e-mail in: raw messages) ---------------------------------------------------------
+
+import uuid  # noqa: E402
+from email.message import EmailMessage as MimeMessage  # noqa: E402
+from email.utils import formatdate  # noqa: E402
+
+from messaging.models import Mailbox  # noqa: E402
+
+
+def mailbox(address: str = "support@shop.example", *, team: Team | None = None, **kwargs):
+    """A team's support address (a new team unless given), read by the inbound webhook; pass
+    the ``imap_*`` fields to poll it."""
+    return Mailbox.objects.create(
+        team=team or TeamFactory(),
+        address=address,
+        display_name=kwargs.pop("display_name", "Shop support"),
+        created_at=kwargs.pop("created_at", timezone.now()),
+        **kwargs,
+    )
+
+
+def raw_email(
+    *,
+    sender: str = "Zhang Wei <zhang.wei@example.com>",
+    to: str = "support@shop.example",
+    subject: str = "Where is my parcel?",
+    text: str | None = "My parcel has not arrived.",
+    html: str | None = None,
+    message_id: str | None = None,
+    charset: str = "utf-8",
+    headers: dict[str, str] | None = None,
+    attachments: list[tuple[str, str, bytes]] | None = None,
+) -> bytes:
+    """A raw RFC 822 message as a mail client sends it: text and/or HTML in ``charset``,
+    ``attachments`` as ``(file name, content type, bytes)``, extra ``headers``."""
+    mail = MimeMessage()
+    mail["From"] = sender
+    mail["To"] = to
+    mail["Subject"] = subject
+    mail["Date"] = formatdate(localtime=False)
+    mail["Message-ID"] = f"<{message_id or uuid.uuid4().hex + '@mail.example.com'}>"
+    for name, value in (headers or {}).items():
+        mail[name] = value
+    if text is not None:
+        mail.set_content(text, charset=charset)
+    if html is not None:
+        if text is None:
+            mail.set_content(html, subtype="html", charset=charset)
+        else:
+            mail.add_alternative(html, subtype="html", charset=charset)
+    for name, content_type, content in attachments or []:
+        maintype, subtype = content_type.split("/")
+        mail.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
+    return mail.as_bytes()

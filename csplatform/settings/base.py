@@ -272,6 +272,21 @@ WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", defa
 WEBHOOKS_CONNECT_TIMEOUT = env.float("WEBHOOKS_CONNECT_TIMEOUT", default=3.0)
 WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=5.0)
 
+# --- E-mail in (messaging/inbound.py, messaging/imap.py) ------------------------------------
+# The largest raw message the inbound webhook takes: five attachments of UPLOAD_MAX_BYTES,
+# base64-encoded (4/3), and the text around them.
+INBOUND_EMAIL_MAX_BYTES = env.int(
+    "INBOUND_EMAIL_MAX_BYTES", default=UPLOAD_MAX_BYTES * 5 * 4 // 3 + 2 * 1024 * 1024
+)
+# More mails than this from one address within an hour are ignored (a mail loop that no header
+# gives away).
+INBOUND_EMAIL_MAX_PER_SENDER_HOUR = env.int("INBOUND_EMAIL_MAX_PER_SENDER_HOUR", default=20)
+# IMAP polling: each socket operation's timeout, the messages taken per mailbox and poll, and
+# whether a mailbox may be read without TLS (only the tests' local server; production says no).
+IMAP_TIMEOUT = env.float("IMAP_TIMEOUT", default=30.0)
+IMAP_BATCH_SIZE = env.int("IMAP_BATCH_SIZE", default=50)
+IMAP_ALLOW_PLAINTEXT = env.bool("IMAP_ALLOW_PLAINTEXT", default=False)
+
 # --- Celery ----------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
