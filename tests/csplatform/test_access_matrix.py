@@ -1,8 +1,8 @@
 """Who may reach what: every URL of the product × every kind of principal, against one
 declared matrix. A new URL fails the completeness test until it is declared here.
 
-Principals: ``anon`` (nobody), ``key`` (a storefront key with every scope), ``agent`` (a
-member of the team that owns the objects), ``outsider`` (an agent of another team),
+Principals: ``anon`` (nobody), ``key`` (a storefront key with every storefront scope),
+``agent`` (a member of the team that owns the objects), ``outsider`` (an agent of another team),
 ``supervisor`` (the owning team's supervisor), ``admin``, ``analyst`` (read-only KPIs).
 
 Expected answers, one letter per principal in that order:
@@ -138,6 +138,9 @@ MATRIX: dict[str, tuple[str, str]] = {
     "api:webhook-rotate-secret": ("POST", "d o d d d d d"),
     "api:webhook-deliveries": ("GET", "d o d d d d d"),
     "api:webhook-delivery-retry": ("POST", "d o d d d d d"),
+    # API: the mail provider's key only (inbound_email scope, never among a key's defaults,
+    # so the storefront key here is refused too; tests/messaging/test_inbound_api.py)
+    "api:inbound-email": ("POST", "d d d d d d d"),
     # API: supervisors and admins, admins
     "api:kpis-summary": ("GET", "d d d d o o o"),
     "api:kpis-export": ("GET", "d d d d o o o"),
