@@ -83,6 +83,12 @@ app.conf.beat_schedule = {
         "schedule": 20.0,
         "options": {"expires": 19},
     },
+    # E-mail in: the mailboxes polled by IMAP (none in the embedded setup unless configured).
+    "mailboxes-poll": {
+        "task": "messaging.tasks.mailboxes_poll_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     # Customers inactive beyond the retention period lose their personal data (a batch a run).
     "customers-inactive-erase": {
         "task": "privacy.tasks.customers_inactive_erase_task",

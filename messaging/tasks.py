@@ -2,6 +2,7 @@ from celery import shared_task
 
 from .delivery import deliveries_send_due
 from .email_sender import emails_send_due
+from .imap import mailboxes_poll
 
 
 @shared_task(ignore_result=True)
@@ -16,3 +17,9 @@ def email_messages_send_task() -> int:
     """Send the due queued e-mails: woken after each commit that queued some, and run by beat
     so that a wake-up lost with the broker or a killed worker is caught up."""
     return emails_send_due()
+
+
+@shared_task(ignore_result=True)
+def mailboxes_poll_task() -> int:
+    """Read the new mail of every mailbox polled by IMAP (none unless one is configured)."""
+    return sum(result.taken for result in mailboxes_poll().values())
