@@ -12,6 +12,7 @@ from csplatform.privacy import mask_email
 from . import services
 from .choices import WebhookEventType
 from .email_out import email_message_retry
+from .imap import mailbox_poll
 from .models import EmailMessage, Mailbox, WebhookDelivery, WebhookEndpoint
 from .targets import TargetRefused, target_check
 
@@ -123,17 +124,107 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         )
 
 
+class MailboxForm(forms.ModelForm):
+    # Write-only: never shown back; left blank, the stored password stays.
+    imap_password = forms.CharField(
+        label=_("IMAP password"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Leave blank to keep the current password."),
+    )
+
+    class Meta:
+        model = Mailbox
+        fields = [
+            "team",
+            "address",
+            "display_name",
+            "storefront",
+            "active",
+            "imap_enabled",
+            "imap_host",
+            "imap_port",
+            "imap_ssl",
+            "imap_starttls",
+            "imap_user",
+            "imap_password",
+            "imap_folder",
+        ]
+
+    def clean_address(self):
+        return self.cleaned_data["address"].strip().lower()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("imap_enabled"):
+            missing = [f for f in ("imap_host", "imap_user") if not data.get(f)]
+            if not data.get("imap_password") and not (
+                self.instance.pk and self.instance.imap_password
+            ):
+                missing.append("imap_password")
+            for name in missing:
+                self.add_error(name, _("Needed to poll the mailbox by IMAP."))
+        return data
+
+    def save(self, commit=True):
+        password = self.cleaned_data.get("imap_password")
+        if not password and self.instance.pk:
+            self.instance.imap_password = Mailbox.objects.get(pk=self.instance.pk).imap_password
+        return super().save(commit=commit)
+
+
 @admin.register(Mailbox)
 class MailboxAdmin(admin.ModelAdmin):
-    list_display = ["address", "team", "display_name", "imap_enabled", "created_at"]
+    """A team's support address and how its mail is read (IMAP polling, or the inbound
+    webhook, which needs nothing here but the address)."""
+
+    form = MailboxForm
+    list_display = [
+        "address",
+        "team",
+        "display_name",
+        "active",
+        "imap_enabled",
+        "imap_host",
+        "imap_last_uid",
+        "imap_polled_at",
+        "imap_last_error",
+    ]
+    list_filter = ["active", "imap_enabled"]
+    search_fields = ["address", "display_name", "team__name"]
     list_select_related = ["team"]
-    search_fields = ["address", "team__name"]
-    readonly_fields = ["imap_last_uid", "imap_uidvalidity", "created_at"]
+    readonly_fields = ["imap_last_uid", "imap_uidvalidity", "imap_polled_at", "imap_last_error"]
+    actions = ["poll_now"]
 
     def save_model(self, request, obj, form, change):
-        if obj.created_at is None:
+        if not change:
             obj.created_at = timezone.now()
         super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("Poll now"), permissions=["change"])
+    def poll_now(self, request, queryset):
+        for mailbox in queryset:
+            if not (mailbox.active and mailbox.imap_enabled):
+                self.message_user(
+                    request,
+                    _("%(mailbox)s is not polled by IMAP.") % {"mailbox": mailbox},
+                    messages.WARNING,
+                )
+                continue
+            result = mailbox_poll(mailbox=mailbox)
+            if result.error:
+                self.message_user(
+                    request,
+                    _("Polled %(mailbox)s: %(taken)d new e-mails, then stopped: %(error)s")
+                    % {"mailbox": mailbox, "taken": result.taken, "error": result.error},
+                    messages.ERROR,
+                )
+            else:
+                self.message_user(
+                    request,
+                    _("Polled %(mailbox)s: %(taken)d new e-mails.")
+                    % {"mailbox": mailbox, "taken": result.taken},
+                )
 
 
 @admin.register(EmailMessage)
@@ -145,6 +236,7 @@ class EmailMessageAdmin(admin.ModelAdmin):
         "direction",
         "kind",
         "status",
+        "ignored_reason",
         "recipient",
         "subject",
         "ticket",
@@ -153,14 +245,16 @@ class EmailMessageAdmin(admin.ModelAdmin):
         "sent_at",
         "created_at",
     ]
-    list_filter = ["status", "direction", "kind"]
+    list_filter = ["status", "direction", "kind", "ignored_reason", "mailbox"]
     search_fields = ["=header_id", "=ticket__number"]
     list_select_related = ["ticket"]
     actions = ["send_again"]
     # The customer's address only masked (personal data); the rest as it is.
-    exclude = ["customer_address"]
+    exclude = ["customer_address", "customer_address_index"]
     readonly_fields = ["recipient"] + [
-        field.name for field in EmailMessage._meta.fields if field.name != "customer_address"
+        field.name
+        for field in EmailMessage._meta.fields
+        if field.name not in ("customer_address", "customer_address_index")
     ]
 
     def has_add_permission(self, request):

@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from csplatform.roles import sync_role_groups
+
 
 class Migration(migrations.Migration):
 
@@ -52,4 +54,6 @@ class Migration(migrations.Migration):
             model_name='emailmessage',
             index=models.Index(condition=models.Q(('direction', 'in')), fields=['customer_address_index', 'created_at'], name='email_inbound_by_sender'),
         ),
+        # The admin role gets the permissions of the mailbox and e-mail models (0004 made them).
+        migrations.RunPython(sync_role_groups, migrations.RunPython.noop),
     ]
