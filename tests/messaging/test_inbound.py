@@ -351,3 +351,18 @@ def test_a_mail_without_a_sender_is_unreadable(support):
 )
 def test_quoted_history_is_trimmed_for_display(text, shown):
     assert trim_quoted(text) == shown
+
+
+def test_erasing_the_customer_erases_their_address_and_mail_in_the_email_log(support):
+    from csplatform.actors import Actor
+    from privacy.services import customer_erase
+
+    ticket, result = _first_mail(
+        support, text="Call me on 13812348000 or write to zhang.wei@example.com"
+    )
+    customer_erase(customer=ticket.customer, requested_by=Actor.system())
+
+    email = EmailMessage.objects.get(pk=result.email.pk)
+    assert CUSTOMER_ADDRESS not in email.customer_address
+    assert "13812348000" not in email.body_text
+    assert CUSTOMER_ADDRESS not in email.body_text
