@@ -1,6 +1,7 @@
 """A real IMAP server for the polling tests: a throwaway Dovecot (Debian's ``dovecot-imapd``)
-in a temporary directory, on a free loopback port, with one passwd-file user and a maildir;
-plaintext login allowed on localhost only. ``imap_server`` skips the test, with the reason,
+in a temporary directory, on free loopback ports (plain IMAP with STARTTLS, and IMAPS with a
+self-signed certificate for 127.0.0.1), with one passwd-file user and a maildir; plaintext
+login allowed on localhost only. ``imap_server`` skips the test, with the reason,
 where Dovecot is not installed or will not start."""
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class ImapServer:
     user: str
     password: str
     root: Path
+    tls_port: int  # implicit TLS (IMAPS); the plain port offers STARTTLS
+    ca_file: Path  # the server's self-signed certificate, for the client to trust
 
     def client(self) -> imaplib.IMAP4:
         client = imaplib.IMAP4(self.host, self.port, timeout=10)
@@ -64,7 +67,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _config(root: Path, port: int) -> str:
+def _certificate(root: Path) -> Path:
+    """A self-signed certificate for 127.0.0.1, valid for a day."""
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-keyout", str(root / "key.pem"), "-out", str(root / "cert.pem"),
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )  # fmt: skip
+    return root / "cert.pem"
+
+
+def _config(root: Path, port: int, tls_port: int) -> str:
     # Mail is owned by an unprivileged system user: Dovecot refuses to serve mail as root.
     owner = pwd.getpwnam("dovecot") if os.geteuid() == 0 else pwd.getpwuid(os.geteuid())
     (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
@@ -79,7 +97,9 @@ instance_name = mailin-test-{port}
 log_path = {root}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+ssl = yes
+ssl_cert = <{root}/cert.pem
+ssl_key = <{root}/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = {login_user}
@@ -100,7 +120,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 service auth {{
@@ -129,9 +150,14 @@ def dovecot_started() -> Iterator[ImapServer]:
         raise DovecotUnavailable("Dovecot is not installed (apt-get install dovecot-imapd)")
     root = Path(tempfile.mkdtemp(prefix="mailin-dovecot-"))
     os.chmod(root, 0o755)  # noqa: S103 - the mail user Dovecot switches to must reach its maildir
-    port = free_port()
+    port, tls_port = free_port(), free_port()
     config = root / "dovecot.conf"
-    config.write_text(_config(root, port))
+    try:
+        ca_file = _certificate(root)
+    except (OSError, subprocess.SubprocessError) as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        raise DovecotUnavailable(f"No certificate could be made (openssl): {exc}") from None
+    config.write_text(_config(root, port, tls_port))
     stop = [DOVECOT, "-c", str(config), "stop"]
     try:
         # The daemon keeps the output it inherits open: a file, not a pipe to wait on.
@@ -146,7 +172,7 @@ def dovecot_started() -> Iterator[ImapServer]:
         if started.returncode != 0:
             reason = (root / "start.log").read_text(errors="replace").strip()[:300]
             raise DovecotUnavailable(f"Dovecot would not start: {reason}")
-        server = ImapServer("127.0.0.1", port, USER, PASSWORD, root)
+        server = ImapServer("127.0.0.1", port, USER, PASSWORD, root, tls_port, ca_file)
         deadline = time.monotonic() + 10
         while True:
             try:

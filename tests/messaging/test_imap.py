@@ -212,3 +212,31 @@ def test_the_beat_task_polls_only_enabled_mailboxes(imap_server, polled):
     mailbox("off@shop.example", imap_enabled=False, imap_host="127.0.0.1", imap_port=9)
     _deliver(imap_server, 2)
     assert mailboxes_poll_task() == 2
+
+
+@pytest.mark.parametrize(
+    ("imap_ssl", "imap_starttls", "port"),
+    [(True, False, "tls_port"), (False, True, "port")],
+    ids=["implicit-tls", "starttls"],
+)
+def test_a_mailbox_is_read_over_tls_or_starttls(
+    imap_server, polled, settings, monkeypatch, imap_ssl, imap_starttls, port
+):
+    settings.IMAP_ALLOW_PLAINTEXT = False
+    # The client trusts the server's self-signed certificate, as it would a real CA's.
+    monkeypatch.setenv("SSL_CERT_FILE", str(imap_server.ca_file))
+    polled.imap_ssl, polled.imap_starttls = imap_ssl, imap_starttls
+    polled.imap_port = getattr(imap_server, port)
+    polled.save()
+    _deliver(imap_server, 1)
+
+    assert mailbox_poll(mailbox=polled) == PollResult(taken=1)
+
+
+def test_a_server_certificate_that_is_not_trusted_is_refused(imap_server, polled, settings):
+    settings.IMAP_ALLOW_PLAINTEXT = False
+    polled.imap_ssl, polled.imap_port = True, imap_server.tls_port
+    polled.save()
+    _deliver(imap_server, 1)
+    assert mailbox_poll(mailbox=polled).error == "TLS error"
+    assert not Ticket.objects.exists()
