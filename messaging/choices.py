@@ -32,3 +32,9 @@ class IgnoredReason(models.TextChoices):
     OWN_ADDRESS = "own_address", _("Sent from one of our own addresses")
     RATE_LIMITED = "rate_limited", _("Too many mails from this sender in an hour")
     MAILBOX_DISABLED = "mailbox_disabled", _("Mailbox disabled")
+
+
+# What the inbound webhook answers for a mail to no known mailbox (recorded nowhere: there is
+# no mailbox to record it in), beside the reasons an ignored mail is recorded with.
+UNKNOWN_RECIPIENT = "unknown_recipient"
+INBOUND_IGNORED_REASONS = [*IgnoredReason.values, UNKNOWN_RECIPIENT]

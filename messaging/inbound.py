@@ -35,7 +35,7 @@ from tickets.choices import TicketKind
 from tickets.models import Ticket
 from tickets.services import ticket_create, ticket_customer_message, ticket_system_change
 
-from .choices import IgnoredReason
+from .choices import UNKNOWN_RECIPIENT, IgnoredReason
 from .mail_parse import MailAttachment, ParsedMail, mail_parse, trim_quoted
 from .models import EmailMessage, Mailbox
 
@@ -318,7 +318,7 @@ def email_receive(
         return taken
     mailbox = mailbox or mailbox_for(mail.recipients, storefront=storefront)
     if mailbox is None:
-        return InboundResult(status=EmailMessage.Status.IGNORED, reason="unknown_recipient")
+        return InboundResult(status=EmailMessage.Status.IGNORED, reason=UNKNOWN_RECIPIENT)
     sender_index = email_blind_index(mail.sender)
     try:
         return _record(mail, mailbox=mailbox, sender_index=sender_index, now=now)

@@ -247,6 +247,9 @@ SPECTACULAR_SETTINGS = {
         "RemedyTypeEnum": "complaints.choices.RemedyType",
         "ResponsiblePartyEnum": "complaints.choices.ResponsibleParty",
         "EscalationLevelEnum": "complaints.choices.EscalationLevel",
+        # A return's reason keeps the name it had before the inbound webhook's reasons came.
+        "ReasonEnum": "refunds.choices.ReturnReason",
+        "InboundEmailIgnoredReasonEnum": "messaging.choices.INBOUND_IGNORED_REASONS",
     },
 }
 

@@ -18,8 +18,10 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from csplatform.api.authentication import StorefrontKeyAuthentication
 from csplatform.api.permissions import IsStorefront, request_storefront
 from csplatform.api.schema import ERROR_RESPONSES, ErrorSerializer
+from messaging.choices import INBOUND_IGNORED_REASONS
 from messaging.inbound import email_receive
 
 
@@ -73,10 +75,11 @@ _IGNORED = inline_serializer(
     name="InboundEmailIgnored",
     fields={
         "status": serializers.ChoiceField(choices=["ignored"]),
-        "reason": serializers.CharField(
-            help_text="auto_submitted, bulk, auto_reply, null_sender, bounce, own_address, "
-            "rate_limited, mailbox_disabled, or unknown_recipient (no mailbox of this key's "
-            "storefront has the address)."
+        "reason": serializers.ChoiceField(
+            choices=INBOUND_IGNORED_REASONS,
+            help_text="Why: an automatic mail (auto_submitted, bulk, auto_reply, null_sender, "
+            "bounce), a loop (own_address, rate_limited), a disabled mailbox, or no mailbox "
+            "of this key's storefront has the address (unknown_recipient: nothing recorded).",
         ),
         "duplicate": serializers.BooleanField(),
     },
@@ -84,6 +87,7 @@ _IGNORED = inline_serializer(
 
 
 class InboundEmailApi(APIView):
+    authentication_classes = [StorefrontKeyAuthentication]  # the provider's key, nothing else
     permission_classes = [IsStorefront]
     parser_classes = [RawEmailParser, RawEmailOctetStreamParser]
 
