@@ -21,9 +21,8 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from csplatform.errors import InvalidInput
-
 from .inbound import email_receive
+from .mail_parse import MailUnreadable
 from .models import Mailbox
 
 logger = logging.getLogger(__name__)
@@ -119,7 +118,7 @@ def mailbox_poll(
                 raise MailboxPollFailed("The server sent no message body.")
             try:
                 email_receive(raw=raw, mailbox=mailbox, now=now)
-            except InvalidInput:
+            except MailUnreadable:
                 logger.warning("Mailbox %s: UID %s is not an e-mail; passed over.", mailbox.pk, uid)
                 skipped += 1
             else:

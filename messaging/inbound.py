@@ -125,11 +125,9 @@ def ticket_threaded(mail: ParsedMail, *, sender_index: str) -> Ticket | None:
     the subject carries, only if it is the sender's own (the number is no secret)."""
     ids = mail.thread_ids
     if ids:
-        answered = (
-            EmailMessage.objects.filter(header_id__in=ids, ticket__isnull=False)
-            .select_related("ticket")
-            .order_by("-id")
-        )
+        answered = EmailMessage.objects.filter(
+            header_id__in=ids, ticket__isnull=False
+        ).select_related("ticket")
         by_id = {email.header_id: email.ticket for email in answered}
         for header_id in ids:
             if header_id in by_id:

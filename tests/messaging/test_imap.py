@@ -240,3 +240,15 @@ def test_a_server_certificate_that_is_not_trusted_is_refused(imap_server, polled
     _deliver(imap_server, 1)
     assert mailbox_poll(mailbox=polled).error == "TLS error"
     assert not Ticket.objects.exists()
+
+
+def test_a_message_that_is_no_e_mail_is_passed_over_and_the_rest_read(imap_server, polled):
+    imap_server.deliver(b"Subject: no sender at all\r\n\r\nnoise\r\n", FOLDER)
+    _deliver(imap_server, 1)
+
+    result = mailbox_poll(mailbox=polled)
+
+    assert result == PollResult(taken=1, skipped=1)
+    polled.refresh_from_db()
+    assert polled.imap_last_uid == 2
+    assert Ticket.objects.count() == 1
