@@ -3,14 +3,12 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from csplatform.roles import sync_role_groups
-
 
 class Migration(migrations.Migration):
 
     dependencies = [
         ('csplatform', '0007_storefront'),
-        ('messaging', '0004_mailboxes_and_emails'),
+        ('messaging', '0005_mailout_sending'),
         ('tickets', '0012_event_exception_resolved'),
     ]
 
@@ -54,6 +52,4 @@ class Migration(migrations.Migration):
             model_name='emailmessage',
             index=models.Index(condition=models.Q(('direction', 'in')), fields=['customer_address_index', 'created_at'], name='email_inbound_by_sender'),
         ),
-        # The admin role gets the permissions of the mailbox and e-mail models (0004 made them).
-        migrations.RunPython(sync_role_groups, migrations.RunPython.noop),
     ]
