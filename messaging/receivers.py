@@ -14,7 +14,7 @@ from tickets.signals import ticket_event_recorded
 from .choices import WebhookEventType
 from .email_out import email_reply_queue
 from .payloads import message_data, order_exception_data, refund_data, ticket_data
-from .services import outbox_event_record, webhook_endpoints_subscribed
+from .services import outbox_event_record
 
 _TICKET_EVENT_TYPES = {
     TicketEventType.CREATED: WebhookEventType.TICKET_CREATED,
@@ -33,11 +33,6 @@ def outbox_on_ticket_event(sender, event, message=None, **kwargs):
     if webhook_type == WebhookEventType.TICKET_MESSAGE_CREATED and message is None:
         return
     ticket = event.ticket
-    endpoints = webhook_endpoints_subscribed(
-        type=webhook_type, storefront__customers=ticket.customer_id
-    )
-    if not endpoints:
-        return
     data = {"ticket": ticket_data(ticket)}
     if webhook_type == WebhookEventType.TICKET_STATUS_CHANGED:
         data |= {"old_status": event.old_value, "new_status": event.new_value}
@@ -47,9 +42,9 @@ def outbox_on_ticket_event(sender, event, message=None, **kwargs):
         type=webhook_type,
         data=data,
         now=event.at,
-        endpoints=endpoints,
         ordering_key=f"ticket:{ticket.pk}",
         message=message if webhook_type == WebhookEventType.TICKET_MESSAGE_CREATED else None,
+        storefront__customers=ticket.customer_id,
     )
 
 
@@ -62,27 +57,21 @@ def email_on_ticket_reply(sender, event, message=None, **kwargs):
 
 @receiver(order_exception_recorded, dispatch_uid="messaging.outbox_on_order_exception")
 def outbox_on_order_exception(sender, exception, **kwargs):
-    endpoints = webhook_endpoints_subscribed(
-        type=WebhookEventType.ORDER_EXCEPTION_OPENED, storefront_id=exception.order.storefront_id
-    )
     outbox_event_record(
         type=WebhookEventType.ORDER_EXCEPTION_OPENED,
         data=order_exception_data(exception),
         now=exception.detected_at,
-        endpoints=endpoints,
         ordering_key=f"order:{exception.order_id}",
+        storefront_id=exception.order.storefront_id,
     )
 
 
 @receiver(refund_settled_recorded, dispatch_uid="messaging.outbox_on_refund_settled")
 def outbox_on_refund_settled(sender, refund, **kwargs):
-    endpoints = webhook_endpoints_subscribed(
-        type=WebhookEventType.REFUND_SETTLED, storefront__orders=refund.order_id
-    )
     outbox_event_record(
         type=WebhookEventType.REFUND_SETTLED,
         data=refund_data(refund),
         now=refund.settled_at,
-        endpoints=endpoints,
         ordering_key=f"order:{refund.order_id}",
+        storefront__orders=refund.order_id,
     )

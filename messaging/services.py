@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime, timedelta
+from typing import cast
 
-from django.db import transaction
+from django.db import connection, models, transaction
+from django.db.models import Field, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -125,51 +129,116 @@ def outbox_event_record(
     type: str,
     data: dict,
     now: datetime,
-    endpoints: list[WebhookEndpoint],
     ordering_key: str = "",
     message: Message | None = None,
-) -> OutboxEvent | None:
-    """Write the event and a delivery to each of ``endpoints`` (the active endpoints of one
-    storefront subscribed to ``type``: ``webhook_endpoints_subscribed``) in the caller's
-    transaction; none, nothing is written. ``message``: the ticket message the event carries,
-    whose deliveries the desk shows on it. The worker is woken after the commit; the periodic
-    sweep sends what that misses."""
-    if not endpoints:
-        return None
-    event = OutboxEvent.objects.create(
-        type=type,
-        storefront_id=endpoints[0].storefront_id,
+    **storefront_filter: object,
+) -> uuid.UUID | None:
+    """Write the event and a delivery to each active endpoint subscribed to ``type`` of the
+    storefront that ``storefront_filter`` names (``storefront_id=``, or through a relation:
+    ``storefront__customers=``), in the caller's transaction; no such endpoint, nothing is
+    written. ``message``: the ticket message the event carries, whose deliveries the desk
+    shows on it. Returns the event's id (its ``Webhook-Id``), or ``None``.
+
+    What this adds to the change that caused the event is one statement on PostgreSQL: the
+    endpoints are looked up, the deliveries and the event inserted by one ``INSERT`` with
+    data-modifying ``WITH`` clauses (the event only if a delivery was written). SQLite has no
+    such clauses: there it is one ``INSERT … SELECT`` of the deliveries (which finds none
+    without an endpoint) and, when some were written, the event's. The worker is woken after
+    the commit; the periodic sweep sends what that misses."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("outbox_event_record writes in the transaction of the change")
+    event_id = uuid.uuid4()
+    endpoints = _subscribed(WebhookEndpoint.objects.filter(active=True, **storefront_filter), type)
+    endpoints_sql, endpoints_params = endpoints.values_list(
+        "id", "storefront_id"
+    ).query.sql_with_params()
+    delivery = _Insert(
+        WebhookDelivery,
+        last="endpoint",
+        event=event_id,
         ordering_key=ordering_key,
-        payload={"data": data},
-        message=message,
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        give_up_at=now + RETRY_WINDOW,
+        last_error="",
         created_at=now,
     )
-    WebhookDelivery.objects.bulk_create(
-        WebhookDelivery(
-            event=event,
-            endpoint=endpoint,
-            ordering_key=ordering_key,
-            next_attempt_at=now,
-            give_up_at=now + RETRY_WINDOW,
-            created_at=now,
-        )
-        for endpoint in endpoints
+    event = _Insert(
+        OutboxEvent,
+        last="storefront",
+        id=event_id,
+        type=type,
+        ordering_key=ordering_key,
+        payload={"data": data},
+        message=message.pk if message is not None else None,
+        created_at=now,
     )
+    # Table and column names from the models, values as parameters: nothing here is input.
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"WITH endpoint (id, storefront_id) AS ({endpoints_sql}), "  # noqa: S608  # nosec B608
+                f"delivery AS (INSERT INTO {delivery.into} SELECT {delivery.values}, id "
+                "FROM endpoint RETURNING 1) "
+                f"INSERT INTO {event.into} SELECT {event.values}, "
+                "(SELECT storefront_id FROM endpoint LIMIT 1) "
+                "WHERE EXISTS (SELECT 1 FROM delivery)",
+                [*endpoints_params, *delivery.params, *event.params],
+            )
+        else:
+            cursor.execute(
+                f"INSERT INTO {delivery.into} SELECT {delivery.values}, endpoint.id "  # noqa: S608  # nosec B608
+                f"FROM ({endpoints_sql}) AS endpoint",
+                [*delivery.params, *endpoints_params],
+            )
+            if cursor.rowcount > 0:
+                endpoint_table = connection.ops.quote_name(WebhookEndpoint._meta.db_table)
+                cursor.execute(
+                    f"INSERT INTO {event.into} SELECT {event.values}, storefront_id "  # noqa: S608  # nosec B608
+                    f"FROM {endpoint_table} WHERE id = (SELECT endpoint_id FROM "
+                    f"{delivery.table} WHERE event_id = %s LIMIT 1)",
+                    [*event.params, delivery.params[0]],
+                )
+        written = cursor.rowcount > 0
+    if not written:
+        return None
     transaction.on_commit(_send_soon)
-    return event
+    return event_id
 
 
-def webhook_endpoints_subscribed(
-    *, type: str, **storefront_filter: object
-) -> list[WebhookEndpoint]:
-    """The active endpoints subscribed to ``type`` of the storefront that ``storefront_filter``
-    names (``storefront_id=``, or through a relation: ``storefront__customers=``): one query."""
-    endpoints = WebhookEndpoint.objects.filter(active=True, **storefront_filter).only(
-        "id", "storefront_id", "events"
+class _Insert:
+    """The parts of an ``INSERT INTO table (columns) SELECT values, <last>`` of one row of
+    ``model``: the columns of ``values`` (each adapted by its field for this database, as the
+    ORM would) and then ``last``'s column, whose value the statement selects."""
+
+    def __init__(self, model: type[models.Model], *, last: str, **values: object) -> None:
+        quote = connection.ops.quote_name
+        fields = [cast(Field, model._meta.get_field(name)) for name in values]
+        last_field = cast(Field, model._meta.get_field(last))
+        columns = [quote(str(field.column)) for field in [*fields, last_field]]
+        self.table = quote(model._meta.db_table)
+        self.into = f"{self.table} ({', '.join(columns)})"
+        self.values = ", ".join(["%s"] * len(fields))
+        self.params = [
+            field.get_db_prep_save(value, connection)
+            for field, value in zip(fields, values.values(), strict=True)
+        ]
+
+
+def _subscribed(endpoints: QuerySet[WebhookEndpoint], type: str) -> QuerySet[WebhookEndpoint]:
+    """The endpoints whose ``events`` list ``type``: JSON containment on PostgreSQL (``@>``),
+    SQLite's ``json_each`` elsewhere (Django has no portable lookup for it)."""
+    if connection.vendor == "postgresql":
+        return endpoints.filter(events__contains=[type])
+    table = connection.ops.quote_name(WebhookEndpoint._meta.db_table)
+    return endpoints.filter(
+        RawSQL(  # noqa: S611 - a constant clause; the type is a parameter
+            f"EXISTS (SELECT 1 FROM json_each({table}.events) WHERE json_each.value = %s)",  # noqa: S608  # nosec B608
+            [type],
+            output_field=models.BooleanField(),
+        )
     )
-    # The subscription is read in Python: JSON containment is not portable to SQLite, and a
-    # storefront has a handful of endpoints.
-    return [endpoint for endpoint in endpoints if type in endpoint.events]
 
 
 def _send_soon() -> None:
