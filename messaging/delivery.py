@@ -28,7 +28,7 @@ from .choices import DeliveryStatus
 from .models import WebhookDelivery, WebhookEndpoint
 from .services import RETRY_WINDOW, webhook_deliveries_abandon
 from .signing import signature_header
-from .targets import TargetRefused, target_check
+from .targets import PinnedAdapter, TargetRefused, target_resolve
 
 logger = logging.getLogger(__name__)
 
@@ -120,13 +120,14 @@ def _secrets_in_use(endpoint: WebhookEndpoint, at: datetime) -> list[str]:
 def _post(delivery: WebhookDelivery, at: datetime) -> AttemptResult:
     endpoint = delivery.endpoint
     try:
-        target_check(endpoint.url)
+        target = target_resolve(endpoint.url)
     except TargetRefused as refused:
         return AttemptResult(ok=False, error=f"refused: {refused}"[:ERROR_EXCERPT])
     body = delivery_body(delivery)
     webhook_id = str(delivery.event_id)
     timestamp = int(time.time())  # the wall clock: receivers compare it with theirs
     headers = {
+        "Host": target.host_header,
         "Content-Type": "application/json",
         "User-Agent": "csplatform-webhooks/1",
         "Webhook-Id": webhook_id,
@@ -137,16 +138,20 @@ def _post(delivery: WebhookDelivery, at: datetime) -> AttemptResult:
     }
     started = time.monotonic()
     try:
-        # No redirects: a redirect could lead to an address the target check refuses. (The
-        # timeout is _timeouts(), which bandit cannot see through.)
-        with requests.post(  # nosec B113
-            endpoint.url,
-            data=body,
-            headers=headers,
-            timeout=_timeouts(),
-            allow_redirects=False,
-            stream=True,
-        ) as response:
+        # To the checked address only (no second resolution, no proxy from the environment),
+        # and no redirects: a redirect could lead to an address the target check refuses.
+        # (The timeout is _timeouts(), which bandit cannot see through.)
+        with (
+            _pinned_session(target.address) as session,
+            session.post(  # nosec B113
+                endpoint.url,
+                data=body,
+                headers=headers,
+                timeout=_timeouts(),
+                allow_redirects=False,
+                stream=True,
+            ) as response,
+        ):
             code = response.status_code
             excerpt = b"" if 200 <= code < 300 else next(response.iter_content(120), b"")
     except requests.Timeout:
@@ -162,6 +167,15 @@ def _post(delivery: WebhookDelivery, at: datetime) -> AttemptResult:
     return AttemptResult(
         ok=False, status_code=code, latency_ms=latency, error=f"HTTP {code}: {text}"[:ERROR_EXCERPT]
     )
+
+
+def _pinned_session(address: str) -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False
+    adapter = PinnedAdapter(address)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 def _since(started: float) -> int:
