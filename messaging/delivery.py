@@ -21,7 +21,7 @@ import requests
 from django.conf import settings
 from django.core.mail import mail_admins
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, DateTimeField, Exists, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from .choices import DeliveryStatus
@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 BACKOFF_FIRST = timedelta(seconds=10)
 BACKOFF_MAX = timedelta(hours=1)
 ERROR_EXCERPT = 200
+# Beyond its attempts' time, how long a claimed delivery stays leased (the database writes
+# around the attempts); a worker killed mid-batch leaves its deliveries due after that.
+LEASE_MARGIN = timedelta(seconds=15)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -66,8 +69,12 @@ def deliveries_send_due(
 
 
 def _claim(now: datetime, batch_size: int) -> list[WebhookDelivery]:
+    """Lock and lease the next due deliveries. The batch's attempts are made one after the
+    other, each within the timeouts: the ``n``-th is leased until ``n`` attempts' time (and
+    a margin) from now, so that after a crash each is due again as soon as the worker would
+    surely have finished it, not when the whole batch would have."""
     connect, read = _timeouts()
-    lease = timedelta(seconds=batch_size * (connect + read) + 60)
+    per_attempt = timedelta(seconds=connect + read)
     earlier_pending = WebhookDelivery.objects.filter(
         endpoint_id=OuterRef("endpoint_id"),
         ordering_key=OuterRef("ordering_key"),
@@ -84,9 +91,16 @@ def _claim(now: datetime, batch_size: int) -> list[WebhookDelivery]:
             .filter(Q(ordering_key="") | ~Exists(earlier_pending))
             .order_by("next_attempt_at", "id")[:batch_size]
         )
-        WebhookDelivery.objects.filter(pk__in=[d.pk for d in batch]).update(
-            next_attempt_at=now + lease
-        )
+        if batch:
+            WebhookDelivery.objects.filter(pk__in=[d.pk for d in batch]).update(
+                next_attempt_at=Case(
+                    *(
+                        When(pk=d.pk, then=Value(now + per_attempt * n + LEASE_MARGIN))
+                        for n, d in enumerate(batch, start=1)
+                    ),
+                    output_field=DateTimeField(),
+                )
+            )
     return batch
 
 
