@@ -93,6 +93,12 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Webhook events delivered 30 days ago, or failed 90 days ago, deleted in batches.
+    "webhooks-outbox-purge": {
+        "task": "messaging.tasks.webhook_outbox_purge_task",
+        "schedule": 3600.0,
+        "options": {"expires": 3500},
+    },
     # Customers inactive beyond the retention period lose their personal data (a batch a run).
     "customers-inactive-erase": {
         "task": "privacy.tasks.customers_inactive_erase_task",

@@ -80,6 +80,8 @@ class OutboxEvent(models.Model):
     class Meta:
         verbose_name = _("outbox event")
         verbose_name_plural = _("outbox events")
+        # The retention purge reads the oldest first (services.outbox_events_purge).
+        indexes = [models.Index(fields=["created_at"], name="outbox_event_created")]
 
     def __str__(self) -> str:
         return f"{self.type} {self.id}"

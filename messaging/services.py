@@ -7,8 +7,9 @@ import uuid
 from datetime import datetime, timedelta
 from typing import cast
 
+from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import Field, QuerySet
+from django.db.models import Exists, Field, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -273,3 +274,35 @@ def webhook_delivery_resend(
     delivery.save(update_fields=["status", "next_attempt_at", "give_up_at"])
     transaction.on_commit(_send_soon)
     return delivery
+
+
+def outbox_events_purge(
+    *, now: datetime | None = None, batch_size: int = 1000, max_batches: int = 100
+) -> int:
+    """Delete old events with their deliveries, oldest first, a batch a transaction: events
+    delivered everywhere after ``WEBHOOKS_RETENTION_DAYS``; events with a failed or dead
+    delivery (which may still be sent again) after ``WEBHOOKS_FAILED_RETENTION_DAYS``; an
+    event with a pending delivery never. Returns how many events were deleted."""
+    now = now or timezone.now()
+    delivered_before = now - timedelta(days=settings.WEBHOOKS_RETENTION_DAYS)
+    failed_before = now - timedelta(days=settings.WEBHOOKS_FAILED_RETENTION_DAYS)
+    deliveries = WebhookDelivery.objects.filter(event=OuterRef("pk"))
+    purgeable = (
+        OutboxEvent.objects.filter(created_at__lt=delivered_before)
+        .exclude(Exists(deliveries.filter(status=DeliveryStatus.PENDING)))
+        .filter(
+            Q(created_at__lt=failed_before)
+            | ~Exists(deliveries.filter(status__in=[DeliveryStatus.FAILED, DeliveryStatus.DEAD]))
+        )
+    )
+    purged = 0
+    for _batch in range(max_batches):
+        ids = list(purgeable.order_by("created_at").values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            break
+        with transaction.atomic():
+            # The rules again in the DELETE: a delivery sent again meanwhile keeps its event.
+            WebhookDelivery.objects.filter(event__in=purgeable.filter(pk__in=ids)).delete()
+            deleted = OutboxEvent.objects.filter(pk__in=ids).exclude(Exists(deliveries)).delete()[1]
+        purged += deleted.get(OutboxEvent._meta.label, 0)
+    return purged

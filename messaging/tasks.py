@@ -3,6 +3,7 @@ from celery import shared_task
 from .delivery import deliveries_send_due
 from .email_sender import emails_send_due
 from .imap import mailboxes_poll
+from .services import outbox_events_purge
 
 
 @shared_task(ignore_result=True)
@@ -23,3 +24,9 @@ def email_messages_send_task() -> int:
 def mailboxes_poll_task() -> int:
     """Read the new mail of every mailbox polled by IMAP (none unless one is configured)."""
     return sum(result.taken for result in mailboxes_poll().values())
+
+
+@shared_task(ignore_result=True)
+def webhook_outbox_purge_task() -> int:
+    """Delete the events (and deliveries) past their retention, in batches; run by beat."""
+    return outbox_events_purge()

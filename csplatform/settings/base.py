@@ -274,6 +274,11 @@ SURVEYS_SMS_SENDER = env.str("SURVEYS_SMS_SENDER", default="surveys.delivery.Log
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=True)
 WEBHOOKS_CONNECT_TIMEOUT = env.float("WEBHOOKS_CONNECT_TIMEOUT", default=3.0)
 WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=5.0)
+# Outbox events (with their deliveries) are deleted this many days after they were written once
+# delivered everywhere, and after the longer period when a delivery failed or died (it may
+# still be sent again until then); events still pending are kept.
+WEBHOOKS_RETENTION_DAYS = env.int("WEBHOOKS_RETENTION_DAYS", default=30)
+WEBHOOKS_FAILED_RETENTION_DAYS = env.int("WEBHOOKS_FAILED_RETENTION_DAYS", default=90)
 
 # --- E-mail in (messaging/inbound.py, messaging/imap.py) ------------------------------------
 # The largest raw message the inbound webhook takes: five attachments of UPLOAD_MAX_BYTES,
