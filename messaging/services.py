@@ -179,7 +179,7 @@ def outbox_event_record(
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                f"WITH endpoint (id, storefront_id) AS ({endpoints_sql}), "  # noqa: S608
+                f"WITH endpoint (id, storefront_id) AS ({endpoints_sql}), "  # noqa: S608  # nosec B608
                 f"delivery AS (INSERT INTO {delivery.into} SELECT {delivery.values}, id "
                 "FROM endpoint RETURNING 1) "
                 f"INSERT INTO {event.into} SELECT {event.values}, "
@@ -189,14 +189,14 @@ def outbox_event_record(
             )
         else:
             cursor.execute(
-                f"INSERT INTO {delivery.into} SELECT {delivery.values}, endpoint.id "  # noqa: S608
+                f"INSERT INTO {delivery.into} SELECT {delivery.values}, endpoint.id "  # noqa: S608  # nosec B608
                 f"FROM ({endpoints_sql}) AS endpoint",
                 [*delivery.params, *endpoints_params],
             )
             if cursor.rowcount > 0:
                 endpoint_table = connection.ops.quote_name(WebhookEndpoint._meta.db_table)
                 cursor.execute(
-                    f"INSERT INTO {event.into} SELECT {event.values}, storefront_id "  # noqa: S608
+                    f"INSERT INTO {event.into} SELECT {event.values}, storefront_id "  # noqa: S608  # nosec B608
                     f"FROM {endpoint_table} WHERE id = (SELECT endpoint_id FROM "
                     f"{delivery.table} WHERE event_id = %s LIMIT 1)",
                     [*event.params, delivery.params[0]],
@@ -234,8 +234,8 @@ def _subscribed(endpoints: QuerySet[WebhookEndpoint], type: str) -> QuerySet[Web
         return endpoints.filter(events__contains=[type])
     table = connection.ops.quote_name(WebhookEndpoint._meta.db_table)
     return endpoints.filter(
-        RawSQL(  # noqa: S611  # nosec B611 - a constant clause; the type is a parameter
-            f"EXISTS (SELECT 1 FROM json_each({table}.events) WHERE json_each.value = %s)",  # noqa: S608
+        RawSQL(  # noqa: S611  # nosec B611
+            f"EXISTS (SELECT 1 FROM json_each({table}.events) WHERE json_each.value = %s)",  # noqa: S608  # nosec B608
             [type],
             output_field=models.BooleanField(),
         )
