@@ -133,12 +133,12 @@ def outbox_event_record(
     ordering_key: str = "",
     message: Message | None = None,
     **storefront_filter: object,
-) -> uuid.UUID | None:
+) -> OutboxEvent | None:
     """Write the event and a delivery to each active endpoint subscribed to ``type`` of the
     storefront that ``storefront_filter`` names (``storefront_id=``, or through a relation:
     ``storefront__customers=``), in the caller's transaction; no such endpoint, nothing is
     written. ``message``: the ticket message the event carries, whose deliveries the desk
-    shows on it. Returns the event's id (its ``Webhook-Id``), or ``None``.
+    shows on it. Returns the event as written (read back by no query), or ``None``.
 
     What this adds to the change that caused the event is one statement on PostgreSQL: the
     endpoints are looked up, the deliveries and the event inserted by one ``INSERT`` with
@@ -184,28 +184,41 @@ def outbox_event_record(
                 "FROM endpoint RETURNING 1) "
                 f"INSERT INTO {event.into} SELECT {event.values}, "
                 "(SELECT storefront_id FROM endpoint LIMIT 1) "
-                "WHERE EXISTS (SELECT 1 FROM delivery)",
+                "WHERE EXISTS (SELECT 1 FROM delivery) RETURNING storefront_id",
                 [*endpoints_params, *delivery.params, *event.params],
             )
+            written = cursor.fetchone()
         else:
             cursor.execute(
                 f"INSERT INTO {delivery.into} SELECT {delivery.values}, endpoint.id "  # noqa: S608  # nosec B608
                 f"FROM ({endpoints_sql}) AS endpoint",
                 [*delivery.params, *endpoints_params],
             )
+            written = None
             if cursor.rowcount > 0:
                 endpoint_table = connection.ops.quote_name(WebhookEndpoint._meta.db_table)
                 cursor.execute(
                     f"INSERT INTO {event.into} SELECT {event.values}, storefront_id "  # noqa: S608  # nosec B608
                     f"FROM {endpoint_table} WHERE id = (SELECT endpoint_id FROM "
-                    f"{delivery.table} WHERE event_id = %s LIMIT 1)",
+                    f"{delivery.table} WHERE event_id = %s LIMIT 1) RETURNING storefront_id",
                     [*event.params, delivery.params[0]],
                 )
-        written = cursor.rowcount > 0
-    if not written:
+                written = cursor.fetchone()
+    if written is None:
         return None
     transaction.on_commit(_send_soon)
-    return event_id
+    written_event = OutboxEvent(
+        id=event_id,
+        type=type,
+        storefront_id=written[0],
+        ordering_key=ordering_key,
+        payload={"data": data},
+        message=message,
+        created_at=now,
+    )
+    written_event._state.adding = False
+    written_event._state.db = connection.alias
+    return written_event
 
 
 class _Insert:

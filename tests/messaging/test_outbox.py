@@ -160,3 +160,37 @@ def test_a_settled_refund_is_an_event_of_its_orders_storefront():
     )
     assert data["order_number"] == request.order.number
     assert "provider_reference" not in data
+
+
+def test_the_recorded_event_is_returned_as_stored_and_nothing_without_an_endpoint():
+    from django.utils import timezone
+
+    from messaging.services import outbox_event_record
+
+    other_shop = StorefrontFactory()
+    endpoint, _ = webhook_endpoint("http://127.0.0.1:9/hooks", storefront=other_shop)
+    now = timezone.now()
+    with transaction.atomic():
+        written = outbox_event_record(
+            type=WebhookEventType.TICKET_CREATED,
+            data={"ticket": {"number": "T-1"}},
+            now=now,
+            ordering_key="ticket:1",
+            storefront_id=other_shop.pk,
+        )
+        nothing = outbox_event_record(
+            type=WebhookEventType.TICKET_CREATED,
+            data={"ticket": {"number": "T-2"}},
+            now=now,
+            storefront_id=other_shop.pk + 1,
+        )
+    assert nothing is None
+    stored = OutboxEvent.objects.get()
+    assert (written.pk, written.storefront_id, written.type, written.ordering_key) == (
+        stored.pk,
+        stored.storefront_id,
+        stored.type,
+        stored.ordering_key,
+    )
+    assert (written.payload, written.created_at) == (stored.payload, stored.created_at)
+    assert WebhookDelivery.objects.get().endpoint == endpoint

@@ -314,14 +314,14 @@ def _record(endpoint, number: int) -> str:
         "message": {"author": "agent", "body": "您好，包裹明天送达。", "channel": "app"},
     }
     with transaction.atomic():
-        event_id = outbox_event_record(
+        event = outbox_event_record(
             type="ticket.message.created",
             data=data,
             now=timezone.now(),
             ordering_key=f"ticket:bench-{ticket}",
             storefront_id=endpoint.storefront_id,
         )
-    return str(event_id)
+    return str(event.id)
 
 
 def _drain() -> int:
