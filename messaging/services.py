@@ -146,8 +146,6 @@ def outbox_event_record(
     such clauses: there it is one ``INSERT … SELECT`` of the deliveries (which finds none
     without an endpoint) and, when some were written, the event's. The worker is woken after
     the commit; the periodic sweep sends what that misses."""
-    if not connection.in_atomic_block:
-        raise RuntimeError("outbox_event_record writes in the transaction of the change")
     event_id = uuid.uuid4()
     endpoints = _subscribed(WebhookEndpoint.objects.filter(active=True, **storefront_filter), type)
     endpoints_sql, endpoints_params = endpoints.values_list(
@@ -176,7 +174,8 @@ def outbox_event_record(
         created_at=now,
     )
     # Table and column names from the models, values as parameters: nothing here is input.
-    with connection.cursor() as cursor:
+    # In the caller's transaction (no savepoint: no statement more); alone, in one of its own.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"WITH endpoint (id, storefront_id) AS ({endpoints_sql}), "  # noqa: S608  # nosec B608
