@@ -12,9 +12,7 @@ from tests.factories import api_key_header, storefront_api_key
 
 pytestmark = pytest.mark.django_db
 
-migration = importlib.import_module(
-    "csplatform.migrations.0008_hookrel_webhooks_scope_for_full_keys"
-)
+migration = importlib.import_module("csplatform.migrations.0009_webhooks_scope_for_full_keys")
 EVERY_SCOPE_BEFORE_WEBHOOKS = ["orders", "tickets", "returns", "complaints", "surveys"]
 
 

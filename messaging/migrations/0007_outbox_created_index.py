@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('csplatform', '0007_storefront'),
-        ('messaging', '0005_mailout_sending'),
+        ('messaging', '0006_mailin_inbound'),
     ]
 
     operations = [

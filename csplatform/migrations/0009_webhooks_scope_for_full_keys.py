@@ -23,7 +23,7 @@ def keys_that_read_every_event_get_the_webhooks_scope(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("csplatform", "0007_storefront"),
+        ("csplatform", "0008_api_scope_inbound_email"),
     ]
 
     operations = [
