@@ -7,6 +7,10 @@ from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csplatform.settings.base")
 
+# Read from the environment here, not from Django's settings: this module is imported while
+# the settings are (csplatform/__init__.py). The end-to-end tests sweep more often.
+WEBHOOKS_SWEEP_SECONDS = float(os.environ.get("WEBHOOKS_SWEEP_SECONDS", "20"))
+
 app = Celery("csplatform")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
@@ -74,8 +78,26 @@ app.conf.beat_schedule = {
     # the retries that have come due.
     "webhooks-send-due": {
         "task": "messaging.tasks.webhook_deliveries_send_task",
+        "schedule": WEBHOOKS_SWEEP_SECONDS,
+        "options": {"expires": WEBHOOKS_SWEEP_SECONDS - 1},
+    },
+    # Queued e-mails whose wake-up after commit was lost, and the retries that have come due.
+    "emails-send-due": {
+        "task": "messaging.tasks.email_messages_send_task",
         "schedule": 20.0,
         "options": {"expires": 19},
+    },
+    # E-mail in: the mailboxes polled by IMAP (none in the embedded setup unless configured).
+    "mailboxes-poll": {
+        "task": "messaging.tasks.mailboxes_poll_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    # Webhook events delivered 30 days ago, or failed 90 days ago, deleted in batches.
+    "webhooks-outbox-purge": {
+        "task": "messaging.tasks.webhook_outbox_purge_task",
+        "schedule": 3600.0,
+        "options": {"expires": 3500},
     },
     # Customers inactive beyond the retention period lose their personal data (a batch a run).
     "customers-inactive-erase": {

@@ -83,6 +83,13 @@ class ApiScope(models.TextChoices):
     COMPLAINTS = "complaints", _("Complaints")
     SURVEYS = "surveys", _("Survey links")
     WEBHOOKS = "webhooks", _("Webhook endpoints")
+    # The mail provider's key for the raw-MIME inbound webhook, not a storefront resource:
+    # given only when asked for, never among a new key's default scopes.
+    INBOUND_EMAIL = "inbound_email", _("Inbound e-mail")
+
+
+# A new key's scopes unless told otherwise: every storefront resource.
+DEFAULT_SCOPES = [scope for scope in ApiScope.values if scope != ApiScope.INBOUND_EMAIL]
 
 
 class ApiKeyProfile(models.Model):
@@ -108,7 +115,8 @@ class ApiKeyProfile(models.Model):
         blank=True,
         help_text=_(
             "The parts of the API the key may use: orders, tickets, returns, "
-            "complaints, surveys, webhooks. A key without scopes can do nothing."
+            "complaints, surveys, webhooks, inbound_email (the mail provider's key). A key "
+            "without scopes can do nothing."
         ),
     )
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from rest_framework_api_key.models import APIKey
 
-from .models import ApiKeyProfile, ApiScope, Storefront
+from .models import DEFAULT_SCOPES, ApiKeyProfile, ApiScope, Storefront
 
 
 @transaction.atomic
@@ -24,9 +24,10 @@ def storefront_key_create(
     once. The key sees the storefront's customers and orders and what hangs off them, as every
     other key of it does (an old and a new key share it while the storefront rotates keys).
 
-    ``scopes``: what it may reach (``ApiScope``); every scope when left out.
+    ``scopes``: what it may reach (``ApiScope``); every storefront scope when left out
+    (``DEFAULT_SCOPES``: not ``inbound_email``, which a mail provider's key is given alone).
     """
-    scopes = list(ApiScope.values) if scopes is None else list(dict.fromkeys(scopes))
+    scopes = list(DEFAULT_SCOPES) if scopes is None else list(dict.fromkeys(scopes))
     unknown = set(scopes) - set(ApiScope.values)
     if unknown:
         raise ValidationError(

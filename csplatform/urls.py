@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from complaints.urls import desk_urlpatterns as complaints_desk
 from csplatform.api.token import TokenObtainApi
+from messaging.urls import desk_urlpatterns as messaging_desk
 from orders.urls import desk_urlpatterns as orders_desk
 from privacy.urls import desk_urlpatterns as privacy_desk
 from refunds.urls import desk_urlpatterns as refunds_desk
@@ -18,6 +19,7 @@ desk_patterns: list[URLPattern | URLResolver] = [
     *orders_desk,
     *refunds_desk,
     *complaints_desk,
+    *messaging_desk,
 ]
 desk_patterns += privacy_desk
 

@@ -32,15 +32,14 @@ class Rows:
 
     def write(self, writer: RowWriter) -> dict[str, int]:
         """Insert the tables in their order, parents first; the rows written per table."""
-        counts, ids = {}, {}
-        for name, table in self._tables.items():
+        ids: dict[str, list[int]] = {}
+        for name, t in self._tables.items():
+            parents = {column: ids[parent] for column, parent in t.parents.items()}
             rows = getattr(self, name)
-            counts[table.label] = len(rows)
-            parents = {column: ids[parent] for column, parent in table.parents.items()}
             ids[name] = writer.insert(
-                table.model, rows, parents, with_ids=table.with_ids, own_ids=table.own_ids
+                t.model, rows, parents, with_ids=t.with_ids, own_ids=t.own_ids
             )
-        return counts
+        return {t.label: len(getattr(self, name)) for name, t in self._tables.items()}
 
 
 def batches_write(
@@ -52,7 +51,7 @@ def batches_write(
     fill: Callable,
     unit: str,
 ) -> dict[str, int]:
-    """Build the rows of ``items`` ``size`` at a time and write each batch while the next is
+    """Build the rows of ``items`` ``size`` at a time, each batch written while the next is
     built; the rows written per table. ``unit``: the table whose count the progress reports."""
 
     def batches():
@@ -71,8 +70,7 @@ def batches_write(
 
 
 def sequence_keep_ahead(writer: RowWriter, model, highest_seeded: int) -> None:
-    """Rows the services create next must not take the ids (and the numbers made of them)
-    seeded here."""
+    """Keep the ids the services give next (and the numbers made of them) past those seeded."""
     if not writer.copy:
         return  # SQLite's AUTOINCREMENT moves past explicitly inserted ids by itself
     table = writer.connection.ops.quote_name(model._meta.db_table)
@@ -93,11 +91,9 @@ def in_chunks(ids: Sequence[int], query: Callable, size: int = 5_000):
 
 def actor(usernames: dict[int, str], user_id: int | None, label: str = "system") -> tuple:
     """An event's actor columns as (kind, user id, label): the user, or the system if none."""
-    return (
-        ("system", None, label)
-        if user_id is None
-        else ("user", user_id, usernames.get(user_id, ""))
-    )
+    if user_id is None:
+        return ("system", None, label)
+    return ("user", user_id, usernames.get(user_id, ""))
 
 
 class Walk(ABC):

@@ -1,12 +1,9 @@
 """Demo data of the complaints app: complaints filed from the demo complaint tickets.
 
-An agent answering one of the tickets seeder's complaint tickets files the complaint on it
-(``complaint_create`` with the ticket) on as many as make COMPLAINT_RATE of the orders placed
-since the first demo order. Each then lives, up to now, what the services would have recorded:
-graded by the severity rules, accepted, investigated, a plan and remedy, the customer's answer
-or the unconfirmed close, an escalation per complaint timer its ticket breached, the ticket's
-milestones and notes, every step a ``ComplaintEvent``; on a ticket still open it waits to be
-accepted. ``C-k`` takes its ticket's id ``k``, so reruns add only what is missing.
+On as many complaint tickets as make COMPLAINT_RATE of the demo orders, the agent files one
+(``C-k`` on ticket ``k``); it lives, up to now, what the services would have recorded: graded,
+accepted, investigated, remedied, confirmed or not as its ticket's timers say, escalated per
+timer breached, with the ticket's milestones and notes.
 """
 
 from __future__ import annotations
@@ -14,49 +11,26 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
 from django.db.models import Min
 from django.utils.translation import gettext as _
 
 from complaints import rules as severity_rules
-from complaints.choices import (
-    ClosedAs,
-    ComplaintCategory,
-    ComplaintStatus,
-    Confirmation,
-    EscalationLevel,
-    RemedyType,
-    ResponsibleParty,
-)
+from complaints.choices import ClosedAs, Confirmation, EscalationLevel
+from complaints.choices import ComplaintCategory as C
+from complaints.choices import ComplaintStatus as S
+from complaints.choices import RemedyType as M
+from complaints.choices import ResponsibleParty as P
 from complaints.escalation import ESCALATING_METRICS
 from complaints.events import complaint_event_values
 from complaints.models import Complaint, ComplaintEvent, SeverityRules
-from complaints.transitions import check_transition
-from csplatform.bulk import RowWriter
-from demo.batches import (
-    Rows,
-    Table,
-    Walk,
-    actor,
-    batches_write,
-    in_chunks,
-    sequence_keep_ahead,
-)
+from complaints.transitions import LIFECYCLE
+from demo.batches import Table, in_chunks
 from demo.context import SeedContext, Weighted
-from demo.orders import ORDER_NUMBER_BASE
-from demo.tickets import STOREFRONT
+from demo.walks import CUSTOMER, TICKET_FIELDS, Life, World, subject_match, system
 from orders.models import Order
-from tickets.choices import AuthorKind, TicketEventType, TicketKind, TicketStatus
+from tickets.choices import MILESTONES, AuthorKind, TicketEventType, TicketKind, TicketStatus
+from tickets.events import ticket_event_values
 from tickets.models import Message, SlaClock, Ticket, TicketEvent
-from tickets.sla.clocks import MILESTONES
-
-S = ComplaintStatus
-C = ComplaintCategory
-SECOND = timedelta(seconds=1)
-MINUTE = timedelta(minutes=1)
-HOUR = timedelta(hours=1)
-DAY = timedelta(days=1)
-BATCH_COMPLAINTS = 2_000
 
 COMPLAINT_RATE = 0.0075  # complaints per order: 7.5 per 1,000 orders
 # How much less often a ticket whose acceptance timer breached gets the complaint.
@@ -64,180 +38,37 @@ LATE_ACCEPTANCE_WEIGHT = 0.25
 # How the customer answers the request to confirm the outcome.
 ANSWERS = Weighted(("accept", 66), ("reject", 9), ("elsewhere", 10), ("silent", 15))
 
-# The complaint a ticket subject (see demo.tickets) is about: category options.
-CATEGORIES = {
-    "attitude": Weighted((C.SERVICE_ATTITUDE, 1)),
-    "fake": Weighted((C.PRODUCT_QUALITY, 70), (C.PRICE_DISPUTE, 30)),
-    "courier": Weighted((C.LOGISTICS, 1)),
-    "repeated": Weighted((C.AFTER_SALES_SERVICE, 85), (C.OTHER, 15)),
-}
+# The categories a complaint ticket's subject (see demo.tickets) stands for: (start, end, …).
+CATEGORIES = (
+    ("投诉客服态度", "", Weighted((C.SERVICE_ATTITUDE, 1))),
+    ("", "和直播间说的不一样", Weighted((C.PRODUCT_QUALITY, 70), (C.PRICE_DISPUTE, 30))),
+    ("投诉", "快递员", Weighted((C.LOGISTICS, 1))),
+    ("", "", Weighted((C.AFTER_SALES_SERVICE, 85), (C.OTHER, 15))),
+)
+# Per category, what the investigation finds (root cause, responsible party), and the plan
+# (what is offered, the remedy, its amount in yuan).
 FINDINGS = {
-    C.SERVICE_ATTITUDE: ("客服回复超时且未按话术安抚客户", ResponsibleParty.MERCHANT),
-    C.PRODUCT_QUALITY: ("批次质检抽检漏检，商品做工不达标", ResponsibleParty.MERCHANT),
-    C.PRICE_DISPUTE: ("直播间讲解与商品详情页描述不一致", ResponsibleParty.MERCHANT),
-    C.LOGISTICS: ("快递网点派送员未按约定送货上门", ResponsibleParty.CARRIER),
-    C.AFTER_SALES_SERVICE: ("售后工单多次转交无人跟进", ResponsibleParty.MERCHANT),
-    C.OTHER: ("客户诉求未被完整记录，导致重复反映", ResponsibleParty.UNKNOWN),
+    C.SERVICE_ATTITUDE: ("客服回复超时且未按话术安抚客户", P.MERCHANT),
+    C.PRODUCT_QUALITY: ("批次质检抽检漏检，商品做工不达标", P.MERCHANT),
+    C.PRICE_DISPUTE: ("直播间讲解与商品详情页描述不一致", P.MERCHANT),
+    C.LOGISTICS: ("快递网点派送员未按约定送货上门", P.CARRIER),
+    C.AFTER_SALES_SERVICE: ("售后工单多次转交无人跟进", P.MERCHANT),
+    C.OTHER: ("客户诉求未被完整记录，导致重复反映", P.UNKNOWN),
 }
 PLANS = {
-    C.SERVICE_ATTITUDE: (
-        "向客户致歉，对涉事客服进行培训，并补偿一张30元无门槛券。",
-        RemedyType.COUPON,
-        Decimal(30),
-    ),
-    C.PRODUCT_QUALITY: ("为客户免费换新，旧商品无需寄回。", RemedyType.REPLACEMENT, None),
-    C.PRICE_DISPUTE: ("按直播间承诺价格补偿差价。", RemedyType.COMPENSATION, Decimal(20)),
-    C.LOGISTICS: (
-        "向快递公司投诉并由网点致歉，补偿客户10元无门槛券。",
-        RemedyType.COUPON,
-        Decimal(10),
-    ),
-    C.AFTER_SALES_SERVICE: (
-        "由专人全程跟进处理，并补偿客户50元。",
-        RemedyType.COMPENSATION,
-        Decimal(50),
-    ),
-    C.OTHER: ("向客户致歉，由专人跟进直至问题解决。", RemedyType.APOLOGY, None),
+    C.SERVICE_ATTITUDE: ("向客户致歉，对涉事客服进行培训，并补偿一张30元无门槛券。", M.COUPON, 30),
+    C.PRODUCT_QUALITY: ("为客户免费换新，旧商品无需寄回。", M.REPLACEMENT, None),
+    C.PRICE_DISPUTE: ("按直播间承诺价格补偿差价。", M.COMPENSATION, 20),
+    C.LOGISTICS: ("向快递公司投诉并由网点致歉，补偿客户10元无门槛券。", M.COUPON, 10),
+    C.AFTER_SALES_SERVICE: ("由专人全程跟进处理，并补偿客户50元。", M.COMPENSATION, 50),
+    C.OTHER: ("向客户致歉，由专人跟进直至问题解决。", M.APOLOGY, None),
 }
 CONFIRM_COMMENTS = ("好的，接受这个处理方案。", "可以，谢谢。", "处理得还算及时。", "")
 REJECT_COMMENTS = ("补偿太少了，不接受。", "问题根本没解决。")
 ELSEWHERE_NOTES = ("客户电话中确认接受处理方案。", "客户在在线聊天中表示满意。")
 
-
-def seed(ctx: SeedContext) -> dict[str, int]:
-    """Complaints on the demo complaint tickets, about COMPLAINT_RATE of the orders."""
-    if not ctx.tickets or not ctx.size:
-        return {}
-    world = _World(ctx)
-    chosen = world.choose()
-    if not chosen:
-        return {}
-    writer = RowWriter(ctx.now, Complaint)
-    ids = [ticket["id"] for ticket in chosen]
-    sequence_keep_ahead(writer, Complaint, max(ids))
-    first_messages = world.first_messages(ids)
-    breaches, stops = world.clocks(ids)
-    milestones: dict[int, dict] = {}
-
-    def fill(ticket: dict, batch: Rows) -> None:
-        life = _Life(world, ticket, first_messages.get(ticket["id"], ""), batch)
-        life.live(breaches.get(ticket["id"], []), stops.get(ticket["id"]))
-        if life.milestones:
-            milestones[ticket["id"]] = life.milestones
-
-    totals = batches_write(
-        ctx, writer, chosen, BATCH_COMPLAINTS, lambda: Rows(COMPLAINT_TABLES), fill, "complaints"
-    )
-    tickets = [Ticket(pk=pk, milestones=m) for pk, m in milestones.items()]
-    Ticket.objects.bulk_update(tickets, ["milestones"], batch_size=1_000)
-    return totals
-
-
-def _subject_kind(subject: str) -> str:
-    if subject == "投诉客服态度":
-        return "attitude"
-    if subject.endswith("和直播间说的不一样"):
-        return "fake"
-    if subject.startswith("投诉") and subject.endswith("快递员"):
-        return "courier"
-    return "repeated"
-
-
-class _World:
-    def __init__(self, ctx: SeedContext):
-        self.ctx = ctx
-        self.now = ctx.now
-        self.rules = SeverityRules.load()
-        self.usernames = dict(get_user_model().objects.values_list("pk", "username"))
-        # (created_at, id, customer, order, category) of every complaint: repeats and counts.
-        self.history: dict[int, list[tuple]] = {}
-        for row in Complaint.objects.values_list(
-            "created_at", "pk", "customer_id", "order_id", "category"
-        ):
-            self.history.setdefault(row[2], []).append(row)
-
-    def choose(self) -> list[dict]:
-        orders = Order.objects.filter(
-            number__gte=f"SO-{ORDER_NUMBER_BASE + 1}",
-            number__lte=f"SO-{ORDER_NUMBER_BASE + self.ctx.size}",
-        )
-        count = orders.count()
-        since = orders.aggregate(first=Min("placed_at"))["first"]
-        if not count or since is None:
-            return []
-        candidates = list(
-            Ticket.objects.filter(
-                pk__lte=self.ctx.tickets, kind=TicketKind.COMPLAINT, created_at__gte=since
-            )
-            .order_by("pk")
-            .values(
-                "id",
-                "subject",
-                "customer_id",
-                "customer__tier",
-                "order_id",
-                "order__total",
-                "channel",
-                "status",
-                "owner_id",
-                "assignee_id",
-                "created_at",
-                "first_response_at",
-                "solved_at",
-            )
-        )
-        if not candidates:
-            return []
-        ids = [c["id"] for c in candidates]
-        # Tickets whose acceptance timer breached are filed on less often: most complaints
-        # are accepted within 24 hours, and a complaint agrees with its ticket's timers.
-        breaches, _stops = self.clocks(ids)
-        late = {pk for pk, found in breaches.items() if any(b[2] == "acceptance" for b in found)}
-        weight = {pk: LATE_ACCEPTANCE_WEIGHT if pk in late else 1.0 for pk in ids}
-        share = COMPLAINT_RATE * count / sum(weight.values())
-        have = set(Complaint.objects.filter(ticket_id__in=ids).values_list("ticket_id", flat=True))
-        have |= set(Complaint.objects.values_list("pk", flat=True))
-        chosen = [
-            c
-            for c in candidates
-            if c["id"] not in have
-            and self.ctx.rng("complaints.pick", c["id"]).random() < share * weight[c["id"]]
-        ]
-        # Filed in time order, so that repeats and counts see the earlier complaints.
-        chosen.sort(key=lambda c: (c["first_response_at"] or c["created_at"], c["id"]))
-        return chosen
-
-    def first_messages(self, ticket_ids: list[int]) -> dict[int, str]:
-        found: dict[int, str] = {}
-        for ticket_id, body in in_chunks(
-            ticket_ids,
-            lambda ids: (
-                Message.objects.filter(ticket_id__in=ids, author_kind=AuthorKind.CUSTOMER)
-                .order_by("ticket_id", "created_at", "pk")
-                .values_list("ticket_id", "body")
-            ),
-        ):
-            found.setdefault(ticket_id, body)
-        return found
-
-    def clocks(self, ticket_ids: list[int]) -> tuple[dict[int, list[tuple]], dict[int, datetime]]:
-        """Per ticket, its complaint timers that breached, and when its acceptance or plan
-        timer first stopped (at the first solve: a reopened ticket's stay stopped)."""
-        breaches: dict[int, list[tuple]] = {}
-        stops: dict[int, datetime] = {}
-        for ticket_id, clock_id, metric, breached_at, stopped_at in in_chunks(
-            ticket_ids,
-            lambda ids: SlaClock.objects.filter(
-                ticket_id__in=ids, metric__in=ESCALATING_METRICS
-            ).values_list("ticket_id", "pk", "metric", "breached_at", "stopped_at"),
-        ):
-            if breached_at is not None:
-                breaches.setdefault(ticket_id, []).append((breached_at, clock_id, metric))
-            if metric in MILESTONES and stopped_at is not None:
-                stops[ticket_id] = min(stops.get(ticket_id, stopped_at), stopped_at)
-        return breaches, stops
-
-
+# The complaint ticket's columns a complaint takes (besides TICKET_FIELDS).
+FIELDS = ("customer_id", "customer__tier", "order__total", "channel", "status", "solved_at")
 COMPLAINT_TABLES = {
     "complaints": Table("complaints", Complaint, own_ids=True),
     "events": Table("complaint events", ComplaintEvent),
@@ -247,69 +78,111 @@ COMPLAINT_TABLES = {
 }
 
 
-class _Life(Walk):
+def seed(ctx: SeedContext) -> dict[str, int]:
+    """Complaints on the demo complaint tickets, about COMPLAINT_RATE of the orders."""
+    world = _World(ctx)
+    chosen = world.choose() if ctx.tickets and ctx.size else []
+    if not chosen:
+        return {}
+    # Each ticket's first customer message (the dict keeps the last of each, latest first).
+    world.descriptions = dict(
+        in_chunks(
+            [ticket["id"] for ticket in chosen],
+            lambda ids: (
+                Message.objects.filter(ticket_id__in=ids, author_kind=AuthorKind.CUSTOMER)
+                .order_by("ticket_id", "-created_at", "-pk")
+                .values_list("ticket_id", "body")
+            ),
+        )
+    )
+    totals = _Complaint.write_all(world, chosen, COMPLAINT_TABLES)
+    world.keep(Ticket, "milestones", world.milestones)
+    return totals
+
+
+class _World(World):
+    def __init__(self, ctx: SeedContext):
+        super().__init__(ctx)
+        self.rules = SeverityRules.load()
+        self.milestones: dict[int, dict] = {}  # by ticket
+        # (created_at, id, customer, order, category) of every complaint: repeats and counts.
+        self.history: dict[int, list[tuple]] = {}
+        for row in Complaint.objects.values_list(
+            "created_at", "pk", "customer_id", "order_id", "category"
+        ):
+            self.history.setdefault(row[2], []).append(row)
+
+    def choose(self) -> list[dict]:
+        orders = Order.objects.filter(number__range=self.numbers)
+        since = orders.aggregate(first=Min("placed_at"))["first"] or self.now
+        tickets = Ticket.objects.filter(
+            pk__lte=self.ctx.tickets, kind=TicketKind.COMPLAINT, created_at__gte=since
+        )
+        candidates = list(tickets.order_by("pk").values(*TICKET_FIELDS, *FIELDS, "created_at"))
+        ids = [c["id"] for c in candidates]
+        # Per ticket, its complaint timers that breached, and when its acceptance or plan
+        # timer first stopped (at the first solve: a reopened ticket's stay stopped).
+        self.breaches: dict[int, list[tuple]] = {}
+        self.stops: dict[int, datetime] = {}
+        for ticket_id, clock_id, metric, breached_at, stopped_at in in_chunks(
+            ids,
+            lambda ids: SlaClock.objects.filter(
+                ticket_id__in=ids, metric__in=ESCALATING_METRICS
+            ).values_list("ticket_id", "pk", "metric", "breached_at", "stopped_at"),
+        ):
+            if breached_at is not None:
+                self.breaches.setdefault(ticket_id, []).append((breached_at, clock_id, metric))
+            if metric in MILESTONES and stopped_at is not None:
+                self.stops[ticket_id] = min(self.stops.get(ticket_id, stopped_at), stopped_at)
+        # Tickets whose acceptance timer breached are filed on less often: most complaints
+        # are accepted within 24 hours, and a complaint agrees with its ticket's timers.
+        late = {k for k, found in self.breaches.items() if any(b[2] == "acceptance" for b in found)}
+        weight = {k: LATE_ACCEPTANCE_WEIGHT if k in late else 1.0 for k in ids}
+        share = COMPLAINT_RATE * orders.count() / max(sum(weight.values()), 1)
+        have = set(Complaint.objects.filter(ticket_id__in=ids).values_list("ticket_id", flat=True))
+        have |= set(Complaint.objects.values_list("pk", flat=True))
+        chosen = [
+            c
+            for c in candidates
+            if c["id"] not in have
+            and self.ctx.rng("complaints.pick", c["id"]).random() < share * weight[c["id"]]
+        ]
+        # Filed in time order, so that repeats and counts see the earlier complaints.
+        return sorted(chosen, key=lambda c: (c["first_response_at"] or c["created_at"], c["id"]))
+
+
+class _Complaint(Life):
     """One complaint from its filing until now."""
 
-    check = staticmethod(check_transition)
+    lifecycle, stream = LIFECYCLE, "complaints.complaint"
     values = staticmethod(complaint_event_values)
-
-    def __init__(self, world: _World, ticket: dict, description: str, batch: Rows):
-        self.world, self.ticket, self.batch = world, ticket, batch
-        self.rng = world.ctx.rng("complaints.complaint", ticket["id"])
-        self.description = description or ticket["subject"]
-        self.agent = actor(world.usernames, ticket["owner_id"] or ticket["assignee_id"])
-        self.number = f"C-{ticket['id']:06d}"
-        self.milestones: dict[str, str] = {}
-        self.closed_at: datetime | None = None
-
-    def move(self, target: str, at: datetime, by: tuple, reason: str = "", **payload) -> dict:
-        return super().move(target, at, by, reason, field="status", **payload)
 
     def _note(self, body: str, at: datetime) -> None:
         """``ticket_system_change`` with a note: an automated internal message."""
-        self.batch.messages.append(
-            {
-                "ticket": self.ticket["id"],
-                "author_kind": AuthorKind.SYSTEM,
-                "author_user": None,
-                "internal": True,
-                "automated": True,
-                "body": body,
-                "channel": self.ticket["channel"],
-                "created_at": at,
-            }
-        )
+        note = {"body": body, "channel": self.ticket["channel"], "created_at": at}
+        system_note = {"author_kind": AuthorKind.SYSTEM, "internal": True, "automated": True}
+        self.batch.messages.append({"ticket": self.ticket["id"], **system_note, **note})
 
     def _milestone(self, milestone: str, at: datetime) -> None:
         """``ticket_milestone_record`` on a ticket whose timers the solve already stopped."""
-        self.milestones[milestone] = at.isoformat()
+        self.world.milestones.setdefault(self.ticket["id"], {})[milestone] = at.isoformat()
         kind, user, label = self.agent
-        self.batch.ticket_events.append(
-            {
-                "ticket": self.ticket["id"],
-                "type": TicketEventType.MILESTONE,
-                "old_value": "",
-                "new_value": milestone,
-                "payload": {},
-                "actor_kind": kind,
-                "actor_user": user,
-                "actor_label": label,
-                "at": at,
-            }
-        )
+        values = ticket_event_values(TicketEventType.MILESTONE, new=milestone)
+        actors = {"actor_kind": kind, "actor_user": user, "actor_label": label}
+        self.batch.ticket_events.append({"ticket": self.ticket["id"], **values, **actors, "at": at})
 
-    def live(self, breaches: list[tuple], stopped: datetime | None) -> None:
-        rng, world, ticket = self.rng, self.world, self.ticket
+    def live(self) -> None:
+        rng, world, ticket, number = self.rng, self.world, self.ticket, f"C-{self.ticket['id']:06d}"
         created, by = ticket["first_response_at"], self.agent
         if created is None:
-            created = ticket["created_at"] + rng.uniform(1, 20) * SECOND
-            by = ("api_key", None, STOREFRONT)
+            created, by = ticket["created_at"] + timedelta(seconds=rng.uniform(1, 20)), CUSTOMER
         self.created = created = min(created, world.now)
-        self.category = category = CATEGORIES[_subject_kind(ticket["subject"])].pick(rng)
+        self.category = category = subject_match(ticket["subject"], CATEGORIES).pick(rng)
+        description = world.descriptions.get(ticket["id"]) or ticket["subject"]
         customer, order = ticket["customer_id"], ticket["order_id"]
         history = world.history.setdefault(customer, [])
         start = severity_rules.window_start(world.rules, created)
-        repeats = [
+        repeats = [  # the same order at any time, or the same category within the window
             h
             for h in history
             if h[0] <= created
@@ -318,81 +191,56 @@ class _Life(Walk):
         grading = severity_rules.grade(
             rules=world.rules,
             category=category,
-            description=self.description,
+            description=description,
             customer_tier=ticket["customer__tier"],
             amount=ticket["order__total"],
             earlier_in_window=sum(1 for h in history if start <= h[0] <= created),
             is_repeat=bool(repeats),
         )
         history.append((created, ticket["id"], customer, order, category))
-        row = {
-            "id": ticket["id"],
-            "number": self.number,
-            "customer": customer,
-            "order": order,
-            "ticket": ticket["id"],
-            "category": category,
-            "channel": ticket["channel"],
-            "description": self.description[:5000],
-            "severity": grading.severity,
-            "severity_reasons": grading.reasons,
-            "escalation_level": EscalationLevel.AGENT,
-            "status": S.RECEIVED,
-            "is_repeat": bool(repeats),
-            "created_at": created,
-            "updated_at": created,
-        }
-        super().__init__(row, self.batch.events, {"complaint": ticket["id"]})
-        self.batch.complaints.append(row)
-        for repeated in repeats:
-            self.batch.repeats.append({"from_complaint": ticket["id"], "to_complaint": repeated[1]})
-        self.event(
-            "received",
-            created,
-            by,
-            field="status",
-            new=S.RECEIVED,
-            severity=grading.severity,
-            severity_reasons=grading.reasons,
-            repeat_of=[f"C-{r[1]:06d}" for r in repeats],
-        )
-        self._note(
-            _("Complaint %(number)s filed from this ticket.") % {"number": self.number}, created
-        )
-        escalations = []
+        graded = {"severity": grading.severity, "severity_reasons": grading.reasons}
+        row = {"id": ticket["id"], "number": number, "ticket": ticket["id"], "status": S.RECEIVED}
+        row |= {"customer": customer, "order": order, "channel": ticket["channel"]}
+        row |= {"category": category, "description": description[:5000], **graded}
+        row |= {"is_repeat": bool(repeats), "created_at": created, "updated_at": created}
+        self.begin(row, self.batch.complaints, ticket["id"])
+        for r in repeats:
+            self.batch.repeats.append({"from_complaint": ticket["id"], "to_complaint": r[1]})
+        repeat_of = [f"C-{r[1]:06d}" for r in repeats]
+        received = {**self.record.constant, "new": S.RECEIVED, **graded, "repeat_of": repeat_of}
+        self.event("received", created, by, **received)
+        self._note(_("Complaint %(number)s filed from this ticket.") % {"number": number}, created)
+        self.escalations: list[tuple] = []  # (at, reason, actor, clock, metric)
+        self.closed_at = None
+        breaches = world.breaches.get(ticket["id"], [])
         if ticket["status"] in (TicketStatus.SOLVED, TicketStatus.CLOSED) and ticket["solved_at"]:
-            breached = {metric: at for at, _clock, metric in breaches}
             # Done by the time the timers stopped, the ticket's first solve.
-            escalations += self._handle(
-                min(ticket["solved_at"], stopped or ticket["solved_at"]), breached
-            )
+            solved = min(ticket["solved_at"], world.stops.get(ticket["id"]) or ticket["solved_at"])
+            self.until_now(self._handle, solved, {metric: at for at, _, metric in breaches})
         for breached_at, clock_id, metric in breaches:
-            at = max(breached_at, created) + rng.uniform(1, 15) * SECOND
+            at = max(breached_at, created) + timedelta(seconds=rng.uniform(1, 15))
             if at <= world.now and (self.closed_at is None or at < self.closed_at):
                 reason = f"{metric.replace('_', ' ')} timer breached"
-                escalations.append((at, reason, ("system", None, "SLA"), clock_id, metric))
-        self._escalations(sorted(escalations, key=lambda e: e[0]))
+                self.escalations.append((at, reason, system("SLA"), clock_id, metric))
+        self._escalate()
 
-    def _handle(self, solved: datetime, breached: dict[str, datetime]) -> list[tuple]:
-        """Accepted, investigated and planned before the ticket was solved; the customer's
-        confirmation and the close after. Returns the escalations the customer caused.
-
-        The ticket's acceptance and plan timers (``breached``: when each breached, if it did)
-        say whether each step came in time, so the complaint agrees with its ticket's SLA.
-        """
+    def _handle(self, solved: datetime, breached: dict[str, datetime]) -> None:
+        """Accepted, investigated and planned before the ticket was solved, in time as the
+        ticket's acceptance and plan timers say (``breached``: when each breached, if it did);
+        the customer's answer after."""
         rng, by = self.rng, self.agent
-        span = max(solved - self.created, timedelta(0))
         late = breached.get("acceptance")
         if late is not None and self.created <= late < solved:
             accepted = late + (solved - late) * rng.uniform(0.05, 0.3)
         else:
-            accepted = self.created + min((0.05 + 19.95 * rng.random() ** 2) * HOUR, span * 0.3)
+            span = max(solved - self.created, timedelta(0)) * 0.3
+            accepted = self.created + min(timedelta(hours=0.05 + 19.95 * rng.random() ** 2), span)
         self.move(S.ACCEPTED, accepted, by)
         self.row["accepted_at"] = accepted
         self._milestone("acceptance", accepted)
-        investigating = accepted + min(rng.uniform(1, 30) * MINUTE, (solved - accepted) * 0.2)
+        minutes = timedelta(minutes=rng.uniform(1, 30))
+        investigating = accepted + min(minutes, (solved - accepted) * 0.2)
         self.move(S.INVESTIGATING, investigating, by)
-        cause, party = FINDINGS[self.category]
         late = breached.get("plan")
         if late is not None and investigating <= late < solved:
             found = investigating + (late - investigating) * rng.uniform(0.2, 0.8)
@@ -400,88 +248,67 @@ class _Life(Walk):
         else:
             found = investigating + (solved - investigating) * rng.uniform(0.2, 0.5)
             planned = found + (solved - found) * rng.uniform(0.3, 0.9)
+        (cause, party), (plan, remedy, amount) = FINDINGS[self.category], PLANS[self.category]
         self.event("root_cause", found, by, field="root_cause", new=cause)
         self.event("responsible_party", found, by, field="responsible_party", new=party)
-        plan, remedy, amount = PLANS[self.category]
-        money = str(amount) if amount is not None else None
-        self.event("remedy", planned, by, field="remedy_type", new=remedy, amount=money)
-        self.row.update(root_cause=cause, responsible_party=party, remedy_type=remedy)
-        self.row["remedy_amount"] = amount
+        money = None if amount is None else Decimal(amount)
+        self.event(
+            "remedy", planned, by, field="remedy_type", new=remedy, amount=money and str(money)
+        )
+        self.row.update(
+            root_cause=cause, responsible_party=party, remedy_type=remedy, remedy_amount=money
+        )
         self._plan(plan, planned)
         self._milestone("plan", planned)
-        return self._confirm(planned + rng.uniform(1, 30) * MINUTE)
+        self._confirm(planned + timedelta(minutes=rng.uniform(1, 30)))
 
     def _plan(self, plan: str, at: datetime) -> None:
         self.move(S.PLAN_PROPOSED, at, self.agent, plan=plan)
         self.row.update(plan=plan, plan_proposed_at=self.row.get("plan_proposed_at", at))
 
-    def _ask_confirmation(self, at: datetime) -> None:
+    def _ask(self, at: datetime) -> None:
         self.move(S.AWAITING_CONFIRMATION, at, self.agent)
         due = at + timedelta(hours=self.world.rules.confirmation_hours)
         self.row.update(confirmation="", confirmation_requested_at=at, confirmation_due_at=due)
 
-    def _confirm(self, asked: datetime) -> list[tuple]:
-        """The customer's answer, or the unconfirmed close: (at, reason, actor, clock, metric)
-        of the escalation a rejection makes."""
-        rng, now, by = self.rng, self.world.now, self.agent
-        customer = ("api_key", None, STOREFRONT)
-        if asked > now:
-            return []
-        self._ask_confirmation(asked)
+    def _confirm(self, asked: datetime) -> None:
+        """The customer's answer (a rejection escalates, and the plan is made again), or the
+        unconfirmed close."""
+        rng = self.rng
+        self._ask(asked)
         answer = ANSWERS.pick(rng)
-        escalations = []
         if answer == "reject":
-            at = asked + rng.uniform(1, 24) * HOUR
-            if at > now:
-                return []
+            at = asked + timedelta(hours=rng.uniform(1, 24))
             comment = rng.choice(REJECT_COMMENTS)
-            self._confirmation(Confirmation.REJECTED, at, customer, comment)
-            self.row["rejections"] = 1
-            self.move(S.INVESTIGATING, at, customer, comment)
-            self.row["confirmation_due_at"] = None
-            escalations.append((at, _("The customer rejected the outcome."), customer, None, ""))
-            planned = at + rng.uniform(2, 24) * HOUR
-            if planned > now:
-                return escalations
+            self._answer(Confirmation.REJECTED, at, CUSTOMER, comment)
+            self.move(S.INVESTIGATING, at, CUSTOMER, comment)
+            self.row.update(rejections=1, confirmation_due_at=None)
+            self.escalations.append(
+                (at, _("The customer rejected the outcome."), CUSTOMER, None, "")
+            )
+            planned = at + timedelta(hours=rng.uniform(2, 24))
             self._plan(f"{PLANS[self.category][0]}（已升级处理，追加补偿）", planned)
-            asked = planned + rng.uniform(1, 30) * MINUTE
-            if asked > now:
-                return escalations
-            self._ask_confirmation(asked)
+            asked = planned + timedelta(minutes=rng.uniform(1, 30))
+            self._ask(asked)
             answer = "accept"
         if answer in ("accept", "elsewhere"):
             accept = answer == "accept"
-            at = asked + ((0.3 + 47 * rng.random() ** 2) if accept else rng.uniform(1, 24)) * HOUR
-            if at <= now:
-                comment = rng.choice(CONFIRM_COMMENTS if accept else ELSEWHERE_NOTES)
-                who, extra = (customer, {}) if accept else (by, {"recorded_by_agent": True})
-                self._confirmation(Confirmation.ACCEPTED, at, who, comment, **extra)
-                self._close(ClosedAs.CONFIRMED, at, who, comment)
+            hours = (0.3 + 47 * rng.random() ** 2) if accept else rng.uniform(1, 24)
+            comment = rng.choice(CONFIRM_COMMENTS if accept else ELSEWHERE_NOTES)
+            who, extra = (CUSTOMER, {}) if accept else (self.agent, {"recorded_by_agent": True})
+            self._answer(
+                Confirmation.ACCEPTED, asked + timedelta(hours=hours), who, comment, **extra
+            )
+            self._close(ClosedAs.CONFIRMED, asked + timedelta(hours=hours), who, comment)
         else:
             # complaints_close_unconfirmed runs every five minutes.
-            at = self.row["confirmation_due_at"] + rng.uniform(1, 299) * SECOND
-            if at <= now:
-                reason = _("Not confirmed within the confirmation window.")
-                self._close(
-                    ClosedAs.UNCONFIRMED,
-                    at,
-                    actor({}, None, "complaint confirmation window"),
-                    reason,
-                )
-        return escalations
+            at = self.row["confirmation_due_at"] + timedelta(seconds=rng.uniform(1, 299))
+            reason = _("Not confirmed within the confirmation window.")
+            self._close(ClosedAs.UNCONFIRMED, at, system("complaint confirmation window"), reason)
 
-    def _confirmation(self, value: str, at: datetime, by: tuple, comment: str, **payload):
-        old = self.row.get("confirmation", "")
-        self.event(
-            "confirmation",
-            at,
-            by,
-            field="confirmation",
-            old=old,
-            new=value,
-            reason=comment,
-            **payload,
-        )
+    def _answer(self, value: str, at: datetime, by: tuple, comment: str, **payload) -> None:
+        change = {"field": "confirmation", "old": self.row.get("confirmation", ""), "new": value}
+        self.event("confirmation", at, by, **change, reason=comment, **payload)
         self.row.update(confirmation=value, confirmation_comment=comment, confirmed_at=at)
 
     def _close(self, closed_as: str, at: datetime, by: tuple, reason: str) -> None:
@@ -489,28 +316,16 @@ class _Life(Walk):
         self.move(S.CLOSED, at, by, reason, closed_as=closed_as)
         self.row.update(resolved_at=at, closed_at=at, closed_as=closed_as, confirmation_due_at=None)
         self.closed_at = at
-        outcome = {"number": self.number, "outcome": ClosedAs(closed_as).label}
+        outcome = {"number": self.row["number"], "outcome": ClosedAs(closed_as).label}
         self._note(_("Complaint %(number)s closed: %(outcome)s") % outcome, at)
 
-    def _escalations(self, escalations: list[tuple]) -> None:
+    def _escalate(self) -> None:
         level = EscalationLevel.AGENT
-        for at, reason, by, clock_id, metric in escalations:
+        for at, reason, by, clock_id, metric in sorted(self.escalations, key=lambda e: e[0]):
             old, level = level, min(level + 1, EscalationLevel.MANAGER)
-            self.event(
-                "escalated",
-                at,
-                by,
-                field="escalation_level",
-                old=old,
-                new=level,
-                reason=reason,
-                sla_clock_id=clock_id,
-                metric=metric if clock_id is not None else "",
-            )
+            change = {"field": "escalation_level", "old": old, "new": level, "reason": reason}
+            self.event("escalated", at, by, **change, sla_clock_id=clock_id, metric=metric)
             label = EscalationLevel(level).label
-            self._note(
-                _("Complaint escalated to level %(level)d (%(label)s): %(reason)s")
-                % {"level": level, "label": label, "reason": reason},
-                at,
-            )
+            note = _("Complaint escalated to level %(level)d (%(label)s): %(reason)s")
+            self._note(note % {"level": level, "label": label, "reason": reason}, at)
         self.row["escalation_level"] = level

@@ -21,8 +21,6 @@ DEMO_PASSWORD = "demo"  # noqa: S105 -- public by design; such accounts are refu
 
 @dataclass(frozen=True)
 class SeedContext:
-    """What every app's seeder shares: the seed, one clock, the size asked for, the output."""
-
     seed: int
     now: datetime
     size: int  # the number of demo orders; other apps scale their rows from it
@@ -32,12 +30,8 @@ class SeedContext:
     tickets: int = 0  # the number of demo tickets
 
     def rng(self, stream: str, index: int = 0) -> random.Random:
-        """The random generator of one row of one stream, identical on every run.
-
-        One generator per row, rather than one for the whole run, makes a row's content
-        independent of which rows already exist: seeding 500 orders and then 1,000 gives the
-        same orders as seeding 1,000 at once.
-        """
+        """The random generator of one row of one stream, the same on every run: a row does not
+        depend on which rows exist (500 orders and then 1,000 give the 1,000 of one run)."""
         stream_key = zlib.crc32(stream.encode())  # stable across processes, unlike hash()
         return random.Random((self.seed << 64) | (stream_key << 32) | index)
 

@@ -1,15 +1,26 @@
 from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from csplatform.errors import DomainError
+from csplatform.privacy import mask_email
 
 from . import services
 from .choices import WebhookEventType
-from .models import CustomerNotice, NoticeTemplate, WebhookDelivery, WebhookEndpoint
+from .email_out import email_message_retry
+from .imap import mailbox_poll
+from .models import (
+    CustomerNotice,
+    EmailMessage,
+    Mailbox,
+    NoticeTemplate,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from .notice_templates import ALLOWED_FILTERS, ALLOWED_TAGS, NOTICE_VARIABLES
 from .targets import TargetRefused, target_check
 
@@ -118,6 +129,169 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
             request,
             ngettext("%d delivery will be sent again.", "%d deliveries will be sent again.", sent)
             % sent,
+        )
+
+
+class MailboxForm(forms.ModelForm):
+    # Write-only: never shown back; left blank, the stored password stays.
+    imap_password = forms.CharField(
+        label=_("IMAP password"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Leave blank to keep the current password."),
+    )
+
+    class Meta:
+        model = Mailbox
+        fields = [
+            "team",
+            "address",
+            "display_name",
+            "storefront",
+            "active",
+            "imap_enabled",
+            "imap_host",
+            "imap_port",
+            "imap_ssl",
+            "imap_starttls",
+            "imap_user",
+            "imap_password",
+            "imap_folder",
+        ]
+
+    def clean_address(self):
+        return self.cleaned_data["address"].strip().lower()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("imap_enabled"):
+            missing = [f for f in ("imap_host", "imap_user") if not data.get(f)]
+            if not data.get("imap_password") and not (
+                self.instance.pk and self.instance.imap_password
+            ):
+                missing.append("imap_password")
+            for name in missing:
+                self.add_error(name, _("Needed to poll the mailbox by IMAP."))
+        return data
+
+    def save(self, commit=True):
+        password = self.cleaned_data.get("imap_password")
+        if not password and self.instance.pk:
+            self.instance.imap_password = Mailbox.objects.get(pk=self.instance.pk).imap_password
+        return super().save(commit=commit)
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(admin.ModelAdmin):
+    """A team's support address and how its mail is read (IMAP polling, or the inbound
+    webhook, which needs nothing here but the address)."""
+
+    form = MailboxForm
+    list_display = [
+        "address",
+        "team",
+        "display_name",
+        "active",
+        "imap_enabled",
+        "imap_host",
+        "imap_last_uid",
+        "imap_polled_at",
+        "imap_last_error",
+    ]
+    list_filter = ["active", "imap_enabled"]
+    search_fields = ["address", "display_name", "team__name"]
+    list_select_related = ["team"]
+    readonly_fields = ["imap_last_uid", "imap_uidvalidity", "imap_polled_at", "imap_last_error"]
+    actions = ["poll_now"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("Poll now"), permissions=["change"])
+    def poll_now(self, request, queryset):
+        for mailbox in queryset:
+            if not (mailbox.active and mailbox.imap_enabled):
+                self.message_user(
+                    request,
+                    _("%(mailbox)s is not polled by IMAP.") % {"mailbox": mailbox},
+                    messages.WARNING,
+                )
+                continue
+            result = mailbox_poll(mailbox=mailbox)
+            if result.error:
+                self.message_user(
+                    request,
+                    _("Polled %(mailbox)s: %(taken)d new e-mails, then stopped: %(error)s")
+                    % {"mailbox": mailbox, "taken": result.taken, "error": result.error},
+                    messages.ERROR,
+                )
+            else:
+                self.message_user(
+                    request,
+                    _("Polled %(mailbox)s: %(taken)d new e-mails.")
+                    % {"mailbox": mailbox, "taken": result.taken},
+                )
+
+
+@admin.register(EmailMessage)
+class EmailMessageAdmin(admin.ModelAdmin):
+    """Every e-mail in and out, with its delivery state; a failed one can be sent again."""
+
+    list_display = [
+        "id",
+        "direction",
+        "kind",
+        "status",
+        "ignored_reason",
+        "recipient",
+        "subject",
+        "ticket",
+        "attempts",
+        "last_error",
+        "sent_at",
+        "created_at",
+    ]
+    list_filter = ["status", "direction", "kind", "ignored_reason", "mailbox"]
+    search_fields = ["=header_id", "=ticket__number"]
+    list_select_related = ["ticket"]
+    actions = ["send_again"]
+    # The customer's address only masked (personal data); the rest as it is.
+    exclude = ["customer_address", "customer_address_index"]
+    readonly_fields = ["recipient"] + [
+        field.name
+        for field in EmailMessage._meta.fields
+        if field.name not in ("customer_address", "customer_address_index")
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("customer address"))
+    def recipient(self, obj):
+        return mask_email(obj.customer_address)
+
+    def has_send_again_permission(self, request):
+        return request.user.has_perm("messaging.change_emailmessage")
+
+    @admin.action(description=_("Send again"), permissions=["send_again"])
+    def send_again(self, request, queryset):
+        queued = 0
+        for email in queryset:
+            try:
+                email_message_retry(email=email)
+            except DomainError as refused:
+                self.message_user(request, f"#{email.pk}: {refused.detail}", messages.WARNING)
+            else:
+                queued += 1
+        self.message_user(
+            request,
+            ngettext("%d e-mail will be sent again.", "%d e-mails will be sent again.", queued)
+            % queued,
         )
 
 

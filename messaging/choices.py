@@ -52,3 +52,22 @@ class EmailSkipped(models.TextChoices):
 
     NO_ADDRESS = "no_address", _("The customer has no e-mail address")
     NO_MAILBOX = "no_mailbox", _("The ticket's team has no mailbox")
+
+
+class IgnoredReason(models.TextChoices):
+    """Why an inbound mail became no ticket message (``EmailMessage.ignored_reason``)."""
+
+    AUTO_SUBMITTED = "auto_submitted", _("Auto-submitted (Auto-Submitted header)")
+    BULK = "bulk", _("Bulk or list mail (Precedence header)")
+    AUTO_REPLY = "auto_reply", _("Auto-reply (X-Autoreply / X-Autorespond header)")
+    NULL_SENDER = "null_sender", _("Empty return path (<>)")
+    BOUNCE = "bounce", _("Delivery report or bounce")
+    OWN_ADDRESS = "own_address", _("Sent from one of our own addresses")
+    RATE_LIMITED = "rate_limited", _("Too many mails from this sender in an hour")
+    MAILBOX_DISABLED = "mailbox_disabled", _("Mailbox disabled")
+
+
+# What the inbound webhook answers for a mail to no known mailbox (recorded nowhere: there is
+# no mailbox to record it in), beside the reasons an ignored mail is recorded with.
+UNKNOWN_RECIPIENT = "unknown_recipient"
+INBOUND_IGNORED_REASONS = [*IgnoredReason.values, UNKNOWN_RECIPIENT]

@@ -21,14 +21,14 @@ import requests
 from django.conf import settings
 from django.core.mail import mail_admins
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, DateTimeField, Exists, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from .choices import DeliveryStatus
 from .models import WebhookDelivery, WebhookEndpoint
 from .services import RETRY_WINDOW, webhook_deliveries_abandon
 from .signing import signature_header
-from .targets import TargetRefused, target_check
+from .targets import PinnedAdapter, TargetRefused, target_resolve
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 BACKOFF_FIRST = timedelta(seconds=10)
 BACKOFF_MAX = timedelta(hours=1)
 ERROR_EXCERPT = 200
+# Beyond its attempts' time, how long a claimed delivery stays leased (the database writes
+# around the attempts); a worker killed mid-batch leaves its deliveries due after that.
+LEASE_MARGIN = timedelta(seconds=15)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -66,8 +69,12 @@ def deliveries_send_due(
 
 
 def _claim(now: datetime, batch_size: int) -> list[WebhookDelivery]:
+    """Lock and lease the next due deliveries. The batch's attempts are made one after the
+    other, each within the timeouts: the ``n``-th is leased until ``n`` attempts' time (and
+    a margin) from now, so that after a crash each is due again as soon as the worker would
+    surely have finished it, not when the whole batch would have."""
     connect, read = _timeouts()
-    lease = timedelta(seconds=batch_size * (connect + read) + 60)
+    per_attempt = timedelta(seconds=connect + read)
     earlier_pending = WebhookDelivery.objects.filter(
         endpoint_id=OuterRef("endpoint_id"),
         ordering_key=OuterRef("ordering_key"),
@@ -84,9 +91,16 @@ def _claim(now: datetime, batch_size: int) -> list[WebhookDelivery]:
             .filter(Q(ordering_key="") | ~Exists(earlier_pending))
             .order_by("next_attempt_at", "id")[:batch_size]
         )
-        WebhookDelivery.objects.filter(pk__in=[d.pk for d in batch]).update(
-            next_attempt_at=now + lease
-        )
+        if batch:
+            WebhookDelivery.objects.filter(pk__in=[d.pk for d in batch]).update(
+                next_attempt_at=Case(
+                    *(
+                        When(pk=d.pk, then=Value(now + per_attempt * n + LEASE_MARGIN))
+                        for n, d in enumerate(batch, start=1)
+                    ),
+                    output_field=DateTimeField(),
+                )
+            )
     return batch
 
 
@@ -120,13 +134,14 @@ def _secrets_in_use(endpoint: WebhookEndpoint, at: datetime) -> list[str]:
 def _post(delivery: WebhookDelivery, at: datetime) -> AttemptResult:
     endpoint = delivery.endpoint
     try:
-        target_check(endpoint.url)
+        target = target_resolve(endpoint.url)
     except TargetRefused as refused:
         return AttemptResult(ok=False, error=f"refused: {refused}"[:ERROR_EXCERPT])
     body = delivery_body(delivery)
     webhook_id = str(delivery.event_id)
     timestamp = int(time.time())  # the wall clock: receivers compare it with theirs
     headers = {
+        "Host": target.host_header,
         "Content-Type": "application/json",
         "User-Agent": "csplatform-webhooks/1",
         "Webhook-Id": webhook_id,
@@ -137,16 +152,20 @@ def _post(delivery: WebhookDelivery, at: datetime) -> AttemptResult:
     }
     started = time.monotonic()
     try:
-        # No redirects: a redirect could lead to an address the target check refuses. (The
-        # timeout is _timeouts(), which bandit cannot see through.)
-        with requests.post(  # nosec B113
-            endpoint.url,
-            data=body,
-            headers=headers,
-            timeout=_timeouts(),
-            allow_redirects=False,
-            stream=True,
-        ) as response:
+        # To the checked address only (no second resolution, no proxy from the environment),
+        # and no redirects: a redirect could lead to an address the target check refuses.
+        # (The timeout is _timeouts(), which bandit cannot see through.)
+        with (
+            _pinned_session(target.address) as session,
+            session.post(  # nosec B113
+                endpoint.url,
+                data=body,
+                headers=headers,
+                timeout=_timeouts(),
+                allow_redirects=False,
+                stream=True,
+            ) as response,
+        ):
             code = response.status_code
             excerpt = b"" if 200 <= code < 300 else next(response.iter_content(120), b"")
     except requests.Timeout:
@@ -162,6 +181,15 @@ def _post(delivery: WebhookDelivery, at: datetime) -> AttemptResult:
     return AttemptResult(
         ok=False, status_code=code, latency_ms=latency, error=f"HTTP {code}: {text}"[:ERROR_EXCERPT]
     )
+
+
+def _pinned_session(address: str) -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False
+    adapter = PinnedAdapter(address)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 def _since(started: float) -> int:

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from encrypted_fields.fields import EncryptedCharField
 
-from .choices import DeliveryStatus, EmailSkipped, NoticeLanguage, NoticeType
+from .choices import DeliveryStatus, EmailSkipped, IgnoredReason, NoticeLanguage, NoticeType
 from .notice_templates import template_check
 
 
@@ -66,11 +66,23 @@ class OutboxEvent(models.Model):
     # Events of one key (a ticket) reach an endpoint in the order they were written.
     ordering_key = models.CharField(_("ordering key"), max_length=50, blank=True)
     payload = models.JSONField(_("payload"))
+    # The public ticket message a ``ticket.message.created`` event carries: the desk shows the
+    # event's deliveries on that message.
+    message = models.ForeignKey(
+        "tickets.Message",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="outbox_events",
+        verbose_name=_("ticket message"),
+    )
     created_at = models.DateTimeField(_("created at"))
 
     class Meta:
         verbose_name = _("outbox event")
         verbose_name_plural = _("outbox events")
+        # The retention purge reads the oldest first (services.outbox_events_purge).
+        indexes = [models.Index(fields=["created_at"], name="outbox_event_created")]
 
     def __str__(self) -> str:
         return f"{self.type} {self.id}"
@@ -140,16 +152,38 @@ class Mailbox(models.Model):
     )
     address = models.EmailField(_("support address"), unique=True)
     display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    # The storefront whose customers write here: senders are looked up among its customers, and
+    # a new sender becomes one of them. Blank: the default storefront.
+    storefront = models.ForeignKey(
+        "csplatform.Storefront",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="mailboxes",
+        verbose_name=_("storefront"),
+        help_text=_("Whose customers write here; blank: the default storefront."),
+    )
+    # A disabled mailbox is not polled, and mail to it is recorded as ignored.
+    active = models.BooleanField(_("enabled"), default=True)
     imap_enabled = models.BooleanField(_("poll by IMAP"), default=False)
     imap_host = models.CharField(_("IMAP host"), max_length=200, blank=True)
     imap_port = models.PositiveIntegerField(_("IMAP port"), default=993)
     imap_ssl = models.BooleanField(_("IMAP over TLS"), default=True)
+    # Without implicit TLS: upgrade the plain connection (usually port 143) with STARTTLS.
+    imap_starttls = models.BooleanField(
+        _("IMAP with STARTTLS"),
+        default=False,
+        help_text=_("When not over TLS: upgrade the connection with STARTTLS (port 143)."),
+    )
     imap_user = models.CharField(_("IMAP user"), max_length=200, blank=True)
     imap_password = EncryptedCharField(_("IMAP password"), max_length=200, blank=True, null=True)
     imap_folder = models.CharField(_("IMAP folder"), max_length=100, default="INBOX")
     # The highest UID taken from the folder, and the folder's UIDVALIDITY it belongs to.
     imap_last_uid = models.PositiveBigIntegerField(_("last UID read"), default=0)
     imap_uidvalidity = models.PositiveBigIntegerField(_("UIDVALIDITY"), null=True, blank=True)
+    imap_polled_at = models.DateTimeField(_("last polled at"), null=True, blank=True)
+    # The kind of the last poll's failure (never the server's words, which may quote addresses).
+    imap_last_error = models.CharField(_("last polling error"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"))
 
     class Meta:
@@ -185,17 +219,30 @@ class EmailMessage(models.Model):
         # Inbound: not turned into a message (auto-reply, bounce, loop, refused).
         IGNORED = "ignored", _("Ignored")
 
+    # An outbound e-mail of a team without a mailbox (a survey invitation about an order) has
+    # none: it leaves from DEFAULT_FROM_EMAIL.
     mailbox = models.ForeignKey(
-        Mailbox, on_delete=models.PROTECT, related_name="emails", verbose_name=_("mailbox")
+        Mailbox,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="emails",
+        verbose_name=_("mailbox"),
     )
     direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
     kind = models.CharField(
         _("kind"), max_length=12, choices=Kind.choices, default=Kind.CONVERSATION
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    # Why an inbound mail was ignored (status ``ignored``).
+    ignored_reason = models.CharField(
+        _("ignored because"), max_length=20, choices=IgnoredReason.choices, blank=True
+    )
     # The customer's side of the mail (sender of an inbound, recipient of an outbound one):
     # personal data, encrypted at rest.
     customer_address = EncryptedCharField(_("customer address"), max_length=254)
+    # Its blind index (csplatform.privacy.email_blind_index): counts one sender's mails.
+    customer_address_index = models.CharField(max_length=64, blank=True, default="", editable=False)
     subject = models.CharField(_("subject"), max_length=300, blank=True)
     # In full, as sent or received (HTML sanitised); the ticket message shows the text with
     # quoted history trimmed.
@@ -220,8 +267,14 @@ class EmailMessage(models.Model):
     header_id = models.CharField(_("Message-ID"), max_length=300, unique=True)
     in_reply_to = models.CharField(_("In-Reply-To"), max_length=300, blank=True)
     references = models.TextField(_("References"), blank=True)
+    # The language of the template an outbound e-mail is wrapped in (``settings.LANGUAGES``).
+    language = models.CharField(_("language"), max_length=8, default="zh-hans")
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    # A queued e-mail is retried until then (24 hours after it was queued or retried by hand),
+    # then failed; unset, 24 hours after ``created_at``.
+    give_up_at = models.DateTimeField(_("give up at"), null=True, blank=True)
+    # Why the last attempt failed, without personal data (addresses are masked).
     last_error = models.CharField(_("last error"), max_length=200, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"))
@@ -235,6 +288,11 @@ class EmailMessage(models.Model):
                 fields=["next_attempt_at"],
                 condition=Q(status="queued"),
                 name="email_queued_due",
+            ),
+            models.Index(
+                fields=["customer_address_index", "created_at"],
+                condition=Q(direction="in"),
+                name="email_inbound_by_sender",
             ),
         ]
 

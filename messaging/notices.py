@@ -33,7 +33,7 @@ from tickets.services import ticket_customer_notified, ticket_route
 from .choices import EmailSkipped, NoticeLanguage, NoticeType, WebhookEventType
 from .models import CustomerNotice, EmailMessage, Mailbox, NoticeTemplate
 from .notice_templates import NoticeTemplateError, template_render
-from .services import outbox_event_record, webhook_endpoints_subscribed
+from .services import outbox_event_record
 
 if TYPE_CHECKING:
     from orders.models import Customer, Order
@@ -117,10 +117,8 @@ def customer_notice_send(notice: Notice) -> CustomerNotice | None:
         type=WebhookEventType.CUSTOMER_NOTICE,
         data=notice_data(record, notice),
         now=notice.now,
-        endpoints=webhook_endpoints_subscribed(
-            type=WebhookEventType.CUSTOMER_NOTICE, storefront_id=notice.customer.storefront_id
-        ),
         ordering_key=_ordering_key(notice),
+        storefront_id=notice.customer.storefront_id,
     )
     if record.outbox_event is not None:
         channels.append(NoticeChannel.WEBHOOK)

@@ -19,6 +19,7 @@ from tickets.choices import TicketEventType, TicketStatus
 from tickets.signals import ticket_event_recorded
 
 from .choices import NoticeType, WebhookEventType
+from .email_out import email_reply_queue
 from .notices import Notice, amount_text, customer_notice_send
 from .payloads import (
     complaint_data,
@@ -29,7 +30,7 @@ from .payloads import (
     survey_invitation_data,
     ticket_data,
 )
-from .services import outbox_event_record, webhook_endpoints_subscribed
+from .services import outbox_event_record, webhook_subscribed
 
 _TICKET_EVENT_TYPES = {
     TicketEventType.CREATED: WebhookEventType.TICKET_CREATED,
@@ -59,11 +60,6 @@ def outbox_on_ticket_event(sender, event, message=None, **kwargs):
     if webhook_type == WebhookEventType.TICKET_MESSAGE_CREATED and message is None:
         return
     ticket = event.ticket
-    endpoints = webhook_endpoints_subscribed(
-        type=webhook_type, storefront__customers=ticket.customer_id
-    )
-    if not endpoints:
-        return
     data = {"ticket": ticket_data(ticket)}
     if webhook_type == WebhookEventType.TICKET_STATUS_CHANGED:
         data |= {"old_status": event.old_value, "new_status": event.new_value}
@@ -73,9 +69,17 @@ def outbox_on_ticket_event(sender, event, message=None, **kwargs):
         type=webhook_type,
         data=data,
         now=event.at,
-        endpoints=endpoints,
         ordering_key=f"ticket:{ticket.pk}",
+        message=message if webhook_type == WebhookEventType.TICKET_MESSAGE_CREATED else None,
+        storefront__customers=ticket.customer_id,
     )
+
+
+@receiver(ticket_event_recorded, dispatch_uid="messaging.email_on_ticket_reply")
+def email_on_ticket_reply(sender, event, message=None, **kwargs):
+    """An agent's public reply on an e-mail ticket leaves as e-mail (queued with the reply)."""
+    if event.type == TicketEventType.REPLIED and message is not None:
+        email_reply_queue(message=message, now=event.at)
 
 
 @receiver(ticket_event_recorded, dispatch_uid="messaging.notice_on_ticket_solved")
@@ -99,15 +103,12 @@ def notice_on_ticket_solved(sender, event, **kwargs):
 
 @receiver(order_exception_recorded, dispatch_uid="messaging.outbox_on_order_exception")
 def outbox_on_order_exception(sender, exception, **kwargs):
-    endpoints = webhook_endpoints_subscribed(
-        type=WebhookEventType.ORDER_EXCEPTION_OPENED, storefront_id=exception.order.storefront_id
-    )
     outbox_event_record(
         type=WebhookEventType.ORDER_EXCEPTION_OPENED,
         data=order_exception_data(exception),
         now=exception.detected_at,
-        endpoints=endpoints,
         ordering_key=f"order:{exception.order_id}",
+        storefront_id=exception.order.storefront_id,
     )
     order = exception.order
     customer_notice_send(
@@ -125,15 +126,12 @@ def outbox_on_order_exception(sender, exception, **kwargs):
 
 @receiver(refund_settled_recorded, dispatch_uid="messaging.outbox_on_refund_settled")
 def outbox_on_refund_settled(sender, refund, **kwargs):
-    endpoints = webhook_endpoints_subscribed(
-        type=WebhookEventType.REFUND_SETTLED, storefront__orders=refund.order_id
-    )
     outbox_event_record(
         type=WebhookEventType.REFUND_SETTLED,
         data=refund_data(refund),
         now=refund.settled_at,
-        endpoints=endpoints,
         ordering_key=f"order:{refund.order_id}",
+        storefront__orders=refund.order_id,
     )
     request = refund.request
     order = refund.order
@@ -156,19 +154,19 @@ def outbox_on_refund_settled(sender, refund, **kwargs):
 
 @receiver(return_updated_recorded, dispatch_uid="messaging.outbox_on_return_updated")
 def outbox_on_return_updated(sender, request, moves, **kwargs):
-    endpoints = webhook_endpoints_subscribed(
-        type=WebhookEventType.RETURN_UPDATED, storefront__orders=request.order_id
-    )
     now = moves[-1].at
-    if endpoints:
+    # The representation is read afresh (queries): only for a storefront that listens.
+    if webhook_subscribed(
+        type=WebhookEventType.RETURN_UPDATED, storefront__orders=request.order_id
+    ):
         outbox_event_record(
             type=WebhookEventType.RETURN_UPDATED,
             data=return_data(request),
             now=now,
-            endpoints=endpoints,
             # The order's key, as the refund's settlement: the storefront hears of a refund
             # after the return moved to refunded.
             ordering_key=f"order:{request.order_id}",
+            storefront__orders=request.order_id,
         )
     for move in moves:
         notice_type = _RETURN_NOTICES.get(move.new)
@@ -195,18 +193,17 @@ def outbox_on_return_updated(sender, request, moves, **kwargs):
 
 @receiver(complaint_updated_recorded, dispatch_uid="messaging.outbox_on_complaint_updated")
 def outbox_on_complaint_updated(sender, complaint, moves, **kwargs):
-    endpoints = webhook_endpoints_subscribed(
+    if webhook_subscribed(
         type=WebhookEventType.COMPLAINT_UPDATED, storefront__customers=complaint.customer_id
-    )
-    if endpoints:
+    ):
         outbox_event_record(
             type=WebhookEventType.COMPLAINT_UPDATED,
             data=complaint_data(complaint),
             now=moves[-1].at,
-            endpoints=endpoints,
             ordering_key=f"ticket:{complaint.ticket_id}"
             if complaint.ticket_id
             else f"complaint:{complaint.pk}",
+            storefront__customers=complaint.customer_id,
         )
     for move in moves:
         notice_type = _COMPLAINT_NOTICES.get(move.new)
@@ -228,11 +225,10 @@ def outbox_on_complaint_updated(sender, complaint, moves, **kwargs):
 
 @receiver(survey_invitation_recorded, dispatch_uid="messaging.outbox_on_survey_invitation")
 def outbox_on_survey_invitation(sender, invitation, token, url, **kwargs):
-    endpoints = webhook_endpoints_subscribed(
+    if not webhook_subscribed(
         type=WebhookEventType.SURVEY_INVITATION_CREATED,
         storefront__customers=invitation.customer_id,
-    )
-    if not endpoints:
+    ):
         return
     if invitation.ticket_id:
         ordering_key = f"ticket:{invitation.ticket_id}"
@@ -242,6 +238,6 @@ def outbox_on_survey_invitation(sender, invitation, token, url, **kwargs):
         type=WebhookEventType.SURVEY_INVITATION_CREATED,
         data=survey_invitation_data(invitation, token=token, url=url),
         now=invitation.sent_at,
-        endpoints=endpoints,
         ordering_key=ordering_key,
+        storefront__customers=invitation.customer_id,
     )

@@ -25,6 +25,10 @@ logger = logging.getLogger(__name__)
 class SurveyMessage:
     subject: str
     text: str
+    # What a sender that sends from the team's address in the customer's language needs: the
+    # ticket the survey is about (none for an order's NPS survey) and the invitation's language.
+    ticket_id: int | None = None
+    language: str = ""
 
 
 class EmailSender(ABC):

@@ -336,7 +336,9 @@ def _message(invitation: SurveyInvitation) -> SurveyMessage:
             "Thank you for shopping with us. Please tell us how we did with %(about)s: "
             "%(url)s (the link is valid for %(days)s days)."
         ) % {"about": about, "url": url, "days": (invitation.expires_at - invitation.sent_at).days}
-    return SurveyMessage(subject=subject, text=text)
+    return SurveyMessage(
+        subject=subject, text=text, ticket_id=invitation.ticket_id, language=invitation.language
+    )
 
 
 def survey_invitation_deliver(*, invitation_id: int, now: datetime | None = None) -> bool:

@@ -93,3 +93,20 @@ def admin_client_(client):
     ``admin_client`` is a superuser, who passes every permission check)."""
     client.force_login(admin_user(is_staff=True))
     return client
+
+
+@pytest.fixture
+def smtp(settings):
+    """A real SMTP server (aiosmtpd) that Django's SMTP backend sends to."""
+    from tests.messaging.smtp import SmtpServer  # aiosmtpd, a test dependency
+
+    server = SmtpServer().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 5
+    yield server
+    server.stop()

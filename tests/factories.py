@@ -733,3 +733,90 @@ class EmailMessageFactory(DjangoModelFactory):
     body_text = "Still not here."
     header_id = factory.Sequence(lambda n: f"m{n}.customer@example.com")
     created_at = factory.LazyFunction(timezone.now)
+
+
+# --- Messaging (e-mail) -----------------------------------------------------------------------
+
+
+def mailbox_of(team: Team, *, address: str = "support@shop.example", display_name: str = ""):
+    """The team's support mailbox (no IMAP polling)."""
+    from messaging.models import Mailbox
+
+    return Mailbox.objects.create(
+        team=team, address=address, display_name=display_name, created_at=timezone.now()
+    )
+
+
+def inbound_email(ticket: Ticket, *, header_id: str, references: str = "", mailbox=None):
+    """A customer's mail that became (or joined) ``ticket``: what a reply threads onto."""
+    from messaging.models import EmailMessage
+
+    return EmailMessage.objects.create(
+        mailbox=mailbox,
+        direction=EmailMessage.Direction.INBOUND,
+        kind=EmailMessage.Kind.CONVERSATION,
+        status=EmailMessage.Status.RECEIVED,
+        customer_address=ticket.customer.email or "",
+        subject=ticket.subject,
+        body_text="…",
+        ticket=ticket,
+        header_id=header_id,
+        references=references,
+        created_at=timezone.now(),
+    )
+
+
+# --- Messaging (e-mail in: raw messages) ---------------------------------------------------------
+
+import uuid  # noqa: E402
+from email.message import EmailMessage as MimeMessage  # noqa: E402
+from email.utils import formatdate  # noqa: E402
+
+from messaging.models import Mailbox  # noqa: E402
+
+
+def mailbox(address: str = "support@shop.example", *, team: Team | None = None, **kwargs):
+    """A team's support address (a new team unless given), read by the inbound webhook; pass
+    the ``imap_*`` fields to poll it."""
+    return Mailbox.objects.create(
+        team=team or TeamFactory(),
+        address=address,
+        display_name=kwargs.pop("display_name", "Shop support"),
+        created_at=kwargs.pop("created_at", timezone.now()),
+        **kwargs,
+    )
+
+
+def raw_email(
+    *,
+    sender: str = "Zhang Wei <zhang.wei@example.com>",
+    to: str = "support@shop.example",
+    subject: str = "Where is my parcel?",
+    text: str | None = "My parcel has not arrived.",
+    html: str | None = None,
+    message_id: str | None = None,
+    charset: str = "utf-8",
+    headers: dict[str, str] | None = None,
+    attachments: list[tuple[str, str, bytes]] | None = None,
+) -> bytes:
+    """A raw RFC 822 message as a mail client sends it: text and/or HTML in ``charset``,
+    ``attachments`` as ``(file name, content type, bytes)``, extra ``headers``."""
+    mail = MimeMessage()
+    mail["From"] = sender
+    mail["To"] = to
+    mail["Subject"] = subject
+    mail["Date"] = formatdate(localtime=False)
+    mail["Message-ID"] = f"<{message_id or uuid.uuid4().hex + '@mail.example.com'}>"
+    for name, value in (headers or {}).items():
+        mail[name] = value
+    if text is not None:
+        mail.set_content(text, charset=charset)
+    if html is not None:
+        if text is None:
+            mail.set_content(html, subtype="html", charset=charset)
+        else:
+            mail.add_alternative(html, subtype="html", charset=charset)
+    for name, content_type, content in attachments or []:
+        maintype, subtype = content_type.split("/")
+        mail.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
+    return mail.as_bytes()

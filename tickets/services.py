@@ -167,17 +167,23 @@ def ticket_create(
     order_exception: OrderException | None = None,
     linked_from: Ticket | None = None,
     attachments: list | None = None,
+    team: Team | None = None,
     now: datetime | None = None,
 ) -> Ticket:
     """Open a ticket with its first message, route it to a team and assign it.
 
     ``attachments``: uploaded files of the first message (checked by ``csplatform.uploads``).
+    ``team``: the team the ticket goes to whatever the routing rules say (a mail to a team's
+    support address); a rule's priority still applies.
     """
     now = now or timezone.now()
     checked = uploads_check(attachments, max_count=MAX_PER_MESSAGE)
     if order is not None and order.customer_id != customer.pk:
         raise DomainError(_("The order belongs to another customer."), code="order_not_customers")
-    team, rule_priority = ticket_route(kind=kind, channel=channel, customer_tier=customer.tier)
+    routed_team, rule_priority = ticket_route(
+        kind=kind, channel=channel, customer_tier=customer.tier
+    )
+    team = team or routed_team
     priority = priority_initial(
         requested=priority, rule_priority=rule_priority, customer_tier=customer.tier
     )

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -33,6 +34,7 @@ from . import services
 from .access import is_supervisor_of, team_ids_for, tickets_visible_to
 from .canned import render as canned_render
 from .choices import Presence, Priority, SlaMetric, TicketKind, TicketStatus
+from .deliveries import message_deliveries
 from .forms import (
     ORDERING_LABELS,
     QUEUE_VIEW_LABELS,
@@ -232,6 +234,11 @@ def _ticket_context(user, ticket: Ticket, queue: str) -> dict:
         "exception_note_max_length": EXCEPTION_NOTE_MAX_LENGTH,
         # The milestone a reply "as handling plan" records (reply_box.html offers it until then).
         "plan_milestone": SlaMetric.PLAN,
+        # Where each public message went (e-mail, webhook), for the whole conversation at once.
+        # Read only if the conversation is rendered (not by every htmx change of the page).
+        "message_deliveries": SimpleLazyObject(
+            lambda: message_deliveries(ticket, list(ticket.messages.all()))
+        ),
     }
 
 

@@ -26,6 +26,7 @@ SCOPE_BY_RESOURCE = {
     "complaints": "complaints",
     "surveys": "surveys",
     "webhooks": "webhooks",
+    "inbound": "inbound_email",
 }
 # ``last_used_at`` is written at most this often per key, not at every request.
 LAST_USED_RESOLUTION_SECONDS = 60

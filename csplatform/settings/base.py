@@ -172,6 +172,9 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="service@localhost")
+# Seconds an SMTP connection or command may take before the e-mail sender gives up on the
+# attempt (and retries later); without it a stuck server would hold a worker forever.
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
 
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -244,6 +247,9 @@ SPECTACULAR_SETTINGS = {
         "RemedyTypeEnum": "complaints.choices.RemedyType",
         "ResponsiblePartyEnum": "complaints.choices.ResponsibleParty",
         "EscalationLevelEnum": "complaints.choices.EscalationLevel",
+        # A return's reason keeps the name it had before the inbound webhook's reasons came.
+        "ReasonEnum": "refunds.choices.ReturnReason",
+        "InboundEmailIgnoredReasonEnum": "messaging.choices.INBOUND_IGNORED_REASONS",
     },
 }
 
@@ -255,7 +261,11 @@ REFUND_GATEWAY_FAILURE_RATE = env.float("REFUND_GATEWAY_FAILURE_RATE", default=0
 # --- Surveys ---------------------------------------------------------------------------------
 # The address customers open survey links at, and the classes that deliver the links.
 SURVEYS_PUBLIC_BASE_URL = env.str("SURVEYS_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
-SURVEYS_EMAIL_SENDER = env.str("SURVEYS_EMAIL_SENDER", default="surveys.delivery.DjangoEmailSender")
+# Survey invitations are queued as e-mails of the messaging app, sent and retried by its sender
+# with the replies (surveys.delivery.DjangoEmailSender sends them directly instead).
+SURVEYS_EMAIL_SENDER = env.str(
+    "SURVEYS_EMAIL_SENDER", default="messaging.survey_email.QueuedSurveyEmailSender"
+)
 SURVEYS_SMS_SENDER = env.str("SURVEYS_SMS_SENDER", default="surveys.delivery.LoggingSmsSender")
 
 # --- Webhooks to the storefronts (messaging/) -------------------------------------------------
@@ -264,6 +274,26 @@ SURVEYS_SMS_SENDER = env.str("SURVEYS_SMS_SENDER", default="surveys.delivery.Log
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=True)
 WEBHOOKS_CONNECT_TIMEOUT = env.float("WEBHOOKS_CONNECT_TIMEOUT", default=3.0)
 WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=5.0)
+# Outbox events (with their deliveries) are deleted this many days after they were written once
+# delivered everywhere, and after the longer period when a delivery failed or died (it may
+# still be sent again until then); events still pending are kept.
+WEBHOOKS_RETENTION_DAYS = env.int("WEBHOOKS_RETENTION_DAYS", default=30)
+WEBHOOKS_FAILED_RETENTION_DAYS = env.int("WEBHOOKS_FAILED_RETENTION_DAYS", default=90)
+
+# --- E-mail in (messaging/inbound.py, messaging/imap.py) ------------------------------------
+# The largest raw message the inbound webhook takes: five attachments of UPLOAD_MAX_BYTES,
+# base64-encoded (4/3), and the text around them.
+INBOUND_EMAIL_MAX_BYTES = env.int(
+    "INBOUND_EMAIL_MAX_BYTES", default=UPLOAD_MAX_BYTES * 5 * 4 // 3 + 2 * 1024 * 1024
+)
+# More mails than this from one address within an hour are ignored (a mail loop that no header
+# gives away).
+INBOUND_EMAIL_MAX_PER_SENDER_HOUR = env.int("INBOUND_EMAIL_MAX_PER_SENDER_HOUR", default=20)
+# IMAP polling: each socket operation's timeout, the messages taken per mailbox and poll, and
+# whether a mailbox may be read without TLS (only the tests' local server; production says no).
+IMAP_TIMEOUT = env.float("IMAP_TIMEOUT", default=30.0)
+IMAP_BATCH_SIZE = env.int("IMAP_BATCH_SIZE", default=50)
+IMAP_ALLOW_PLAINTEXT = env.bool("IMAP_ALLOW_PLAINTEXT", default=False)
 
 # --- Celery ----------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -17,6 +17,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
 # Webhooks go to public https addresses only (messaging/targets.py), whatever the environment.
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+# Mailboxes are read over TLS (implicit or STARTTLS), whatever the environment.
+IMAP_ALLOW_PLAINTEXT = False
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from .inbound import InboundEmailApi
 from .views import (
     WebhookApi,
     WebhookDeliveryListApi,
@@ -9,6 +10,7 @@ from .views import (
 )
 
 urlpatterns = [
+    path("inbound/email/", InboundEmailApi.as_view(), name="inbound-email"),
     path("webhooks/", WebhookListCreateApi.as_view(), name="webhooks"),
     path("webhooks/<int:webhook_id>/", WebhookApi.as_view(), name="webhook"),
     path(

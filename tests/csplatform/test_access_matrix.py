@@ -1,8 +1,8 @@
 """Who may reach what: every URL of the product × every kind of principal, against one
 declared matrix. A new URL fails the completeness test until it is declared here.
 
-Principals: ``anon`` (nobody), ``key`` (a storefront key with every scope), ``agent`` (a
-member of the team that owns the objects), ``outsider`` (an agent of another team),
+Principals: ``anon`` (nobody), ``key`` (a storefront key with every storefront scope),
+``agent`` (a member of the team that owns the objects), ``outsider`` (an agent of another team),
 ``supervisor`` (the owning team's supervisor), ``admin``, ``analyst`` (read-only KPIs).
 
 Expected answers, one letter per principal in that order:
@@ -32,6 +32,7 @@ from tests.factories import (
     admin_user,
     analyst_user,
     api_key_header,
+    mailbox_of,
     online_agent,
     storefront_api_key,
     supervisor_user,
@@ -92,6 +93,7 @@ MATRIX: dict[str, tuple[str, str]] = {
     "desk:return-evidence": ("GET", "L L o h o o h"),
     "desk:complaint-action": ("POST", "L L o h o o h"),
     "desk:complaint-start": ("POST", "L L o h o o h"),
+    "desk:email-retry": ("POST", "L L o h o o h"),
     # Orders are not team objects: every desk user looks them up
     "desk:order-detail": ("GET", "L L o o o o h"),
     "desk:order-pii-reveal": ("POST", "L L o o o o h"),
@@ -136,6 +138,9 @@ MATRIX: dict[str, tuple[str, str]] = {
     "api:webhook-rotate-secret": ("POST", "d o d d d d d"),
     "api:webhook-deliveries": ("GET", "d o d d d d d"),
     "api:webhook-delivery-retry": ("POST", "d o d d d d d"),
+    # API: the mail provider's key only (inbound_email scope, never among a key's defaults,
+    # so the storefront key here is refused too; tests/messaging/test_inbound_api.py)
+    "api:inbound-email": ("POST", "d d d d d d d"),
     # API: supervisors and admins, admins
     "api:kpis-summary": ("GET", "d d d d o o o"),
     "api:kpis-export": ("GET", "d d d d o o o"),
@@ -169,6 +174,7 @@ def test_every_url_of_the_product_is_in_the_matrix():
 def world(db):
     """Objects of team A (its agent, its supervisor), an agent of team B, an admin."""
     from complaints.services import complaint_create
+    from messaging.email_out import email_queue
     from refunds.services import return_evidence_add
     from tickets.models import TicketSettings
     from tickets.services import ticket_create, ticket_reply
@@ -215,6 +221,15 @@ def world(db):
         actor=storefront,
     )
     exception = OrderExceptionFactory(order=order, type="address_problem")
+    email = email_queue(
+        mailbox=mailbox_of(team),
+        to="customer@example.com",
+        subject="Re: Where is my parcel?",
+        body_text="A photo",
+        kind="conversation",
+        ticket=ticket,
+        message=message,
+    )
     token = survey_token(SurveyInvitationFactory(ticket=ticket))
     canned = CannedReplyFactory(team=None)
     args = {
@@ -230,6 +245,7 @@ def world(db):
         "external_id": CustomerFactory().external_id,  # erased: not the world's customer
         "webhook_id": endpoint.pk,
         "delivery_id": endpoint.deliveries.first().pk,
+        "email_id": email.pk,
     }
     numbers = {"order": order.number, "complaint": complaint.number, "canned": canned.pk}
     _, key = storefront_api_key()

@@ -294,19 +294,28 @@ def test_output_ends_with_the_demo_logins():
 
 
 def test_each_app_seeds_after_the_apps_it_builds_on_and_reports_what_it_created():
-    # Returns and complaints are filed from tickets about orders; surveys ask about all three.
+    # Returns and complaints are filed from tickets about orders; surveys ask about all three;
+    # the teams get their support mailboxes.
     assert SEEDERS == (
         "demo.orders.seed",
         "demo.tickets.seed",
         "demo.refunds.seed",
         "demo.complaints.seed",
         "demo.surveys.seed",
+        "demo.messaging.seed",
     )
 
     output = seed(tickets=200)
 
     reported = [line.split(":")[0] for line in output.splitlines() if ": created" in line]
-    assert reported == ["orders", "tickets", "refunds", "complaints", "surveys"]
+    assert reported == [
+        "orders",
+        "tickets",
+        "refunds",
+        "complaints",
+        "surveys",
+        "messaging",
+    ]
 
 
 def test_refused_where_demo_accounts_are_not_allowed(settings):

@@ -1,5 +1,6 @@
 import pytest
 
+from tests.messaging.imap_server import imap_server  # noqa: F401 - a real IMAP server
 from tests.messaging.receiver import receiver_start
 
 

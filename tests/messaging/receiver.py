@@ -58,7 +58,7 @@ class Receiver:
         return [r.document["type"] for r in self.received]
 
 
-def receiver_start() -> Receiver:
+def receiver_start(host: str = "127.0.0.1", port: int = 0) -> Receiver:
     receiver: Receiver
 
     class Handler(BaseHTTPRequestHandler):
@@ -81,7 +81,7 @@ def receiver_start() -> Receiver:
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
     receiver = Receiver(server=server)
     threading.Thread(target=server.serve_forever, daemon=True).start()

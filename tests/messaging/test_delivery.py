@@ -216,3 +216,28 @@ def test_nothing_is_sent_to_a_disabled_endpoint(receiver):
     type(endpoint).objects.filter(pk=endpoint.pk).update(active=False)
     assert deliveries_send_due() == 0
     assert receiver.received == []
+
+
+def test_a_worker_killed_after_claiming_leaves_each_delivery_due_after_its_own_attempt_time(
+    receiver,
+):
+    """The tests' timeouts are 0.5 + 0.5 s: the n-th delivery of a claimed batch is leased for
+    n seconds and the 15 s margin, then the next sweep sends it (the killed worker never
+    will)."""
+    from messaging.delivery import LEASE_MARGIN, _claim
+
+    webhook_endpoint(receiver.url, events=[WebhookEventType.TICKET_CREATED])
+    now = timezone.now()
+    for n in range(3):
+        ticket_filed(CustomerFactory(), now=now, subject=f"Parcel {n}")
+    claimed = _claim(now, batch_size=20)  # ...and the worker is killed
+    assert len(claimed) == 3
+
+    assert deliveries_send_due(now=now + LEASE_MARGIN) == 0
+    assert deliveries_send_due(now=now + LEASE_MARGIN + timedelta(seconds=1)) == 1
+    assert deliveries_send_due(now=now + LEASE_MARGIN + timedelta(seconds=3)) == 2
+    assert [r.document["data"]["ticket"]["subject"] for r in receiver.received] == [
+        "Parcel 0",
+        "Parcel 1",
+        "Parcel 2",
+    ]

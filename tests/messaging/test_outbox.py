@@ -21,6 +21,7 @@ from tests.factories import (
     StorefrontFactory,
     admin_user,
     agent_user,
+    default_storefront,
     supervisor_user,
     webhook_endpoint,
 )
@@ -160,3 +161,54 @@ def test_a_settled_refund_is_an_event_of_its_orders_storefront():
     )
     assert data["order_number"] == request.order.number
     assert "provider_reference" not in data
+
+
+def test_the_recorded_event_is_returned_as_stored_and_nothing_without_an_endpoint():
+    from django.utils import timezone
+
+    from messaging.services import outbox_event_record
+
+    other_shop = StorefrontFactory()
+    endpoint, _ = webhook_endpoint("http://127.0.0.1:9/hooks", storefront=other_shop)
+    now = timezone.now()
+    with transaction.atomic():
+        written = outbox_event_record(
+            type=WebhookEventType.TICKET_CREATED,
+            data={"ticket": {"number": "T-1"}},
+            now=now,
+            ordering_key="ticket:1",
+            storefront_id=other_shop.pk,
+        )
+        nothing = outbox_event_record(
+            type=WebhookEventType.TICKET_CREATED,
+            data={"ticket": {"number": "T-2"}},
+            now=now,
+            storefront_id=other_shop.pk + 1,
+        )
+    assert nothing is None
+    stored = OutboxEvent.objects.get()
+    assert (written.pk, written.storefront_id, written.type, written.ordering_key) == (
+        stored.pk,
+        stored.storefront_id,
+        stored.type,
+        stored.ordering_key,
+    )
+    assert (written.payload, written.created_at) == (stored.payload, stored.created_at)
+    assert WebhookDelivery.objects.get().endpoint == endpoint
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_recorded_outside_a_transaction_is_written_whole_in_one_of_its_own():
+    from django.utils import timezone
+
+    from messaging.services import outbox_event_record
+
+    webhook_endpoint("http://127.0.0.1:9/hooks")
+    written = outbox_event_record(
+        type=WebhookEventType.TICKET_CREATED,
+        data={"ticket": {"number": "T-1"}},
+        now=timezone.now(),
+        storefront_id=default_storefront().pk,
+    )
+    assert OutboxEvent.objects.get().pk == written.pk
+    assert WebhookDelivery.objects.get().event_id == written.pk

@@ -870,8 +870,9 @@ QUEUE_PAGE_QUERIES = 9
 # actors), SLA clocks, the order's shipments and exceptions; every team (the assignee may move
 # it); teams again for the previous tickets, the lifetime orders count, the previous tickets;
 # the canned replies; the presence switch's profile; the return panel (the ticket's return,
-# and without one the order's lines and the units other requests hold, for "start a return").
-TICKET_PAGE_QUERIES = 21
+# and without one the order's lines and the units other requests hold, for "start a return");
+# where the public messages went: their e-mails, their webhook deliveries (tickets.deliveries).
+TICKET_PAGE_QUERIES = 23
 
 
 @pytest.mark.parametrize("count", [5, 50])

@@ -613,6 +613,15 @@ def test_an_agent_reply_through_the_api_is_the_first_response(li, my_ticket):
         "channel": "web",
         "created_at": body["messages"][-1]["created_at"],
         "attachments": [],
+        # Where it went (the messaging app's deliveries): nowhere, the storefront has no webhook.
+        "delivery": [
+            {
+                "way": "webhook",
+                "state": "not_sent",
+                "at": None,
+                "reason": "no webhook of the storefront takes messages",
+            }
+        ],
     }
 
 

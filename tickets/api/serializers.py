@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from csplatform.api.strict import StrictSerializer
@@ -145,10 +146,27 @@ class StorefrontTicketListSerializer(serializers.ModelSerializer):
         ]
 
 
+class MessageDeliverySerializer(serializers.Serializer):
+    way = serializers.ChoiceField(
+        choices=["email", "webhook"],
+        help_text="E-mail to the customer, or the storefront's webhook.",
+    )
+    state = serializers.ChoiceField(choices=["sent", "queued", "failed", "received", "not_sent"])
+    at = serializers.DateTimeField(
+        allow_null=True, help_text="When it was sent (or received); null otherwise."
+    )
+    reason = serializers.CharField(
+        help_text="Why it failed, is being retried, or was not sent; empty otherwise."
+    )
+
+
 class AgentMessageSerializer(serializers.ModelSerializer):
     author = serializers.CharField(source="author_kind")
     author_name = serializers.SerializerMethodField()
     attachments = AttachmentSerializer(many=True)
+    delivery = serializers.SerializerMethodField(
+        help_text="Where a public message went and whether it got there; empty for notes."
+    )
 
     class Meta:
         model = Message
@@ -161,12 +179,19 @@ class AgentMessageSerializer(serializers.ModelSerializer):
             "channel",
             "created_at",
             "attachments",
+            "delivery",
         ]
 
     def get_author_name(self, obj) -> str:
         if obj.author_user_id:
             return obj.author_user.get_full_name() or obj.author_user.get_username()
         return ""
+
+    @extend_schema_field(MessageDeliverySerializer(many=True))
+    def get_delivery(self, obj) -> list[dict]:
+        # The ticket's deliveries, read for all its messages at once (tickets.deliveries).
+        found = self.context.get("deliveries", {}).get(obj.pk, [])
+        return MessageDeliverySerializer(found, many=True).data
 
 
 class TicketEventSerializer(serializers.ModelSerializer):

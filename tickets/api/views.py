@@ -20,6 +20,7 @@ from csplatform.api.views import StorefrontCreates
 from csplatform.uploads import MAX_PER_MESSAGE, UploadParser
 from orders.services import customer_and_order_for_request
 from tickets import services
+from tickets.deliveries import message_deliveries
 from tickets.models import Team, Ticket
 from tickets.selectors import storefront_tickets, ticket_detail
 
@@ -59,7 +60,8 @@ def _ticket_for(request, number: str) -> Ticket:
 def _representation(request, ticket: Ticket) -> dict:
     if is_storefront_request(request):
         return StorefrontTicketSerializer(ticket).data
-    return AgentTicketSerializer(ticket).data
+    deliveries = message_deliveries(ticket, list(ticket.messages.all()))
+    return AgentTicketSerializer(ticket, context={"deliveries": deliveries}).data
 
 
 class TicketListCreateApi(StorefrontCreates, APIView):

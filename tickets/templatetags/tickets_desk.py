@@ -128,3 +128,9 @@ def iso_time(value: str):
         return datetime.fromisoformat(value)
     except (TypeError, ValueError):
         return None
+
+
+@register.filter
+def deliveries_of(deliveries: dict, message_id: int) -> list:
+    """The deliveries of one message, from the page's ``message_deliveries``."""
+    return deliveries.get(message_id, []) if deliveries else []

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from csplatform.models import DEFAULT_STOREFRONT_NAME, ApiScope, Storefront
+from csplatform.models import DEFAULT_SCOPES, DEFAULT_STOREFRONT_NAME, ApiScope, Storefront
 from csplatform.services import storefront_get_or_create, storefront_key_create
 
 
@@ -27,8 +27,9 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--scopes",
-            default=",".join(ApiScope.values),
-            help=f"Comma-separated, from {', '.join(ApiScope.values)} (default: all).",
+            default=",".join(DEFAULT_SCOPES),
+            help=f"Comma-separated, from {', '.join(ApiScope.values)} (default: all but "
+            "inbound_email, which the mail provider's key is given alone).",
         )
 
     def handle(

@@ -159,7 +159,7 @@ def texts_remove(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("messaging", "0005_notices_templates"),
+        ("messaging", "0008_notice_templates"),
     ]
 
     operations = [migrations.RunPython(texts_add, texts_remove)]

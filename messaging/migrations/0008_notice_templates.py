@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0004_mailboxes_and_emails'),
+        ('messaging', '0007_outbox_created_index'),
         ('orders', '0009_notices_event_customer_notified'),
         ('tickets', '0013_notices_event_customer_notified'),
     ]
