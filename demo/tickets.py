@@ -358,20 +358,15 @@ SIGN_OFF = "还有其他问题随时联系我们哦～"
 # Texts of the roles that no scenario words itself: one of them, picked.
 SHARED_TEXTS = {
     "more": (
-        "那大概要多久？",
-        "好的，那我等你们消息。",
-        "能不能快一点？我着急用。",
-        "还需要我提供什么吗？",
-        "这个我不太明白，能再说清楚一点吗？",
+        "那大概要多久？", "好的，那我等你们消息。", "能不能快一点？我着急用。",
+        "还需要我提供什么吗？", "这个我不太明白，能再说清楚一点吗？",
     ),
     "follow_up": (
-        "正在为您加急处理，有进展第一时间通知您。",
-        "已经帮您备注加急了，请您耐心等待一下。",
+        "正在为您加急处理，有进展第一时间通知您。", "已经帮您备注加急了，请您耐心等待一下。",
         "这边还在核实中，今天内一定给您答复。",
     ),
     "reopen": (
-        "问题还是没有解决，麻烦再看一下。",
-        "说好的处理我还没收到，怎么回事？",
+        "问题还是没有解决，麻烦再看一下。", "说好的处理我还没收到，怎么回事？",
         "刚才试了一下还是不行。",
     ),
     "solve_again": (
@@ -379,7 +374,7 @@ SHARED_TEXTS = {
         "已再次核实并处理完毕，给您带来不便非常抱歉。",
     ),
     "no_reply": ("由于超过48小时未收到您的回复，工单先做已解决处理，如有需要可以随时回复我们。",),
-}
+}  # fmt: skip
 
 # --- Lifecycle ------------------------------------------------------------------------------
 
@@ -415,14 +410,10 @@ SHAPES = {
     QUICK: [("reply", "quick", S.SOLVED, FIRST)],
     PENDING: [
         ("reply", "ask", S.PENDING, FIRST),
-        (
-            NO_CUSTOMER_REPLY_SHARE,
-            [("reply", "no_reply", S.SOLVED, ("within", 2 * DAY, 3 * DAY))],
-            [
-                ("customer", "info", S.OPEN, ("wait", 5, 1440)),
-                ("reply", "solve", S.SOLVED, ("answer", 2, 180)),
-            ],
-        ),
+        (NO_CUSTOMER_REPLY_SHARE, [("reply", "no_reply", S.SOLVED, ("within", 2 * DAY, 3 * DAY))], [
+            ("customer", "info", S.OPEN, ("wait", 5, 1440)),
+            ("reply", "solve", S.SOLVED, ("answer", 2, 180)),
+        ]),
     ],
     ON_HOLD: [
         ("reply", "ack", S.OPEN, FIRST),
@@ -438,23 +429,17 @@ SHAPES = {
         ("reply", "solve", S.SOLVED, ("answer", 5, 300)),
         (SLOW_SOLVE_SHARE, [("later", None, None, ("within", DAY, 3 * DAY))], []),
     ],
-}
+}  # fmt: skip
 # After the solving reply (and perhaps a note before it): perhaps a reopen, then the close.
 ENDINGS = [
-    (
-        REOPEN_SHARE,
-        [
-            ("customer", "reopen", S.OPEN, ("within", 2 * HOUR, 80 * HOUR)),
-            ("reply", "solve_again", S.SOLVED, ("answer", 5, 120)),
-        ],
-        [],
-    ),
-    (
-        MANUAL_CLOSE_SHARE,
-        [("status", None, S.CLOSED, ("within", 10 * MINUTE, 8 * HOUR))],
-        [("auto_close", None, S.CLOSED, ("auto_close",))],
-    ),
-]
+    (REOPEN_SHARE, [
+        ("customer", "reopen", S.OPEN, ("within", 2 * HOUR, 80 * HOUR)),
+        ("reply", "solve_again", S.SOLVED, ("answer", 5, 120)),
+    ], []),
+    (MANUAL_CLOSE_SHARE, [("status", None, S.CLOSED, ("within", 10 * MINUTE, 8 * HOUR))], [
+        ("auto_close", None, S.CLOSED, ("auto_close",)),
+    ]),
+]  # fmt: skip
 AT_WORK = ("reply", "status", "later")  # the steps that wait for the agents' shift
 
 
@@ -503,9 +488,9 @@ def _seed_desk(ctx: SeedContext) -> dict[str, int]:
     return {
         "agents": agents_created,
         "teams": teams_created,
-        "agent profiles": _create_missing(AgentProfile, "user_id", profiles),
-        "routing rules": _create_missing(RoutingRule, "name", rules),
-        "tags": _create_missing(Tag, "name", {tag: {} for tag in sorted({*tags, "vip"})}),
+        "agent profiles": len(_create_missing(AgentProfile, "user_id", profiles)),
+        "routing rules": len(_create_missing(RoutingRule, "name", rules)),
+        "tags": len(_create_missing(Tag, "name", {tag: {} for tag in sorted({*tags, "vip"})})),
     }
 
 
@@ -513,16 +498,14 @@ def _seed_agents(ctx: SeedContext, User) -> tuple[dict[int, object], int]:
     """The kfNN agents (客服 01, as Chinese desks number them), demo logins with the demo
     password; an existing user of such a name that is no demo account is left alone."""
     numbers = {f"kf{n:02d}": n for n in range(1, AGENT_COUNT + 1)}
-    have = set(User.objects.filter(username__in=numbers).values_list("username", flat=True))
     password = make_password(DEMO_PASSWORD)  # hashed once: hashing is slow by design
-    new = [
-        User(username=name, email=f"{name}@example.com", password=password, **_agent_name(ctx, n))
+    rows = {
+        name: {"email": f"{name}@example.com", "password": password, **_agent_name(ctx, n)}
         for name, n in numbers.items()
-        if name not in have
-    ]
-    User.objects.bulk_create(new)
+    }
+    new = _create_missing(User, "username", rows)
     for group in Group.objects.filter(name__in=(DEMO_GROUP, AGENT)):
-        group.user_set.add(*User.objects.filter(username__in=[u.username for u in new]))
+        group.user_set.add(*User.objects.filter(username__in=new))
     demo = User.objects.filter(username__in=numbers, groups__name=DEMO_GROUP)
     demo = set(demo.values_list("username", flat=True))
     agents = {}
@@ -554,12 +537,12 @@ def _profile(ctx: SeedContext, user) -> dict:
     }
 
 
-def _create_missing(model, key: str, rows: dict) -> int:
-    """Create the rows, given by their ``key`` value, that do not exist yet; how many."""
+def _create_missing(model, key: str, rows: dict) -> list:
+    """Create the rows, given by their ``key`` value, that do not exist yet; their keys."""
     have = set(model.objects.filter(**{f"{key}__in": rows}).values_list(key, flat=True))
     new = [model(**{key: value}, **fields) for value, fields in rows.items() if value not in have]
     model.objects.bulk_create(new, ignore_conflicts=True)
-    return len(new)
+    return [getattr(row, key) for row in new]
 
 
 # --- Tickets --------------------------------------------------------------------------------
