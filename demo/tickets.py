@@ -1,16 +1,10 @@
 """Demo data of the tickets app: teams, agents, and a year of tickets with their SLA clocks.
 
-Called by ``manage.py seed_demo`` after the orders seeder, whose customers and orders the tickets
-are about. Tickets are written in batches (COPY on PostgreSQL, ``bulk_create`` elsewhere), not
-through the services; what the services, the SLA sweeper and the auto-close would have recorded
-is replayed step by step in time instead: messages, timeline events, assignments, status
-changes, and the clocks of the governing policy, which take the engine's own pure steps
-(``tickets.sla.steps``). Each conversation follows one of the ``SHAPES``, read by one loop.
-
-Ticket ``k`` has the id ``k``, the number ``T-{k:06d}`` and its own random generator: a run
-creates only the numbers that do not exist yet, and a ticket is the same however many runs
-wrote it. The first tickets are placed so that each is in a given open status now, so even a
-small demo has a backlog in every queue view.
+The tickets are about the orders seeder's customers and orders, written in batches (COPY on
+PostgreSQL), not through the services: what the services, the SLA sweeper and the auto-close
+would have recorded is replayed in time, the clocks taking the engine's pure steps
+(``tickets.sla.steps``). Ticket ``k`` has the id ``k``, the number ``T-{k:06d}`` and its own
+random generator, so a ticket is the same however many runs wrote it.
 """
 
 from __future__ import annotations
@@ -674,12 +668,7 @@ class _World:
 
 class _Life:
     """One ticket from its creation until now: what the services, the SLA sweeper and the
-    auto-close would have done, and the rows they would have written.
-
-    The clocks take the engine's own steps (``tickets.sla.steps``); the sweeps between the
-    ticket's changes warn, breach and escalate as the sweeper does. Tests check that the
-    engine, run at the seeding moment, finds nothing left to do.
-    """
+    auto-close would have done, and the rows they would have written."""
 
     COLUMNS = ("kind", "channel", "priority", "status", "customer", "team", "assignee", "owner")
     MOMENTS = ("created_at", "updated_at", "first_response_at", "solved_at", "closed_at")
