@@ -809,26 +809,23 @@ class _Life:
         return moment
 
     def _delay(self, kind: str, low=0, high=0) -> int:
+        """A step's delay after the step before (see SHAPES)."""
         rng = self.rng
-        if kind == "first":
-            return self._first_response_delay()
         if kind == "auto_close":
             return self.world.auto_close_after
         if kind == "within":
             return rng.randrange(low, high)
-        if kind == "answer" and self.channel in CHATS and rng.random() < CHAT_QUICK_SHARE:
+        if kind == "first" and self.slow_first:
+            return rng.randrange(5 * MINUTE, 3 * HOUR)
+        if kind == "first" and (self.channel not in CHATS or rng.random() >= 0.92):
+            roll = rng.random()
+            low, high = (2, 13) if roll < 0.78 else (13, 45) if roll < 0.93 else (45, 240)
+            return int(rng.uniform(low, high) * MINUTE)
+        if kind == "first":  # in a chat room: minutes
+            low, high = 0.3, 4.0
+        elif kind == "answer" and self.channel in CHATS and rng.random() < CHAT_QUICK_SHARE:
             low, high = 0.3, 4.5
         return int((low + (high - low) * rng.random() ** 2) * MINUTE)
-
-    def _first_response_delay(self) -> int:
-        rng = self.rng
-        if self.slow_first:
-            return rng.randrange(5 * MINUTE, 3 * HOUR)
-        if self.channel in CHATS and rng.random() < 0.92:
-            return int((0.3 + 3.7 * rng.random() ** 2) * MINUTE)
-        roll = rng.random()
-        low, high = (2, 13) if roll < 0.78 else (13, 45) if roll < 0.93 else (45, 240)
-        return int(rng.uniform(low, high) * MINUTE)
 
     def _at_work(self, moment: int) -> int:
         """Agents act from 08:00 to midnight: a step due at night waits for the morning."""
