@@ -1010,25 +1010,22 @@ class _Life:
 
     # --- SLA clocks: ticket_clocks_sync, and the sweeper between changes --------------------
 
-    def _sync(self, now: int, *, replied: bool = False, customer_message: bool = False) -> None:
-        """``ticket_clocks_sync`` after a change at ``now``."""
+    def _sync(self, now: int, **flags: bool) -> None:
+        """``ticket_clocks_sync`` after a change at ``now``, with its keyword flags."""
         world, clocks, at = self.world, self.clocks, _dt(now)
         responded = self.first_response_at is not None
         facts = sla.TicketFacts(self.status, _dt(self.created_at), responded, self.milestones)
         step = sla.clocks_step(
-            clocks,
-            world.targets_for(self),
-            facts,
-            now=at,
-            calendar_of=lambda i: world.targets[clocks[i].target_id].calendar,
-            replied=replied,
-            customer_message=customer_message,
+            clocks, world.targets_for(self), facts, now=at, calendar_of=self._calendar, **flags
         )
         self.clocks = [*step.clocks, *step.created]
         self.swept += [SimpleNamespace(warned_at=None, level=0, events=[]) for _ in step.created]
         self.next_due_at, self.next_warn_at = step.next_due_at, step.next_warn_at
         self.updated_at = now
         self._breaches_record(step.breached, at)
+
+    def _calendar(self, i: int):
+        return self.world.targets[self.clocks[i].target_id].calendar
 
     def _sweep_before(self, moment: int) -> None:
         """Run the sweeps that act on this ticket's clocks before ``moment`` (and by now)."""
