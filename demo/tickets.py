@@ -1,16 +1,10 @@
 """Demo data of the tickets app: teams, agents, and a year of tickets with their SLA clocks.
 
-Called by ``manage.py seed_demo`` after the orders seeder, whose customers and orders the tickets
-are about. Tickets are written in batches (COPY on PostgreSQL, ``bulk_create`` elsewhere), not
-through the services; what the services, the SLA sweeper and the auto-close would have recorded
-is replayed step by step in time instead: messages, timeline events, assignments, status
-changes, and the clocks of the governing policy, which take the engine's own pure steps
-(``tickets.sla.steps``). Each conversation follows one of the ``SHAPES``, read by one loop.
-
-Ticket ``k`` has the id ``k``, the number ``T-{k:06d}`` and its own random generator: a run
-creates only the numbers that do not exist yet, and a ticket is the same however many runs
-wrote it. The first tickets are placed so that each is in a given open status now, so even a
-small demo has a backlog in every queue view.
+The tickets are about the orders seeder's customers and orders, written in batches (COPY on
+PostgreSQL), not through the services: what the services, the SLA sweeper and the auto-close
+would have recorded is replayed in time, the clocks taking the engine's pure steps
+(``tickets.sla.steps``). Ticket ``k`` has the id ``k``, the number ``T-{k:06d}`` and its own
+random generator, so a ticket is the same however many runs wrote it.
 """
 
 from __future__ import annotations
@@ -131,27 +125,38 @@ ISSUES = {
     "baby": ("外包装破损了", "宝宝用了起红点"),
 }
 QUICK, PENDING, ON_HOLD, DIALOG = "quick", "pending", "on_hold", "dialog"  # conversation shapes
-# A scenario's texts, one a line in this order: the subject, the customer's first message, the
-# answer that solves it at once, the question back, the customer's answer to it, the
-# acknowledgement, the agents' internal note, the solving answer.
+# A scenario: a header line "= needs shapes tags [category]", then its texts one a line in this
+# order: the subject, the customer's first message, the answer that solves it at once, the
+# question back, the customer's answer to it, the acknowledgement, the agents' internal note, the
+# solving answer.
 ROLES = ("subject", "open", "quick", "ask", "info", "ack", "note", "solve")
 
 
 class _Scenario:
     """One kind of request: the order it needs, how conversations about it go, its texts.
 
-    ``needs``: None (no order), "any" order, or the order's state when the customer writes:
+    ``needs``: "-" (no order), "any" order, or the order's state when the customer writes:
     "unpaid", "paid" (not shipped), "shipped" (not delivered), "delivered"; ``shapes``: the
-    weights of QUICK, PENDING, ON_HOLD and DIALOG.
+    weights of QUICK, PENDING, ON_HOLD and DIALOG; ``category``: the product's, if it needs one.
     """
 
-    def __init__(self, needs, shapes, tags, texts, category=None):
-        self.needs, self.tags, self.category = needs, tags, category
-        self.shapes = Weighted(*zip((QUICK, PENDING, ON_HOLD, DIALOG), shapes, strict=True))
-        self.texts = dict(zip(ROLES, texts.strip().splitlines(), strict=True))
+    def __init__(self, header: str, texts: list[str]):
+        needs, shapes, tags, *category = header.split()
+        self.needs = None if needs == "-" else needs
+        self.tags, self.category = tuple(tags.split(",")), (category or [None])[0]
+        weights = map(int, shapes.split(","))
+        self.shapes = Weighted(*zip((QUICK, PENDING, ON_HOLD, DIALOG), weights, strict=True))
+        self.texts = dict(zip(ROLES, texts, strict=True))
 
 
-_STOCK = _Scenario(None, (6, 3, 1, 1), ("售前",), """
+def _scenarios(text: str) -> tuple[_Scenario, ...]:
+    lines = text.strip().splitlines()
+    return tuple(_Scenario(lines[i][2:], lines[i + 1 : i + 9]) for i in range(0, len(lines), 9))
+
+
+SCENARIOS = {
+    K.INQUIRY: _scenarios("""
+= - 6,3,1,1 售前
 {product}什么时候补货
 你好，{product}一直显示缺货，请问什么时候能补货？想买两件。
 {product}预计下周三补货，您可以先点“到货提醒”，到货后会第一时间通知您。
@@ -160,8 +165,7 @@ _STOCK = _Scenario(None, (6, 3, 1, 1), ("售前",), """
 我这边帮您联系仓库确认补货时间，稍后回复您。
 已在采购群询问{product}补货时间，等待回复。
 已确认{product}下周三到货，已为您登记到货提醒，到货后会短信通知您。
-""")  # fmt: skip
-_COUPON = _Scenario(None, (5, 4, 1, 1), ("活动咨询",), """
+= - 5,4,1,1 活动咨询
 优惠券结算时用不了
 我领了满199减20的券，结算的时候显示不可用，是怎么回事？
 这张券仅限指定商品使用，参与活动的商品需要满199元才能用哦，您可以再凑单试试。
@@ -170,8 +174,7 @@ _COUPON = _Scenario(None, (5, 4, 1, 1), ("活动咨询",), """
 收到，我这边帮您查一下这张券的使用规则。
 券批次配置了品类限制，已找运营确认能否补发通用券。
 已核实是券的品类限制导致的，已为您补发一张全场通用的满199减20券，请在“我的-优惠券”查看。
-""")  # fmt: skip
-_INVOICE = _Scenario("any", (5, 3, 2, 0), ("发票",), """
+= any 5,3,2,0 发票
 订单{order}开发票
 订单{order}需要开增值税普通发票，抬头是公司，怎么申请？
 您在订单详情页点“申请开票”，填写公司抬头和税号即可，电子发票会在1-3个工作日内发到您的邮箱。
@@ -180,8 +183,7 @@ _INVOICE = _Scenario("any", (5, 3, 2, 0), ("发票",), """
 已为您提交开票申请，开好后通知您。
 已提交财务开票，订单{order}。
 订单{order}的发票已开具并发送到您的邮箱，请注意查收。
-""")  # fmt: skip
-_ADDRESS = _Scenario("paid", (6, 2, 2, 0), ("改地址",), """
+= paid 6,2,2,0 改地址
 修改订单{order}收货地址
 订单{order}的收货地址写错了，还没发货的话能帮我改一下吗？
 已为您把订单{order}的收货地址改好了，请在订单详情里核对一下。
@@ -190,8 +192,9 @@ _ADDRESS = _Scenario("paid", (6, 2, 2, 0), ("改地址",), """
 我这边联系仓库修改面单，请稍等。
 已通知仓库修改订单{order}的面单地址。
 仓库已确认修改成功，包裹会按新地址发出。
-""")  # fmt: skip
-_SHIP_LATE = _Scenario("paid", (5, 0, 4, 1), ("催发货",), """
+"""),
+    K.ORDER_ISSUE: _scenarios("""
+= paid 5,0,4,1 催发货
 订单{order}什么时候发货
 订单{order}付款好几天了还没发货，什么时候能发？着急用。
 已帮您催促仓库，订单{order}今天会安排发出，发货后可以在订单详情里查看物流。
@@ -200,8 +203,7 @@ _SHIP_LATE = _Scenario("paid", (5, 0, 4, 1), ("催发货",), """
 非常抱歉让您久等了，我这边马上联系仓库加急处理。
 已在仓库群催发订单{order}，仓库反馈缺货调拨中。
 订单{order}已经发出，今天就会有物流信息，给您带来不便非常抱歉。
-""")  # fmt: skip
-_TRACKING = _Scenario("shipped", (3, 0, 5, 2), ("物流异常",), """
+= shipped 3,0,5,2 物流异常
 {carrier}物流好几天没更新
 我的快递{tracking}好几天没有物流更新了，是不是丢件了？
 已帮您查询，包裹目前在{carrier}转运中心，因为件量大有延误，预计1-2天内送达。
@@ -210,8 +212,7 @@ _TRACKING = _Scenario("shipped", (3, 0, 5, 2), ("物流异常",), """
 我这边联系{carrier}核实包裹的位置，有结果马上告诉您。
 已在{carrier}系统提交查件，单号{tracking}，等待快递回复。
 {carrier}已回复，包裹今天重新派送，请留意电话。如果明天还没收到请再联系我们。
-""")  # fmt: skip
-_NOT_RECEIVED = _Scenario("delivered", (0, 6, 3, 2), ("签收异常",), """
+= delivered 0,6,3,2 签收异常
 显示签收了但没收到货
 订单{order}物流显示已经签收了，可是我根本没收到，也没人给我打电话。
 已联系{carrier}，包裹放在了小区驿站，您可以凭取件码去领取。
@@ -220,8 +221,7 @@ _NOT_RECEIVED = _Scenario("delivered", (0, 6, 3, 2), ("签收异常",), """
 我这边联系{carrier}核实签收情况，请稍等。
 快递员称包裹放在驿站，已要求送货上门。
 已核实包裹被放在小区驿站，快递员今天会重新送货上门，再次抱歉。
-""")  # fmt: skip
-_PAYMENT = _Scenario("unpaid", (6, 3, 0, 1), ("支付问题",), """
+= unpaid 6,3,0,1 支付问题
 付款一直失败
 订单{order}付款的时候一直提示失败，钱也没扣，怎么办？
 可能是银行卡限额导致的，建议换一张卡或用支付宝余额支付。订单超时取消后优惠券会自动退回。
@@ -230,8 +230,7 @@ _PAYMENT = _Scenario("unpaid", (6, 3, 0, 1), ("支付问题",), """
 我这边帮您查一下支付记录。
 支付渠道反馈短时异常，已恢复。
 已核实是支付通道短暂异常，现在已经恢复，您可以重新下单支付。
-""")  # fmt: skip
-_LATE_PARCEL = _Scenario(None, (3, 4, 2, 1), ("物流异常",), """
+= - 3,4,2,1 物流异常
 快递一直没送到
 我买的{product}快一个星期了还没送到，能帮我查一下吗？
 已帮您查询，包裹已经在派送中，今天会送达，请留意电话。
@@ -240,8 +239,9 @@ _LATE_PARCEL = _Scenario(None, (3, 4, 2, 1), ("物流异常",), """
 我这边联系快递核实一下。
 已提交快递查件。
 已帮您查询，包裹已经在派送中，今天会送达。
-""")  # fmt: skip
-_QUALITY = _Scenario("delivered", (1, 6, 3, 2), ("质量问题",), """
+"""),
+    K.AFTER_SALES: _scenarios("""
+= delivered 1,6,3,2 质量问题
 {product}{issue}
 你好，我买的{product}{issue}，这个怎么处理？
 非常抱歉，已为您申请换新，新品会在48小时内发出，旧的不用寄回。
@@ -250,8 +250,7 @@ _QUALITY = _Scenario("delivered", (1, 6, 3, 2), ("质量问题",), """
 我这边提交给质检核实，请稍等。
 已转质检，照片显示{product}确实有质量问题，建议换新。
 已核实是商品质量问题，为您申请了换新，新品会在48小时内发出，旧的不用寄回。
-""")  # fmt: skip
-_DAMAGED = _Scenario("delivered", (1, 6, 2, 1), ("破损",), """
+= delivered 1,6,2,1 破损
 收到的{product}有破损
 快递刚到，{product}外包装破了，东西也有磕碰。
 非常抱歉，已为您申请破损补偿，20元已原路退回到您的支付账户。
@@ -260,8 +259,7 @@ _DAMAGED = _Scenario("delivered", (1, 6, 2, 1), ("破损",), """
 收到，我这边帮您申请破损补偿。
 {carrier}运输破损，已向快递索赔。
 已为您申请破损补偿，20元已经原路退回到您的支付账户。
-""")  # fmt: skip
-_EXCHANGE = _Scenario("delivered", (5, 3, 2, 0), ("换货",), """
+= delivered 5,3,2,0 换货 apparel
 {product}想换个尺码
 {product}尺码偏小，想换大一码，怎么操作？
 您在订单详情里申请“换货”，选择大一码寄回即可，收到后为您发出新的尺码，来回运费由我们承担。
@@ -270,8 +268,7 @@ _EXCHANGE = _Scenario("delivered", (5, 3, 2, 0), ("换货",), """
 好的，我这边为您登记换货。
 已登记换货，等待客户寄回。
 换货已登记，新尺码会在收到退货后24小时内发出。
-""", category="apparel")  # fmt: skip
-_OLD_PURCHASE = _Scenario(None, (1, 5, 3, 1), ("质量问题",), """
+= - 1,5,3,1 质量问题
 {product}{issue}
 上个月买的{product}{issue}，还能售后吗？
 在质保期内可以免费维修或更换，您在订单详情里申请售后即可。
@@ -280,8 +277,9 @@ _OLD_PURCHASE = _Scenario(None, (1, 5, 3, 1), ("质量问题",), """
 收到，我这边为您登记售后。
 已登记售后，转售后专员跟进。
 已为您登记售后，质保期内可以免费维修或更换，售后专员会在24小时内联系您。
-""")  # fmt: skip
-_SEVEN_DAYS = _Scenario("delivered", (0, 5, 4, 1), ("退货", "七天无理由"), """
+"""),
+    K.RETURN_REFUND: _scenarios("""
+= delivered 0,5,4,1 退货,七天无理由
 {product}申请七天无理由退货
 {product}收到后感觉不太合适，想申请七天无理由退货。
 已为您同意退货申请，请在7天内寄回，仓库签收后退款会原路退回。
@@ -290,8 +288,7 @@ _SEVEN_DAYS = _Scenario("delivered", (0, 5, 4, 1), ("退货", "七天无理由")
 好的，已为您登记退货。
 等待仓库签收退货，单号{return_tracking}。
 仓库已经签收您的退货，退款已原路退回，1-3个工作日到账。
-""")  # fmt: skip
-_REFUND_LATE = _Scenario("any", (5, 1, 3, 1), ("退款",), """
+= any 5,1,3,1 退款
 退款还没到账
 订单{order}申请退款三天了，钱还没到账，怎么回事？
 已帮您查询，退款已经原路退回，银行处理需要1-3个工作日，请再耐心等待一下。
@@ -300,8 +297,7 @@ _REFUND_LATE = _Scenario("any", (5, 1, 3, 1), ("退款",), """
 我这边帮您联系财务核实退款进度。
 财务反馈订单{order}退款批次延迟，今天重新发起。
 财务已重新发起退款，今天内会到账，给您带来不便非常抱歉。
-""")  # fmt: skip
-_REFUND_HOW = _Scenario(None, (5, 4, 1, 0), ("退款",), """
+= - 5,4,1,0 退款
 怎么申请退款
 之前买的{product}不想要了，怎么申请退款？
 您在“我的订单”里找到对应订单，点“申请售后-退货退款”即可，审核通过后寄回商品就可以退款了。
@@ -310,8 +306,9 @@ _REFUND_HOW = _Scenario(None, (5, 4, 1, 0), ("退款",), """
 收到，我这边为您提交退货退款申请。
 已提交退货退款申请。
 已为您提交退货退款申请，审核已通过，请按页面提示寄回商品。
-""")  # fmt: skip
-_ATTITUDE = _Scenario(None, (0, 0, 6, 4), ("投诉", "服务态度"), """
+"""),
+    K.COMPLAINT: _scenarios("""
+= - 0,0,6,4 投诉,服务态度
 投诉客服态度
 昨天咨询的客服态度很差，问了半天都不回复，最后直接不理人了，要求给个说法！
 非常抱歉，已对相关客服进行批评教育，并为您发放了一张30元无门槛券。
@@ -320,8 +317,7 @@ _ATTITUDE = _Scenario(None, (0, 0, 6, 4), ("投诉", "服务态度"), """
 非常抱歉给您带来了不好的体验，我会认真核实这件事并给您答复。
 已调取聊天记录，确认客服回复超时，已安排培训。
 经核实确实是我们客服的问题，已对相关人员进行培训，并为您发放了一张30元无门槛券，再次向您致歉。
-""")  # fmt: skip
-_FAKE = _Scenario("delivered", (0, 2, 4, 4), ("投诉", "差评预警"), """
+= delivered 0,2,4,4 投诉,差评预警
 {product}和直播间说的不一样
 直播间里说{product}是正品专柜货，收到的东西做工很差，严重怀疑是假货，我要投诉！
 已为您办理全额退款，商品无需退回，给您带来不好的体验非常抱歉。
@@ -330,8 +326,7 @@ _FAKE = _Scenario("delivered", (0, 2, 4, 4), ("投诉", "差评预警"), """
 非常抱歉，我们会马上核实商品来源，今天内给您答复。
 已请品控核实{product}批次，客户情绪激动，注意安抚。
 已核实商品为正品，但给您的体验不好，已为您办理全额退款，商品无需退回。
-""")  # fmt: skip
-_COURIER = _Scenario("shipped", (0, 1, 6, 3), ("投诉",), """
+= shipped 0,1,6,3 投诉
 投诉{carrier}快递员
 {carrier}的快递员不送货上门，打电话还态度恶劣，单号{tracking}。
 非常抱歉，已向{carrier}投诉该快递员，网点会电话向您致歉。
@@ -340,8 +335,7 @@ _COURIER = _Scenario("shipped", (0, 1, 6, 3), ("投诉",), """
 非常抱歉，我们已向{carrier}投诉该快递员，会尽快给您答复。
 已向{carrier}网点提交投诉，单号{tracking}。
 {carrier}网点已对快递员进行处理，并会电话向您致歉，我们也为您补偿了10元无门槛券。
-""")  # fmt: skip
-_REPEATED = _Scenario(None, (0, 0, 5, 5), ("投诉", "差评预警"), """
+= - 0,0,5,5 投诉,差评预警
 问题反映了三次还没解决
 同一个问题已经反映三次了还是没人解决，再不处理我就去12315投诉了！
 非常抱歉让您多次反映，问题已处理完毕，并为您办理了补偿。
@@ -350,34 +344,23 @@ _REPEATED = _Scenario(None, (0, 0, 5, 5), ("投诉", "差评预警"), """
 非常抱歉让您多次反映，这次由我全程跟进，今天内一定给您答复。
 已升级给主管，要求今天内处理完毕。
 问题已经处理完毕，已为您办理补偿，后续有任何问题可以直接找我。
-""")  # fmt: skip
+"""),
+}  # fmt: skip
 
-SCENARIOS = {
-    K.INQUIRY: (_STOCK, _COUPON, _INVOICE, _ADDRESS),
-    K.ORDER_ISSUE: (_SHIP_LATE, _TRACKING, _NOT_RECEIVED, _PAYMENT, _LATE_PARCEL),
-    K.AFTER_SALES: (_QUALITY, _DAMAGED, _EXCHANGE, _OLD_PURCHASE),
-    K.RETURN_REFUND: (_SEVEN_DAYS, _REFUND_LATE, _REFUND_HOW),
-    K.COMPLAINT: (_ATTITUDE, _FAKE, _COURIER, _REPEATED),
-}
 GREETING = "亲，您好！我是客服{agent}，很高兴为您服务。"
 SIGN_OFF = "还有其他问题随时联系我们哦～"
 # Texts of the roles that no scenario words itself: one of them, picked.
 SHARED_TEXTS = {
     "more": (
-        "那大概要多久？",
-        "好的，那我等你们消息。",
-        "能不能快一点？我着急用。",
-        "还需要我提供什么吗？",
-        "这个我不太明白，能再说清楚一点吗？",
+        "那大概要多久？", "好的，那我等你们消息。", "能不能快一点？我着急用。",
+        "还需要我提供什么吗？", "这个我不太明白，能再说清楚一点吗？",
     ),
     "follow_up": (
-        "正在为您加急处理，有进展第一时间通知您。",
-        "已经帮您备注加急了，请您耐心等待一下。",
+        "正在为您加急处理，有进展第一时间通知您。", "已经帮您备注加急了，请您耐心等待一下。",
         "这边还在核实中，今天内一定给您答复。",
     ),
     "reopen": (
-        "问题还是没有解决，麻烦再看一下。",
-        "说好的处理我还没收到，怎么回事？",
+        "问题还是没有解决，麻烦再看一下。", "说好的处理我还没收到，怎么回事？",
         "刚才试了一下还是不行。",
     ),
     "solve_again": (
@@ -385,7 +368,7 @@ SHARED_TEXTS = {
         "已再次核实并处理完毕，给您带来不便非常抱歉。",
     ),
     "no_reply": ("由于超过48小时未收到您的回复，工单先做已解决处理，如有需要可以随时回复我们。",),
-}
+}  # fmt: skip
 
 # --- Lifecycle ------------------------------------------------------------------------------
 
@@ -421,14 +404,10 @@ SHAPES = {
     QUICK: [("reply", "quick", S.SOLVED, FIRST)],
     PENDING: [
         ("reply", "ask", S.PENDING, FIRST),
-        (
-            NO_CUSTOMER_REPLY_SHARE,
-            [("reply", "no_reply", S.SOLVED, ("within", 2 * DAY, 3 * DAY))],
-            [
-                ("customer", "info", S.OPEN, ("wait", 5, 1440)),
-                ("reply", "solve", S.SOLVED, ("answer", 2, 180)),
-            ],
-        ),
+        (NO_CUSTOMER_REPLY_SHARE, [("reply", "no_reply", S.SOLVED, ("within", 2 * DAY, 3 * DAY))], [
+            ("customer", "info", S.OPEN, ("wait", 5, 1440)),
+            ("reply", "solve", S.SOLVED, ("answer", 2, 180)),
+        ]),
     ],
     ON_HOLD: [
         ("reply", "ack", S.OPEN, FIRST),
@@ -444,23 +423,17 @@ SHAPES = {
         ("reply", "solve", S.SOLVED, ("answer", 5, 300)),
         (SLOW_SOLVE_SHARE, [("later", None, None, ("within", DAY, 3 * DAY))], []),
     ],
-}
+}  # fmt: skip
 # After the solving reply (and perhaps a note before it): perhaps a reopen, then the close.
 ENDINGS = [
-    (
-        REOPEN_SHARE,
-        [
-            ("customer", "reopen", S.OPEN, ("within", 2 * HOUR, 80 * HOUR)),
-            ("reply", "solve_again", S.SOLVED, ("answer", 5, 120)),
-        ],
-        [],
-    ),
-    (
-        MANUAL_CLOSE_SHARE,
-        [("status", None, S.CLOSED, ("within", 10 * MINUTE, 8 * HOUR))],
-        [("auto_close", None, S.CLOSED, ("auto_close",))],
-    ),
-]
+    (REOPEN_SHARE, [
+        ("customer", "reopen", S.OPEN, ("within", 2 * HOUR, 80 * HOUR)),
+        ("reply", "solve_again", S.SOLVED, ("answer", 5, 120)),
+    ], []),
+    (MANUAL_CLOSE_SHARE, [("status", None, S.CLOSED, ("within", 10 * MINUTE, 8 * HOUR))], [
+        ("auto_close", None, S.CLOSED, ("auto_close",)),
+    ]),
+]  # fmt: skip
 AT_WORK = ("reply", "status", "later")  # the steps that wait for the agents' shift
 
 
@@ -509,9 +482,9 @@ def _seed_desk(ctx: SeedContext) -> dict[str, int]:
     return {
         "agents": agents_created,
         "teams": teams_created,
-        "agent profiles": _create_missing(AgentProfile, "user_id", profiles),
-        "routing rules": _create_missing(RoutingRule, "name", rules),
-        "tags": _create_missing(Tag, "name", {tag: {} for tag in sorted({*tags, "vip"})}),
+        "agent profiles": len(_create_missing(AgentProfile, "user_id", profiles)),
+        "routing rules": len(_create_missing(RoutingRule, "name", rules)),
+        "tags": len(_create_missing(Tag, "name", {tag: {} for tag in sorted({*tags, "vip"})})),
     }
 
 
@@ -519,16 +492,14 @@ def _seed_agents(ctx: SeedContext, User) -> tuple[dict[int, object], int]:
     """The kfNN agents (客服 01, as Chinese desks number them), demo logins with the demo
     password; an existing user of such a name that is no demo account is left alone."""
     numbers = {f"kf{n:02d}": n for n in range(1, AGENT_COUNT + 1)}
-    have = set(User.objects.filter(username__in=numbers).values_list("username", flat=True))
     password = make_password(DEMO_PASSWORD)  # hashed once: hashing is slow by design
-    new = [
-        User(username=name, email=f"{name}@example.com", password=password, **_agent_name(ctx, n))
+    rows = {
+        name: {"email": f"{name}@example.com", "password": password, **_agent_name(ctx, n)}
         for name, n in numbers.items()
-        if name not in have
-    ]
-    User.objects.bulk_create(new)
+    }
+    new = _create_missing(User, "username", rows)
     for group in Group.objects.filter(name__in=(DEMO_GROUP, AGENT)):
-        group.user_set.add(*User.objects.filter(username__in=[u.username for u in new]))
+        group.user_set.add(*User.objects.filter(username__in=new))
     demo = User.objects.filter(username__in=numbers, groups__name=DEMO_GROUP)
     demo = set(demo.values_list("username", flat=True))
     agents = {}
@@ -560,12 +531,12 @@ def _profile(ctx: SeedContext, user) -> dict:
     }
 
 
-def _create_missing(model, key: str, rows: dict) -> int:
-    """Create the rows, given by their ``key`` value, that do not exist yet; how many."""
+def _create_missing(model, key: str, rows: dict) -> list:
+    """Create the rows, given by their ``key`` value, that do not exist yet; their keys."""
     have = set(model.objects.filter(**{f"{key}__in": rows}).values_list(key, flat=True))
     new = [model(**{key: value}, **fields) for value, fields in rows.items() if value not in have]
     model.objects.bulk_create(new, ignore_conflicts=True)
-    return len(new)
+    return [getattr(row, key) for row in new]
 
 
 # --- Tickets --------------------------------------------------------------------------------
@@ -670,7 +641,7 @@ class _World:
         columns = ("id", "customer_id", "number", "placed_at", "paid_at", "shipped_at")
         orders = Order.objects.filter(**numbers).values_list(*columns, "delivered_at")
         self.orders = sorted(
-            (_us(placed), pk, customer, number, *map(_maybe_us, moments))
+            (_us(placed), pk, customer, number, *(m and _us(m) for m in moments))
             for pk, customer, number, placed, *moments in orders.iterator(chunk_size=20_000)
         )
         self.placed = [order[0] for order in self.orders]
@@ -697,12 +668,7 @@ class _World:
 
 class _Life:
     """One ticket from its creation until now: what the services, the SLA sweeper and the
-    auto-close would have done, and the rows they would have written.
-
-    The clocks take the engine's own steps (``tickets.sla.steps``); the sweeps between the
-    ticket's changes warn, breach and escalate as the sweeper does. Tests check that the
-    engine, run at the seeding moment, finds nothing left to do.
-    """
+    auto-close would have done, and the rows they would have written."""
 
     COLUMNS = ("kind", "channel", "priority", "status", "customer", "team", "assignee", "owner")
     MOMENTS = ("created_at", "updated_at", "first_response_at", "solved_at", "closed_at")
@@ -843,26 +809,23 @@ class _Life:
         return moment
 
     def _delay(self, kind: str, low=0, high=0) -> int:
+        """A step's delay after the step before (see SHAPES)."""
         rng = self.rng
-        if kind == "first":
-            return self._first_response_delay()
         if kind == "auto_close":
             return self.world.auto_close_after
         if kind == "within":
             return rng.randrange(low, high)
-        if kind == "answer" and self.channel in CHATS and rng.random() < CHAT_QUICK_SHARE:
+        if kind == "first" and self.slow_first:
+            return rng.randrange(5 * MINUTE, 3 * HOUR)
+        if kind == "first" and (self.channel not in CHATS or rng.random() >= 0.92):
+            roll = rng.random()
+            low, high = (2, 13) if roll < 0.78 else (13, 45) if roll < 0.93 else (45, 240)
+            return int(rng.uniform(low, high) * MINUTE)
+        if kind == "first":  # in a chat room: minutes
+            low, high = 0.3, 4.0
+        elif kind == "answer" and self.channel in CHATS and rng.random() < CHAT_QUICK_SHARE:
             low, high = 0.3, 4.5
         return int((low + (high - low) * rng.random() ** 2) * MINUTE)
-
-    def _first_response_delay(self) -> int:
-        rng = self.rng
-        if self.slow_first:
-            return rng.randrange(5 * MINUTE, 3 * HOUR)
-        if self.channel in CHATS and rng.random() < 0.92:
-            return int((0.3 + 3.7 * rng.random() ** 2) * MINUTE)
-        roll = rng.random()
-        low, high = (2, 13) if roll < 0.78 else (13, 45) if roll < 0.93 else (45, 240)
-        return int(rng.uniform(low, high) * MINUTE)
 
     def _at_work(self, moment: int) -> int:
         """Agents act from 08:00 to midnight: a step due at night waits for the morning."""
@@ -1021,11 +984,7 @@ class _Life:
         self.batch.events.append({"ticket": self.k, "at": _dt(at), **values, **actor})
 
     def _by(self, agent: int) -> dict:
-        return {
-            "actor_kind": "user",
-            "actor_user": agent,
-            "actor_label": self.world.usernames[agent],
-        }
+        return _actor("user", agent, self.world.usernames[agent])
 
     def _team_name(self) -> str | None:
         return self.world.teams[self.team].name if self.team else None
@@ -1034,7 +993,7 @@ class _Life:
         batch, k = self.batch, self.k
         row = {name: getattr(self, name) for name in self.COLUMNS}
         moments = (*self.MOMENTS, "last_customer_message_at")
-        row.update({name: _maybe_dt(getattr(self, name)) for name in moments})
+        row.update({name: getattr(self, name) and _dt(getattr(self, name)) for name in moments})
         row.update(id=k, number=f"T-{k:06d}", order=self.order[1] if self.order else None)
         row.update(subject=self.scenario.texts["subject"].format_map(self.fields)[:200])
         row.update(reopen_count=self.reopen_count, milestones=self.milestones)
@@ -1051,25 +1010,22 @@ class _Life:
 
     # --- SLA clocks: ticket_clocks_sync, and the sweeper between changes --------------------
 
-    def _sync(self, now: int, *, replied: bool = False, customer_message: bool = False) -> None:
-        """``ticket_clocks_sync`` after a change at ``now``."""
+    def _sync(self, now: int, **flags: bool) -> None:
+        """``ticket_clocks_sync`` after a change at ``now``, with its keyword flags."""
         world, clocks, at = self.world, self.clocks, _dt(now)
         responded = self.first_response_at is not None
         facts = sla.TicketFacts(self.status, _dt(self.created_at), responded, self.milestones)
         step = sla.clocks_step(
-            clocks,
-            world.targets_for(self),
-            facts,
-            now=at,
-            calendar_of=lambda i: world.targets[clocks[i].target_id].calendar,
-            replied=replied,
-            customer_message=customer_message,
+            clocks, world.targets_for(self), facts, now=at, calendar_of=self._calendar, **flags
         )
         self.clocks = [*step.clocks, *step.created]
         self.swept += [SimpleNamespace(warned_at=None, level=0, events=[]) for _ in step.created]
         self.next_due_at, self.next_warn_at = step.next_due_at, step.next_warn_at
         self.updated_at = now
         self._breaches_record(step.breached, at)
+
+    def _calendar(self, i: int):
+        return self.world.targets[self.clocks[i].target_id].calendar
 
     def _sweep_before(self, moment: int) -> None:
         """Run the sweeps that act on this ticket's clocks before ``moment`` (and by now)."""
@@ -1153,8 +1109,13 @@ class _Life:
         self._sync(now)
 
 
+def _actor(kind: str, user: int | None, label: str) -> dict:
+    """An event's actor columns."""
+    return {"actor_kind": kind, "actor_user": user, "actor_label": label}
+
+
 def _system(label: str) -> dict:
-    return {"actor_kind": "system", "actor_user": None, "actor_label": label}
+    return _actor("system", None, label)
 
 
 def _dt(us: int) -> datetime:
@@ -1163,14 +1124,6 @@ def _dt(us: int) -> datetime:
 
 def _us(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
-
-
-def _maybe_dt(us: int | None) -> datetime | None:
-    return None if us is None else _dt(us)
-
-
-def _maybe_us(moment: datetime | None) -> int | None:
-    return None if moment is None else _us(moment)
 
 
 def _iso(moment: datetime | None) -> str:
