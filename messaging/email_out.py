@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from csplatform.enqueue import enqueue_on_commit
 from csplatform.errors import ConflictError
 from csplatform.languages import ZH_HANS, language_of_text
+from csplatform.privacy import email_blind_index
 from orders.choices import Channel
 from tickets.models import Message, Ticket
 
@@ -60,6 +61,8 @@ def email_queue(
     subject: str,
     body_text: str,
     kind: str,
+    customer_id: int | None = None,
+    body_html: str = "",
     language: str = ZH_HANS,
     ticket: Ticket | None = None,
     message: Message | None = None,
@@ -68,7 +71,9 @@ def email_queue(
     now: datetime | None = None,
 ) -> EmailMessage:
     """Queue an outbound e-mail in the caller's transaction; the sender is woken after the
-    commit (and the beat sweep sends it if that wake-up is lost)."""
+    commit (and the beat sweep sends it if that wake-up is lost). The customer is the ticket's
+    unless given; ``body_html``, when given, is sent as it is (else the sender renders the
+    team's template around ``body_text``)."""
     now = now or timezone.now()
     about = ticket.number if ticket is not None and ticket.number else kind
     email = EmailMessage.objects.create(
@@ -76,9 +81,14 @@ def email_queue(
         direction=EmailMessage.Direction.OUTBOUND,
         kind=kind,
         status=EmailMessage.Status.QUEUED,
+        customer_id=customer_id
+        if customer_id is not None
+        else getattr(ticket, "customer_id", None),
         customer_address=to,
+        customer_address_index=email_blind_index(to),
         subject=" ".join(subject.split())[:300],  # one line: a header
         body_text=body_text,
+        body_html=body_html,
         ticket=ticket,
         message=message,
         header_id=header_id_make(about=about, mailbox=mailbox),
@@ -93,7 +103,7 @@ def email_queue(
     return email
 
 
-def _thread_of(ticket: Ticket) -> tuple[str, str]:
+def email_thread_of(ticket: Ticket) -> tuple[str, str]:
     """``(In-Reply-To, References)`` of a reply on the ticket: the customer's latest mail (else
     the latest mail of the ticket), and that mail's references followed by it."""
     emails = EmailMessage.objects.filter(ticket=ticket).only("header_id", "references")
@@ -128,7 +138,7 @@ def email_reply_queue(*, message: Message, now: datetime | None = None) -> Email
     address = ticket.customer.email
     if mailbox is None or not address:
         return None  # the desk says why: email_not_sent_reason
-    in_reply_to, references = _thread_of(ticket)
+    in_reply_to, references = email_thread_of(ticket)
     return email_queue(
         mailbox=mailbox,
         to=address,

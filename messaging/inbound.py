@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -36,6 +35,7 @@ from tickets.models import Ticket
 from tickets.services import ticket_create, ticket_customer_message, ticket_system_change
 
 from .choices import UNKNOWN_RECIPIENT, IgnoredReason
+from .email_out import email_queue, email_thread_of
 from .mail_parse import MailAttachment, ParsedMail, mail_parse, trim_quoted
 from .models import EmailMessage, Mailbox
 
@@ -192,12 +192,6 @@ def _refusal_note(refused: list[RefusedAttachment]) -> str:
     return "\n".join(lines)
 
 
-def outbound_header_id(*, mailbox: Mailbox, label: str) -> str:
-    """A new ``Message-ID`` for a mail we send (without angle brackets)."""
-    domain = mailbox.address.rpartition("@")[2]
-    return f"{uuid.uuid4().hex}.{label}@{domain}"
-
-
 def _notice_queue(
     *,
     mailbox: Mailbox,
@@ -206,30 +200,21 @@ def _notice_queue(
     refused: list[RefusedAttachment],
     now: datetime,
 ) -> EmailMessage:
-    """The customer's notice that attachments were refused: a queued outbound e-mail (the
-    sender sends it), in Chinese and English, threaded onto their mail."""
+    """The sender's notice that attachments were refused: a queued outbound e-mail, in
+    Chinese and English, threaded onto their mail (the ticket's latest)."""
     context = {"ticket": ticket, "refused": refused, "limit": filesizeformat(upload_max_bytes())}
-    references = " ".join(
-        f"<{header_id}>"
-        for header_id in [*answered.references.split(), answered.header_id]
-        if header_id
-    )
-    return EmailMessage.objects.create(
+    in_reply_to, references = email_thread_of(ticket)
+    return email_queue(
         mailbox=mailbox,
-        direction=EmailMessage.Direction.OUTBOUND,
-        kind=EmailMessage.Kind.NOTICE,
-        status=EmailMessage.Status.QUEUED,
-        customer_address=answered.customer_address,
-        customer_address_index=answered.customer_address_index,
+        to=answered.customer_address,
         subject=f"附件未能接收 / Attachment not accepted [{ticket.number}]",
         body_text=render_to_string("messaging/email/attachment_refused.txt", context).strip(),
         body_html=render_to_string("messaging/email/attachment_refused.html", context).strip(),
+        kind=EmailMessage.Kind.NOTICE,
         ticket=ticket,
-        header_id=outbound_header_id(mailbox=mailbox, label=ticket.number or "notice"),
-        in_reply_to=answered.header_id,
+        in_reply_to=in_reply_to,
         references=references,
-        next_attempt_at=now,
-        created_at=now,
+        now=now,
     )
 
 
@@ -367,8 +352,9 @@ def _record(
         )
         message = ticket.messages.order_by("id")[0]  # the first message, just written
     email.ticket = ticket
+    email.customer = ticket.customer
     email.message = message
-    email.save(update_fields=["ticket", "message"])
+    email.save(update_fields=["ticket", "customer", "message"])
     if refused:
         ticket_system_change(ticket=ticket, actor=ACTOR, note=_refusal_note(refused), now=now)
         _notice_queue(mailbox=mailbox, ticket=ticket, answered=email, refused=refused, now=now)

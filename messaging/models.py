@@ -248,6 +248,16 @@ class EmailMessage(models.Model):
     # quoted history trimmed.
     body_text = models.TextField(_("text body"), blank=True)
     body_html = models.TextField(_("HTML body"), blank=True)
+    # Whose mail it is, with or without a ticket (an order's survey invitation has none): the
+    # erasure of a customer finds their mail by it. Unset only for an ignored inbound mail.
+    customer = models.ForeignKey(
+        "orders.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="emails",
+        verbose_name=_("customer"),
+    )
     ticket = models.ForeignKey(
         "tickets.Ticket",
         null=True,

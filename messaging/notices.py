@@ -14,7 +14,6 @@ e-mail sender sends queued rows). Each notice is recorded once per notice type a
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +30,7 @@ from tickets.languages import language_for_customer
 from tickets.services import ticket_customer_notified, ticket_route
 
 from .choices import EmailSkipped, NoticeLanguage, NoticeType, WebhookEventType
+from .email_out import email_queue, email_thread_of
 from .models import CustomerNotice, EmailMessage, Mailbox, NoticeTemplate
 from .notice_templates import NoticeTemplateError, template_render
 from .services import outbox_event_record
@@ -201,31 +201,19 @@ def _email_queue(record: CustomerNotice, notice: Notice) -> tuple[EmailMessage |
     in_reply_to = references = ""
     if ticket is not None:
         subject = f"{subject} [{ticket.number}]"
-        latest = (
-            EmailMessage.objects.filter(ticket=ticket)
-            .order_by("-created_at", "-id")
-            .only("header_id", "references")
-            .first()
-        )
-        if latest is not None:
-            in_reply_to = latest.header_id
-            references = f"{latest.references} {latest.header_id}".strip()
-    domain = mailbox.address.rpartition("@")[2]
-    thread = ticket.number if ticket is not None else EmailMessage.Kind.NOTICE
-    email = EmailMessage.objects.create(
+        in_reply_to, references = email_thread_of(ticket)
+    email = email_queue(
         mailbox=mailbox,
-        direction=EmailMessage.Direction.OUTBOUND,
-        kind=EmailMessage.Kind.NOTICE,
-        status=EmailMessage.Status.QUEUED,
-        customer_address=address,
-        subject=subject[:300],
+        to=address,
+        subject=subject,
         body_text=record.body,
         body_html=linebreaks_filter(escape(record.body)),
+        kind=EmailMessage.Kind.NOTICE,
+        customer_id=notice.customer.pk,
+        language=record.language,
         ticket=ticket,
-        header_id=f"{uuid.uuid4().hex}.{thread}@{domain}",
         in_reply_to=in_reply_to,
         references=references,
-        next_attempt_at=notice.now,
-        created_at=notice.now,
+        now=notice.now,
     )
     return email, ""

@@ -25,6 +25,7 @@ class SurveyMessageLike(Protocol):
     text: str
     ticket_id: int | None
     language: str
+    customer_id: int | None
 
 
 class QueuedSurveyEmailSender:
@@ -44,6 +45,7 @@ class QueuedSurveyEmailSender:
             subject=message.subject,
             body_text=message.text,
             kind=EmailMessage.Kind.SURVEY,
+            customer_id=message.customer_id,
             language=language,
             ticket=ticket,
         )

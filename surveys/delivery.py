@@ -29,6 +29,8 @@ class SurveyMessage:
     # ticket the survey is about (none for an order's NPS survey) and the invitation's language.
     ticket_id: int | None = None
     language: str = ""
+    # Whose invitation it is (their mail is found by it when their data is erased).
+    customer_id: int | None = None
 
 
 class EmailSender(ABC):

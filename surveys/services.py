@@ -337,7 +337,11 @@ def _message(invitation: SurveyInvitation) -> SurveyMessage:
             "%(url)s (the link is valid for %(days)s days)."
         ) % {"about": about, "url": url, "days": (invitation.expires_at - invitation.sent_at).days}
     return SurveyMessage(
-        subject=subject, text=text, ticket_id=invitation.ticket_id, language=invitation.language
+        subject=subject,
+        text=text,
+        ticket_id=invitation.ticket_id,
+        language=invitation.language,
+        customer_id=invitation.customer_id,
     )
 
 

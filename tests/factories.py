@@ -728,6 +728,7 @@ class EmailMessageFactory(DjangoModelFactory):
     mailbox = factory.SubFactory(MailboxFactory)
     direction = EmailMessage.Direction.INBOUND
     status = EmailMessage.Status.RECEIVED
+    customer = factory.LazyAttribute(lambda mail: mail.ticket.customer if mail.ticket else None)
     customer_address = "customer@example.com"
     subject = "Where is my parcel?"
     body_text = "Still not here."
@@ -756,6 +757,7 @@ def inbound_email(ticket: Ticket, *, header_id: str, references: str = "", mailb
         direction=EmailMessage.Direction.INBOUND,
         kind=EmailMessage.Kind.CONVERSATION,
         status=EmailMessage.Status.RECEIVED,
+        customer=ticket.customer,
         customer_address=ticket.customer.email or "",
         subject=ticket.subject,
         body_text="…",
