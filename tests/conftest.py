@@ -40,6 +40,7 @@ def _role_groups_after_flush(request):
     from django.apps import apps
 
     from csplatform.roles import sync_role_groups
+    from messaging.reference_data import ensure_default_notice_templates
     from tickets.reference_data import (
         ensure_complaint_milestone_targets,
         ensure_default_sla_policies,
@@ -50,6 +51,7 @@ def _role_groups_after_flush(request):
     ensure_default_team(apps)
     ensure_default_sla_policies(apps)
     ensure_complaint_milestone_targets(apps)
+    ensure_default_notice_templates(apps)
 
 
 @pytest.fixture

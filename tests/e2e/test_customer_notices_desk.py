@@ -79,4 +79,4 @@ def test_the_proposed_plan_is_posted_to_the_conversation_and_the_notices_are_on_
         "complaint_accepted",
         "complaint_plan_proposed",
     ]
-    assert EmailMessage.objects.filter(kind="notice", status="queued").count() == 2
+    assert EmailMessage.objects.filter(kind="notice", status="sent").count() == 2
