@@ -11,7 +11,7 @@ from messaging.choices import WebhookEventType
 from messaging.delivery import deliveries_send_due
 from messaging.models import WebhookDelivery
 from tests.factories import CustomerFactory, webhook_endpoint
-from tests.messaging.helpers import ticket_filed
+from tests.messaging.helpers import row_locked_elsewhere, ticket_filed
 
 
 @pytest.mark.postgres(reason="SELECT ... FOR UPDATE SKIP LOCKED")
@@ -27,25 +27,8 @@ def test_a_delivery_locked_by_another_worker_is_skipped_not_waited_for(receiver,
     WebhookDelivery.objects.update(status="pending", next_attempt_at=timezone.now())
     held = WebhookDelivery.objects.get(event__ordering_key=f"ticket:{first.pk}")
 
-    locked, release = threading.Event(), threading.Event()
-
-    def other_worker():
-        try:
-            with transaction.atomic():
-                WebhookDelivery.objects.select_for_update().get(pk=held.pk)
-                locked.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=other_worker)
-    thread.start()
-    assert locked.wait(10)
-    try:
+    with row_locked_elsewhere(WebhookDelivery, held.pk):
         sent = deliveries_send_due()  # would block on the held row without SKIP LOCKED
-    finally:
-        release.set()
-        thread.join()
 
     assert sent == 1
     assert [r.document["data"]["ticket"]["subject"] for r in receiver.received] == ["free"]

@@ -7,12 +7,13 @@ import threading
 from collections import Counter
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from messaging.email_sender import emails_send_due
 from messaging.models import EmailMessage
 from tests.factories import TeamFactory, TicketFactory, mailbox_of
+from tests.messaging.helpers import row_locked_elsewhere
 
 pytestmark = [
     pytest.mark.postgres(reason="SELECT ... FOR UPDATE SKIP LOCKED"),
@@ -79,25 +80,8 @@ def test_two_concurrent_senders_never_send_one_email_twice(smtp):
 
 def test_an_email_locked_by_another_sender_is_skipped_not_waited_for(smtp):
     held, free = queued_emails(2)
-    locked, release = threading.Event(), threading.Event()
-
-    def other_sender():
-        try:
-            with transaction.atomic():
-                EmailMessage.objects.select_for_update().get(pk=held.pk)
-                locked.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=other_sender)
-    thread.start()
-    assert locked.wait(10)
-    try:
+    with row_locked_elsewhere(EmailMessage, held.pk):
         attempted = emails_send_due()  # would block on the held row without SKIP LOCKED
-    finally:
-        release.set()
-        thread.join()
 
     assert attempted == 1
     assert [r.message["Message-ID"] for r in smtp.received] == [f"<{free.header_id}>"]
